@@ -1,0 +1,31 @@
+"""pintac's dialects (import name `pintac.dialects`), one file per dialect, loaded lazily."""
+
+from collections.abc import Callable
+
+from xdsl.ir import Dialect
+
+
+def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
+    """Dialect name -> factory; a dialect module is imported on first use."""
+
+    def get_pinn() -> Dialect:
+        from pintac.dialects.pinn import PINN
+
+        return PINN
+
+    def get_stein() -> Dialect:
+        from pintac.dialects.stein import STEIN
+
+        return STEIN
+
+    def get_tt() -> Dialect:
+        from pintac.dialects.tt import TT
+
+        return TT
+
+    def get_smx() -> Dialect:
+        from pintac.dialects.smx import SMX
+
+        return SMX
+
+    return {"pinn": get_pinn, "stein": get_stein, "tt": get_tt, "smx": get_smx}

@@ -1,0 +1,181 @@
+"""User-facing diagnostics: reading sources, parsing and verifying with `file:line:col` errors.
+
+Every mistake in user input becomes a `UserError` whose text is ready to print; the command
+line prints it and exits 1. A Python traceback for user input is a bug.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
+from xdsl.parser import Parser
+from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
+
+# Deeper nesting than this is rejected before parsing: the recursive-descent parser would
+# otherwise exhaust Python's stack. Real pintac IR nests a handful of levels.
+MAX_NESTING = 64
+
+
+class UserError(Exception):
+    """A mistake in the user's input or command line. `str(err)` is the full message."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file: its display name and its text."""
+
+    name: str
+    text: str
+
+    def location(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a character offset."""
+        offset = max(0, min(offset, len(self.text)))
+        line = self.text.count("\n", 0, offset) + 1
+        col = offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+        return line, col
+
+    def diagnostic(self, offset: int, message: str, length: int = 1, line_offset: int = 0) -> str:
+        """`name:line:col: error: message`, then the offending line with a caret under it."""
+        line, col = self.location(offset)
+        start = self.text.rfind("\n", 0, offset) + 1
+        end = self.text.find("\n", offset)
+        end = len(self.text) if end == -1 else end
+        shown = self.text[start:end].rstrip("\r").expandtabs(1)
+        carets = "^" * max(1, min(length, len(shown) - (col - 1)))
+        return (
+            f"{self.name}:{line + line_offset}:{col}: error: {message}\n"
+            f"{shown}\n{' ' * (col - 1)}{carets}"
+        )
+
+
+def read_source(path: str) -> Source:
+    """Read an input file (`-` is standard input) as UTF-8 text, or raise a UserError."""
+    name = "<stdin>" if path == "-" else path
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{name}: error: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"{name}: error: is a directory, not an input file") from None
+    except PermissionError:
+        raise UserError(f"{name}: error: permission denied") from None
+    except OSError as e:
+        raise UserError(f"{name}: error: cannot read: {e.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        good = data[: e.start].decode("utf-8")
+        src = Source(name, good)
+        raise UserError(
+            src.diagnostic(len(good), f"input is not valid UTF-8 (byte 0x{data[e.start]:02x})")
+        ) from None
+    if (nul := text.find("\0")) != -1:
+        raise UserError(Source(name, text).diagnostic(nul, "input contains a NUL byte: binary data, not MLIR"))
+    return Source(name, text)
+
+
+def check_nesting(src: Source, limit: int = MAX_NESTING) -> None:
+    """Reject absurdly nested input with a located error instead of a stack overflow."""
+    depth = 0
+    openers, closers = "({[<", ")}]>"
+    i, text, n = 0, src.text, len(src.text)
+    while i < n:
+        c = text[i]
+        if c == '"':  # string literal: skip to its closing quote
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+        elif c == "/" and text.startswith("//", i):  # comment: skip to end of line
+            i = text.find("\n", i)
+            if i == -1:
+                return
+        elif c == "-" and text.startswith("->", i):
+            i += 1  # `->` is an arrow, not a closing angle bracket
+        elif c in openers:
+            depth += 1
+            if depth > limit:
+                raise UserError(src.diagnostic(i, f"input nests more than {limit} levels deep"))
+        elif c in closers:
+            depth = max(0, depth - 1)
+        i += 1
+
+
+class LocatingParser(Parser):
+    """An xDSL parser that remembers where each operation starts, for verifier messages."""
+
+    def __init__(self, ctx: Context, src: Source):
+        super().__init__(ctx, src.text, src.name)
+        self.op_offsets: dict[Operation, int] = {}
+
+    def parse_operation(self) -> Operation:
+        start = self._current_token.span.start
+        op = super().parse_operation()
+        self.op_offsets[op] = start
+        return op
+
+
+@dataclass
+class ParsedModule:
+    module: ModuleOp
+    source: Source
+    op_offsets: dict[Operation, int]
+    line_offset: int = 0
+
+    def error_at(self, op: Operation, message: str) -> UserError:
+        """A located error for `op` (the nearest located ancestor if `op` was created later)."""
+        cur: Operation | None = op
+        while cur is not None and cur not in self.op_offsets:
+            cur = cur.parent_op()
+        if cur is None:
+            return UserError(f"{self.source.name}: error: {message}")
+        return UserError(
+            self.source.diagnostic(
+                self.op_offsets[cur], message, len(cur.name), line_offset=self.line_offset
+            )
+        )
+
+
+def parse_source(ctx: Context, src: Source, line_offset: int = 0) -> ParsedModule:
+    """Parse `src` into a module, turning every failure into a located UserError."""
+    check_nesting(src)
+    parser = LocatingParser(ctx, src)
+    try:
+        module = parser.parse_module()
+    except ParseError as e:
+        raise UserError(
+            src.diagnostic(e.span.start, _one_line(e.msg), e.span.end - e.span.start, line_offset)
+        ) from None
+    except (VerifyException, DiagnosticException) as e:
+        # An attribute or type whose parameters do not verify, reported while parsing.
+        raise UserError(
+            src.diagnostic(parser.pos, _one_line(_root_message(e)), line_offset=line_offset)
+        ) from None
+    except RecursionError:
+        raise UserError(f"{src.name}: error: input nests too deeply to parse") from None
+    return ParsedModule(module, src, parser.op_offsets, line_offset)
+
+
+def verify(parsed: ParsedModule) -> None:
+    """Verify every operation, innermost first; raise a located UserError for the first failure."""
+    for op in parsed.module.walk(region_first=True):
+        try:
+            op.verify(verify_nested_ops=False)
+        except (VerifyException, DiagnosticException, ValueError) as e:
+            raise parsed.error_at(op, f"'{op.name}' {_one_line(_root_message(e))}") from None
+
+
+def _root_message(e: BaseException) -> str:
+    """The message of the innermost cause: xDSL wraps verifier errors with the whole printed IR."""
+    while e.__cause__ is not None:
+        e = e.__cause__
+    return str(e)
+
+
+def _one_line(msg: str) -> str:
+    msg = msg.strip()
+    return msg.splitlines()[0] if msg else "invalid input"

@@ -1,0 +1,1 @@
+"""Numerics shared by everything, the NumPy reference runtime and the PINTA simulator."""

@@ -1,0 +1,1 @@
+"""The PINTA accelerator: ISA description, assembler, simulator."""
