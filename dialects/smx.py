@@ -1,0 +1,718 @@
+"""The `smx` dialect: block-scaled quantized tensors and the GEMM that consumes them.
+
+A quantized tensor holds integer (or small-float) codes and one power-of-two exponent per
+block. Square-block MX (SMX) uses b x b tiles of symmetric saturating `intN` codes; because a
+tile is square, quantizing a matrix and transposing it commute bit for bit, so one stored copy
+serves the forward GEMM and both backward GEMMs. The OCP MX 1-D formats (32 elements along one
+axis) are here for comparison: they need a second copy for the transposed use.
+
+    #smx.format<int8, block 4x4>                      element kind + block shape
+    !smx.tensor<?x256, int8, block 4x4>               shape + format
+    %q = smx.quantize %x rounding stochastic stream 3 : tensor<?x256xf32> -> !smx.tensor<...>
+    %x2 = smx.dequantize %q : !smx.tensor<...> -> tensor<?x256xf32>
+    %y = smx.matmul %q, %w role fwd : (!smx.tensor<...>, !smx.tensor<...>) -> tensor<?x64xf32>
+
+The numerics (how codes and exponents are computed) live in `pintac.runtime`; this module
+holds the IR and the format facts that passes and the runtime share. See docs/dialects/smx.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import ClassVar, NamedTuple
+
+from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    I64,
+    ArrayAttr,
+    Float32Type,
+    IntAttr,
+    IntegerAttr,
+    ShapedType,
+    StringAttr,
+    TensorType,
+    UnitAttr,
+    f32,
+)
+from xdsl.dialects.utils import EnumAttribute
+from xdsl.ir import (
+    Attribute,
+    Dialect,
+    Operation,
+    ParametrizedAttribute,
+    SpacedOpaqueSyntaxAttribute,
+    SSAValue,
+    TypeAttribute,
+)
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_attr_definition,
+    irdl_op_definition,
+    operand_def,
+    opt_prop_def,
+    prop_def,
+    result_def,
+    traits_def,
+)
+from xdsl.parser import AttrParser, Parser
+from xdsl.printer import Printer
+from xdsl.traits import Pure
+from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.str_enum import StrEnum
+
+# ---------------------------------------------------------------------------------------------
+# Format facts
+# ---------------------------------------------------------------------------------------------
+
+#: Bit widths of the SMX `intN` element kinds (symmetric two's complement, so N >= 2).
+INT_BITS_MIN, INT_BITS_MAX = 2, 16
+#: SMX tile edges: powers of two, so tiles divide the accelerator's PE tiles and padded dims.
+SMX_BLOCK_SIZES = (1, 2, 4, 8, 16, 32, 64)
+#: OCP MX v1.0 block length (elements sharing one E8M0 scale).
+MX_BLOCK_SIZE = 32
+#: Shared exponents (SMX and E8M0 alike) are clamped to this range; an all-zero block uses MIN.
+SCALE_EXPONENT_MIN, SCALE_EXPONENT_MAX = -127, 127
+#: Bits of one shared exponent (E8M0 for MX; SMX stores the same range).
+SCALE_BITS = 8
+
+
+class MXElement(NamedTuple):
+    """An OCP MX v1.0 element format."""
+
+    bits: int
+    #: Exponent of the element's largest normal value (OCP "emax_elem").
+    emax: int
+    #: Largest finite element magnitude, before scaling.
+    max_value: float
+
+
+#: The OCP MX 1-D element formats (all with an E8M0 scale and 32-element blocks).
+MX_ELEMENTS: dict[str, MXElement] = {
+    "mxint8": MXElement(8, 0, 127 / 64),  # two's complement with an implicit 2^-6
+    "fp8_e4m3": MXElement(8, 8, 448.0),
+    "fp8_e5m2": MXElement(8, 15, 57344.0),
+    "fp6_e2m3": MXElement(6, 2, 7.5),
+    "fp6_e3m2": MXElement(6, 4, 28.0),
+    "fp4_e2m1": MXElement(4, 2, 6.0),
+}
+
+# Canonical spelling only ("int08" is not "int8"), so printing round-trips the text.
+_INT_KIND = re.compile(r"int(0|[1-9][0-9]*)")
+
+VALID_ELEMENT_KINDS = (
+    f"int{INT_BITS_MIN}..int{INT_BITS_MAX} (SMX), " + ", ".join(MX_ELEMENTS) + " (OCP MX)"
+)
+
+
+def _int_kind_bits(element: str) -> int | None:
+    match = _INT_KIND.fullmatch(element)
+    return int(match.group(1)) if match else None
+
+
+def _shape_str(dims: Sequence[int]) -> str:
+    return "x".join("?" if d == DYNAMIC_INDEX else str(d) for d in dims)
+
+
+def _parse_signed_dimension(parser: AttrParser) -> int:
+    """A block extent: an integer, negative allowed so the verifier can name the mistake."""
+    negative = parser.parse_optional_punctuation("-") is not None
+    size = parser.parse_shape_dimension(allow_dynamic=False)
+    return -size if negative else size
+
+
+# ---------------------------------------------------------------------------------------------
+# #smx.format
+# ---------------------------------------------------------------------------------------------
+
+
+@irdl_attr_definition
+class FormatAttr(ParametrizedAttribute):
+    """`#smx.format<int8, block 4x4>`: an element kind and the block sharing one exponent.
+
+    Element kinds: `intN` (2 <= N <= 16) with a square power-of-two block (SMX), or an OCP MX
+    element (`mxint8`, `fp8_e4m3`, `fp8_e5m2`, `fp6_e2m3`, `fp6_e3m2`, `fp4_e2m1`) with a
+    `1x32` or `32x1` block. A block `RxC` covers R consecutive rows and C consecutive columns
+    of the last two dimensions of a tensor.
+    """
+
+    name = "smx.format"
+
+    element: StringAttr
+    block_rows: IntAttr
+    block_cols: IntAttr
+
+    def __init__(self, element: str | StringAttr, block: int | tuple[int, int]):
+        rows, cols = (block, block) if isinstance(block, int) else block
+        if isinstance(element, str):
+            element = StringAttr(element)
+        super().__init__(element, IntAttr(rows), IntAttr(cols))
+
+    @classmethod
+    def smx(cls, bits: int = 8, block: int = 4) -> FormatAttr:
+        """`#smx.format<int{bits}, block {block}x{block}>`."""
+        return cls(f"int{bits}", block)
+
+    @classmethod
+    def mx(cls, element: str, axis: int = 1) -> FormatAttr:
+        """An OCP MX format whose 32-element blocks run along `axis` (1: `1x32`, 0: `32x1`)."""
+        if axis not in (0, 1):
+            raise VerifyException(f"MX block axis must be 0 or 1, got {axis}")
+        return cls(element, (1, MX_BLOCK_SIZE) if axis == 1 else (MX_BLOCK_SIZE, 1))
+
+    # -- helpers used by passes and the runtime --------------------------------------------
+
+    @property
+    def element_kind(self) -> str:
+        return self.element.data
+
+    @property
+    def is_smx(self) -> bool:
+        """An `intN` square-block format."""
+        return _int_kind_bits(self.element_kind) is not None
+
+    @property
+    def is_mx(self) -> bool:
+        """An OCP MX 1-D format."""
+        return self.element_kind in MX_ELEMENTS
+
+    @property
+    def is_integer(self) -> bool:
+        """Integer codes (`intN` or `mxint8`), as opposed to small floats."""
+        return self.is_smx or self.element_kind == "mxint8"
+
+    @property
+    def bits(self) -> int:
+        """Bits per element code."""
+        int_bits = _int_kind_bits(self.element_kind)
+        return int_bits if int_bits is not None else MX_ELEMENTS[self.element_kind].bits
+
+    @property
+    def block_shape(self) -> tuple[int, int]:
+        """(rows, columns) of one block."""
+        return self.block_rows.data, self.block_cols.data
+
+    @property
+    def is_square(self) -> bool:
+        rows, cols = self.block_shape
+        return rows == cols
+
+    @property
+    def block_elements(self) -> int:
+        rows, cols = self.block_shape
+        return rows * cols
+
+    def block_extent(self, axis: int) -> int:
+        """How many consecutive elements a block covers along matrix axis 0 (rows) or 1."""
+        return self.block_shape[axis]
+
+    @property
+    def max_code(self) -> int:
+        """Largest integer code, 2^(bits-1) - 1; codes are symmetric: -max_code..max_code."""
+        if not self.is_integer:
+            raise ValueError(f"{self.element_kind} has float codes; use max_value")
+        return 2 ** (self.bits - 1) - 1
+
+    @property
+    def emax(self) -> int:
+        """Exponent of the largest element: a block's shared exponent is
+        floor(log2(amax)) - emax (for `intN`, bits - 2)."""
+        if self.is_smx:
+            return self.bits - 2
+        return MX_ELEMENTS[self.element_kind].emax
+
+    @property
+    def max_value(self) -> float:
+        """Largest element magnitude before scaling (max_code for `intN`)."""
+        if self.is_smx:
+            return float(self.max_code)
+        return MX_ELEMENTS[self.element_kind].max_value
+
+    @property
+    def bits_per_element(self) -> float:
+        """Storage per element, the shared exponent amortized over its block."""
+        return self.bits + SCALE_BITS / self.block_elements
+
+    # -- verification ----------------------------------------------------------------------
+
+    def verify(self) -> None:
+        element = self.element_kind
+        rows, cols = self.block_shape
+        int_bits = _int_kind_bits(element)
+        if int_bits is None and element not in MX_ELEMENTS:
+            raise VerifyException(
+                f"unknown element kind '{element}'; valid kinds: {VALID_ELEMENT_KINDS}"
+            )
+        if int_bits is not None and not INT_BITS_MIN <= int_bits <= INT_BITS_MAX:
+            raise VerifyException(
+                f"element kind {element}: bit width {int_bits} out of range "
+                f"(intN needs {INT_BITS_MIN} <= N <= {INT_BITS_MAX})"
+            )
+        if rows <= 0 or cols <= 0:
+            raise VerifyException(f"block sizes must be positive, got {rows}x{cols}")
+        if int_bits is not None:
+            if rows != cols:
+                raise VerifyException(f"smx block must be square, got {rows}x{cols}")
+            if rows not in SMX_BLOCK_SIZES:
+                raise VerifyException(
+                    f"smx block must be a power of two between 1 and {SMX_BLOCK_SIZES[-1]}, "
+                    f"got {rows}x{cols}: a non-dividing block would straddle the "
+                    "accelerator's power-of-two PE tiles"
+                )
+        elif (rows, cols) not in ((1, MX_BLOCK_SIZE), (MX_BLOCK_SIZE, 1)):
+            raise VerifyException(
+                f"{element} is a 1-D OCP MX format: its block must be 1x{MX_BLOCK_SIZE} or "
+                f"{MX_BLOCK_SIZE}x1, got {rows}x{cols}"
+            )
+
+    # -- syntax: `int8, block 4x4` ---------------------------------------------------------
+
+    @classmethod
+    def parse_body(cls, parser: AttrParser) -> FormatAttr:
+        """Parse `KIND, block RxC` and verify it, reporting mistakes at the format's text."""
+        start = parser.pos
+        element = parser.parse_identifier(" (an element kind such as int8 or fp8_e4m3)")
+        parser.parse_punctuation(",")
+        parser.parse_keyword("block", " (the block shape, e.g. `block 4x4`)")
+        rows = _parse_signed_dimension(parser)
+        parser.parse_shape_delimiter()
+        cols = _parse_signed_dimension(parser)
+        end = parser.pos
+        try:
+            return cls(element, (rows, cols))
+        except VerifyException as e:
+            parser.raise_error(str(e), start, end)
+
+    def print_body(self, printer: Printer) -> None:
+        rows, cols = self.block_shape
+        printer.print_string(f"{self.element_kind}, block {rows}x{cols}")
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        with parser.in_angle_brackets():
+            fmt = cls.parse_body(parser)
+        return fmt.element, fmt.block_rows, fmt.block_cols
+
+    def print_parameters(self, printer: Printer) -> None:
+        with printer.in_angle_brackets():
+            self.print_body(printer)
+
+
+# ---------------------------------------------------------------------------------------------
+# !smx.tensor
+# ---------------------------------------------------------------------------------------------
+
+
+@irdl_attr_definition
+class QuantizedTensorType(ParametrizedAttribute, TypeAttribute, ShapedType):
+    """`!smx.tensor<?x256, int8, block 4x4>`: codes plus one exponent per block.
+
+    Blocks tile the last two dimensions; leading dimensions index independent matrices.
+    A rank-1 tensor is quantized as a single row, so its block must have one row (`1xK`).
+    Dimensions need not be multiples of the block: edge blocks are zero-padded.
+    """
+
+    name = "smx.tensor"
+
+    shape: ArrayAttr[IntAttr]
+    format: FormatAttr
+
+    def __init__(self, shape: Sequence[int] | ArrayAttr[IntAttr], format: FormatAttr):
+        if not isinstance(shape, ArrayAttr):
+            shape = ArrayAttr(IntAttr(d) for d in shape)
+        super().__init__(shape, format)
+
+    def get_num_dims(self) -> int:
+        return len(self.shape.data)
+
+    def get_shape(self) -> tuple[int, ...]:
+        return tuple(d.data for d in self.shape.data)
+
+    def verify(self) -> None:
+        shape = self.get_shape()
+        if not shape:
+            raise VerifyException("smx.tensor needs rank >= 1")
+        if any(d < 0 and d != DYNAMIC_INDEX for d in shape):
+            raise VerifyException(f"smx.tensor dimensions must be >= 0 or '?', got {shape}")
+        rows, cols = self.format.block_shape
+        if len(shape) == 1 and rows != 1:
+            raise VerifyException(
+                "a rank-1 smx.tensor is quantized as one row, so its block must have one row "
+                f"(1xK), got {rows}x{cols}"
+            )
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        with parser.in_angle_brackets():
+            shape = parser.parse_dimension_list()
+            if not shape:
+                parser.raise_error(
+                    "smx.tensor needs a shape of rank >= 1 before its format, "
+                    "e.g. !smx.tensor<?x256, int8, block 4x4>"
+                )
+            parser.parse_punctuation(",")
+            fmt = FormatAttr.parse_body(parser)
+        return ArrayAttr(IntAttr(d) for d in shape), fmt
+
+    def print_parameters(self, printer: Printer) -> None:
+        with printer.in_angle_brackets():
+            printer.print_dimension_list(self.get_shape())
+            printer.print_string(", ")
+            self.format.print_body(printer)
+
+
+# ---------------------------------------------------------------------------------------------
+# Enumerations: rounding mode and GEMM role
+# ---------------------------------------------------------------------------------------------
+
+
+class Rounding(StrEnum):
+    RNE = "rne"  # round to nearest, ties to even
+    AWAY = "away"  # round to nearest, ties away from zero
+    STOCHASTIC = "stochastic"  # counter-based RNG keyed by (seed, step, stream)
+
+
+class GemmRole(StrEnum):
+    FWD = "fwd"  # Y = X W
+    DGRAD = "dgrad"  # dX = dY W^T
+    WGRAD = "wgrad"  # dW = X^T dY
+
+
+@irdl_attr_definition
+class RoundingAttr(EnumAttribute[Rounding], SpacedOpaqueSyntaxAttribute):
+    """`#smx<rounding rne>`."""
+
+    name = "smx.rounding"
+
+
+@irdl_attr_definition
+class GemmRoleAttr(EnumAttribute[GemmRole], SpacedOpaqueSyntaxAttribute):
+    """`#smx<role wgrad>`."""
+
+    name = "smx.role"
+
+
+def _enum_choices(enum: type[StrEnum]) -> str:
+    return ", ".join(f"'{v}'" for v in enum)
+
+
+# ---------------------------------------------------------------------------------------------
+# Operations
+# ---------------------------------------------------------------------------------------------
+
+
+def _f32_tensor_shape(value_type: Attribute, what: str) -> tuple[int, ...]:
+    if not isinstance(value_type, TensorType) or not isinstance(
+        value_type.get_element_type(), Float32Type
+    ):
+        raise VerifyException(f"{what} must be a tensor of f32, got {value_type}")
+    return value_type.get_shape()
+
+
+@irdl_op_definition
+class QuantizeOp(IRDLOperation):
+    """Quantize an f32 tensor to a block format. Rounding `rne` (default), `away` (ties away
+    from zero) or `stochastic` (reproducible: draws from RNG stream `stream`)."""
+
+    name = "smx.quantize"
+
+    input = operand_def(TensorType)
+    result = result_def(QuantizedTensorType)
+    rounding = prop_def(RoundingAttr)
+    stream = opt_prop_def(IntegerAttr[I64])
+
+    traits = traits_def(Pure())  # stochastic rounding is a function of its stream
+
+    def __init__(
+        self,
+        input: SSAValue | Operation,
+        format: FormatAttr,
+        rounding: Rounding | str = Rounding.RNE,
+        stream: int | None = None,
+    ):
+        input_type = SSAValue.get(input).type
+        assert isinstance(input_type, TensorType)
+        super().__init__(
+            operands=[input],
+            result_types=[QuantizedTensorType(input_type.get_shape(), format)],
+            properties={
+                "rounding": RoundingAttr(Rounding(rounding)),
+                "stream": None if stream is None else IntegerAttr(stream, 64),
+            },
+        )
+
+    @property
+    def format(self) -> FormatAttr:
+        return self.result.type.format
+
+    @property
+    def rounding_mode(self) -> Rounding:
+        return self.rounding.data
+
+    def verify_(self) -> None:
+        input_shape = _f32_tensor_shape(self.input.type, "input")
+        result_shape = self.result.type.get_shape()
+        if input_shape != result_shape:
+            raise VerifyException(
+                f"result shape {_shape_str(result_shape)} does not match input shape "
+                f"{_shape_str(input_shape)}"
+            )
+        mode = self.rounding_mode
+        if mode is Rounding.STOCHASTIC and self.stream is None:
+            raise VerifyException(
+                "stochastic rounding needs a 'stream' (the RNG stream that makes it "
+                "reproducible), e.g. `rounding stochastic stream 0`"
+            )
+        if mode is not Rounding.STOCHASTIC and self.stream is not None:
+            raise VerifyException(f"'stream' is only meaningful with stochastic rounding, not {mode}")
+        if self.stream is not None and self.stream.value.data < 0:
+            raise VerifyException(f"stream must be >= 0, got {self.stream.value.data}")
+
+    # smx.quantize %x [rounding MODE] [stream N] [attr-dict] : TYPE -> TYPE
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.input)
+        if self.rounding_mode is not Rounding.RNE:
+            printer.print_string(f" rounding {self.rounding_mode}")
+        if self.stream is not None:
+            printer.print_string(f" stream {self.stream.value.data}")
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.input.type)
+        printer.print_string(" -> ")
+        printer.print_attribute(self.result.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> QuantizeOp:
+        operand = parser.parse_unresolved_operand()
+        properties: dict[str, Attribute] = {"rounding": RoundingAttr(Rounding.RNE)}
+        if parser.parse_optional_keyword("rounding"):
+            properties["rounding"] = RoundingAttr(parser.parse_str_enum(Rounding))
+        if parser.parse_optional_keyword("stream"):
+            properties["stream"] = IntegerAttr(parser.parse_integer(allow_boolean=False), 64)
+        attributes = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        input_type = parser.parse_type()
+        parser.parse_punctuation("->")
+        result_type = parser.parse_type()
+        return cls.create(
+            operands=[parser.resolve_operand(operand, input_type)],
+            result_types=[result_type],
+            properties=properties,
+            attributes=attributes,
+        )
+
+
+@irdl_op_definition
+class DequantizeOp(IRDLOperation):
+    """The f32 value of each element: code * 2^(its block's exponent). Exact."""
+
+    name = "smx.dequantize"
+
+    input = operand_def(QuantizedTensorType)
+    result = result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation):
+        input_type = SSAValue.get(input).type
+        assert isinstance(input_type, QuantizedTensorType)
+        super().__init__(
+            operands=[input], result_types=[TensorType(f32, input_type.get_shape())]
+        )
+
+    def verify_(self) -> None:
+        result_shape = _f32_tensor_shape(self.result.type, "result")
+        input_shape = self.input.type.get_shape()
+        if input_shape != result_shape:
+            raise VerifyException(
+                f"result shape {_shape_str(result_shape)} does not match input shape "
+                f"{_shape_str(input_shape)}"
+            )
+
+    # smx.dequantize %q [attr-dict] : TYPE -> TYPE
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.input)
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.input.type)
+        printer.print_string(" -> ")
+        printer.print_attribute(self.result.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> DequantizeOp:
+        operand = parser.parse_unresolved_operand()
+        attributes = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        input_type = parser.parse_type()
+        parser.parse_punctuation("->")
+        result_type = parser.parse_type()
+        return cls.create(
+            operands=[parser.resolve_operand(operand, input_type)],
+            result_types=[result_type],
+            attributes=attributes,
+        )
+
+
+def _dims_compatible(a: int, b: int) -> bool:
+    return a == b or DYNAMIC_INDEX in (a, b)
+
+
+@irdl_op_definition
+class MatmulOp(IRDLOperation):
+    """C = op(A) op(B) on quantized operands, op = optional transpose. The exact sum of
+    products of the dequantized values, rounded once to f32 (round to nearest even).
+
+    The transposes read the stored blocks transposed: with square blocks Q(X)^T = Q(X^T), so
+    the copy quantized for the forward GEMM also serves dgrad (W with `transpose_b`) and wgrad
+    (X with `transpose_a`).
+    """
+
+    name = "smx.matmul"
+
+    a = operand_def(QuantizedTensorType)
+    b = operand_def(QuantizedTensorType)
+    result = result_def(TensorType)
+    role = prop_def(GemmRoleAttr)
+    transpose_a = opt_prop_def(UnitAttr)
+    transpose_b = opt_prop_def(UnitAttr)
+
+    traits = traits_def(Pure())
+
+    def __init__(
+        self,
+        a: SSAValue | Operation,
+        b: SSAValue | Operation,
+        role: GemmRole | str,
+        transpose_a: bool = False,
+        transpose_b: bool = False,
+    ):
+        a_type, b_type = SSAValue.get(a).type, SSAValue.get(b).type
+        assert isinstance(a_type, QuantizedTensorType)
+        assert isinstance(b_type, QuantizedTensorType)
+        rows = self.logical_shape(a_type, transpose_a)[0]
+        cols = self.logical_shape(b_type, transpose_b)[1]
+        super().__init__(
+            operands=[a, b],
+            result_types=[TensorType(f32, (rows, cols))],
+            properties={
+                "role": GemmRoleAttr(GemmRole(role)),
+                "transpose_a": UnitAttr() if transpose_a else None,
+                "transpose_b": UnitAttr() if transpose_b else None,
+            },
+        )
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def logical_shape(operand_type: QuantizedTensorType, transposed: bool) -> tuple[int, int]:
+        """(rows, cols) of a rank-2 operand as the GEMM reads it."""
+        rows, cols = operand_type.get_shape()
+        return (cols, rows) if transposed else (rows, cols)
+
+    @property
+    def gemm_role(self) -> GemmRole:
+        return self.role.data
+
+    @property
+    def is_transposed_a(self) -> bool:
+        return self.transpose_a is not None
+
+    @property
+    def is_transposed_b(self) -> bool:
+        return self.transpose_b is not None
+
+    def reduction_blocks(self) -> tuple[int, int]:
+        """How many elements one block of A and of B covers along the reduction axis K."""
+        # A is MxK: K is its axis 1, or axis 0 when transposed. B is KxN: the reverse.
+        a_axis = 0 if self.is_transposed_a else 1
+        b_axis = 1 if self.is_transposed_b else 0
+        return (
+            self.a.type.format.block_extent(a_axis),
+            self.b.type.format.block_extent(b_axis),
+        )
+
+    # -- verification ----------------------------------------------------------------------
+
+    def verify_(self) -> None:
+        for label, operand_type in (("a", self.a.type), ("b", self.b.type)):
+            if operand_type.get_num_dims() != 2:
+                raise VerifyException(
+                    f"operand {label} must be a rank-2 smx.tensor, got rank "
+                    f"{operand_type.get_num_dims()}"
+                )
+        ta, tb = self.is_transposed_a, self.is_transposed_b
+        m, k_a = self.logical_shape(self.a.type, ta)
+        k_b, n = self.logical_shape(self.b.type, tb)
+        if not _dims_compatible(k_a, k_b):
+            a_name = "a (transposed)" if ta else "a"
+            b_name = "b (transposed)" if tb else "b"
+            raise VerifyException(
+                f"reduction dimensions differ: {a_name} is {_shape_str((m, k_a))}, "
+                f"{b_name} is {_shape_str((k_b, n))}"
+            )
+        result_shape = _f32_tensor_shape(self.result.type, "result")
+        if len(result_shape) != 2 or not all(
+            _dims_compatible(got, want) for got, want in zip(result_shape, (m, n), strict=True)
+        ):
+            raise VerifyException(
+                f"result shape {_shape_str(result_shape)} does not match "
+                f"{_shape_str((m, n))} (rows of a, columns of b, after transposes)"
+            )
+        block_a, block_b = self.reduction_blocks()
+        if block_a != block_b:
+            raise VerifyException(
+                f"operand blocks differ along the reduction axis: a's "
+                f"{_shape_str(self.a.type.format.block_shape)} blocks span {block_a}, b's "
+                f"{_shape_str(self.b.type.format.block_shape)} blocks span {block_b} "
+                "(a 1-D MX operand needs its blocks along the reduction axis: quantize a "
+                "second copy with the transposed block)"
+            )
+
+    # smx.matmul %a, %b role ROLE [transpose_a] [transpose_b] [attr-dict] : (A, B) -> C
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.a)
+        printer.print_string(", ")
+        printer.print_operand(self.b)
+        printer.print_string(f" role {self.gemm_role}")
+        if self.is_transposed_a:
+            printer.print_string(" transpose_a")
+        if self.is_transposed_b:
+            printer.print_string(" transpose_b")
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_operation_type(self)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> MatmulOp:
+        a = parser.parse_unresolved_operand()
+        parser.parse_punctuation(",")
+        b = parser.parse_unresolved_operand()
+        parser.parse_keyword("role", f" (every smx.matmul has a role: {_enum_choices(GemmRole)})")
+        properties: dict[str, Attribute] = {"role": GemmRoleAttr(parser.parse_str_enum(GemmRole))}
+        if parser.parse_optional_keyword("transpose_a"):
+            properties["transpose_a"] = UnitAttr()
+        if parser.parse_optional_keyword("transpose_b"):
+            properties["transpose_b"] = UnitAttr()
+        attributes = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        type_pos = parser.pos
+        function_type = parser.parse_function_type()
+        if len(function_type.inputs) != 2 or len(function_type.outputs) != 1:
+            parser.raise_error("smx.matmul has type (A, B) -> C", type_pos, parser.pos)
+        a_type, b_type = function_type.inputs.data
+        return cls.create(
+            operands=[parser.resolve_operand(a, a_type), parser.resolve_operand(b, b_type)],
+            result_types=[function_type.outputs.data[0]],
+            properties=properties,
+            attributes=attributes,
+        )
+
+
+SMX = Dialect(
+    "smx",
+    [QuantizeOp, DequantizeOp, MatmulOp],
+    [FormatAttr, QuantizedTensorType, RoundingAttr, GemmRoleAttr],
+)

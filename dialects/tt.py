@@ -1,0 +1,502 @@
+"""The `tt` dialect: tensor-train (TT-matrix) linear layers, core merging and contractions.
+
+Convention (TT-matrix, "TTM"). A weight W of shape N x M, used as ``y = x @ W + b`` with
+N = n_1 ... n_d (input factors) and M = m_1 ... m_d (output factors), is stored as d cores
+
+    G_k : tensor<r_{k-1} x n_k x m_k x r_k>,   r_0 = r_d = 1,
+
+    W[(j_1..j_d), (i_1..i_d)] = G_1[:, j_1, i_1, :] @ G_2[:, j_2, i_2, :] @ ... @ G_d[:, j_d, i_d, :]
+
+where (j_1..j_d) and (i_1..i_d) are row-major multi-indices (j_1 most significant):
+j = (...(j_1 n_2 + j_2) n_3 + ...) n_d + j_d. In each core the input-factor axis comes before
+the output-factor axis.
+
+Ops:
+  tt.linear       y = x @ W + b with the cores (and bias) named by parameter symbols
+  tt.merge        consecutive cores -> one super-core (partial reconstruction, PRS)
+  tt.contract     one step of the sequential contraction of an activation with a (super-)core
+  tt.reconstruct  cores -> the dense N x M matrix W
+
+The reference page is docs/dialects/tt.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    I64,
+    ArrayAttr,
+    IntegerAttr,
+    ModuleOp,
+    SymbolRefAttr,
+    TensorType,
+)
+from xdsl.ir import Attribute, Dialect, Operation, SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_op_definition,
+    operand_def,
+    opt_prop_def,
+    prop_def,
+    result_def,
+    traits_def,
+    var_operand_def,
+)
+from xdsl.traits import Pure, SymbolTable, SymbolUserOpInterface
+from xdsl.utils.exceptions import VerifyException
+
+# ---------------------------------------------------------------------------------------------
+# Shapes
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TTMatrixShape:
+    """The shape of a chain of TT-matrix cores: d factor pairs and d + 1 ranks."""
+
+    in_factors: tuple[int, ...]  # n_1 .. n_d
+    out_factors: tuple[int, ...]  # m_1 .. m_d
+    ranks: tuple[int, ...]  # r_0 .. r_d
+
+    @property
+    def in_width(self) -> int:
+        """N = n_1 ... n_d, the rows of W."""
+        return math.prod(self.in_factors)
+
+    @property
+    def out_width(self) -> int:
+        """M = m_1 ... m_d, the columns of W."""
+        return math.prod(self.out_factors)
+
+    @property
+    def num_params(self) -> int:
+        """Number of core entries: sum_k r_{k-1} n_k m_k r_k."""
+        return sum(
+            self.ranks[k] * n * m * self.ranks[k + 1]
+            for k, (n, m) in enumerate(zip(self.in_factors, self.out_factors, strict=True))
+        )
+
+    def core_shapes(self) -> list[tuple[int, int, int, int]]:
+        return [
+            (self.ranks[k], n, m, self.ranks[k + 1])
+            for k, (n, m) in enumerate(zip(self.in_factors, self.out_factors, strict=True))
+        ]
+
+    def merged_core_shape(self) -> tuple[int, int, int, int]:
+        """Shape of the super-core that merges the whole chain."""
+        return (self.ranks[0], self.in_width, self.out_width, self.ranks[-1])
+
+    @staticmethod
+    def from_core_shapes(shapes: Sequence[Sequence[int]]) -> TTMatrixShape:
+        """The chain's shape; the cores must already be known to chain (see `check_chain`)."""
+        return TTMatrixShape(
+            in_factors=tuple(s[1] for s in shapes),
+            out_factors=tuple(s[2] for s in shapes),
+            ranks=(shapes[0][0], *(s[3] for s in shapes)),
+        )
+
+
+def _fmt_shape(shape: Sequence[int]) -> str:
+    return "x".join("?" if d == DYNAMIC_INDEX else str(d) for d in shape)
+
+
+def core_shape(t: Attribute, label: str) -> tuple[int, int, int, int]:
+    """(r_in, n, m, r_out) of a core type, or a VerifyException naming the core."""
+    if not isinstance(t, TensorType):
+        raise VerifyException(f"{label} must be a tensor, got {t}")
+    shape = t.get_shape()
+    if len(shape) != 4:
+        raise VerifyException(
+            f"{label} must be a rank-4 tensor (rank_in x in_factor x out_factor x rank_out), "
+            f"got tensor<{_fmt_shape(shape)}>"
+        )
+    if not t.has_static_shape():
+        raise VerifyException(f"{label} must have a static shape, got tensor<{_fmt_shape(shape)}>")
+    if any(d < 1 for d in shape):
+        raise VerifyException(f"{label} has an empty dimension: tensor<{_fmt_shape(shape)}>")
+    r_in, n, m, r_out = shape
+    return (r_in, n, m, r_out)
+
+
+def check_chain(
+    types: Sequence[Attribute], labels: Sequence[str], boundary_ranks_one: bool
+) -> TTMatrixShape:
+    """Check that the cores are rank-4, chain (each output rank equals the next input rank)
+    and, if asked, start and end with rank 1. Returns the chain's shape."""
+    shapes = [core_shape(t, label) for t, label in zip(types, labels, strict=True)]
+    for k in range(len(shapes) - 1):
+        if shapes[k][3] != shapes[k + 1][0]:
+            raise VerifyException(
+                f"TT cores do not chain: {labels[k]} has output rank {shapes[k][3]} "
+                f"but {labels[k + 1]} has input rank {shapes[k + 1][0]}"
+            )
+    if boundary_ranks_one:
+        if shapes[0][0] != 1:
+            raise VerifyException(
+                f"the first TT core must have input rank 1, but {labels[0]} has {shapes[0][0]}"
+            )
+        if shapes[-1][3] != 1:
+            raise VerifyException(
+                f"the last TT core must have output rank 1, but {labels[-1]} has {shapes[-1][3]}"
+            )
+    return TTMatrixShape.from_core_shapes(shapes)
+
+
+def _element_types_agree(op: Operation) -> None:
+    """All operand and result tensors of a tt op share one element type."""
+    types = [*op.operand_types, *op.result_types]
+    elems = {t.get_element_type() for t in types if isinstance(t, TensorType)}
+    if len(elems) > 1:
+        raise VerifyException(
+            "operands and results must have the same element type, got "
+            + ", ".join(sorted(str(e) for e in elems))
+        )
+
+
+def _matrix(t: Attribute, what: str) -> tuple[int, int]:
+    """(rows, static width) of a rank-2 activation tensor; rows may be dynamic."""
+    assert isinstance(t, TensorType)
+    shape = t.get_shape()
+    if len(shape) != 2:
+        raise VerifyException(f"{what} must be a rank-2 tensor (batch x width), got {t}")
+    if shape[1] == DYNAMIC_INDEX:
+        raise VerifyException(f"{what} must have a static width, got {t}")
+    return shape[0], shape[1]
+
+
+def _check_same_batch(in_rows: int, out_rows: int) -> None:
+    if in_rows != out_rows:
+        raise VerifyException(
+            f"result batch size {_fmt_shape([out_rows])} differs from the input's "
+            f"{_fmt_shape([in_rows])}"
+        )
+
+
+def _tensor(element_type: Attribute, shape: Sequence[int]) -> TensorType:
+    return TensorType(element_type, list(shape))
+
+
+# ---------------------------------------------------------------------------------------------
+# Layer level: symbols
+# ---------------------------------------------------------------------------------------------
+
+
+def lookup_param_type(op: Operation, ref: SymbolRefAttr) -> TensorType | None:
+    """The tensor type of the parameter `ref` names, as seen from `op`.
+
+    Searches the enclosing symbol tables from the nearest outwards and stops at the first that
+    defines the symbol. The defining op must carry its tensor type in a property or attribute
+    named `type` (as `pinn.param` does); any dialect's op with that interface works.
+
+    Returns None, so the caller skips the checks it cannot make, when no symbol table defines
+    the symbol and the nearest one is a `builtin.module` or there is none (the op is not inside
+    a problem yet). An undefined symbol inside any other symbol table (a `pinn.problem`) is an
+    error.
+    """
+    nearest_table: Operation | None = None
+    anchor: Operation | None = op
+    while anchor is not None:
+        if anchor.has_trait(SymbolTable):
+            nearest_table = nearest_table or anchor
+            found = SymbolTable.lookup_symbol(anchor, ref)
+            if found is not None:
+                param_type = found.get_attr_or_prop("type")
+                if not isinstance(param_type, TensorType):
+                    raise VerifyException(
+                        f"symbol {ref} does not name a tensor parameter: '{found.name}' has "
+                        "no `type` property or attribute holding a tensor type"
+                    )
+                return param_type
+        anchor = anchor.parent_op()
+    if nearest_table is not None and not isinstance(nearest_table, ModuleOp):
+        raise VerifyException(
+            f"parameter {ref} is not defined in the enclosing '{nearest_table.name}'"
+        )
+    return None
+
+
+class TTLinearSymbolUser(SymbolUserOpInterface):
+    """tt.linear reads its cores and bias through symbols; checks them when they resolve."""
+
+    def verify(self, op: Operation) -> None:
+        assert isinstance(op, LinearOp)
+        op.verify_symbol_uses()
+
+
+@irdl_op_definition
+class LinearOp(IRDLOperation):
+    """A TT-matrix linear layer: ``y = x @ W + b``, W = reconstruct(cores).
+
+    Syntax: ``tt.linear %x, [@G0, @G1, @G2], @b : tensor<?x256xf32> -> tensor<?x256xf32>``
+    (the bias is optional). The cores and the bias are parameter symbols (``pinn.param``),
+    looked up in the enclosing symbol tables. When they resolve, the verifier checks that the
+    cores chain with boundary ranks 1, prod(n_k) equals the input width, prod(m_k) the output
+    width, and the bias is tensor<M>. When they do not (outside a problem) those checks are
+    skipped.
+    """
+
+    name = "tt.linear"
+
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+    cores = prop_def(ArrayAttr[SymbolRefAttr])
+    bias = opt_prop_def(SymbolRefAttr)
+
+    traits = traits_def(Pure(), TTLinearSymbolUser())
+
+    assembly_format = (
+        "$input `,` $cores (`,` $bias^)? attr-dict `:` type($input) `->` type($output)"
+    )
+
+    def __init__(
+        self,
+        input: SSAValue | Operation,
+        cores: Sequence[str | SymbolRefAttr],
+        result_type: Attribute,
+        bias: str | SymbolRefAttr | None = None,
+    ):
+        refs = [c if isinstance(c, SymbolRefAttr) else SymbolRefAttr(c) for c in cores]
+        props: dict[str, Attribute] = {"cores": ArrayAttr(refs)}
+        if bias is not None:
+            props["bias"] = bias if isinstance(bias, SymbolRefAttr) else SymbolRefAttr(bias)
+        super().__init__(operands=[input], result_types=[result_type], properties=props)
+
+    def verify_(self) -> None:
+        # Checks that need no symbol lookup.
+        in_rows, _ = _matrix(self.input.type, "input")
+        out_rows, _ = _matrix(self.output.type, "result")
+        _check_same_batch(in_rows, out_rows)
+        _element_types_agree(self)
+        if len(self.cores) == 0:
+            raise VerifyException("needs at least one TT core")
+
+    def verify_symbol_uses(self) -> None:
+        _, in_width = _matrix(self.input.type, "input")
+        _, out_width = _matrix(self.output.type, "result")
+        assert isinstance(self.input.type, TensorType)
+        element_type = self.input.type.get_element_type()
+        core_types = self.core_types()
+        for ref, t in zip(self.cores, core_types, strict=True):
+            if t is not None and t.get_element_type() != element_type:
+                raise VerifyException(
+                    f"core {ref} has element type {t.get_element_type()}, "
+                    f"but the input has {element_type}"
+                )
+        if all(t is not None for t in core_types):
+            labels = [f"core {ref}" for ref in self.cores]
+            chain = check_chain(core_types, labels, boundary_ranks_one=True)
+            if chain.in_width != in_width:
+                raise VerifyException(
+                    f"TT input factors {list(chain.in_factors)} multiply to {chain.in_width}, "
+                    f"but the input width is {in_width}"
+                )
+            if chain.out_width != out_width:
+                raise VerifyException(
+                    f"TT output factors {list(chain.out_factors)} multiply to "
+                    f"{chain.out_width}, but the output width is {out_width}"
+                )
+        bias_type = None if self.bias is None else lookup_param_type(self, self.bias)
+        if bias_type is not None and (
+            bias_type.get_shape() != (out_width,) or bias_type.get_element_type() != element_type
+        ):
+            raise VerifyException(
+                f"bias {self.bias} must be tensor<{out_width}x{element_type}>, one entry per "
+                f"output, but is {bias_type}"
+            )
+
+    def core_types(self) -> list[TensorType | None]:
+        """The cores' tensor types, None for a core whose symbol does not resolve."""
+        return [lookup_param_type(self, ref) for ref in self.cores]
+
+
+# ---------------------------------------------------------------------------------------------
+# SSA level: cores are values
+# ---------------------------------------------------------------------------------------------
+
+
+def _core_labels(n: int) -> list[str]:
+    return [f"core #{k}" for k in range(n)]
+
+
+@irdl_op_definition
+class MergeOp(IRDLOperation):
+    """Merge 2+ consecutive cores into one super-core (partial reconstruction).
+
+    G (r_a x n x m x r_b) and H (r_b x n' x m' x r_c) merge into S (r_a x n n' x m m' x r_c):
+
+        S[a, (j, l), (i, k), c] = sum_b G[a, j, i, b] H[b, l, k, c]
+        einsum "ajib,blkc->ajlikc", reshaped row-major to (r_a, n n', m m', r_c)
+
+    More cores merge left to right (merging is associative). Merging a whole chain with
+    boundary ranks 1 gives the dense W as tensor<1 x N x M x 1>.
+    """
+
+    name = "tt.merge"
+
+    cores = var_operand_def(TensorType)
+    result = result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$cores attr-dict `:` type($cores) `->` type($result)"
+
+    def __init__(self, cores: Sequence[SSAValue | Operation]):
+        values = [SSAValue.get(c) for c in cores]
+        types = [v.type for v in values]
+        chain = check_chain(types, _core_labels(len(types)), boundary_ranks_one=False)
+        assert isinstance(types[0], TensorType)
+        result_type = _tensor(types[0].get_element_type(), chain.merged_core_shape())
+        super().__init__(operands=[values], result_types=[result_type])
+
+    def verify_(self) -> None:
+        if len(self.cores) < 2:
+            raise VerifyException(f"needs at least 2 cores to merge, got {len(self.cores)}")
+        chain = check_chain(
+            self.cores.types, _core_labels(len(self.cores)), boundary_ranks_one=False
+        )
+        expected = chain.merged_core_shape()
+        got = self.result.type
+        assert isinstance(got, TensorType)
+        if got.get_shape() != expected:
+            raise VerifyException(
+                f"result must be tensor<{_fmt_shape(expected)}x...> (r_in x prod(n) x prod(m) "
+                f"x r_out), got {got}"
+            )
+        _element_types_agree(self)
+
+
+@irdl_op_definition
+class ReconstructOp(IRDLOperation):
+    """The dense N x M weight matrix of a whole chain of cores (r_0 = r_d = 1).
+
+        W[(j_1..j_d), (i_1..i_d)] = G_1[0, j_1, i_1, :] @ ... @ G_d[:, j_d, i_d, 0]
+
+    i.e. merge(G_1, ..., G_d) reshaped from 1 x N x M x 1 to N x M.
+    """
+
+    name = "tt.reconstruct"
+
+    cores = var_operand_def(TensorType)
+    result = result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$cores attr-dict `:` type($cores) `->` type($result)"
+
+    def __init__(self, cores: Sequence[SSAValue | Operation]):
+        values = [SSAValue.get(c) for c in cores]
+        types = [v.type for v in values]
+        chain = check_chain(types, _core_labels(len(types)), boundary_ranks_one=True)
+        assert isinstance(types[0], TensorType)
+        result_type = _tensor(types[0].get_element_type(), (chain.in_width, chain.out_width))
+        super().__init__(operands=[values], result_types=[result_type])
+
+    def verify_(self) -> None:
+        if len(self.cores) == 0:
+            raise VerifyException("needs at least one core")
+        chain = check_chain(
+            self.cores.types, _core_labels(len(self.cores)), boundary_ranks_one=True
+        )
+        expected = (chain.in_width, chain.out_width)
+        got = self.result.type
+        assert isinstance(got, TensorType)
+        if got.get_shape() != expected:
+            raise VerifyException(
+                f"result must be tensor<{_fmt_shape(expected)}x...> (prod(n) x prod(m)), got {got}"
+            )
+        _element_types_agree(self)
+
+
+@irdl_op_definition
+class ContractOp(IRDLOperation):
+    """One step of the sequential TT contraction: an activation times one (super-)core.
+
+    The activation a : tensor<R x K> holds, in each row, a row-major (P, r, n, Q) tensor with
+    K = P r n Q, where for the core G : tensor<r x n x m x s>
+
+      P = `prefix`: the product of the output factors already produced (m of earlier cores),
+      r, n:         the core's input rank and input factor,
+      Q = `suffix`: the product of the input factors still to contract (n of later cores).
+
+    The result : tensor<R x (P m s Q)> holds (P, m, s, Q) row-major:
+
+        out[x, p, i, c, q] = sum_{b, j} a[x, p, b, j, q] G[b, j, i, c]
+        einsum "xpbjq,bjic->xpicq"
+
+    Chaining contract(G_k, prefix = m_1..m_{k-1}, suffix = n_{k+1}..n_d) for k = 1..d maps
+    x : R x N to x @ W : R x M, because the first activation is x itself (P = r_0 = 1) and the
+    last result is (M, r_d = 1, 1). A super-core from tt.merge takes the place of its cores.
+    As a GEMM: rows (x, p, q), reduction (b, j), columns (i, c).
+    """
+
+    name = "tt.contract"
+
+    input = operand_def(TensorType)
+    core = operand_def(TensorType)
+    output = result_def(TensorType)
+    prefix = prop_def(IntegerAttr[I64])
+    suffix = prop_def(IntegerAttr[I64])
+
+    traits = traits_def(Pure())
+
+    assembly_format = (
+        "$input `,` $core `prefix` $prefix `suffix` $suffix attr-dict "
+        "`:` type($input) `,` type($core) `->` type($output)"
+    )
+
+    def __init__(
+        self,
+        input: SSAValue | Operation,
+        core: SSAValue | Operation,
+        prefix: int,
+        suffix: int,
+    ):
+        x, g = SSAValue.get(input), SSAValue.get(core)
+        assert isinstance(x.type, TensorType)
+        _, _, m, r_out = core_shape(g.type, "core")
+        rows = x.type.get_shape()[0]
+        result_type = _tensor(x.type.get_element_type(), (rows, prefix * m * r_out * suffix))
+        super().__init__(
+            operands=[x, g],
+            result_types=[result_type],
+            properties={"prefix": IntegerAttr(prefix, 64), "suffix": IntegerAttr(suffix, 64)},
+        )
+
+    def verify_(self) -> None:
+        prefix, suffix = self.prefix.value.data, self.suffix.value.data
+        if prefix < 1 or suffix < 1:
+            raise VerifyException(f"prefix and suffix must be >= 1, got {prefix} and {suffix}")
+        r_in, n, m, r_out = core_shape(self.core.type, "core")
+        in_rows, in_width = _matrix(self.input.type, "input")
+        out_rows, out_width = _matrix(self.output.type, "result")
+        _check_same_batch(in_rows, out_rows)
+        if in_width != prefix * r_in * n * suffix:
+            raise VerifyException(
+                f"input width {in_width} must equal prefix {prefix} x core input rank {r_in} "
+                f"x core input factor {n} x suffix {suffix} = {prefix * r_in * n * suffix}"
+            )
+        if out_width != prefix * m * r_out * suffix:
+            raise VerifyException(
+                f"result width {out_width} must equal prefix {prefix} x core output factor {m} "
+                f"x core output rank {r_out} x suffix {suffix} = {prefix * m * r_out * suffix}"
+            )
+        _element_types_agree(self)
+
+
+TT = Dialect("tt", [LinearOp, MergeOp, ReconstructOp, ContractOp], [])
+
+__all__ = [
+    "TT",
+    "ContractOp",
+    "LinearOp",
+    "MergeOp",
+    "ReconstructOp",
+    "TTMatrixShape",
+    "check_chain",
+    "core_shape",
+    "lookup_param_type",
+]
