@@ -19,6 +19,7 @@ from xdsl.dialects.builtin import (
     ArrayAttr,
     DictionaryAttr,
     FloatAttr,
+    I64,
     Float32Type,
     Float64Type,
     IntegerAttr,
@@ -247,7 +248,7 @@ class DomainOp(IRDLOperation):
     upper = opt_prop_def(ArrayAttr[FloatAttr])  # box
     center = opt_prop_def(ArrayAttr[FloatAttr])  # ball
     radius = opt_prop_def(FloatAttr)  # ball
-    dim = opt_prop_def(IntegerAttr)  # broadcast length-1 bounds / centre to this many dims
+    dim = opt_prop_def(IntegerAttr[I64])  # broadcast length-1 bounds / centre to this many dims
     time = opt_prop_def(ArrayAttr[FloatAttr])  # [t0, t1]
     traits = lazy_traits_def(lambda: (SymbolOpInterface(), HasParent(ProblemOp)))
 
@@ -752,8 +753,8 @@ class _DerivativeOp(_NetworkApplication):
 class _RangeDerivativeOp(_DerivativeOp):
     """A derivative over a range of coordinates: `dims lo to hi` (default: all of them)."""
 
-    dim_lo = opt_prop_def(IntegerAttr)
-    dim_hi = opt_prop_def(IntegerAttr)
+    dim_lo = opt_prop_def(IntegerAttr[I64])
+    dim_hi = opt_prop_def(IntegerAttr[I64])
 
     def dim_range(self, width: int | None = None) -> tuple[int, int]:
         if width is None:
@@ -837,7 +838,7 @@ class PartialOp(_DerivativeOp):
     """
 
     name = "pinn.partial"
-    dim = prop_def(IntegerAttr)
+    dim = prop_def(IntegerAttr[I64])
     assembly_format = (
         "$network `` `(` $input `)` `dim` $dim attr-dict `:` type($input) `->` type($output)"
     )
@@ -904,8 +905,8 @@ class _ColumnOp(IRDLOperation):
 
     input = operand_def(TensorType)
     output = result_def(TensorType)
-    dim_lo = opt_prop_def(IntegerAttr)
-    dim_hi = opt_prop_def(IntegerAttr)
+    dim_lo = opt_prop_def(IntegerAttr[I64])
+    dim_hi = opt_prop_def(IntegerAttr[I64])
     traits = traits_def(Pure())
     assembly_format = (
         "$input (`dims` $dim_lo^ `to` $dim_hi)? attr-dict `:` type($input) `->` type($output)"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import ClassVar, NamedTuple
+from typing import NamedTuple, TypeVar
 
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
@@ -344,6 +344,7 @@ class QuantizedTensorType(ParametrizedAttribute, TypeAttribute, ShapedType):
     @classmethod
     def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
         with parser.in_angle_brackets():
+            start = parser.pos
             shape = parser.parse_dimension_list()
             if not shape:
                 parser.raise_error(
@@ -352,7 +353,11 @@ class QuantizedTensorType(ParametrizedAttribute, TypeAttribute, ShapedType):
                 )
             parser.parse_punctuation(",")
             fmt = FormatAttr.parse_body(parser)
-        return ArrayAttr(IntAttr(d) for d in shape), fmt
+            try:
+                parsed = cls(shape, fmt)
+            except VerifyException as e:
+                parser.raise_error(str(e), start, parser.pos)
+        return parsed.shape, parsed.format
 
     def print_parameters(self, printer: Printer) -> None:
         with printer.in_angle_brackets():
@@ -396,6 +401,20 @@ def _enum_choices(enum: type[StrEnum]) -> str:
     return ", ".join(f"'{v}'" for v in enum)
 
 
+_EnumT = TypeVar("_EnumT", bound=StrEnum)
+
+
+def _parse_enum_keyword(parser: Parser, enum: type[_EnumT], what: str) -> _EnumT:
+    """An enum value written as a bare word; a wrong word names the valid ones."""
+    start = parser.pos
+    word = parser.parse_optional_identifier()
+    if word is None or word not in enum.__members__.values():
+        shown = f"'{word}'" if word is not None else "nothing"
+        end = start + len(word) if word is not None else parser.pos
+        parser.raise_error(f"expected {what} ({_enum_choices(enum)}), got {shown}", start, end)
+    return enum(word)
+
+
 # ---------------------------------------------------------------------------------------------
 # Operations
 # ---------------------------------------------------------------------------------------------
@@ -418,7 +437,7 @@ class QuantizeOp(IRDLOperation):
 
     input = operand_def(TensorType)
     result = result_def(QuantizedTensorType)
-    rounding = prop_def(RoundingAttr)
+    rounding = prop_def(RoundingAttr, default_value=RoundingAttr(Rounding.RNE))
     stream = opt_prop_def(IntegerAttr[I64])
 
     traits = traits_def(Pure())  # stochastic rounding is a function of its stream
@@ -464,7 +483,9 @@ class QuantizeOp(IRDLOperation):
                 "reproducible), e.g. `rounding stochastic stream 0`"
             )
         if mode is not Rounding.STOCHASTIC and self.stream is not None:
-            raise VerifyException(f"'stream' is only meaningful with stochastic rounding, not {mode}")
+            raise VerifyException(
+                f"'stream' is only meaningful with stochastic rounding, not {mode}"
+            )
         if self.stream is not None and self.stream.value.data < 0:
             raise VerifyException(f"stream must be >= 0, got {self.stream.value.data}")
 
@@ -487,7 +508,9 @@ class QuantizeOp(IRDLOperation):
         operand = parser.parse_unresolved_operand()
         properties: dict[str, Attribute] = {"rounding": RoundingAttr(Rounding.RNE)}
         if parser.parse_optional_keyword("rounding"):
-            properties["rounding"] = RoundingAttr(parser.parse_str_enum(Rounding))
+            properties["rounding"] = RoundingAttr(
+                _parse_enum_keyword(parser, Rounding, "a rounding mode")
+            )
         if parser.parse_optional_keyword("stream"):
             properties["stream"] = IntegerAttr(parser.parse_integer(allow_boolean=False), 64)
         attributes = parser.parse_optional_attr_dict()
@@ -517,9 +540,7 @@ class DequantizeOp(IRDLOperation):
     def __init__(self, input: SSAValue | Operation):
         input_type = SSAValue.get(input).type
         assert isinstance(input_type, QuantizedTensorType)
-        super().__init__(
-            operands=[input], result_types=[TensorType(f32, input_type.get_shape())]
-        )
+        super().__init__(operands=[input], result_types=[TensorType(f32, input_type.get_shape())])
 
     def verify_(self) -> None:
         result_shape = _f32_tensor_shape(self.result.type, "result")
@@ -646,11 +667,11 @@ class MatmulOp(IRDLOperation):
         m, k_a = self.logical_shape(self.a.type, ta)
         k_b, n = self.logical_shape(self.b.type, tb)
         if not _dims_compatible(k_a, k_b):
-            a_name = "a (transposed)" if ta else "a"
-            b_name = "b (transposed)" if tb else "b"
+            a_name = f"a{' transposed' if ta else ''} ({_shape_str((m, k_a))})"
+            b_name = f"b{' transposed' if tb else ''} ({_shape_str((k_b, n))})"
             raise VerifyException(
-                f"reduction dimensions differ: {a_name} is {_shape_str((m, k_a))}, "
-                f"{b_name} is {_shape_str((k_b, n))}"
+                f"reduction dimensions differ: {a_name} has K = {_shape_str([k_a])}, "
+                f"{b_name} has K = {_shape_str([k_b])}"
             )
         result_shape = _f32_tensor_shape(self.result.type, "result")
         if len(result_shape) != 2 or not all(
@@ -662,12 +683,18 @@ class MatmulOp(IRDLOperation):
             )
         block_a, block_b = self.reduction_blocks()
         if block_a != block_b:
+            format_a, format_b = self.a.type.format, self.b.type.format
+            hint = ""
+            if format_a.is_mx or format_b.is_mx:
+                # The 1-D MX cost SMX avoids: a transposed use needs a re-blocked copy.
+                hint = (
+                    " (a 1-D MX operand needs its 32-element blocks along the reduction "
+                    "axis: quantize a second copy with the transposed block)"
+                )
             raise VerifyException(
-                f"operand blocks differ along the reduction axis: a's "
-                f"{_shape_str(self.a.type.format.block_shape)} blocks span {block_a}, b's "
-                f"{_shape_str(self.b.type.format.block_shape)} blocks span {block_b} "
-                "(a 1-D MX operand needs its blocks along the reduction axis: quantize a "
-                "second copy with the transposed block)"
+                "operand blocks differ along the reduction axis: a's "
+                f"{_shape_str(format_a.block_shape)} blocks span {block_a}, b's "
+                f"{_shape_str(format_b.block_shape)} blocks span {block_b}{hint}"
             )
 
     # smx.matmul %a, %b role ROLE [transpose_a] [transpose_b] [attr-dict] : (A, B) -> C
@@ -691,7 +718,8 @@ class MatmulOp(IRDLOperation):
         parser.parse_punctuation(",")
         b = parser.parse_unresolved_operand()
         parser.parse_keyword("role", f" (every smx.matmul has a role: {_enum_choices(GemmRole)})")
-        properties: dict[str, Attribute] = {"role": GemmRoleAttr(parser.parse_str_enum(GemmRole))}
+        role = _parse_enum_keyword(parser, GemmRole, "a GEMM role")
+        properties: dict[str, Attribute] = {"role": GemmRoleAttr(role)}
         if parser.parse_optional_keyword("transpose_a"):
             properties["transpose_a"] = UnitAttr()
         if parser.parse_optional_keyword("transpose_b"):

@@ -169,7 +169,8 @@ def _matrix(t: Attribute, what: str) -> tuple[int, int]:
 
 
 def _check_same_batch(in_rows: int, out_rows: int) -> None:
-    if in_rows != out_rows:
+    """The batch (row) count is kept; a dynamic `?` is compatible with any size."""
+    if DYNAMIC_INDEX not in (in_rows, out_rows) and in_rows != out_rows:
         raise VerifyException(
             f"result batch size {_fmt_shape([out_rows])} differs from the input's "
             f"{_fmt_shape([in_rows])}"

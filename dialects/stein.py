@@ -1,0 +1,938 @@
+"""The `stein` dialect: Stein's-estimator (SE) derivatives of a network, at estimator level.
+
+`stein-expand` rewrites each `pinn` derivative op into this dialect: draw K antithetic pairs of
+Gaussian perturbations per collocation point (`stein.sample`), evaluate the network on the
+perturbed batch (`stein.perturb`, then `pinn.eval`), and combine the 2K+1 values with an estimator
+(`stein.grad`, `stein.laplacian`, `stein.center`, `stein.smoothed`). `stein-difference`
+(DiffQuant) then evaluates the network as a base stream plus difference streams
+(`stein.difference_streams`, `stein.diff_activation`) and switches the estimators to their
+*difference form*, which reads the 2K differences g(x±δ_k) − g(x) instead of the values.
+
+Shapes. N is the number of points (the batch dimension, usually dynamic `?`), D the number of
+coordinates of a point (time last, when present), K the number of antithetic pairs. All tensors
+are f32.
+
+    x         tensor<N x D>           collocation points, one per row
+    delta     tensor<N x K x D>       perturbations δ_k, k = 0..K-1
+    batch     tensor<N x 2K+1 x D>    [x, x+δ_0 .. x+δ_{K-1}, x−δ_0 .. x−δ_{K-1}] along axis 1
+    values    tensor<N x 2K+1 x 1>    network values on `batch`, in the same order
+    diffs     tensor<N x 2K x 1>      [g(x+δ_k) − g(x) for k], then [g(x−δ_k) − g(x) for k]
+
+The NumPy semantics in each op's docstring is the contract the reference runtime implements;
+arrays are float32 and `K`, `D` are read from the operand types.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    Float32Type,
+    Float64Type,
+    FloatAttr,
+    IntegerAttr,
+    StringAttr,
+    TensorType,
+    UnitAttr,
+    f32,
+    f64,
+    i64,
+)
+from xdsl.ir import Attribute, Dialect, Operation, SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_op_definition,
+    operand_def,
+    opt_operand_def,
+    opt_prop_def,
+    prop_def,
+    result_def,
+    traits_def,
+)
+from xdsl.parser import Parser, UnresolvedOperand
+from xdsl.printer import Printer
+from xdsl.traits import Pure
+from xdsl.utils.exceptions import VerifyException
+
+# Activations `stein.diff_activation` knows; the same set the network layers may use.
+ACTIVATIONS = ("tanh", "sin")
+
+# Philox keys a stream with one 32-bit word.
+MAX_STREAM = 2**32 - 1
+
+# ---------------------------------------------------------------------------------------------
+# Shape helpers (shared by the builders, the verifiers and the passes)
+# ---------------------------------------------------------------------------------------------
+
+
+def _dim(d: int) -> str:
+    return "?" if d == DYNAMIC_INDEX else str(d)
+
+
+def _compatible(a: int, b: int) -> bool:
+    """Two dimensions agree when equal or when either is dynamic (MLIR's shape compatibility)."""
+    return a == b or DYNAMIC_INDEX in (a, b)
+
+
+def _join(a: int, b: int) -> int:
+    """The most precise of two compatible dimensions: static wins over dynamic."""
+    return b if a == DYNAMIC_INDEX else a
+
+
+def _f32_tensor(*shape: int) -> TensorType:
+    return TensorType(f32, shape)
+
+
+def _type_of(value: SSAValue | Operation | Attribute) -> Attribute:
+    if isinstance(value, Attribute):
+        return value
+    return SSAValue.get(value).type
+
+
+def _shape_of(
+    value: SSAValue | Operation | Attribute, rank: int, what: str, layout: str
+) -> tuple[int, ...]:
+    """The shape of an f32 tensor of the given rank, or a VerifyException describing `layout`.
+
+    `what` names the operand for the user ("the perturbations"), `layout` its expected type
+    ("tensor<N x K x D x f32>").
+    """
+    t = _type_of(value)
+    if not (
+        isinstance(t, TensorType)
+        and isinstance(t.get_element_type(), Float32Type)
+        and t.get_num_dims() == rank
+    ):
+        raise VerifyException(f"expects {what} as a {layout}, got {t}")
+    return t.get_shape()
+
+
+def _static(d: int, what: str) -> int:
+    if d == DYNAMIC_INDEX:
+        raise VerifyException(f"{what} must be static, got ?")
+    return d
+
+
+def points_shape(x: SSAValue | Operation | Attribute) -> tuple[int, int]:
+    """(N, D) of collocation points `tensor<N x D x f32>`; D must be static."""
+    n, d = _shape_of(x, 2, "the points", "tensor<N x D x f32> (points x coordinates)")
+    return n, _static(d, "the number of coordinates D (dimension 1 of the points)")
+
+
+def delta_shape(delta: SSAValue | Operation | Attribute) -> tuple[int, int, int]:
+    """(N, K, D) of perturbations `tensor<N x K x D x f32>`; K and D must be static, K >= 1."""
+    n, k, d = _shape_of(
+        delta, 3, "the perturbations", "tensor<N x K x D x f32> (points x pairs x coordinates)"
+    )
+    _static(k, "the number of pairs K (dimension 1 of the perturbations)")
+    _static(d, "the number of coordinates D (dimension 2 of the perturbations)")
+    if k < 1:
+        raise VerifyException(f"the perturbations hold {k} pairs; at least 1 is needed")
+    return n, k, d
+
+
+def sample_type(x: SSAValue | Operation | Attribute, pairs: int) -> TensorType:
+    """Result type of `stein.sample` on points `x`: tensor<N x K x D x f32>."""
+    n, d = points_shape(x)
+    return _f32_tensor(n, pairs, d)
+
+
+def perturb_type(
+    x: SSAValue | Operation | Attribute, delta: SSAValue | Operation | Attribute
+) -> TensorType:
+    """Result type of `stein.perturb`: tensor<N x 2K+1 x D x f32>."""
+    n, d = points_shape(x)
+    dn, k, dd = delta_shape(delta)
+    _check_batch(n, dn, "the points", "the perturbations")
+    if d != dd:
+        raise VerifyException(
+            f"the points have {d} coordinates but the perturbations have {dd}"
+        )
+    return _f32_tensor(_join(n, dn), 2 * k + 1, d)
+
+
+def difference_streams_type(delta: SSAValue | Operation | Attribute) -> TensorType:
+    """Result type of `stein.difference_streams`: tensor<N x 2K x D x f32>."""
+    n, k, d = delta_shape(delta)
+    return _f32_tensor(n, 2 * k, d)
+
+
+def estimate_type(
+    values: SSAValue | Operation | Attribute,
+    delta: SSAValue | Operation | Attribute | None = None,
+    width: int = 1,
+) -> TensorType:
+    """Result type of an estimator: tensor<N x width x f32>, N joined over the operands.
+
+    `width` is b - a for `stein.grad ... dims a to b`, 1 for every other estimator.
+    """
+    n = _values_shape(values)[0]
+    if delta is not None:
+        n = _join(n, delta_shape(delta)[0])
+    return _f32_tensor(n, width)
+
+
+def diff_activation_type(zd: SSAValue | Operation | Attribute) -> TensorType:
+    """Result type of `stein.diff_activation`: that of the difference stream z_d."""
+    t = _type_of(zd)
+    assert isinstance(t, TensorType)
+    return t
+
+
+def _values_shape(values: SSAValue | Operation | Attribute) -> tuple[int, int]:
+    """(N, M) of network values `tensor<N x M x 1 x f32>`; M must be static."""
+    n, m, out = _shape_of(
+        values,
+        3,
+        "the network values",
+        "tensor<N x M x 1 x f32> (points x evaluations x one output)",
+    )
+    _static(m, "the number of evaluations per point (dimension 1 of the network values)")
+    if out != 1:
+        raise VerifyException(
+            f"the estimators take a scalar network: the network values must have 1 output, "
+            f"got {_dim(out)}"
+        )
+    return n, m
+
+
+def _check_batch(a: int, b: int, what_a: str, what_b: str) -> None:
+    if not _compatible(a, b):
+        raise VerifyException(f"{what_a} have {a} points but {what_b} have {b}")
+
+
+def _check_result(op: IRDLOperation, expected: TensorType) -> None:
+    """The result must have the expected type, up to a dynamic-vs-static batch dimension."""
+    got = op.results[0].type
+    ok = (
+        isinstance(got, TensorType)
+        and got.get_element_type() == expected.get_element_type()
+        and got.get_num_dims() == expected.get_num_dims()
+        and _compatible(got.get_shape()[0], expected.get_shape()[0])
+        and got.get_shape()[1:] == expected.get_shape()[1:]
+    )
+    if not ok:
+        raise VerifyException(f"result type {got} does not match the expected {expected}")
+
+
+def _check_sigma(value: float, name: str) -> None:
+    if not (math.isfinite(value) and value > 0):
+        raise VerifyException(f"{name} must be a positive number, got {value}")
+
+
+def _count_form(m: int, k: int, differences: bool) -> None:
+    """M evaluations per point must match K pairs: 2K+1 values, or 2K differences."""
+    if differences:
+        if m != 2 * k:
+            hint = (
+                "; these look like the 2K+1 values: drop the 'differences' keyword"
+                if m == 2 * k + 1
+                else ""
+            )
+            raise VerifyException(
+                f"the difference form expects 2K = {2 * k} differences per point for "
+                f"{k} pairs, got {m}{hint}"
+            )
+    elif m != 2 * k + 1:
+        hint = (
+            "; for DiffQuant differences add the 'differences' keyword" if m == 2 * k else ""
+        )
+        raise VerifyException(
+            f"expects 2K+1 = {2 * k + 1} network values per point for {k} pairs "
+            f"(g(x), then g(x+δ_k), then g(x−δ_k)), got {m}{hint}"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Custom syntax helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _print_float(printer: Printer, value: float) -> None:
+    printer.print_float(value, f64)
+
+
+def _float_prop(value: float) -> FloatAttr[Float64Type]:
+    return FloatAttr(float(value), f64)
+
+
+def _int_prop(value: int) -> IntegerAttr:
+    return IntegerAttr(value, i64)
+
+
+def _print_operands(printer: Printer, values: Sequence[SSAValue]) -> None:
+    printer.print_string(" ")
+    printer.print_list(values, printer.print_ssa_value)
+
+
+def _print_signature(
+    printer: Printer, op: IRDLOperation, operand_types: Sequence[Attribute], elided: Sequence[str]
+) -> None:
+    """` {attrs} : T1, T2 -> R`, the tail every stein op shares."""
+    printer.print_op_attributes(op.attributes, reserved_attr_names=elided)
+    printer.print_string(" : ")
+    printer.print_list(operand_types, printer.print_attribute)
+    printer.print_string(" -> ")
+    printer.print_attribute(op.results[0].type)
+
+
+def _parse_signature(
+    parser: Parser, operands: Sequence[UnresolvedOperand]
+) -> tuple[dict[str, Attribute], list[SSAValue], Attribute]:
+    """Parse ` {attrs} : T1, T2 -> R` and resolve `operands` against T1, T2, ..."""
+    attrs = parser.parse_optional_attr_dict()
+    parser.parse_punctuation(":")
+    pos = parser.pos
+    types = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_type)
+    if len(types) != len(operands):
+        parser.raise_error(
+            f"expected {len(operands)} operand types, got {len(types)}", pos, parser.pos
+        )
+    parser.parse_punctuation("->")
+    result_type = parser.parse_type()
+    resolved = [parser.resolve_operand(o, t) for o, t in zip(operands, types, strict=True)]
+    return attrs, resolved, result_type
+
+
+def _parse_positive_number(parser: Parser) -> float:
+    # Any number parses; the verifier rejects non-positive values with a clear message.
+    return float(parser.parse_number())
+
+
+# ---------------------------------------------------------------------------------------------
+# Sampling and perturbed batches
+# ---------------------------------------------------------------------------------------------
+
+
+@irdl_op_definition
+class SampleOp(IRDLOperation):
+    """Draw K antithetic-pair perturbations per point from the counter-based RNG.
+
+        %delta = stein.sample %x, %seed, %step pairs 512 sigma 1.000000e-02 stream 0
+                   : tensor<?x2xf32> -> tensor<?x512x2xf32>
+
+    `sigma_t S` (optional, after `sigma`) gives the last coordinate (time) its own standard
+    deviation. Semantics, with N, D = x.shape (only the shape of x is read):
+
+        z = philox_normal(seed, step, stream, N * K * D).reshape(N, K, D)   # float32
+        scale = np.full(D, sigma, np.float32)
+        if sigma_t is not None: scale[-1] = sigma_t
+        delta = z * scale
+
+    `philox_normal` is the runtime's generator (Philox4x32-10 keyed by (seed, step, stream),
+    Box–Muller on its uniforms). Draw number (n*K + k)*D + j becomes delta[n, k, j], so a point's
+    perturbations depend on its row index only, not on N. Deterministic in (seed, step, stream),
+    hence Pure: two samples with the same operands and stream are the same sample set; distinct
+    sets in one step need distinct streams.
+    """
+
+    name = "stein.sample"
+    x = operand_def(TensorType)
+    seed = operand_def(i64)
+    step = operand_def(i64)
+    delta = result_def(TensorType)
+    pairs = prop_def(IntegerAttr)
+    sigma = prop_def(FloatAttr[Float64Type])
+    sigma_t = opt_prop_def(FloatAttr[Float64Type])
+    stream = prop_def(IntegerAttr)
+    traits = traits_def(Pure())
+
+    def __init__(
+        self,
+        x: SSAValue | Operation,
+        seed: SSAValue | Operation,
+        step: SSAValue | Operation,
+        pairs: int,
+        sigma: float,
+        stream: int = 0,
+        sigma_t: float | None = None,
+        result_type: Attribute | None = None,
+    ):
+        props: dict[str, Attribute] = {
+            "pairs": _int_prop(pairs),
+            "sigma": _float_prop(sigma),
+            "stream": _int_prop(stream),
+        }
+        if sigma_t is not None:
+            props["sigma_t"] = _float_prop(sigma_t)
+        super().__init__(
+            operands=[x, seed, step],
+            result_types=[result_type or sample_type(x, pairs)],
+            properties=props,
+        )
+
+    def sigma_of_dim(self, dim: int) -> float:
+        """The standard deviation of coordinate `dim` of the perturbations."""
+        n_coords = points_shape(self.x)[1]
+        if self.sigma_t is not None and dim == n_coords - 1:
+            return self.sigma_t.value.data
+        return self.sigma.value.data
+
+    def verify_(self) -> None:
+        pairs = self.pairs.value.data
+        if pairs < 1:
+            raise VerifyException(f"pairs must be at least 1, got {pairs}")
+        _check_sigma(self.sigma.value.data, "sigma")
+        if self.sigma_t is not None:
+            _check_sigma(self.sigma_t.value.data, "sigma_t")
+        stream = self.stream.value.data
+        if not 0 <= stream <= MAX_STREAM:
+            raise VerifyException(f"stream must be in [0, 2^32), got {stream}")
+        _, d = points_shape(self.x)
+        if self.sigma_t is not None and d < 2:
+            raise VerifyException(
+                "sigma_t applies to the last coordinate (time), so the points need at least "
+                f"one more coordinate; they have {d}"
+            )
+        _check_result(self, sample_type(self.x, pairs))
+
+    def print(self, printer: Printer) -> None:
+        _print_operands(printer, [self.x, self.seed, self.step])
+        printer.print_string(f" pairs {self.pairs.value.data} sigma ")
+        _print_float(printer, self.sigma.value.data)
+        if self.sigma_t is not None:
+            printer.print_string(" sigma_t ")
+            _print_float(printer, self.sigma_t.value.data)
+        printer.print_string(f" stream {self.stream.value.data}")
+        _print_signature(printer, self, [self.x.type], ["pairs", "sigma", "sigma_t", "stream"])
+
+    @classmethod
+    def parse(cls, parser: Parser) -> SampleOp:
+        x = parser.parse_unresolved_operand()
+        parser.parse_punctuation(",")
+        seed = parser.resolve_operand(parser.parse_unresolved_operand(), i64)
+        parser.parse_punctuation(",")
+        step = parser.resolve_operand(parser.parse_unresolved_operand(), i64)
+        parser.parse_keyword("pairs")
+        pairs = parser.parse_integer()
+        parser.parse_keyword("sigma")
+        sigma = _parse_positive_number(parser)
+        sigma_t = None
+        if parser.parse_optional_keyword("sigma_t"):
+            sigma_t = _parse_positive_number(parser)
+        parser.parse_keyword("stream")
+        stream = parser.parse_integer()
+        attrs, (x_val,), result_type = _parse_signature(parser, [x])
+        op = cls(x_val, seed, step, pairs, sigma, stream, sigma_t, result_type)
+        op.attributes.update(attrs)
+        return op
+
+
+@irdl_op_definition
+class PerturbOp(IRDLOperation):
+    """The perturbed evaluation batch: each point followed by its 2K antithetic neighbours.
+
+        %batch = stein.perturb %x, %delta
+                   : tensor<?x2xf32>, tensor<?x512x2xf32> -> tensor<?x1025x2xf32>
+
+    Semantics (this order is the runtime contract every estimator relies on):
+
+        batch = np.concatenate([x[:, None, :], x[:, None, :] + delta, x[:, None, :] - delta],
+                               axis=1)                                # (N, 2K+1, D)
+
+    i.e. batch[:, 0] = x, batch[:, 1+k] = x + delta[:, k], batch[:, 1+K+k] = x - delta[:, k].
+    """
+
+    name = "stein.perturb"
+    x = operand_def(TensorType)
+    delta = operand_def(TensorType)
+    batch = result_def(TensorType)
+    traits = traits_def(Pure())
+
+    def __init__(
+        self,
+        x: SSAValue | Operation,
+        delta: SSAValue | Operation,
+        result_type: Attribute | None = None,
+    ):
+        super().__init__(
+            operands=[x, delta], result_types=[result_type or perturb_type(x, delta)]
+        )
+
+    def verify_(self) -> None:
+        _check_result(self, perturb_type(self.x, self.delta))
+
+    def print(self, printer: Printer) -> None:
+        _print_operands(printer, [self.x, self.delta])
+        _print_signature(printer, self, [self.x.type, self.delta.type], [])
+
+    @classmethod
+    def parse(cls, parser: Parser) -> PerturbOp:
+        x = parser.parse_unresolved_operand()
+        parser.parse_punctuation(",")
+        delta = parser.parse_unresolved_operand()
+        attrs, (x_val, delta_val), result_type = _parse_signature(parser, [x, delta])
+        op = cls(x_val, delta_val, result_type)
+        op.attributes.update(attrs)
+        return op
+
+
+# ---------------------------------------------------------------------------------------------
+# Estimators
+# ---------------------------------------------------------------------------------------------
+
+
+class _DerivativeEstimator(IRDLOperation):
+    """Shared structure of `stein.grad` and `stein.laplacian`.
+
+    Syntax: `stein.OP [differences] %g, %delta sigma S [dims A to B] : TG, TD -> TR`.
+    `dims A to B` is the half-open coordinate range [A, B) (as in `scf.for ... to`); omitted,
+    it is all D coordinates.
+    """
+
+    values = operand_def(TensorType)
+    delta = operand_def(TensorType)
+    result = result_def(TensorType)
+    sigma = prop_def(FloatAttr[Float64Type])
+    dim_begin = prop_def(IntegerAttr)
+    dim_end = prop_def(IntegerAttr)
+    differences = opt_prop_def(UnitAttr)
+    traits = traits_def(Pure())
+
+    def __init__(
+        self,
+        values: SSAValue | Operation,
+        delta: SSAValue | Operation,
+        sigma: float,
+        dims: tuple[int, int] | None = None,
+        differences: bool = False,
+        result_type: Attribute | None = None,
+    ):
+        if dims is None:
+            dims = (0, delta_shape(delta)[2])
+        props: dict[str, Attribute] = {
+            "sigma": _float_prop(sigma),
+            "dim_begin": _int_prop(dims[0]),
+            "dim_end": _int_prop(dims[1]),
+        }
+        if differences:
+            props["differences"] = UnitAttr()
+        super().__init__(
+            operands=[values, delta],
+            result_types=[result_type or self.infer_result_type(values, delta, dims)],
+            properties=props,
+        )
+
+    @classmethod
+    def infer_result_type(
+        cls,
+        values: SSAValue | Operation | Attribute,
+        delta: SSAValue | Operation | Attribute,
+        dims: tuple[int, int],
+    ) -> TensorType:
+        raise NotImplementedError
+
+    @property
+    def dims(self) -> tuple[int, int]:
+        """The half-open coordinate range [begin, end) the estimate covers."""
+        return self.dim_begin.value.data, self.dim_end.value.data
+
+    @property
+    def is_difference_form(self) -> bool:
+        return self.differences is not None
+
+    def verify_(self) -> None:
+        sigma = self.sigma.value.data
+        _check_sigma(sigma, "sigma")
+        n_values, m = _values_shape(self.values)
+        n_delta, k, d = delta_shape(self.delta)
+        _check_batch(n_values, n_delta, "the network values", "the perturbations")
+        _count_form(m, k, self.is_difference_form)
+        begin, end = self.dims
+        if not 0 <= begin < end <= d:
+            raise VerifyException(
+                f"dims {begin} to {end} is not a non-empty range within the {d} coordinates "
+                f"[0, {d})"
+            )
+        self._check_sigma_matches_sample(sigma, begin, end)
+        _check_result(self, self.infer_result_type(self.values, self.delta, self.dims))
+
+    def _check_sigma_matches_sample(self, sigma: float, begin: int, end: int) -> None:
+        """When %delta comes straight from stein.sample, sigma must be the one it drew with."""
+        sample = self.delta.owner
+        if not isinstance(sample, SampleOp):
+            return
+        for dim in range(begin, end):
+            drawn = sample.sigma_of_dim(dim)
+            if drawn != sigma:
+                name = "sigma_t" if drawn != sample.sigma.value.data else "sigma"
+                raise VerifyException(
+                    f"sigma {sigma} differs from the {name} {drawn} that coordinate {dim} of "
+                    "the perturbations was sampled with"
+                )
+
+    def print(self, printer: Printer) -> None:
+        if self.is_difference_form:
+            printer.print_string(" differences")
+        _print_operands(printer, [self.values, self.delta])
+        printer.print_string(" sigma ")
+        _print_float(printer, self.sigma.value.data)
+        begin, end = self.dims
+        delta_type = self.delta.type
+        full = (
+            isinstance(delta_type, TensorType)
+            and delta_type.get_num_dims() == 3
+            and (begin, end) == (0, delta_type.get_shape()[2])
+        )
+        if not full:
+            printer.print_string(f" dims {begin} to {end}")
+        _print_signature(
+            printer,
+            self,
+            [self.values.type, self.delta.type],
+            ["sigma", "dim_begin", "dim_end", "differences"],
+        )
+
+    @classmethod
+    def parse(cls, parser: Parser) -> _DerivativeEstimator:
+        differences = parser.parse_optional_keyword("differences") is not None
+        values = parser.parse_unresolved_operand()
+        parser.parse_punctuation(",")
+        delta = parser.parse_unresolved_operand()
+        parser.parse_keyword("sigma")
+        sigma = _parse_positive_number(parser)
+        dims = None
+        if parser.parse_optional_keyword("dims"):
+            begin = parser.parse_integer()
+            parser.parse_keyword("to")
+            dims = (begin, parser.parse_integer())
+        attrs, (values_val, delta_val), result_type = _parse_signature(parser, [values, delta])
+        if dims is None:
+            # All coordinates; an ill-typed %delta gets (0, 0) and the verifier explains.
+            t = delta_val.type
+            full = isinstance(t, TensorType) and t.get_num_dims() == 3
+            dims = (0, t.get_shape()[2] if full else 0)
+        op = cls(values_val, delta_val, sigma, dims, differences, result_type)
+        op.attributes.update(attrs)
+        return op
+
+
+@irdl_op_definition
+class GradOp(_DerivativeEstimator):
+    """Antithetic Stein estimate of the gradient of the smoothed network, coordinates [a, b).
+
+        %du = stein.grad %g, %delta sigma 1.000000e-02 dims 0 to 2
+                : tensor<?x1025x1xf32>, tensor<?x512x3xf32> -> tensor<?x2xf32>
+        %du = stein.grad differences %d, %delta sigma 1.000000e-02 dims 0 to 2
+                : tensor<?x1024x1xf32>, tensor<?x512x3xf32> -> tensor<?x2xf32>
+
+    Semantics (K = delta.shape[1]; a one-coordinate range `dims i to i+1` is ∂u/∂x_i, e.g. the
+    time derivative with `sigma` = the sample's sigma_t):
+
+        if differences: plus, minus = d[:, :K, 0], d[:, K:, 0]          # g(x±δ) − g(x)
+        else:           plus, minus = g[:, 1:K+1, 0], g[:, K+1:, 0]     # g(x±δ)
+        grad = np.einsum("nk,nkj->nj", plus - minus, delta[:, :, a:b]) / (2 * K * sigma**2)
+
+    i.e. mean_k δ_k (g(x+δ_k) − g(x−δ_k)) / (2σ²); the two forms agree since the g(x) cancel.
+    """
+
+    name = "stein.grad"
+
+    @classmethod
+    def infer_result_type(
+        cls,
+        values: SSAValue | Operation | Attribute,
+        delta: SSAValue | Operation | Attribute,
+        dims: tuple[int, int],
+    ) -> TensorType:
+        return estimate_type(values, delta, dims[1] - dims[0])
+
+
+@irdl_op_definition
+class LaplacianOp(_DerivativeEstimator):
+    """Antithetic Stein estimate, with control variate, of the Laplacian over coordinates [a, b).
+
+        %lap = stein.laplacian %g, %delta sigma 1.000000e-02 dims 0 to 2
+                 : tensor<?x1025x1xf32>, tensor<?x512x3xf32> -> tensor<?x1xf32>
+        %lap = stein.laplacian differences %d, %delta sigma 1.000000e-02 dims 0 to 2
+                 : tensor<?x1024x1xf32>, tensor<?x512x3xf32> -> tensor<?x1xf32>
+
+    Semantics (K = delta.shape[1], Dr = b - a; every coordinate in [a, b) must have been drawn
+    with this sigma):
+
+        if differences: second = d[:, :K, 0] + d[:, K:, 0]
+        else:           second = g[:, 1:K+1, 0] + g[:, K+1:, 0] - 2 * g[:, :1, 0]
+        weight = np.sum(delta[:, :, a:b] ** 2, axis=2) - Dr * sigma**2          # (N, K)
+        lap = np.sum(weight * second, axis=1, keepdims=True) / (2 * K * sigma**4)
+
+    i.e. mean_k (‖δ_k‖² − Dr σ²)(g(x+δ_k) + g(x−δ_k) − 2g(x)) / (2σ⁴), norms over [a, b).
+    """
+
+    name = "stein.laplacian"
+
+    @classmethod
+    def infer_result_type(
+        cls,
+        values: SSAValue | Operation | Attribute,
+        delta: SSAValue | Operation | Attribute,
+        dims: tuple[int, int],
+    ) -> TensorType:
+        return estimate_type(values, delta)
+
+
+@irdl_op_definition
+class CenterOp(IRDLOperation):
+    """The unperturbed value g(x) out of the perturbed batch's values.
+
+        %u = stein.center %g : tensor<?x1025x1xf32> -> tensor<?x1xf32>
+
+    Semantics: `u = g[:, 0, :]`. There is no difference form: under DiffQuant g(x) is the base
+    stream itself.
+    """
+
+    name = "stein.center"
+    values = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+
+    def __init__(self, values: SSAValue | Operation, result_type: Attribute | None = None):
+        super().__init__(operands=[values], result_types=[result_type or estimate_type(values)])
+
+    def verify_(self) -> None:
+        _, m = _values_shape(self.values)
+        _check_odd_count(m)
+        _check_result(self, estimate_type(self.values))
+
+    def print(self, printer: Printer) -> None:
+        _print_operands(printer, [self.values])
+        _print_signature(printer, self, [self.values.type], [])
+
+    @classmethod
+    def parse(cls, parser: Parser) -> CenterOp:
+        values = parser.parse_unresolved_operand()
+        attrs, (values_val,), result_type = _parse_signature(parser, [values])
+        op = cls(values_val, result_type)
+        op.attributes.update(attrs)
+        return op
+
+
+def _check_odd_count(m: int) -> None:
+    if m < 3 or m % 2 == 0:
+        hint = " (2K differences need the 'differences' form)" if m >= 2 and m % 2 == 0 else ""
+        raise VerifyException(
+            f"expects 2K+1 network values per point (g(x), then g(x+δ_k), then g(x−δ_k)), "
+            f"got {m}{hint}"
+        )
+
+
+@irdl_op_definition
+class SmoothedOp(IRDLOperation):
+    """Monte-Carlo value of the Gaussian-smoothed network f_σ(x) = E[g(x+δ)].
+
+        %us = stein.smoothed %g : tensor<?x1025x1xf32> -> tensor<?x1xf32>
+        %us = stein.smoothed differences %d base %u
+                : tensor<?x1024x1xf32>, tensor<?x1xf32> -> tensor<?x1xf32>
+
+    Semantics: the mean of the 2K perturbed values (g(x) itself is not included):
+
+        if differences: us = base + np.mean(d, axis=1)        # base = g(x): (N, 1)
+        else:           us = np.mean(g[:, 1:, :], axis=1)
+    """
+
+    name = "stein.smoothed"
+    values = operand_def(TensorType)
+    base = opt_operand_def(TensorType)
+    result = result_def(TensorType)
+    differences = opt_prop_def(UnitAttr)
+    traits = traits_def(Pure())
+
+    def __init__(
+        self,
+        values: SSAValue | Operation,
+        base: SSAValue | Operation | None = None,
+        result_type: Attribute | None = None,
+    ):
+        """The difference form when `base` (the base-stream output g(x)) is given."""
+        super().__init__(
+            operands=[values, base],
+            result_types=[result_type or estimate_type(values)],
+            properties={"differences": UnitAttr()} if base is not None else {},
+        )
+
+    @property
+    def is_difference_form(self) -> bool:
+        return self.differences is not None
+
+    def verify_(self) -> None:
+        n, m = _values_shape(self.values)
+        if self.is_difference_form:
+            if self.base is None:
+                raise VerifyException(
+                    "the difference form needs the base value g(x): "
+                    "'stein.smoothed differences %d base %g0'"
+                )
+            if m < 2 or m % 2:
+                raise VerifyException(
+                    f"the difference form expects 2K differences per point, got {m}"
+                )
+            bn, bw = _shape_of(self.base, 2, "the base value", "tensor<N x 1 x f32>")
+            if bw != 1:
+                raise VerifyException(f"the base value must have 1 output, got {_dim(bw)}")
+            _check_batch(n, bn, "the differences", "the base value")
+        else:
+            if self.base is not None:
+                raise VerifyException("a base value is only taken by the 'differences' form")
+            _check_odd_count(m)
+        _check_result(self, estimate_type(self.values))
+
+    def print(self, printer: Printer) -> None:
+        if self.is_difference_form:
+            printer.print_string(" differences")
+        _print_operands(printer, [self.values])
+        types = [self.values.type]
+        if self.base is not None:
+            printer.print_string(" base ")
+            printer.print_ssa_value(self.base)
+            types.append(self.base.type)
+        _print_signature(printer, self, types, ["differences"])
+
+    @classmethod
+    def parse(cls, parser: Parser) -> SmoothedOp:
+        differences = parser.parse_optional_keyword("differences") is not None
+        operands = [parser.parse_unresolved_operand()]
+        if differences:
+            parser.parse_keyword("base")
+            operands.append(parser.parse_unresolved_operand())
+        attrs, resolved, result_type = _parse_signature(parser, operands)
+        op = cls(resolved[0], resolved[1] if differences else None, result_type)
+        op.attributes.update(attrs)
+        return op
+
+
+# ---------------------------------------------------------------------------------------------
+# DiffQuant streams
+# ---------------------------------------------------------------------------------------------
+
+
+@irdl_op_definition
+class DifferenceStreamsOp(IRDLOperation):
+    """The input-layer difference stream of DiffQuant; the base stream is x itself.
+
+        %d0 = stein.difference_streams %delta : tensor<?x512x2xf32> -> tensor<?x1024x2xf32>
+
+    Semantics: `d = np.concatenate([delta, -delta], axis=1)`  # (N, 2K, D)
+    Row j of d is batch row 1+j of `stein.perturb` minus x: the difference streams follow the
+    perturbed batch's order, so the network's output differences feed the estimators'
+    difference form directly.
+    """
+
+    name = "stein.difference_streams"
+    delta = operand_def(TensorType)
+    streams = result_def(TensorType)
+    traits = traits_def(Pure())
+
+    def __init__(self, delta: SSAValue | Operation, result_type: Attribute | None = None):
+        super().__init__(
+            operands=[delta], result_types=[result_type or difference_streams_type(delta)]
+        )
+
+    def verify_(self) -> None:
+        _check_result(self, difference_streams_type(self.delta))
+
+    def print(self, printer: Printer) -> None:
+        _print_operands(printer, [self.delta])
+        _print_signature(printer, self, [self.delta.type], [])
+
+    @classmethod
+    def parse(cls, parser: Parser) -> DifferenceStreamsOp:
+        delta = parser.parse_unresolved_operand()
+        attrs, (delta_val,), result_type = _parse_signature(parser, [delta])
+        op = cls(delta_val, result_type)
+        op.attributes.update(attrs)
+        return op
+
+
+@irdl_op_definition
+class DiffActivationOp(IRDLOperation):
+    """A nonlinear layer on a difference stream: φ(z_b + z_d) − φ(z_b), evaluated in f32.
+
+        %a = stein.diff_activation tanh %zb, %zd
+               : tensor<?x256xf32>, tensor<?x1024x256xf32> -> tensor<?x1024x256xf32>
+
+    Semantics (φ is np.tanh or np.sin; z_b is broadcast over the stream axis):
+
+        out = phi(zb[:, None, :] + zd) - phi(zb[:, None, :])              # (N, M, H)
+
+    The base stream's own activation, φ(z_b), is an ordinary `math.tanh` / `math.sin`.
+    """
+
+    name = "stein.diff_activation"
+    zb = operand_def(TensorType)
+    zd = operand_def(TensorType)
+    result = result_def(TensorType)
+    activation = prop_def(StringAttr)
+    traits = traits_def(Pure())
+
+    def __init__(
+        self,
+        activation: str,
+        zb: SSAValue | Operation,
+        zd: SSAValue | Operation,
+        result_type: Attribute | None = None,
+    ):
+        super().__init__(
+            operands=[zb, zd],
+            result_types=[result_type or diff_activation_type(zd)],
+            properties={"activation": StringAttr(activation)},
+        )
+
+    def verify_(self) -> None:
+        act = self.activation.data
+        if act not in ACTIVATIONS:
+            raise VerifyException(
+                f"unknown activation '{act}'; expected one of: {', '.join(ACTIVATIONS)}"
+            )
+        bn, bh = _shape_of(
+            self.zb, 2, "the base pre-activation z_b", "tensor<N x H x f32> (points x width)"
+        )
+        dn, _, dh = _shape_of(
+            self.zd,
+            3,
+            "the difference pre-activation z_d",
+            "tensor<N x M x H x f32> (points x streams x width)",
+        )
+        _check_batch(bn, dn, "the base stream", "the difference stream")
+        if not _compatible(bh, dh):
+            raise VerifyException(
+                f"the base stream has width {_dim(bh)} but the difference stream has {_dim(dh)}"
+            )
+        if self.result.type != self.zd.type:
+            raise VerifyException(
+                f"result type {self.result.type} must equal the difference stream's type "
+                f"{self.zd.type}"
+            )
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(f" {self.activation.data}")
+        _print_operands(printer, [self.zb, self.zd])
+        _print_signature(printer, self, [self.zb.type, self.zd.type], ["activation"])
+
+    @classmethod
+    def parse(cls, parser: Parser) -> DiffActivationOp:
+        # Any identifier parses; the verifier names the supported activations.
+        activation = parser.parse_identifier("activation name (tanh or sin) expected")
+        zb = parser.parse_unresolved_operand()
+        parser.parse_punctuation(",")
+        zd = parser.parse_unresolved_operand()
+        attrs, (zb_val, zd_val), result_type = _parse_signature(parser, [zb, zd])
+        op = cls(activation, zb_val, zd_val, result_type)
+        op.attributes.update(attrs)
+        return op
+
+
+STEIN = Dialect(
+    "stein",
+    [
+        SampleOp,
+        PerturbOp,
+        GradOp,
+        LaplacianOp,
+        CenterOp,
+        SmoothedOp,
+        DifferenceStreamsOp,
+        DiffActivationOp,
+    ],
+    [],
+)
