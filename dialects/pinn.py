@@ -680,7 +680,7 @@ class _NetworkApplication(IRDLOperation):
             raise VerifyException(f"@{name} is not defined in this problem")
         if not isinstance(target, NetworkOp):
             raise VerifyException(
-                f"'{self.name}' applies to a network, but @{name} is a '{target.name}'"
+                f"can only be applied to a network, but @{name} is a '{target.name}'"
             )
         return target
 
@@ -744,7 +744,7 @@ class _DerivativeOp(_NetworkApplication):
             )
         if net.output_width != 1:
             raise VerifyException(
-                f"'{self.name}' needs a scalar network, but @{net.sym_name.data} returns "
+                f"needs a scalar network, but @{net.sym_name.data} returns "
                 f"{net.output_width} values per point"
             )
         return x, y, net

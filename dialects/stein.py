@@ -29,6 +29,7 @@ from collections.abc import Sequence
 
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
+    I64,
     Float32Type,
     Float64Type,
     FloatAttr,
@@ -147,9 +148,7 @@ def perturb_type(
     dn, k, dd = delta_shape(delta)
     _check_batch(n, dn, "the points", "the perturbations")
     if d != dd:
-        raise VerifyException(
-            f"the points have {d} coordinates but the perturbations have {dd}"
-        )
+        raise VerifyException(f"the points have {d} coordinates but the perturbations have {dd}")
     return _f32_tensor(_join(n, dn), 2 * k + 1, d)
 
 
@@ -236,9 +235,7 @@ def _count_form(m: int, k: int, differences: bool) -> None:
                 f"{k} pairs, got {m}{hint}"
             )
     elif m != 2 * k + 1:
-        hint = (
-            "; for DiffQuant differences add the 'differences' keyword" if m == 2 * k else ""
-        )
+        hint = "; for DiffQuant differences add the 'differences' keyword" if m == 2 * k else ""
         raise VerifyException(
             f"expects 2K+1 = {2 * k + 1} network values per point for {k} pairs "
             f"(g(x), then g(x+δ_k), then g(x−δ_k)), got {m}{hint}"
@@ -258,7 +255,7 @@ def _float_prop(value: float) -> FloatAttr[Float64Type]:
     return FloatAttr(float(value), f64)
 
 
-def _int_prop(value: int) -> IntegerAttr:
+def _int_prop(value: int) -> IntegerAttr[I64]:
     return IntegerAttr(value, i64)
 
 
@@ -330,13 +327,14 @@ class SampleOp(IRDLOperation):
 
     name = "stein.sample"
     x = operand_def(TensorType)
-    seed = operand_def(i64)
-    step = operand_def(i64)
+    # Any type here: verify_ explains what it must be (irdl's message would not).
+    seed = operand_def()
+    step = operand_def()
     delta = result_def(TensorType)
-    pairs = prop_def(IntegerAttr)
+    pairs = prop_def(IntegerAttr[I64])
     sigma = prop_def(FloatAttr[Float64Type])
     sigma_t = opt_prop_def(FloatAttr[Float64Type])
-    stream = prop_def(IntegerAttr)
+    stream = prop_def(IntegerAttr[I64])
     traits = traits_def(Pure())
 
     def __init__(
@@ -350,25 +348,22 @@ class SampleOp(IRDLOperation):
         sigma_t: float | None = None,
         result_type: Attribute | None = None,
     ):
-        props: dict[str, Attribute] = {
-            "pairs": _int_prop(pairs),
-            "sigma": _float_prop(sigma),
-            "stream": _int_prop(stream),
-        }
+        props: dict[str, Attribute] = {"pairs": _int_prop(pairs), "sigma": _float_prop(sigma)}
         if sigma_t is not None:
             props["sigma_t"] = _float_prop(sigma_t)
+        props["stream"] = _int_prop(stream)
         super().__init__(
             operands=[x, seed, step],
             result_types=[result_type or sample_type(x, pairs)],
             properties=props,
         )
 
-    def sigma_of_dim(self, dim: int) -> float:
-        """The standard deviation of coordinate `dim` of the perturbations."""
+    def sigma_of_dim(self, dim: int) -> tuple[str, float]:
+        """Which property gives coordinate `dim` its standard deviation, and its value."""
         n_coords = points_shape(self.x)[1]
         if self.sigma_t is not None and dim == n_coords - 1:
-            return self.sigma_t.value.data
-        return self.sigma.value.data
+            return "sigma_t", self.sigma_t.value.data
+        return "sigma", self.sigma.value.data
 
     def verify_(self) -> None:
         pairs = self.pairs.value.data
@@ -377,6 +372,9 @@ class SampleOp(IRDLOperation):
         _check_sigma(self.sigma.value.data, "sigma")
         if self.sigma_t is not None:
             _check_sigma(self.sigma_t.value.data, "sigma_t")
+        for role, value in (("seed", self.seed), ("step", self.step)):
+            if value.type != i64:
+                raise VerifyException(f"the {role} must be an i64 scalar, got {value.type}")
         stream = self.stream.value.data
         if not 0 <= stream <= MAX_STREAM:
             raise VerifyException(f"stream must be in [0, 2^32), got {stream}")
@@ -447,9 +445,7 @@ class PerturbOp(IRDLOperation):
         delta: SSAValue | Operation,
         result_type: Attribute | None = None,
     ):
-        super().__init__(
-            operands=[x, delta], result_types=[result_type or perturb_type(x, delta)]
-        )
+        super().__init__(operands=[x, delta], result_types=[result_type or perturb_type(x, delta)])
 
     def verify_(self) -> None:
         _check_result(self, perturb_type(self.x, self.delta))
@@ -486,8 +482,8 @@ class _DerivativeEstimator(IRDLOperation):
     delta = operand_def(TensorType)
     result = result_def(TensorType)
     sigma = prop_def(FloatAttr[Float64Type])
-    dim_begin = prop_def(IntegerAttr)
-    dim_end = prop_def(IntegerAttr)
+    dim_lo = prop_def(IntegerAttr[I64])
+    dim_hi = prop_def(IntegerAttr[I64])
     differences = opt_prop_def(UnitAttr)
     traits = traits_def(Pure())
 
@@ -504,8 +500,8 @@ class _DerivativeEstimator(IRDLOperation):
             dims = (0, delta_shape(delta)[2])
         props: dict[str, Attribute] = {
             "sigma": _float_prop(sigma),
-            "dim_begin": _int_prop(dims[0]),
-            "dim_end": _int_prop(dims[1]),
+            "dim_lo": _int_prop(dims[0]),
+            "dim_hi": _int_prop(dims[1]),
         }
         if differences:
             props["differences"] = UnitAttr()
@@ -526,8 +522,8 @@ class _DerivativeEstimator(IRDLOperation):
 
     @property
     def dims(self) -> tuple[int, int]:
-        """The half-open coordinate range [begin, end) the estimate covers."""
-        return self.dim_begin.value.data, self.dim_end.value.data
+        """The half-open coordinate range [lo, hi) the estimate covers."""
+        return self.dim_lo.value.data, self.dim_hi.value.data
 
     @property
     def is_difference_form(self) -> bool:
@@ -540,24 +536,22 @@ class _DerivativeEstimator(IRDLOperation):
         n_delta, k, d = delta_shape(self.delta)
         _check_batch(n_values, n_delta, "the network values", "the perturbations")
         _count_form(m, k, self.is_difference_form)
-        begin, end = self.dims
-        if not 0 <= begin < end <= d:
+        lo, hi = self.dims
+        if not 0 <= lo < hi <= d:
             raise VerifyException(
-                f"dims {begin} to {end} is not a non-empty range within the {d} coordinates "
-                f"[0, {d})"
+                f"dims {lo} to {hi} is not a non-empty range within the {d} coordinates [0, {d})"
             )
-        self._check_sigma_matches_sample(sigma, begin, end)
+        self._check_sigma_matches_sample(sigma, lo, hi)
         _check_result(self, self.infer_result_type(self.values, self.delta, self.dims))
 
-    def _check_sigma_matches_sample(self, sigma: float, begin: int, end: int) -> None:
+    def _check_sigma_matches_sample(self, sigma: float, lo: int, hi: int) -> None:
         """When %delta comes straight from stein.sample, sigma must be the one it drew with."""
         sample = self.delta.owner
         if not isinstance(sample, SampleOp):
             return
-        for dim in range(begin, end):
-            drawn = sample.sigma_of_dim(dim)
+        for dim in range(lo, hi):
+            name, drawn = sample.sigma_of_dim(dim)
             if drawn != sigma:
-                name = "sigma_t" if drawn != sample.sigma.value.data else "sigma"
                 raise VerifyException(
                     f"sigma {sigma} differs from the {name} {drawn} that coordinate {dim} of "
                     "the perturbations was sampled with"
@@ -569,20 +563,20 @@ class _DerivativeEstimator(IRDLOperation):
         _print_operands(printer, [self.values, self.delta])
         printer.print_string(" sigma ")
         _print_float(printer, self.sigma.value.data)
-        begin, end = self.dims
+        lo, hi = self.dims
         delta_type = self.delta.type
         full = (
             isinstance(delta_type, TensorType)
             and delta_type.get_num_dims() == 3
-            and (begin, end) == (0, delta_type.get_shape()[2])
+            and (lo, hi) == (0, delta_type.get_shape()[2])
         )
         if not full:
-            printer.print_string(f" dims {begin} to {end}")
+            printer.print_string(f" dims {lo} to {hi}")
         _print_signature(
             printer,
             self,
             [self.values.type, self.delta.type],
-            ["sigma", "dim_begin", "dim_end", "differences"],
+            ["sigma", "dim_lo", "dim_hi", "differences"],
         )
 
     @classmethod
@@ -595,9 +589,9 @@ class _DerivativeEstimator(IRDLOperation):
         sigma = _parse_positive_number(parser)
         dims = None
         if parser.parse_optional_keyword("dims"):
-            begin = parser.parse_integer()
+            lo = parser.parse_integer()
             parser.parse_keyword("to")
-            dims = (begin, parser.parse_integer())
+            dims = (lo, parser.parse_integer())
         attrs, (values_val, delta_val), result_type = _parse_signature(parser, [values, delta])
         if dims is None:
             # All coordinates; an ill-typed %delta gets (0, 0) and the verifier explains.
@@ -912,7 +906,7 @@ class DiffActivationOp(IRDLOperation):
     @classmethod
     def parse(cls, parser: Parser) -> DiffActivationOp:
         # Any identifier parses; the verifier names the supported activations.
-        activation = parser.parse_identifier("activation name (tanh or sin) expected")
+        activation = parser.parse_identifier(": the activation name (tanh or sin)")
         zb = parser.parse_unresolved_operand()
         parser.parse_punctuation(",")
         zd = parser.parse_unresolved_operand()

@@ -86,6 +86,11 @@ class TTMatrixShape:
             for k, (n, m) in enumerate(zip(self.in_factors, self.out_factors, strict=True))
         ]
 
+    def contract_prefix_suffix(self, k: int) -> tuple[int, int]:
+        """`prefix` and `suffix` of the tt.contract with core k (0-based) of the sequential
+        scheme: (m_1 ... m_{k-1}, n_{k+1} ... n_d) in the 1-based notation of the docs."""
+        return math.prod(self.out_factors[:k]), math.prod(self.in_factors[k + 1 :])
+
     def merged_core_shape(self) -> tuple[int, int, int, int]:
         """Shape of the super-core that merges the whole chain."""
         return (self.ranks[0], self.in_width, self.out_width, self.ranks[-1])
@@ -127,6 +132,8 @@ def check_chain(
 ) -> TTMatrixShape:
     """Check that the cores are rank-4, chain (each output rank equals the next input rank)
     and, if asked, start and end with rank 1. Returns the chain's shape."""
+    if not types:
+        raise VerifyException("needs at least one TT core")
     shapes = [core_shape(t, label) for t, label in zip(types, labels, strict=True)]
     for k in range(len(shapes) - 1):
         if shapes[k][3] != shapes[k + 1][0]:
@@ -276,6 +283,9 @@ class LinearOp(IRDLOperation):
             raise VerifyException("needs at least one TT core")
 
     def verify_symbol_uses(self) -> None:
+        # Runs (as a trait) before verify_, so it repeats the local checks it relies on.
+        if len(self.cores) == 0:
+            raise VerifyException("needs at least one TT core")
         _, in_width = _matrix(self.input.type, "input")
         _, out_width = _matrix(self.output.type, "result")
         assert isinstance(self.input.type, TensorType)

@@ -6,6 +6,8 @@ line prints it and exits 1. A Python traceback for user input is a bug.
 
 from __future__ import annotations
 
+import difflib
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,10 +135,14 @@ class ParsedModule:
             cur = cur.parent_op()
         if cur is None:
             return UserError(f"{self.source.name}: error: {message}")
+        start = self.op_offsets[cur]
+        # Point at the op name rather than at its results, when it is on the same line.
+        name_at = self.source.text.find(cur.name, start)
+        line_end = self.source.text.find("\n", start)
+        if name_at != -1 and (line_end == -1 or name_at < line_end):
+            start = name_at
         return UserError(
-            self.source.diagnostic(
-                self.op_offsets[cur], message, len(cur.name), line_offset=self.line_offset
-            )
+            self.source.diagnostic(start, message, len(cur.name), line_offset=self.line_offset)
         )
 
 
@@ -147,9 +153,12 @@ def parse_source(ctx: Context, src: Source, line_offset: int = 0) -> ParsedModul
     try:
         module = parser.parse_module()
     except ParseError as e:
-        raise UserError(
-            src.diagnostic(e.span.start, _one_line(e.msg), e.span.end - e.span.start, line_offset)
-        ) from None
+        start, length, msg = e.span.start, e.span.end - e.span.start, _one_line(e.msg)
+        if m := _UNREGISTERED.match(msg):
+            start, length, msg = _explain_unknown_op(ctx, src, m.group(1), start)
+        elif start >= len(src.text.rstrip()):
+            msg += " (the input ends here: is the file truncated?)"
+        raise UserError(src.diagnostic(start, msg, length, line_offset)) from None
     except (VerifyException, DiagnosticException) as e:
         # An attribute or type whose parameters do not verify, reported while parsing.
         raise UserError(
@@ -166,7 +175,26 @@ def verify(parsed: ParsedModule) -> None:
         try:
             op.verify(verify_nested_ops=False)
         except (VerifyException, DiagnosticException, ValueError) as e:
-            raise parsed.error_at(op, f"'{op.name}' {_one_line(_root_message(e))}") from None
+            message = _one_line(_root_message(e)).removeprefix(f"'{op.name}' ").removeprefix("op ")
+            raise parsed.error_at(op, f"'{op.name}' op {message}") from None
+
+
+_UNREGISTERED = re.compile(r"Operation (\S+) is not registered")
+
+
+def _explain_unknown_op(ctx: Context, src: Source, name: str, near: int) -> tuple[int, int, str]:
+    """Point at the unknown op's name and suggest the closest registered one."""
+    at = src.text.rfind(name, 0, near + 1)
+    start = at if at != -1 else near
+    dialect = name.split(".", 1)[0]
+    loaded = ctx.get_optional_dialect(dialect) if dialect in ctx.registered_dialect_names else None
+    known = [op.name for op in loaded.operations] if loaded is not None else []
+    msg = f"unknown operation '{name}'"
+    if close := difflib.get_close_matches(name, known, n=1):
+        msg += f"; did you mean '{close[0]}'?"
+    elif dialect not in ctx.registered_dialect_names:
+        msg += f" (no dialect '{dialect}' is registered)"
+    return start, len(name), msg
 
 
 def _root_message(e: BaseException) -> str:

@@ -1,0 +1,280 @@
+// RUN: PINTAC_VERIFY_DIAG
+// Each chunk holds one mistake; its CHECK names the line the error must point at.
+
+// CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: element kind int1: bit width 1 out of range (intN needs 2 <= N <= 16)
+func.func @int1(%x: !smx.tensor<4x4, int1, block 4x4>) {
+  func.return
+}
+
+// -----
+
+// CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: element kind int17: bit width 17 out of range (intN needs 2 <= N <= 16)
+func.func @int17() attributes {f = #smx.format<int17, block 4x4>} {
+  func.return
+}
+
+// -----
+
+// CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: element kind int0: bit width 0 out of range
+func.func @int0() attributes {f = #smx.format<int0, block 4x4>} {
+  func.return
+}
+
+// -----
+
+// CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: unknown element kind 'uint8'; valid kinds: int2..int16 (SMX), mxint8, fp8_e4m3, fp8_e5m2, fp6_e2m3, fp6_e3m2, fp4_e2m1 (OCP MX)
+func.func @unknown_kind(%x: !smx.tensor<4x4, uint8, block 4x4>) {
+  func.return
+}
+
+// -----
+
+// Leading zeros are not a spelling of int8.
+// CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: unknown element kind 'int08'
+func.func @noncanonical_kind() attributes {f = #smx.format<int08, block 4x4>} {
+  func.return
+}
+
+// -----
+
+// CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: smx block must be square, got 4x8
+func.func @not_square(%x: !smx.tensor<?x256, int8, block 4x8>) {
+  func.return
+}
+
+// -----
+
+// CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: smx block must be a power of two between 1 and 64, got 6x6: a non-dividing block would straddle the accelerator's power-of-two PE tiles
+func.func @not_power_of_two(%x: !smx.tensor<?x256, int8, block 6x6>) {
+  func.return
+}
+
+// -----
+
+// CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: smx block must be a power of two between 1 and 64, got 128x128
+func.func @too_large() attributes {f = #smx.format<int8, block 128x128>} {
+  func.return
+}
+
+// -----
+
+// CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: block sizes must be positive, got 0x4
+func.func @zero_block() attributes {f = #smx.format<int8, block 0x4>} {
+  func.return
+}
+
+// -----
+
+// CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: block sizes must be positive, got -4x-4
+func.func @negative_block(%x: !smx.tensor<?x256, int8, block -4x-4>) {
+  func.return
+}
+
+// -----
+
+// CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: fp8_e4m3 is a 1-D OCP MX format: its block must be 1x32 or 32x1, got 4x4
+func.func @mx_square_block(%x: !smx.tensor<?x256, fp8_e4m3, block 4x4>) {
+  func.return
+}
+
+// -----
+
+// CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: fp4_e2m1 is a 1-D OCP MX format: its block must be 1x32 or 32x1, got 1x16
+func.func @mx_short_block() attributes {f = #smx.format<fp4_e2m1, block 1x16>} {
+  func.return
+}
+
+// -----
+
+// CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: a rank-1 smx.tensor is quantized as one row, so its block must have one row (1xK), got 4x4
+func.func @rank1_square(%x: !smx.tensor<256, int8, block 4x4>) {
+  func.return
+}
+
+// -----
+
+// CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: smx.tensor needs a shape of rank >= 1 before its format, e.g. !smx.tensor<?x256, int8, block 4x4>
+func.func @rank0(%x: !smx.tensor<int8, block 4x4>) {
+  func.return
+}
+
+// -----
+
+func.func @quantize_shape(%x: tensor<?x256xf32>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.quantize' {{(op )?}}result shape ?x128 does not match input shape ?x256
+  %q = smx.quantize %x : tensor<?x256xf32> -> !smx.tensor<?x128, int8, block 4x4>
+  func.return
+}
+
+// -----
+
+// A static dimension is not interchangeable with a dynamic one: quantize keeps the shape.
+func.func @quantize_static_vs_dynamic(%x: tensor<?x256xf32>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.quantize' {{(op )?}}result shape 8x256 does not match input shape ?x256
+  %q = smx.quantize %x : tensor<?x256xf32> -> !smx.tensor<8x256, int8, block 4x4>
+  func.return
+}
+
+// -----
+
+func.func @quantize_f16(%x: tensor<?x256xf16>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.quantize' {{(op )?}}input must be a tensor of f32, got tensor<?x256xf16>
+  %q = smx.quantize %x : tensor<?x256xf16> -> !smx.tensor<?x256, int8, block 4x4>
+  func.return
+}
+
+// -----
+
+func.func @quantize_to_builtin(%x: tensor<?x256xf32>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.quantize' {{(op )?}}tensor<?x256xf32> should be of base attribute smx.tensor
+  %q = smx.quantize %x : tensor<?x256xf32> -> tensor<?x256xf32>
+  func.return
+}
+
+// -----
+
+func.func @stochastic_without_stream(%x: tensor<?x256xf32>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.quantize' {{(op )?}}stochastic rounding needs a 'stream' (the RNG stream that makes it reproducible), e.g. `rounding stochastic stream 0`
+  %q = smx.quantize %x rounding stochastic : tensor<?x256xf32> -> !smx.tensor<?x256, int12, block 4x4>
+  func.return
+}
+
+// -----
+
+func.func @stream_without_stochastic(%x: tensor<?x256xf32>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.quantize' {{(op )?}}'stream' is only meaningful with stochastic rounding, not away
+  %q = smx.quantize %x rounding away stream 2 : tensor<?x256xf32> -> !smx.tensor<?x256, int8, block 4x4>
+  func.return
+}
+
+// -----
+
+func.func @negative_stream(%x: tensor<?x256xf32>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.quantize' {{(op )?}}stream must be >= 0, got -1
+  %q = smx.quantize %x rounding stochastic stream -1 : tensor<?x256xf32> -> !smx.tensor<?x256, int12, block 4x4>
+  func.return
+}
+
+// -----
+
+func.func @unknown_rounding(%x: tensor<?x256xf32>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: expected a rounding mode ('rne', 'away', 'stochastic'), got 'nearest'
+  %q = smx.quantize %x rounding nearest : tensor<?x256xf32> -> !smx.tensor<?x256, int8, block 4x4>
+  func.return
+}
+
+// -----
+
+func.func @dequantize_shape(%q: !smx.tensor<?x256, int8, block 4x4>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.dequantize' {{(op )?}}result shape 4x256 does not match input shape ?x256
+  %d = smx.dequantize %q : !smx.tensor<?x256, int8, block 4x4> -> tensor<4x256xf32>
+  func.return
+}
+
+// -----
+
+func.func @dequantize_f64(%q: !smx.tensor<?x256, int8, block 4x4>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.dequantize' {{(op )?}}result must be a tensor of f32, got tensor<?x256xf64>
+  %d = smx.dequantize %q : !smx.tensor<?x256, int8, block 4x4> -> tensor<?x256xf64>
+  func.return
+}
+
+// -----
+
+func.func @inner_dims(%a: !smx.tensor<?x256, int8, block 4x4>, %b: !smx.tensor<128x64, int8, block 4x4>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.matmul' {{(op )?}}reduction dimensions differ: a (?x256) has K = 256, b (128x64) has K = 128
+  %y = smx.matmul %a, %b role fwd : (!smx.tensor<?x256, int8, block 4x4>, !smx.tensor<128x64, int8, block 4x4>) -> tensor<?x64xf32>
+  func.return
+}
+
+// -----
+
+// dgrad without transpose_b: dY (?x64) times W (256x64) does not line up.
+func.func @missing_transpose(%dy: !smx.tensor<?x64, int12, block 4x4>, %w: !smx.tensor<256x64, int8, block 4x4>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.matmul' {{(op )?}}reduction dimensions differ: a (?x64) has K = 64, b (256x64) has K = 256
+  %dx = smx.matmul %dy, %w role dgrad : (!smx.tensor<?x64, int12, block 4x4>, !smx.tensor<256x64, int8, block 4x4>) -> tensor<?x256xf32>
+  func.return
+}
+
+// -----
+
+func.func @wrong_transpose(%a: !smx.tensor<?x256, int8, block 4x4>, %b: !smx.tensor<256x64, int8, block 4x4>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.matmul' {{(op )?}}reduction dimensions differ: a (?x256) has K = 256, b transposed (64x256) has K = 64
+  %y = smx.matmul %a, %b role dgrad transpose_b : (!smx.tensor<?x256, int8, block 4x4>, !smx.tensor<256x64, int8, block 4x4>) -> tensor<?x256xf32>
+  func.return
+}
+
+// -----
+
+func.func @result_shape(%a: !smx.tensor<?x256, int8, block 4x4>, %b: !smx.tensor<256x64, int8, block 4x4>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.matmul' {{(op )?}}result shape ?x32 does not match ?x64 (rows of a, columns of b, after transposes)
+  %y = smx.matmul %a, %b role fwd : (!smx.tensor<?x256, int8, block 4x4>, !smx.tensor<256x64, int8, block 4x4>) -> tensor<?x32xf32>
+  func.return
+}
+
+// -----
+
+func.func @result_f16(%a: !smx.tensor<?x256, int8, block 4x4>, %b: !smx.tensor<256x64, int8, block 4x4>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.matmul' {{(op )?}}result must be a tensor of f32, got tensor<?x64xf16>
+  %y = smx.matmul %a, %b role fwd : (!smx.tensor<?x256, int8, block 4x4>, !smx.tensor<256x64, int8, block 4x4>) -> tensor<?x64xf16>
+  func.return
+}
+
+// -----
+
+func.func @rank3_operand(%a: !smx.tensor<2x?x256, int8, block 4x4>, %b: !smx.tensor<256x64, int8, block 4x4>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.matmul' {{(op )?}}operand a must be a rank-2 smx.tensor, got rank 3
+  %y = smx.matmul %a, %b role fwd : (!smx.tensor<2x?x256, int8, block 4x4>, !smx.tensor<256x64, int8, block 4x4>) -> tensor<?x64xf32>
+  func.return
+}
+
+// -----
+
+func.func @block_mismatch(%a: !smx.tensor<?x256, int12, block 4x4>, %b: !smx.tensor<256x64, int8, block 8x8>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.matmul' {{(op )?}}operand blocks differ along the reduction axis: a's 4x4 blocks span 4, b's 8x8 blocks span 8{{$}}
+  %y = smx.matmul %a, %b role fwd : (!smx.tensor<?x256, int12, block 4x4>, !smx.tensor<256x64, int8, block 8x8>) -> tensor<?x64xf32>
+  func.return
+}
+
+// -----
+
+// A 1-D MX copy blocked along the wrong axis for this use: wgrad reads X transposed, so it
+// needs the 32x1 copy, not the 1x32 one the forward GEMM used.
+func.func @mx_wrong_copy(%x: !smx.tensor<?x256, fp8_e4m3, block 1x32>, %dy: !smx.tensor<?x64, fp8_e5m2, block 32x1>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.matmul' {{(op )?}}operand blocks differ along the reduction axis: a's 1x32 blocks span 1, b's 32x1 blocks span 32 (a 1-D MX operand needs its 32-element blocks along the reduction axis: quantize a second copy with the transposed block)
+  %dw = smx.matmul %x, %dy role wgrad transpose_a : (!smx.tensor<?x256, fp8_e4m3, block 1x32>, !smx.tensor<?x64, fp8_e5m2, block 32x1>) -> tensor<256x64xf32>
+  func.return
+}
+
+// -----
+
+func.func @unknown_role(%a: !smx.tensor<?x256, int8, block 4x4>, %b: !smx.tensor<256x64, int8, block 4x4>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: expected a GEMM role ('fwd', 'dgrad', 'wgrad'), got 'backward'
+  %y = smx.matmul %a, %b role backward : (!smx.tensor<?x256, int8, block 4x4>, !smx.tensor<256x64, int8, block 4x4>) -> tensor<?x64xf32>
+  func.return
+}
+
+// -----
+
+func.func @missing_role(%a: !smx.tensor<?x256, int8, block 4x4>, %b: !smx.tensor<256x64, int8, block 4x4>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: Expected 'role' (every smx.matmul has a role: 'fwd', 'dgrad', 'wgrad')
+  %y = smx.matmul %a, %b : (!smx.tensor<?x256, int8, block 4x4>, !smx.tensor<256x64, int8, block 4x4>) -> tensor<?x64xf32>
+  func.return
+}
+
+// -----
+
+// The generic form needs the role too.
+func.func @missing_role_generic(%a: !smx.tensor<?x256, int8, block 4x4>, %b: !smx.tensor<256x64, int8, block 4x4>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.matmul' {{(op )?}}property 'role' expected
+  %y = "smx.matmul"(%a, %b) : (!smx.tensor<?x256, int8, block 4x4>, !smx.tensor<256x64, int8, block 4x4>) -> tensor<?x64xf32>
+  func.return
+}
+
+// -----
+
+func.func @unknown_role_generic(%a: !smx.tensor<?x256, int8, block 4x4>, %b: !smx.tensor<256x64, int8, block 4x4>) {
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: Expected `fwd`, `dgrad`, or `wgrad`.
+  %y = "smx.matmul"(%a, %b) <{role = #smx<role bwd>}> : (!smx.tensor<?x256, int8, block 4x4>, !smx.tensor<256x64, int8, block 4x4>) -> tensor<?x64xf32>
+  func.return
+}

@@ -1,0 +1,235 @@
+// RUN: PINTAC_VERIFY_DIAG
+
+func.func @merge_not_chained(%a: tensor<1x4x4x8xf32>, %b: tensor<4x8x8x1xf32>) {
+  %s = tt.merge %a, %b : tensor<1x4x4x8xf32>, tensor<4x8x8x1xf32> -> tensor<1x32x32x1xf32>
+  func.return
+}
+// CHECK: invalid.mlir:4:8: error: 'tt.merge' op TT cores do not chain: core #0 has output rank 8 but core #1 has input rank 4
+
+// -----
+
+func.func @merge_wrong_result(%a: tensor<1x4x4x8xf32>, %b: tensor<8x8x8x8xf32>) {
+  %s = tt.merge %a, %b : tensor<1x4x4x8xf32>, tensor<8x8x8x8xf32> -> tensor<1x32x32x1xf32>
+  func.return
+}
+// CHECK: error: 'tt.merge' op result must be tensor<1x32x32x8x...> (r_in x prod(n) x prod(m) x r_out), got tensor<1x32x32x1xf32>
+
+// -----
+
+func.func @merge_one_core(%a: tensor<1x4x4x8xf32>) {
+  %s = tt.merge %a : tensor<1x4x4x8xf32> -> tensor<1x4x4x8xf32>
+  func.return
+}
+// CHECK: error: 'tt.merge' op needs at least 2 cores to merge, got 1
+
+// -----
+
+func.func @merge_rank3_core(%a: tensor<1x4x8xf32>, %b: tensor<8x8x8x1xf32>) {
+  %s = tt.merge %a, %b : tensor<1x4x8xf32>, tensor<8x8x8x1xf32> -> tensor<1x32x32x1xf32>
+  func.return
+}
+// CHECK: error: 'tt.merge' op core #0 must be a rank-4 tensor (rank_in x in_factor x out_factor x rank_out), got tensor<1x4x8>
+
+// -----
+
+func.func @merge_dynamic_core(%a: tensor<1x?x4x8xf32>, %b: tensor<8x8x8x1xf32>) {
+  %s = tt.merge %a, %b : tensor<1x?x4x8xf32>, tensor<8x8x8x1xf32> -> tensor<1x32x32x1xf32>
+  func.return
+}
+// CHECK: error: 'tt.merge' op core #0 must have a static shape, got tensor<1x?x4x8>
+
+// -----
+
+func.func @merge_mixed_element_types(%a: tensor<1x4x4x8xf32>, %b: tensor<8x8x8x1xf64>) {
+  %s = tt.merge %a, %b : tensor<1x4x4x8xf32>, tensor<8x8x8x1xf64> -> tensor<1x32x32x1xf32>
+  func.return
+}
+// CHECK: error: 'tt.merge' op operands and results must have the same element type, got f32, f64
+
+// -----
+
+func.func @reconstruct_open_chain(%a: tensor<2x4x4x8xf32>, %b: tensor<8x8x8x1xf32>) {
+  %w = tt.reconstruct %a, %b : tensor<2x4x4x8xf32>, tensor<8x8x8x1xf32> -> tensor<32x32xf32>
+  func.return
+}
+// CHECK: error: 'tt.reconstruct' op the first TT core must have input rank 1, but core #0 has 2
+
+// -----
+
+func.func @reconstruct_open_end(%a: tensor<1x4x4x8xf32>, %b: tensor<8x8x8x2xf32>) {
+  %w = tt.reconstruct %a, %b : tensor<1x4x4x8xf32>, tensor<8x8x8x2xf32> -> tensor<32x32xf32>
+  func.return
+}
+// CHECK: error: 'tt.reconstruct' op the last TT core must have output rank 1, but core #1 has 2
+
+// -----
+
+func.func @reconstruct_transposed(%a: tensor<1x4x2x8xf32>, %b: tensor<8x8x8x1xf32>) {
+  %w = tt.reconstruct %a, %b : tensor<1x4x2x8xf32>, tensor<8x8x8x1xf32> -> tensor<16x32xf32>
+  func.return
+}
+// CHECK: error: 'tt.reconstruct' op result must be tensor<32x16x...> (prod(n) x prod(m)), got tensor<16x32xf32>
+
+// -----
+
+func.func @contract_wrong_suffix(%x: tensor<?x256xf32>, %g: tensor<1x4x4x8xf32>) {
+  %a = tt.contract %x, %g prefix 1 suffix 32 : tensor<?x256xf32>, tensor<1x4x4x8xf32> -> tensor<?x1024xf32>
+  func.return
+}
+// CHECK: error: 'tt.contract' op input width 256 must equal prefix 1 x core input rank 1 x core input factor 4 x suffix 32 = 128
+
+// -----
+
+func.func @contract_wrong_result(%x: tensor<?x256xf32>, %g: tensor<1x4x4x8xf32>) {
+  %a = tt.contract %x, %g prefix 1 suffix 64 : tensor<?x256xf32>, tensor<1x4x4x8xf32> -> tensor<?x256xf32>
+  func.return
+}
+// CHECK: error: 'tt.contract' op result width 256 must equal prefix 1 x core output factor 4 x core output rank 8 x suffix 64 = 2048
+
+// -----
+
+func.func @contract_zero_prefix(%x: tensor<?x256xf32>, %g: tensor<1x4x4x8xf32>) {
+  %a = tt.contract %x, %g prefix 0 suffix 64 : tensor<?x256xf32>, tensor<1x4x4x8xf32> -> tensor<?x2048xf32>
+  func.return
+}
+// CHECK: error: 'tt.contract' op prefix and suffix must be >= 1, got 0 and 64
+
+// -----
+
+func.func @contract_batch_changes(%x: tensor<100x256xf32>, %g: tensor<1x4x4x8xf32>) {
+  %a = tt.contract %x, %g prefix 1 suffix 64 : tensor<100x256xf32>, tensor<1x4x4x8xf32> -> tensor<50x2048xf32>
+  func.return
+}
+// CHECK: error: 'tt.contract' op result batch size 50 differs from the input's 100
+
+// -----
+
+func.func @contract_rank3_activation(%x: tensor<?x4x64xf32>, %g: tensor<1x4x4x8xf32>) {
+  %a = tt.contract %x, %g prefix 1 suffix 64 : tensor<?x4x64xf32>, tensor<1x4x4x8xf32> -> tensor<?x2048xf32>
+  func.return
+}
+// CHECK: error: 'tt.contract' op input must be a rank-2 tensor (batch x width), got tensor<?x4x64xf32>
+
+// -----
+
+func.func @linear_no_cores(%x: tensor<?x256xf32>) {
+  %y = tt.linear %x, [] : tensor<?x256xf32> -> tensor<?x256xf32>
+  func.return
+}
+// CHECK: error: 'tt.linear' op needs at least one TT core
+
+// -----
+
+func.func @linear_dynamic_width(%x: tensor<?x?xf32>) {
+  %y = tt.linear %x, [@G0, @G1] : tensor<?x?xf32> -> tensor<?x256xf32>
+  func.return
+}
+// CHECK: error: 'tt.linear' op input must have a static width, got tensor<?x?xf32>
+
+// -----
+
+// In a builtin.module, a symbol that resolves must still name a tensor parameter.
+func.func private @G0()
+func.func @linear_core_is_a_function(%x: tensor<?x4xf32>) {
+  %y = tt.linear %x, [@G0] : tensor<?x4xf32> -> tensor<?x4xf32>
+  func.return
+}
+// CHECK: error: 'tt.linear' op symbol @G0 does not name a tensor parameter: 'func.func' has no `type` property or attribute holding a tensor type
+
+// -----
+
+pinn.problem @cores_not_chained {
+  pinn.param @G0 : tensor<1x4x4x8xf32> init normal(0.1)
+  pinn.param @G1 : tensor<4x8x8x8xf32> init normal(0.1)
+  pinn.param @G2 : tensor<8x8x8x1xf32> init normal(0.1)
+  pinn.network @u(%x : tensor<?x256xf32>) -> tensor<?x256xf32> {
+    %y = tt.linear %x, [@G0, @G1, @G2] : tensor<?x256xf32> -> tensor<?x256xf32>
+    pinn.return %y : tensor<?x256xf32>
+  }
+}
+// CHECK: invalid.mlir:[[# @LINE - 4]]:10: error: 'tt.linear' op TT cores do not chain: core @G0 has output rank 8 but core @G1 has input rank 4
+
+// -----
+
+pinn.problem @first_rank_not_one {
+  pinn.param @G0 : tensor<8x4x4x8xf32> init normal(0.1)
+  pinn.param @G1 : tensor<8x8x8x1xf32> init normal(0.1)
+  pinn.network @u(%x : tensor<?x32xf32>) -> tensor<?x32xf32> {
+    %y = tt.linear %x, [@G0, @G1] : tensor<?x32xf32> -> tensor<?x32xf32>
+    pinn.return %y : tensor<?x32xf32>
+  }
+}
+// CHECK: error: 'tt.linear' op the first TT core must have input rank 1, but core @G0 has 8
+
+// -----
+
+pinn.problem @input_width {
+  pinn.param @G0 : tensor<1x4x4x8xf32> init normal(0.1)
+  pinn.param @G1 : tensor<8x8x8x1xf32> init normal(0.1)
+  pinn.network @u(%x : tensor<?x64xf32>) -> tensor<?x32xf32> {
+    %y = tt.linear %x, [@G0, @G1] : tensor<?x64xf32> -> tensor<?x32xf32>
+    pinn.return %y : tensor<?x32xf32>
+  }
+}
+// CHECK: error: 'tt.linear' op TT input factors [4, 8] multiply to 32, but the input width is 64
+
+// -----
+
+pinn.problem @output_width {
+  pinn.param @G0 : tensor<1x4x2x8xf32> init normal(0.1)
+  pinn.param @G1 : tensor<8x8x8x1xf32> init normal(0.1)
+  pinn.network @u(%x : tensor<?x32xf32>) -> tensor<?x32xf32> {
+    %y = tt.linear %x, [@G0, @G1] : tensor<?x32xf32> -> tensor<?x32xf32>
+    pinn.return %y : tensor<?x32xf32>
+  }
+}
+// CHECK: error: 'tt.linear' op TT output factors [2, 8] multiply to 16, but the output width is 32
+
+// -----
+
+pinn.problem @core_not_rank4 {
+  pinn.param @G0 : tensor<4x4xf32> init normal(0.1)
+  pinn.network @u(%x : tensor<?x4xf32>) -> tensor<?x4xf32> {
+    %y = tt.linear %x, [@G0] : tensor<?x4xf32> -> tensor<?x4xf32>
+    pinn.return %y : tensor<?x4xf32>
+  }
+}
+// CHECK: error: 'tt.linear' op core @G0 must be a rank-4 tensor (rank_in x in_factor x out_factor x rank_out), got tensor<4x4>
+
+// -----
+
+pinn.problem @bias_shape {
+  pinn.param @G0 : tensor<1x4x4x8xf32> init normal(0.1)
+  pinn.param @G1 : tensor<8x8x8x1xf32> init normal(0.1)
+  pinn.param @b : tensor<1x32xf32> init zeros
+  pinn.network @u(%x : tensor<?x32xf32>) -> tensor<?x32xf32> {
+    %y = tt.linear %x, [@G0, @G1], @b : tensor<?x32xf32> -> tensor<?x32xf32>
+    pinn.return %y : tensor<?x32xf32>
+  }
+}
+// CHECK: error: 'tt.linear' op bias @b must be tensor<32xf32>, one entry per output, but is tensor<1x32xf32>
+
+// -----
+
+pinn.problem @undefined_core {
+  pinn.param @G0 : tensor<1x4x4x8xf32> init normal(0.1)
+  pinn.network @u(%x : tensor<?x32xf32>) -> tensor<?x32xf32> {
+    %y = tt.linear %x, [@G0, @G1] : tensor<?x32xf32> -> tensor<?x32xf32>
+    pinn.return %y : tensor<?x32xf32>
+  }
+}
+// CHECK: error: 'tt.linear' op parameter @G1 is not defined in the enclosing 'pinn.problem'
+
+// -----
+
+pinn.problem @core_is_a_network {
+  pinn.param @G0 : tensor<1x4x4x1xf32> init normal(0.1)
+  pinn.network @v(%x : tensor<?x4xf32>) -> tensor<?x4xf32> {
+    pinn.return %x : tensor<?x4xf32>
+  }
+  pinn.network @u(%x : tensor<?x4xf32>) -> tensor<?x4xf32> {
+    %y = tt.linear %x, [@v] : tensor<?x4xf32> -> tensor<?x4xf32>
+    pinn.return %y : tensor<?x4xf32>
+  }
+}
+// CHECK: error: 'tt.linear' op symbol @v does not name a tensor parameter: 'pinn.network' has no `type` property or attribute holding a tensor type
