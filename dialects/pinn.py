@@ -76,6 +76,8 @@ ACTIVATIONS = ("tanh", "sin")
 
 def format_float(value: float) -> str:
     """Shortest text that parses back to `value` as an MLIR float literal (always has a '.')."""
+    if not math.isfinite(value):
+        return repr(float(value))  # only shown in messages: non-finite values never verify
     text = repr(float(value))
     mantissa, _, exponent = text.partition("e")
     if "." not in mantissa:

@@ -629,6 +629,10 @@ class MatmulOp(IRDLOperation):
     @staticmethod
     def logical_shape(operand_type: QuantizedTensorType, transposed: bool) -> tuple[int, int]:
         """(rows, cols) of a rank-2 operand as the GEMM reads it."""
+        if operand_type.get_num_dims() != 2:
+            raise VerifyException(
+                f"smx.matmul operands must be rank-2, got rank {operand_type.get_num_dims()}"
+            )
         rows, cols = operand_type.get_shape()
         return (cols, rows) if transposed else (rows, cols)
 

@@ -273,23 +273,23 @@ class LinearOp(IRDLOperation):
             props["bias"] = bias if isinstance(bias, SymbolRefAttr) else SymbolRefAttr(bias)
         super().__init__(operands=[input], result_types=[result_type], properties=props)
 
-    def verify_(self) -> None:
-        # Checks that need no symbol lookup.
-        in_rows, _ = _matrix(self.input.type, "input")
-        out_rows, _ = _matrix(self.output.type, "result")
+    def _verify_local(self) -> tuple[int, int, Attribute]:
+        """Checks that need no symbol lookup; returns (N, M, element type)."""
+        if len(self.cores) == 0:
+            raise VerifyException("needs at least one TT core")
+        in_rows, in_width = _matrix(self.input.type, "input")
+        out_rows, out_width = _matrix(self.output.type, "result")
         _check_same_batch(in_rows, out_rows)
         _element_types_agree(self)
-        if len(self.cores) == 0:
-            raise VerifyException("needs at least one TT core")
+        assert isinstance(self.input.type, TensorType)
+        return in_width, out_width, self.input.type.get_element_type()
+
+    def verify_(self) -> None:
+        self._verify_local()
 
     def verify_symbol_uses(self) -> None:
-        # Runs (as a trait) before verify_, so it repeats the local checks it relies on.
-        if len(self.cores) == 0:
-            raise VerifyException("needs at least one TT core")
-        _, in_width = _matrix(self.input.type, "input")
-        _, out_width = _matrix(self.output.type, "result")
-        assert isinstance(self.input.type, TensorType)
-        element_type = self.input.type.get_element_type()
+        # xDSL runs trait verifiers before verify_, so the local checks come first here too.
+        in_width, out_width, element_type = self._verify_local()
         core_types = self.core_types()
         for ref, t in zip(self.cores, core_types, strict=True):
             if t is not None and t.get_element_type() != element_type:

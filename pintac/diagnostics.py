@@ -149,8 +149,9 @@ class ParsedModule:
 def parse_source(ctx: Context, src: Source, line_offset: int = 0) -> ParsedModule:
     """Parse `src` into a module, turning every failure into a located UserError."""
     check_nesting(src)
-    parser = LocatingParser(ctx, src)
+    parser: LocatingParser | None = None
     try:
+        parser = LocatingParser(ctx, src)  # lexes the first token: may already fail
         module = parser.parse_module()
     except ParseError as e:
         start, length, msg = e.span.start, e.span.end - e.span.start, _one_line(e.msg)
@@ -162,7 +163,7 @@ def parse_source(ctx: Context, src: Source, line_offset: int = 0) -> ParsedModul
     except (VerifyException, DiagnosticException) as e:
         # An attribute or type whose parameters do not verify, reported while parsing.
         raise UserError(
-            src.diagnostic(parser.pos, _one_line(_root_message(e)), line_offset=line_offset)
+            src.diagnostic(parser.pos if parser else 0, _one_line(_root_message(e)), line_offset=line_offset)
         ) from None
     except RecursionError:
         raise UserError(f"{src.name}: error: input nests too deeply to parse") from None
@@ -190,7 +191,7 @@ def _explain_unknown_op(ctx: Context, src: Source, name: str, near: int) -> tupl
     loaded = ctx.get_optional_dialect(dialect) if dialect in ctx.registered_dialect_names else None
     known = [op.name for op in loaded.operations] if loaded is not None else []
     msg = f"unknown operation '{name}'"
-    if close := difflib.get_close_matches(name, known, n=1):
+    if close := difflib.get_close_matches(name, known, n=1, cutoff=0.8):
         msg += f"; did you mean '{close[0]}'?"
     elif dialect not in ctx.registered_dialect_names:
         msg += f" (no dialect '{dialect}' is registered)"

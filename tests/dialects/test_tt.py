@@ -187,7 +187,10 @@ def test_build_ssa_ops_and_print():
     x_type = TensorType(f32, [DYNAMIC_INDEX, 256])
     f = func.FuncOp("layer", ([x_type, *core_types], [x_type]))
     x, g0, g1, g2 = f.body.block.args
+    for value, name in zip(f.body.block.args, ["x", "g0", "g1", "g2"], strict=True):
+        value.name_hint = name
     merge = MergeOp([g0, g1])
+    merge.result.name_hint = "s"
     recon = ReconstructOp([g0, g1, g2])
     c1 = ContractOp(x, merge.result, 1, 8)
     c2 = ContractOp(c1.output, g2, 32, 1)
@@ -200,10 +203,12 @@ def test_build_ssa_ops_and_print():
     assert c2.output.type == x_type
     text = str(module)
     assert (
-        "tt.contract %0, %3 prefix 1 suffix 8 : tensor<?x256xf32>, tensor<1x32x32x8xf32> "
+        "tt.contract %x, %s prefix 1 suffix 8 : tensor<?x256xf32>, tensor<1x32x32x8xf32> "
         "-> tensor<?x2048xf32>"
     ) in text
-    assert "tt.merge %1, %2 : tensor<1x4x4x8xf32>, tensor<8x8x8x8xf32> -> " in text
+    assert (
+        "%s = tt.merge %g0, %g1 : tensor<1x4x4x8xf32>, tensor<8x8x8x8xf32> -> tensor<1x32x32x8xf32>"
+    ) in text
 
 
 def test_builders_reject_cores_that_do_not_chain():
@@ -285,11 +290,11 @@ def test_linear_in_a_problem_rejects(cores, bias, message):
 
 def test_linear_unresolved_outside_a_problem_is_not_checked():
     """No symbol table, or a builtin.module without the symbols: the core checks are skipped."""
-    x = create_ssa_value(TensorType(f32, [DYNAMIC_INDEX, 256]))
-    linear = LinearOp(x, ["G0", "G1"], TensorType(f32, [DYNAMIC_INDEX, 256]), bias="b")
+    x_type = TensorType(f32, [DYNAMIC_INDEX, 256])
+    f = func.FuncOp("f", ([x_type], []))
+    linear = LinearOp(f.body.block.args[0], ["G0", "G1"], x_type, bias="b")
     linear.verify()  # detached: no symbol table at all
     assert linear.core_types() == [None, None]
-    f = func.FuncOp("f", ([], []))
     f.body.block.add_ops([linear, func.ReturnOp()])
     ModuleOp([f]).verify()
 
