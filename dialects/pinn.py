@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from xdsl.dialects.builtin import (
+    I64,
     ArrayAttr,
     DictionaryAttr,
-    FloatAttr,
-    I64,
     Float32Type,
     Float64Type,
+    FloatAttr,
     IntegerAttr,
     StringAttr,
     SymbolRefAttr,
@@ -114,7 +114,7 @@ def tensor_shape(t: Attribute) -> list[int] | None:
 
 
 def dims_compatible(a: int, b: int) -> bool:
-    return a == DYNAMIC or b == DYNAMIC or a == b
+    return DYNAMIC in (a, b) or a == b
 
 
 def shape_str(shape: Sequence[int]) -> str:
@@ -124,8 +124,10 @@ def shape_str(shape: Sequence[int]) -> str:
 def require_points(value_type: Attribute, what: str) -> list[int]:
     """A batch of points: a rank-2 f32 tensor (rows = points). Returns its shape."""
     shape = tensor_shape(value_type)
-    if shape is None or len(shape) != 2 or not isinstance(
-        value_type.get_element_type(), Float32Type
+    if (
+        shape is None
+        or len(shape) != 2
+        or not isinstance(value_type.get_element_type(), Float32Type)
     ):
         raise VerifyException(f"{what} must be a rank-2 f32 tensor of points, got {value_type}")
     return shape
@@ -146,7 +148,9 @@ def lookup_kind(op: Operation, ref: SymbolRefAttr, kind: type[Operation], role: 
     if target is None:
         raise VerifyException(f"{role} @{name} is not defined in this problem")
     if not isinstance(target, kind):
-        raise VerifyException(f"{role} @{name} must be a '{kind.name}', but it is a '{target.name}'")
+        raise VerifyException(
+            f"{role} @{name} must be a '{kind.name}', but it is a '{target.name}'"
+        )
     return target
 
 
@@ -257,20 +261,34 @@ class DomainOp(IRDLOperation):
     KINDS: ClassVar[tuple[str, ...]] = ("box", "ball")
 
     @staticmethod
-    def box(name: str, lower: Sequence[float], upper: Sequence[float], dim: int | None = None,
-            time: tuple[float, float] | None = None) -> DomainOp:
+    def box(
+        name: str,
+        lower: Sequence[float],
+        upper: Sequence[float],
+        dim: int | None = None,
+        time: tuple[float, float] | None = None,
+    ) -> DomainOp:
         props: dict[str, Attribute] = {
-            "sym_name": StringAttr(name), "kind": StringAttr("box"),
-            "lower": float_array(lower), "upper": float_array(upper),
+            "sym_name": StringAttr(name),
+            "kind": StringAttr("box"),
+            "lower": float_array(lower),
+            "upper": float_array(upper),
         }
         return DomainOp._build(props, dim, time)
 
     @staticmethod
-    def ball(name: str, center: Sequence[float], radius: float, dim: int | None = None,
-             time: tuple[float, float] | None = None) -> DomainOp:
+    def ball(
+        name: str,
+        center: Sequence[float],
+        radius: float,
+        dim: int | None = None,
+        time: tuple[float, float] | None = None,
+    ) -> DomainOp:
         props: dict[str, Attribute] = {
-            "sym_name": StringAttr(name), "kind": StringAttr("ball"),
-            "center": float_array(center), "radius": FloatAttr(float(radius), f64),
+            "sym_name": StringAttr(name),
+            "kind": StringAttr("ball"),
+            "center": float_array(center),
+            "radius": FloatAttr(float(radius), f64),
         }
         return DomainOp._build(props, dim, time)
 
@@ -438,12 +456,21 @@ class ParamOp(IRDLOperation):
     init_args = prop_def(ArrayAttr[FloatAttr])
     traits = lazy_traits_def(lambda: (SymbolOpInterface(), HasParent(ProblemOp)))
 
-    def __init__(self, sym_name: str, type: TensorType, init: str = "xavier_normal",
-                 init_args: Sequence[float] = ()):
-        super().__init__(properties={
-            "sym_name": StringAttr(sym_name), "type": type, "init": StringAttr(init),
-            "init_args": float_array(init_args),
-        })
+    def __init__(
+        self,
+        sym_name: str,
+        type: TensorType,
+        init: str = "xavier_normal",
+        init_args: Sequence[float] = (),
+    ):
+        super().__init__(
+            properties={
+                "sym_name": StringAttr(sym_name),
+                "type": type,
+                "init": StringAttr(init),
+                "init_args": float_array(init_args),
+            }
+        )
 
     @classmethod
     def parse(cls, parser: Parser) -> ParamOp:
@@ -458,10 +485,14 @@ class ParamOp(IRDLOperation):
             while parser.parse_optional_punctuation(",") is not None:
                 args.append(parse_real(parser, "init argument"))
             parser.parse_punctuation(")")
-        op = cls.create(properties={
-            "sym_name": StringAttr(name), "type": t, "init": StringAttr(init),
-            "init_args": float_array(args),
-        })
+        op = cls.create(
+            properties={
+                "sym_name": StringAttr(name),
+                "type": t,
+                "init": StringAttr(init),
+                "init_args": float_array(args),
+            }
+        )
         op.attributes |= parser.parse_optional_attr_dict()
         return op
 
@@ -491,7 +522,9 @@ class ParamOp(IRDLOperation):
             )
         nargs = len(self.init_args.data)
         if nargs != PARAM_INITS[init]:
-            raise VerifyException(f"init '{init}' takes {PARAM_INITS[init]} argument(s), got {nargs}")
+            raise VerifyException(
+                f"init '{init}' takes {PARAM_INITS[init]} argument(s), got {nargs}"
+            )
         args = floats_of(self.init_args)
         if not all(math.isfinite(a) for a in args):
             raise VerifyException(f"init '{init}' arguments must be finite")
@@ -575,7 +608,9 @@ class NetworkOp(IRDLOperation):
     def verify_(self) -> None:
         block = self.body.block
         if len(block.args) != 1:
-            raise VerifyException(f"a network takes exactly one batch of points, got {len(block.args)} arguments")
+            raise VerifyException(
+                f"a network takes exactly one batch of points, got {len(block.args)} arguments"
+            )
         require_points(block.args[0].type, "the network input")
         out = require_points(self.result_type, "the network result")
         last = block.last_op
@@ -632,8 +667,9 @@ class DenseOp(IRDLOperation):
         "$input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `->` type($output)"
     )
 
-    def __init__(self, input: SSAValue | Operation, weight: str, bias: str | None,
-                 result_type: TensorType):
+    def __init__(
+        self, input: SSAValue | Operation, weight: str, bias: str | None, result_type: TensorType
+    ):
         props: dict[str, Attribute] = {"weight": SymbolRefAttr(weight)}
         if bias is not None:
             props["bias"] = SymbolRefAttr(bias)
@@ -697,13 +733,14 @@ class EvalOp(_NetworkApplication):
 
     name = "pinn.eval"
     traits = traits_def(Pure())
-    assembly_format = (
-        "$network `` `(` $input `)` attr-dict `:` type($input) `->` type($output)"
-    )
+    assembly_format = "$network `` `(` $input `)` attr-dict `:` type($input) `->` type($output)"
 
     def __init__(self, network: str, input: SSAValue | Operation, result_type: TensorType):
-        super().__init__(operands=[input], result_types=[result_type],
-                         properties={"network": SymbolRefAttr(network)})
+        super().__init__(
+            operands=[input],
+            result_types=[result_type],
+            properties={"network": SymbolRefAttr(network)},
+        )
 
     def verify_(self) -> None:
         x, y = tensor_shape(self.input.type), tensor_shape(self.output.type)
@@ -798,10 +835,18 @@ class GradOp(_RangeDerivativeOp):
     name = "pinn.grad"
     assembly_format = _RANGE_FORMAT
 
-    def __init__(self, network: str, input: SSAValue | Operation, result_type: TensorType,
-                 dims: tuple[int, int] | None = None):
-        super().__init__(operands=[input], result_types=[result_type],
-                         properties={"network": SymbolRefAttr(network), **self.range_props(dims)})
+    def __init__(
+        self,
+        network: str,
+        input: SSAValue | Operation,
+        result_type: TensorType,
+        dims: tuple[int, int] | None = None,
+    ):
+        super().__init__(
+            operands=[input],
+            result_types=[result_type],
+            properties={"network": SymbolRefAttr(network), **self.range_props(dims)},
+        )
 
     def verify_(self) -> None:
         lo, hi, y = self._check_range()
@@ -821,10 +866,18 @@ class LaplacianOp(_RangeDerivativeOp):
     name = "pinn.laplacian"
     assembly_format = _RANGE_FORMAT
 
-    def __init__(self, network: str, input: SSAValue | Operation, result_type: TensorType,
-                 dims: tuple[int, int] | None = None):
-        super().__init__(operands=[input], result_types=[result_type],
-                         properties={"network": SymbolRefAttr(network), **self.range_props(dims)})
+    def __init__(
+        self,
+        network: str,
+        input: SSAValue | Operation,
+        result_type: TensorType,
+        dims: tuple[int, int] | None = None,
+    ):
+        super().__init__(
+            operands=[input],
+            result_types=[result_type],
+            properties={"network": SymbolRefAttr(network), **self.range_props(dims)},
+        )
 
     def verify_(self) -> None:
         _, _, y = self._check_range()
@@ -845,17 +898,22 @@ class PartialOp(_DerivativeOp):
         "$network `` `(` $input `)` `dim` $dim attr-dict `:` type($input) `->` type($output)"
     )
 
-    def __init__(self, network: str, input: SSAValue | Operation, dim: int,
-                 result_type: TensorType):
-        super().__init__(operands=[input], result_types=[result_type],
-                         properties={"network": SymbolRefAttr(network),
-                                     "dim": IntegerAttr(dim, i64)})
+    def __init__(
+        self, network: str, input: SSAValue | Operation, dim: int, result_type: TensorType
+    ):
+        super().__init__(
+            operands=[input],
+            result_types=[result_type],
+            properties={"network": SymbolRefAttr(network), "dim": IntegerAttr(dim, i64)},
+        )
 
     def verify_(self) -> None:
         x, y, _ = self._check()
         d = self.dim.value.data
         if x[1] != DYNAMIC and not 0 <= d < x[1]:
-            raise VerifyException(f"coordinate {d} does not exist: the points have {x[1]} coordinates")
+            raise VerifyException(
+                f"coordinate {d} does not exist: the points have {x[1]} coordinates"
+            )
         if not dims_compatible(y[1], 1):
             raise VerifyException(f"a partial derivative has one column, got {y[1]}")
 
@@ -876,8 +934,9 @@ class ConstantOp(IRDLOperation):
     traits = traits_def(Pure())
 
     def __init__(self, value: float, result_type: TensorType):
-        super().__init__(result_types=[result_type],
-                         properties={"value": FloatAttr(float(value), f64)})
+        super().__init__(
+            result_types=[result_type], properties={"value": FloatAttr(float(value), f64)}
+        )
 
     @classmethod
     def parse(cls, parser: Parser) -> ConstantOp:
@@ -914,10 +973,17 @@ class _ColumnOp(IRDLOperation):
         "$input (`dims` $dim_lo^ `to` $dim_hi)? attr-dict `:` type($input) `->` type($output)"
     )
 
-    def __init__(self, input: SSAValue | Operation, result_type: TensorType,
-                 dims: tuple[int, int] | None = None):
-        super().__init__(operands=[input], result_types=[result_type],
-                         properties=_RangeDerivativeOp.range_props(dims))
+    def __init__(
+        self,
+        input: SSAValue | Operation,
+        result_type: TensorType,
+        dims: tuple[int, int] | None = None,
+    ):
+        super().__init__(
+            operands=[input],
+            result_types=[result_type],
+            properties=_RangeDerivativeOp.range_props(dims),
+        )
 
     def dim_range(self) -> tuple[int, int]:
         width = self.input.type.get_shape()[1]
@@ -931,7 +997,9 @@ class _ColumnOp(IRDLOperation):
         if (self.dim_lo is None) != (self.dim_hi is None):
             raise VerifyException("write a column range as `dims lo to hi`")
         if not dims_compatible(x[0], y[0]):
-            raise VerifyException(f"the result has one row per point: {shape_str(x)} -> {shape_str(y)}")
+            raise VerifyException(
+                f"the result has one row per point: {shape_str(x)} -> {shape_str(y)}"
+            )
         if x[1] == DYNAMIC:
             raise VerifyException("the number of columns of the input must be static")
         lo, hi = self.dim_range()
@@ -982,7 +1050,9 @@ class _TermOp(IRDLOperation):
             raise VerifyException(f"a loss weight must be positive, got {format_float(w)}")
         block = self.body.block
         if len(block.args) != 1:
-            raise VerifyException(f"a loss term takes one batch of points, got {len(block.args)} arguments")
+            raise VerifyException(
+                f"a loss term takes one batch of points, got {len(block.args)} arguments"
+            )
         x = require_points(block.args[0].type, "the points of a loss term")
         if not dims_compatible(x[1], dom.num_coords):
             time = " (space, then time)" if dom.has_time else ""
@@ -1018,8 +1088,7 @@ class _TermOp(IRDLOperation):
         args, _ = _parse_signature(parser)
         attrs = parser.parse_optional_attr_dict_with_keyword()
         body = parser.parse_region(args)
-        props = {"sym_name": StringAttr(name), "domain": domain,
-                 "weight": FloatAttr(weight, f64)}
+        props = {"sym_name": StringAttr(name), "domain": domain, "weight": FloatAttr(weight, f64)}
         if set_kind is not None:
             props["on"] = StringAttr(set_kind)
         op = cls.create(properties=props, regions=[body])
@@ -1224,7 +1293,9 @@ class TrainOp(IRDLOperation):
             )
         if "batch" in cfg:
             problem = self.parent_op()
-            terms = [t.sym_name.data for t in problem.terms] if isinstance(problem, ProblemOp) else []
+            terms = (
+                [t.sym_name.data for t in problem.terms] if isinstance(problem, ProblemOp) else []
+            )
             batch = cfg["batch"].data
             for name, size in batch.items():
                 if terms and name not in terms:

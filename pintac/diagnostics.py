@@ -77,7 +77,9 @@ def read_source(path: str) -> Source:
             src.diagnostic(len(good), f"input is not valid UTF-8 (byte 0x{data[e.start]:02x})")
         ) from None
     if (nul := text.find("\0")) != -1:
-        raise UserError(Source(name, text).diagnostic(nul, "input contains a NUL byte: binary data, not MLIR"))
+        raise UserError(
+            Source(name, text).diagnostic(nul, "input contains a NUL byte: binary data, not MLIR")
+        )
     return Source(name, text)
 
 
@@ -163,7 +165,9 @@ def parse_source(ctx: Context, src: Source, line_offset: int = 0) -> ParsedModul
     except (VerifyException, DiagnosticException) as e:
         # An attribute or type whose parameters do not verify, reported while parsing.
         raise UserError(
-            src.diagnostic(parser.pos if parser else 0, _one_line(_root_message(e)), line_offset=line_offset)
+            src.diagnostic(
+                parser.pos if parser else 0, _one_line(_root_message(e)), line_offset=line_offset
+            )
         ) from None
     except RecursionError:
         raise UserError(f"{src.name}: error: input nests too deeply to parse") from None

@@ -35,33 +35,79 @@ def build_parser() -> argparse.ArgumentParser:
         "--print-ir-after-all",
     )
     ap.add_argument("input", nargs="?", default="-", help="input .mlir file, or - for stdin")
-    ap.add_argument("-p", "--passes", default="", metavar="PIPELINE",
-                    help="pass pipeline, e.g. 'a,b{x=1 y=2}' (see --list-passes)")
-    ap.add_argument("-o", "--output", metavar="FILE", help="write the result here (default: stdout)")
-    ap.add_argument("--print-op-generic", action="store_true",
-                    help="print operations in the generic (unregistered-dialect) form")
-    ap.add_argument("--verify-each", action=argparse.BooleanOptionalAction, default=True,
-                    help="verify the IR after every pass (default: on)")
-    ap.add_argument("--print-ir-after-all", action="store_true",
-                    help="print the IR after every pass (to stderr)")
-    ap.add_argument("--print-ir-before-all", action="store_true",
-                    help="print the IR before every pass (to stderr)")
-    ap.add_argument("--print-ir-before", action="append", default=[], metavar="PASS",
-                    help="print the IR before the named pass(es); repeatable or comma-separated")
-    ap.add_argument("--print-ir-after", action="append", default=[], metavar="PASS",
-                    help="print the IR after the named pass(es); repeatable or comma-separated")
-    ap.add_argument("--pass-timing", action="store_true",
-                    help="report the wall time of each pass (to stderr)")
-    ap.add_argument("--list-passes", action="store_true",
-                    help="list the available passes with their options, then exit")
-    ap.add_argument("--reproducer", metavar="FILE",
-                    help="where to write the IR when a pass fails (default: a temp file)")
-    ap.add_argument("--split-input-file", action="store_true",
-                    help=f"process each '{SPLIT_MARKER}'-separated chunk of the input separately")
-    ap.add_argument("--verify-diagnostics", action="store_true",
-                    help="print errors to stdout and exit 0 (for testing invalid IR)")
-    ap.add_argument("--allow-unregistered-dialect", action="store_true",
-                    help="accept operations of dialects pintac does not know")
+    ap.add_argument(
+        "-p",
+        "--passes",
+        default="",
+        metavar="PIPELINE",
+        help="pass pipeline, e.g. 'a,b{x=1 y=2}' (see --list-passes)",
+    )
+    ap.add_argument(
+        "-o", "--output", metavar="FILE", help="write the result here (default: stdout)"
+    )
+    ap.add_argument(
+        "--print-op-generic",
+        action="store_true",
+        help="print operations in the generic (unregistered-dialect) form",
+    )
+    ap.add_argument(
+        "--verify-each",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="verify the IR after every pass (default: on)",
+    )
+    ap.add_argument(
+        "--print-ir-after-all",
+        action="store_true",
+        help="print the IR after every pass (to stderr)",
+    )
+    ap.add_argument(
+        "--print-ir-before-all",
+        action="store_true",
+        help="print the IR before every pass (to stderr)",
+    )
+    ap.add_argument(
+        "--print-ir-before",
+        action="append",
+        default=[],
+        metavar="PASS",
+        help="print the IR before the named pass(es); repeatable or comma-separated",
+    )
+    ap.add_argument(
+        "--print-ir-after",
+        action="append",
+        default=[],
+        metavar="PASS",
+        help="print the IR after the named pass(es); repeatable or comma-separated",
+    )
+    ap.add_argument(
+        "--pass-timing", action="store_true", help="report the wall time of each pass (to stderr)"
+    )
+    ap.add_argument(
+        "--list-passes",
+        action="store_true",
+        help="list the available passes with their options, then exit",
+    )
+    ap.add_argument(
+        "--reproducer",
+        metavar="FILE",
+        help="where to write the IR when a pass fails (default: a temp file)",
+    )
+    ap.add_argument(
+        "--split-input-file",
+        action="store_true",
+        help=f"process each '{SPLIT_MARKER}'-separated chunk of the input separately",
+    )
+    ap.add_argument(
+        "--verify-diagnostics",
+        action="store_true",
+        help="print errors to stdout and exit 0 (for testing invalid IR)",
+    )
+    ap.add_argument(
+        "--allow-unregistered-dialect",
+        action="store_true",
+        help="accept operations of dialects pintac does not know",
+    )
     return ap
 
 

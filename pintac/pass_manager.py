@@ -54,7 +54,11 @@ def option_default(f: dataclasses.Field) -> str | None:
 
 
 def describe_pass(cls: type[ModulePass]) -> str:
-    """First line of the pass's docstring."""
+    """The pass's one-line description: the first line of its docstring."""
+    from pintac.registry import UPSTREAM_PASSES
+
+    if cls.name in UPSTREAM_PASSES:
+        return UPSTREAM_PASSES[cls.name]
     doc = (cls.__doc__ or "").strip()
     return doc.splitlines()[0] if doc else ""
 

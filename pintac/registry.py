@@ -9,8 +9,13 @@ from xdsl.passes import ModulePass
 # Upstream dialects pintac IR is written with: the containers and elementwise math on tensors.
 UPSTREAM_DIALECTS = ("builtin", "func", "arith", "math")
 
-# Upstream passes pintac pipelines use besides its own.
-UPSTREAM_PASSES = ("canonicalize", "cse", "dce")
+# Upstream passes pintac pipelines use besides its own, with the one-line description
+# `pintac opt --list-passes` shows (not all of them carry a docstring upstream).
+UPSTREAM_PASSES = {
+    "canonicalize": "Apply every op's canonicalization patterns and fold constants.",
+    "cse": "Eliminate common subexpressions: identical pure ops computed once.",
+    "dce": "Remove dead code: pure ops whose results are unused.",
+}
 
 
 def all_dialects() -> dict[str, Callable[[], Dialect]]:

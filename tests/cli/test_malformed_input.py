@@ -42,7 +42,11 @@ MALFORMED: dict[str, bytes] = {
     "nul-byte": b"pinn.problem @p {\x00}\n",
     "absurd-paren-nesting": b"pinn.problem @p " + b"(" * 100_000,
     "absurd-region-nesting": b"pinn.problem @p " + b"{" * 5_000 + b"}" * 5_000,
-    "absurd-type-nesting": b"func.func @f(%a: " + b"tensor<" * 3_000 + b"f32" + b">" * 3_000 + b")\n",
+    "absurd-type-nesting": b"func.func @f(%a: "
+    + b"tensor<" * 3_000
+    + b"f32"
+    + b">" * 3_000
+    + b")\n",
     "unterminated-string": b'pinn.problem @p {\n  pinn.train {optimizer = "adam}\n}\n',
     "missing-type": b"pinn.problem @p {\n  pinn.param @W init zeros\n}\n",
     "missing-init-name": b"pinn.problem @p {\n  pinn.param @W : tensor<2x2xf32> init\n}\n",

@@ -318,7 +318,7 @@ def quadratic(points):
 
 def test_reference_estimators_on_a_quadratic():
     rng = np.random.default_rng(0)
-    n, k, d, sigma = 4, 20000, 3, 0.1
+    n, k, d, sigma = 4, 200_000, 3, 0.1
     x = rng.uniform(-1, 1, size=(n, d))
     delta = sigma * rng.standard_normal((n, k, d))
     values, a, b = quadratic(ref_perturb(x, delta))
@@ -326,13 +326,16 @@ def test_reference_estimators_on_a_quadratic():
     np.testing.assert_array_equal(values[:, 0], quadratic(x)[0])  # row 0 is g(x): stein.center
 
     exact_grad = 2 * a * x + b + np.stack([x[:, 1], x[:, 0], np.zeros(n)], axis=1)
-    np.testing.assert_allclose(ref_grad(values, delta, sigma, 0, d), exact_grad, atol=0.05)
-    np.testing.assert_allclose(ref_grad(values, delta, sigma, 1, 3), exact_grad[:, 1:], atol=0.05)
+    # Monte-Carlo error per component ≈ ‖∇g‖ / sqrt(K) ≈ 0.2 % of ‖∇g‖ here: allow 1 %.
+    scale = 0.01 * np.linalg.norm(exact_grad, axis=1, keepdims=True)
+    assert np.all(np.abs(ref_grad(values, delta, sigma, 0, d) - exact_grad) <= scale)
+    assert np.all(np.abs(ref_grad(values, delta, sigma, 1, 3) - exact_grad[:, 1:]) <= scale)
     lap = ref_laplacian(values, delta, sigma, 0, d)
-    np.testing.assert_allclose(lap, np.full((n, 1), 2 * a.sum()), rtol=0.05)
+    # Its Monte-Carlo error is ≈ 0.045 here; a wrong D in the weight would be off by ≥ 0.75.
+    np.testing.assert_allclose(lap, np.full((n, 1), 2 * a.sum()), atol=0.2)
     # A partial Laplacian over [0, 2): the other coordinate's noise does not bias it.
     lap01 = ref_laplacian(values, delta, sigma, 0, 2)
-    np.testing.assert_allclose(lap01, np.full((n, 1), 2 * a[:2].sum()), atol=0.1)
+    np.testing.assert_allclose(lap01, np.full((n, 1), 2 * a[:2].sum()), atol=0.2)
     # Smoothing a quadratic adds σ² Σ a_i exactly (in expectation).
     smoothed = ref_smoothed(values)
     np.testing.assert_allclose(smoothed, quadratic(x)[0] + sigma**2 * a.sum(), atol=2e-3)
