@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
     I64,
     ArrayAttr,
     DictionaryAttr,
@@ -55,7 +56,7 @@ from xdsl.traits import (
 )
 from xdsl.utils.exceptions import VerifyException
 
-DYNAMIC = -1  # xDSL's marker for a `?` dimension
+DYNAMIC = DYNAMIC_INDEX  # how xDSL stores a `?` dimension
 
 PARAM_INITS = {
     # name: number of numeric arguments

@@ -175,9 +175,13 @@ def estimate_type(
 
 def diff_activation_type(zd: SSAValue | Operation | Attribute) -> TensorType:
     """Result type of `stein.diff_activation`: that of the difference stream z_d."""
+    _shape_of(zd, 3, "the difference pre-activation z_d", _ZD_LAYOUT)
     t = _type_of(zd)
     assert isinstance(t, TensorType)
     return t
+
+
+_ZD_LAYOUT = "tensor<N x M x H x f32> (points x streams x width)"
 
 
 def _values_shape(values: SSAValue | Operation | Attribute) -> tuple[int, int]:
@@ -199,7 +203,7 @@ def _values_shape(values: SSAValue | Operation | Attribute) -> tuple[int, int]:
 
 def _check_batch(a: int, b: int, what_a: str, what_b: str) -> None:
     if not _compatible(a, b):
-        raise VerifyException(f"{what_a} have {a} points but {what_b} have {b}")
+        raise VerifyException(f"point counts differ: {what_a} have {a} rows, {what_b} have {b}")
 
 
 def _check_result(op: IRDLOperation, expected: TensorType) -> None:
@@ -265,10 +269,10 @@ def _print_operands(printer: Printer, values: Sequence[SSAValue]) -> None:
 
 
 def _print_signature(
-    printer: Printer, op: IRDLOperation, operand_types: Sequence[Attribute], elided: Sequence[str]
+    printer: Printer, op: IRDLOperation, operand_types: Sequence[Attribute]
 ) -> None:
-    """` {attrs} : T1, T2 -> R`, the tail every stein op shares."""
-    printer.print_op_attributes(op.attributes, reserved_attr_names=elided)
+    """` {attrs} : T1, T2 -> R`, the tail every stein op shares (properties print before it)."""
+    printer.print_op_attributes(op.attributes)
     printer.print_string(" : ")
     printer.print_list(operand_types, printer.print_attribute)
     printer.print_string(" -> ")
@@ -278,7 +282,10 @@ def _print_signature(
 def _parse_signature(
     parser: Parser, operands: Sequence[UnresolvedOperand]
 ) -> tuple[dict[str, Attribute], list[SSAValue], Attribute]:
-    """Parse ` {attrs} : T1, T2 -> R` and resolve `operands` against T1, T2, ..."""
+    """Parse ` {attrs} : T1, T2 -> R` and resolve `operands` against T1, T2, ...
+
+    `{attrs}` are discardable attributes; the properties are all spelled out by the syntax.
+    """
     attrs = parser.parse_optional_attr_dict()
     parser.parse_punctuation(":")
     pos = parser.pos
@@ -293,7 +300,7 @@ def _parse_signature(
     return attrs, resolved, result_type
 
 
-def _parse_positive_number(parser: Parser) -> float:
+def _parse_sigma(parser: Parser) -> float:
     # Any number parses; the verifier rejects non-positive values with a clear message.
     return float(parser.parse_number())
 
@@ -394,7 +401,7 @@ class SampleOp(IRDLOperation):
             printer.print_string(" sigma_t ")
             _print_float(printer, self.sigma_t.value.data)
         printer.print_string(f" stream {self.stream.value.data}")
-        _print_signature(printer, self, [self.x.type], ["pairs", "sigma", "sigma_t", "stream"])
+        _print_signature(printer, self, [self.x.type])
 
     @classmethod
     def parse(cls, parser: Parser) -> SampleOp:
@@ -406,10 +413,10 @@ class SampleOp(IRDLOperation):
         parser.parse_keyword("pairs")
         pairs = parser.parse_integer()
         parser.parse_keyword("sigma")
-        sigma = _parse_positive_number(parser)
+        sigma = _parse_sigma(parser)
         sigma_t = None
         if parser.parse_optional_keyword("sigma_t"):
-            sigma_t = _parse_positive_number(parser)
+            sigma_t = _parse_sigma(parser)
         parser.parse_keyword("stream")
         stream = parser.parse_integer()
         attrs, (x_val,), result_type = _parse_signature(parser, [x])
@@ -452,7 +459,7 @@ class PerturbOp(IRDLOperation):
 
     def print(self, printer: Printer) -> None:
         _print_operands(printer, [self.x, self.delta])
-        _print_signature(printer, self, [self.x.type, self.delta.type], [])
+        _print_signature(printer, self, [self.x.type, self.delta.type])
 
     @classmethod
     def parse(cls, parser: Parser) -> PerturbOp:
@@ -572,12 +579,7 @@ class _DerivativeEstimator(IRDLOperation):
         )
         if not full:
             printer.print_string(f" dims {lo} to {hi}")
-        _print_signature(
-            printer,
-            self,
-            [self.values.type, self.delta.type],
-            ["sigma", "dim_lo", "dim_hi", "differences"],
-        )
+        _print_signature(printer, self, [self.values.type, self.delta.type])
 
     @classmethod
     def parse(cls, parser: Parser) -> _DerivativeEstimator:
@@ -586,7 +588,7 @@ class _DerivativeEstimator(IRDLOperation):
         parser.parse_punctuation(",")
         delta = parser.parse_unresolved_operand()
         parser.parse_keyword("sigma")
-        sigma = _parse_positive_number(parser)
+        sigma = _parse_sigma(parser)
         dims = None
         if parser.parse_optional_keyword("dims"):
             lo = parser.parse_integer()
@@ -691,7 +693,7 @@ class CenterOp(IRDLOperation):
 
     def print(self, printer: Printer) -> None:
         _print_operands(printer, [self.values])
-        _print_signature(printer, self, [self.values.type], [])
+        _print_signature(printer, self, [self.values.type])
 
     @classmethod
     def parse(cls, parser: Parser) -> CenterOp:
@@ -780,7 +782,7 @@ class SmoothedOp(IRDLOperation):
             printer.print_string(" base ")
             printer.print_ssa_value(self.base)
             types.append(self.base.type)
-        _print_signature(printer, self, types, ["differences"])
+        _print_signature(printer, self, types)
 
     @classmethod
     def parse(cls, parser: Parser) -> SmoothedOp:
@@ -827,7 +829,7 @@ class DifferenceStreamsOp(IRDLOperation):
 
     def print(self, printer: Printer) -> None:
         _print_operands(printer, [self.delta])
-        _print_signature(printer, self, [self.delta.type], [])
+        _print_signature(printer, self, [self.delta.type])
 
     @classmethod
     def parse(cls, parser: Parser) -> DifferenceStreamsOp:
@@ -881,12 +883,7 @@ class DiffActivationOp(IRDLOperation):
         bn, bh = _shape_of(
             self.zb, 2, "the base pre-activation z_b", "tensor<N x H x f32> (points x width)"
         )
-        dn, _, dh = _shape_of(
-            self.zd,
-            3,
-            "the difference pre-activation z_d",
-            "tensor<N x M x H x f32> (points x streams x width)",
-        )
+        dn, _, dh = _shape_of(self.zd, 3, "the difference pre-activation z_d", _ZD_LAYOUT)
         _check_batch(bn, dn, "the base stream", "the difference stream")
         if not _compatible(bh, dh):
             raise VerifyException(
@@ -901,7 +898,7 @@ class DiffActivationOp(IRDLOperation):
     def print(self, printer: Printer) -> None:
         printer.print_string(f" {self.activation.data}")
         _print_operands(printer, [self.zb, self.zd])
-        _print_signature(printer, self, [self.zb.type, self.zd.type], ["activation"])
+        _print_signature(printer, self, [self.zb.type, self.zd.type])
 
     @classmethod
     def parse(cls, parser: Parser) -> DiffActivationOp:

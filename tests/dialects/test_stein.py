@@ -72,7 +72,10 @@ def test_type_helpers_join_static_batch():
     ("call", "message"),
     [
         (lambda: perturb_type(t(N, 2), t(N, 4, 3)), "the points have 2 coordinates but"),
-        (lambda: perturb_type(t(8, 2), t(4, 4, 2)), "the points have 8 points but"),
+        (
+            lambda: perturb_type(t(8, 2), t(4, 4, 2)),
+            "point counts differ: the points have 8 rows, the perturbations have 4",
+        ),
         (lambda: sample_type(t(N, N), 4), "(dimension 1 of the points) must be static"),
         (lambda: difference_streams_type(t(N, 2)), "expects the perturbations as a tensor"),
         (lambda: estimate_type(t(N, 9, 2)), "must have 1 output, got 2"),

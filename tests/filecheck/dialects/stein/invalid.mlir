@@ -87,7 +87,7 @@ func.func @f(%x: tensor<8x2xf32>, %delta: tensor<4x4x2xf32>) {
   %batch = stein.perturb %x, %delta : tensor<8x2xf32>, tensor<4x4x2xf32> -> tensor<8x9x2xf32>
   func.return
 }
-// CHECK: error: 'stein.perturb' {{(op )?}}the points have 8 points but the perturbations have 4
+// CHECK: error: 'stein.perturb' {{(op )?}}point counts differ: the points have 8 rows, the perturbations have 4
 
 // -----
 
@@ -185,7 +185,7 @@ func.func @f(%g: tensor<8x9x1xf32>, %delta: tensor<6x4x2xf32>) {
   %du = stein.grad %g, %delta sigma 1.000000e-02 : tensor<8x9x1xf32>, tensor<6x4x2xf32> -> tensor<8x2xf32>
   func.return
 }
-// CHECK: error: 'stein.grad' {{(op )?}}the network values have 8 points but the perturbations have 6
+// CHECK: error: 'stein.grad' {{(op )?}}point counts differ: the network values have 8 rows, the perturbations have 6
 
 // -----
 
