@@ -51,7 +51,9 @@ def find_mlir_opt() -> str | None:
     return candidates[-1] if candidates else None
 
 
-@pytest.mark.skipif(find_mlir_opt() is None, reason="mlir-opt is not installed (.ci/run installs it)")
+@pytest.mark.skipif(
+    find_mlir_opt() is None, reason="mlir-opt is not installed (.ci/run installs it)"
+)
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_generic_form_is_valid_mlir(path: Path):
     module = parse(read_source(str(path)).text, str(path))
