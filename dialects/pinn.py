@@ -796,6 +796,19 @@ class _RangeDerivativeOp(_DerivativeOp):
     dim_lo = opt_prop_def(IntegerAttr[I64])
     dim_hi = opt_prop_def(IntegerAttr[I64])
 
+    def __init__(
+        self,
+        network: str,
+        input: SSAValue | Operation,
+        result_type: TensorType,
+        dims: tuple[int, int] | None = None,
+    ):
+        super().__init__(
+            operands=[input],
+            result_types=[result_type],
+            properties={"network": SymbolRefAttr(network), **self.range_props(dims)},
+        )
+
     def dim_range(self, width: int | None = None) -> tuple[int, int]:
         if width is None:
             width = self.input.type.get_shape()[1]
@@ -836,19 +849,6 @@ class GradOp(_RangeDerivativeOp):
     name = "pinn.grad"
     assembly_format = _RANGE_FORMAT
 
-    def __init__(
-        self,
-        network: str,
-        input: SSAValue | Operation,
-        result_type: TensorType,
-        dims: tuple[int, int] | None = None,
-    ):
-        super().__init__(
-            operands=[input],
-            result_types=[result_type],
-            properties={"network": SymbolRefAttr(network), **self.range_props(dims)},
-        )
-
     def verify_(self) -> None:
         lo, hi, y = self._check_range()
         if not dims_compatible(y[1], hi - lo):
@@ -866,19 +866,6 @@ class LaplacianOp(_RangeDerivativeOp):
 
     name = "pinn.laplacian"
     assembly_format = _RANGE_FORMAT
-
-    def __init__(
-        self,
-        network: str,
-        input: SSAValue | Operation,
-        result_type: TensorType,
-        dims: tuple[int, int] | None = None,
-    ):
-        super().__init__(
-            operands=[input],
-            result_types=[result_type],
-            properties={"network": SymbolRefAttr(network), **self.range_props(dims)},
-        )
 
     def verify_(self) -> None:
         _, _, y = self._check_range()
