@@ -910,6 +910,27 @@ class PartialOp(_DerivativeOp):
 
 
 @irdl_op_definition
+class RngKeyOp(IRDLOperation):
+    """The key of the counter-based RNG for this training step: the run's seed and the step.
+
+    %seed, %step = pinn.rng_key : i64, i64
+
+    Random numbers drawn inside a step (Stein perturbations, stochastic rounding) are a pure
+    function of (seed, step, stream), so a step is reproducible and a resumed run draws
+    exactly what an uninterrupted one would.
+    """
+
+    name = "pinn.rng_key"
+    seed = result_def(i64)
+    step = result_def(i64)
+    traits = traits_def(Pure())
+    assembly_format = "attr-dict `:` type($seed) `,` type($step)"
+
+    def __init__(self):
+        super().__init__(result_types=[i64, i64])
+
+
+@irdl_op_definition
 class ConstantOp(IRDLOperation):
     """A tensor filled with one value; `?` dims take the number of points where it is used.
 
@@ -1361,6 +1382,7 @@ PINN = Dialect(
         GradOp,
         LaplacianOp,
         PartialOp,
+        RngKeyOp,
         ConstantOp,
         SumOp,
         SliceOp,

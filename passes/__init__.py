@@ -4,7 +4,24 @@ from collections.abc import Callable
 
 from xdsl.passes import ModulePass
 
+# pass name -> (module in pintac.passes, class name); modules are imported on first use.
+_PASSES = {
+    "stein-expand": ("stein_expand", "SteinExpandPass"),
+    "pinn-build-loss": ("pinn_build_loss", "PinnBuildLossPass"),
+    "pinn-autodiff": ("pinn_autodiff", "PinnAutodiffPass"),
+    "optimizer-lower": ("optimizer_lower", "OptimizerLowerPass"),
+}
+
 
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """Pass name -> factory; a pass module is imported on first use."""
-    return {}
+
+    def factory(module: str, cls: str) -> Callable[[], type[ModulePass]]:
+        def load() -> type[ModulePass]:
+            import importlib
+
+            return getattr(importlib.import_module(f"pintac.passes.{module}"), cls)
+
+        return load
+
+    return {name: factory(module, cls) for name, (module, cls) in _PASSES.items()}
