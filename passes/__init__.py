@@ -5,11 +5,7 @@ from collections.abc import Callable
 from xdsl.passes import ModulePass
 
 # pass name -> (module in pintac.passes, class name); modules are imported on first use.
-_PASSES = {
-    "stein-expand": ("stein_expand", "SteinExpandPass"),
-    "pinn-build-loss": ("pinn_build_loss", "PinnBuildLossPass"),
-    "pinn-autodiff": ("pinn_autodiff", "PinnAutodiffPass"),
-    "optimizer-lower": ("optimizer_lower", "OptimizerLowerPass"),
+_PASSES: dict[str, tuple[str, str]] = {
 }
 
 
