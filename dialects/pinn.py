@@ -27,11 +27,13 @@ from xdsl.dialects.builtin import (
     StringAttr,
     SymbolRefAttr,
     TensorType,
+    UnitAttr,
     f64,
     i64,
 )
 from xdsl.ir import Attribute, Dialect, Operation, Region, SSAValue, TypeAttribute
 from xdsl.irdl import (
+    AttrSizedOperandSegments,
     IRDLOperation,
     irdl_op_definition,
     lazy_traits_def,
@@ -42,6 +44,7 @@ from xdsl.irdl import (
     result_def,
     traits_def,
     var_operand_def,
+    var_result_def,
 )
 from xdsl.parser import Parser
 from xdsl.printer import Printer
@@ -1369,6 +1372,562 @@ def _check_option(key: str, value: Attribute, kind: str, desc: str) -> None:
             raise VerifyException(f"training option '{key}' ({desc}) must be {rng}, got {v}")
 
 
+# ---------------------------------------------------------------- training graph
+#
+# After `pinn-build-loss`, a problem's loss is a `func.func` over parameter and point tensors;
+# these ops are what it is made of besides `arith` / `math` / `stein`, and what
+# `pinn-autodiff` and `optimizer-lower` add. They take SSA values, not symbols.
+
+MATMUL_ROLES = ("fwd", "dgrad", "wgrad")
+
+
+def _parse_typed_operands(parser: Parser, count: int) -> tuple[list[SSAValue], Attribute]:
+    """`%a, %b ... : type_a, type_b -> result_type` after the op's own keywords."""
+    unresolved = [parser.parse_unresolved_operand()]
+    while len(unresolved) < count:
+        parser.parse_punctuation(",")
+        unresolved.append(parser.parse_unresolved_operand())
+    return unresolved, None
+
+
+def _resolve(parser: Parser, unresolved, types) -> list[SSAValue]:
+    return [parser.resolve_operand(u, t) for u, t in zip(unresolved, types, strict=True)]
+
+
+def _parse_signature_types(parser: Parser, count: int) -> tuple[list[Attribute], Attribute]:
+    parser.parse_punctuation(":")
+    types = [parser.parse_type()]
+    while len(types) < count:
+        parser.parse_punctuation(",")
+        types.append(parser.parse_type())
+    parser.parse_punctuation("->")
+    return types, parser.parse_type()
+
+
+def _print_signature(printer: Printer, op: Operation) -> None:
+    if op.attributes:
+        printer.print_op_attributes(op.attributes)
+    printer.print_string(" : ")
+    printer.print_list([o.type for o in op.operands], printer.print_attribute)
+    printer.print_string(" -> ")
+    printer.print_list([r.type for r in op.results], printer.print_attribute)
+
+
+def _rank2(t: Attribute, what: str) -> list[int]:
+    shape = tensor_shape(t)
+    if shape is None or len(shape) != 2 or not isinstance(t.get_element_type(), Float32Type):
+        raise VerifyException(f"{what} must be a rank-2 f32 tensor, got {t}")
+    return shape
+
+
+@irdl_op_definition
+class MatmulOp(IRDLOperation):
+    """An f32 GEMM of the training graph, tagged with its role in training.
+
+    %z = pinn.matmul %x, %w role fwd : tensor<?x2xf32>, tensor<2x256xf32> -> tensor<?x256xf32>
+    %dx = pinn.matmul %dz, %w role dgrad transpose_rhs : ... // dz · wᵀ
+    %dw = pinn.matmul %x, %dz role wgrad transpose_lhs : ...  // xᵀ · dz
+
+    `fwd` computes a layer, `dgrad` the gradient w.r.t. its input, `wgrad` w.r.t. its weight;
+    passes choose precisions by role (e.g. INT8 operands forward, INT12 gradients).
+    """
+
+    name = "pinn.matmul"
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+    result = result_def(TensorType)
+    role = prop_def(StringAttr)
+    transpose_lhs = opt_prop_def(UnitAttr)
+    transpose_rhs = opt_prop_def(UnitAttr)
+    traits = traits_def(Pure())
+
+    def __init__(
+        self,
+        lhs: SSAValue | Operation,
+        rhs: SSAValue | Operation,
+        role: str,
+        result_type: TensorType | None = None,
+        transpose_lhs: bool = False,
+        transpose_rhs: bool = False,
+    ):
+        props: dict[str, Attribute] = {"role": StringAttr(role)}
+        if transpose_lhs:
+            props["transpose_lhs"] = UnitAttr()
+        if transpose_rhs:
+            props["transpose_rhs"] = UnitAttr()
+        if result_type is None:
+            a = list(SSAValue.get(lhs).type.get_shape())
+            b = list(SSAValue.get(rhs).type.get_shape())
+            m = a[1] if transpose_lhs else a[0]
+            n = b[0] if transpose_rhs else b[1]
+            result_type = TensorType(Float32Type(), [m, n])
+        super().__init__(operands=[lhs, rhs], result_types=[result_type], properties=props)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> MatmulOp:
+        unresolved, _ = _parse_typed_operands(parser, 2)
+        parser.parse_keyword("role")
+        role = parser.parse_identifier(" (matmul role: fwd, dgrad or wgrad)")
+        flags = {"transpose_lhs": False, "transpose_rhs": False}
+        while (flag := parser.parse_optional_keyword_in(list(flags))) is not None:
+            flags[flag] = True
+        attrs = parser.parse_optional_attr_dict()
+        types, result = _parse_signature_types(parser, 2)
+        lhs, rhs = _resolve(parser, unresolved, types)
+        op = cls(lhs, rhs, role, result, **flags)
+        op.attributes |= attrs
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_list(self.operands, printer.print_ssa_value)
+        printer.print_string(f" role {self.role.data}")
+        if self.transpose_lhs is not None:
+            printer.print_string(" transpose_lhs")
+        if self.transpose_rhs is not None:
+            printer.print_string(" transpose_rhs")
+        _print_signature(printer, self)
+
+    def verify_(self) -> None:
+        if self.role.data not in MATMUL_ROLES:
+            raise VerifyException(
+                f"unknown matmul role '{self.role.data}'; expected one of: {', '.join(MATMUL_ROLES)}"
+            )
+        a = _rank2(self.lhs.type, "the left operand")
+        b = _rank2(self.rhs.type, "the right operand")
+        y = _rank2(self.result.type, "the result")
+        m, ka = (a[1], a[0]) if self.transpose_lhs else (a[0], a[1])
+        kb, n = (b[1], b[0]) if self.transpose_rhs else (b[0], b[1])
+        if not dims_compatible(ka, kb):
+            raise VerifyException(
+                f"inner dimensions differ: {shape_str([m, ka])} · {shape_str([kb, n])}"
+            )
+        if not (dims_compatible(y[0], m) and dims_compatible(y[1], n)):
+            raise VerifyException(f"the product is {shape_str([m, n])}, not {shape_str(y)}")
+
+
+@irdl_op_definition
+class BiasAddOp(IRDLOperation):
+    """Add a bias row to every row: `pinn.bias_add %z, %b : tensor<?x256xf32>, tensor<256xf32> -> tensor<?x256xf32>`."""
+
+    name = "pinn.bias_add"
+    input = operand_def(TensorType)
+    bias = operand_def(TensorType)
+    output = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$input `,` $bias attr-dict `:` type($input) `,` type($bias) `->` type($output)"
+    )
+
+    def __init__(self, input: SSAValue | Operation, bias: SSAValue | Operation):
+        super().__init__(operands=[input, bias], result_types=[SSAValue.get(input).type])
+
+    def verify_(self) -> None:
+        x = _rank2(self.input.type, "the input")
+        b = tensor_shape(self.bias.type)
+        if b is None or len(b) != 1 or not dims_compatible(b[0], x[1]):
+            raise VerifyException(
+                f"the bias must be tensor<{shape_str(x[1:])}xf32>, got {self.bias.type}"
+            )
+        if self.output.type != self.input.type:
+            raise VerifyException("the result has the type of the input")
+
+
+@irdl_op_definition
+class ColumnSumOp(IRDLOperation):
+    """Sum over rows, one value per column (the gradient of a bias):
+    `pinn.column_sum %dz : tensor<?x256xf32> -> tensor<256xf32>`."""
+
+    name = "pinn.column_sum"
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = "$input attr-dict `:` type($input) `->` type($output)"
+
+    def __init__(self, input: SSAValue | Operation):
+        width = SSAValue.get(input).type.get_shape()[1]
+        super().__init__(operands=[input], result_types=[TensorType(Float32Type(), [width])])
+
+    def verify_(self) -> None:
+        x = _rank2(self.input.type, "the input")
+        y = tensor_shape(self.output.type)
+        if y is None or len(y) != 1 or not dims_compatible(y[0], x[1]):
+            raise VerifyException(
+                f"the column sums of {shape_str(x)} are tensor<{shape_str(x[1:])}xf32>"
+            )
+
+
+@irdl_op_definition
+class ActivationGradOp(IRDLOperation):
+    """The gradient through an activation y = φ(z): dz = φ'(z) · dy, elementwise.
+
+    %dz = pinn.activation_grad tanh %z, %y, %dy : tensor<?x256xf32>
+
+    Takes both z and y so each activation uses the cheaper form: tanh' = 1 − y², sin' = cos z.
+    """
+
+    name = "pinn.activation_grad"
+    activation = prop_def(StringAttr)
+    input = operand_def(TensorType)
+    output = operand_def(TensorType)
+    grad = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+
+    def __init__(self, activation: str, z: SSAValue, y: SSAValue, dy: SSAValue):
+        super().__init__(
+            operands=[z, y, dy],
+            result_types=[SSAValue.get(z).type],
+            properties={"activation": StringAttr(activation)},
+        )
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ActivationGradOp:
+        act = parser.parse_identifier(" (activation: " + ", ".join(ACTIVATIONS) + ")")
+        unresolved, _ = _parse_typed_operands(parser, 3)
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        t = parser.parse_type()
+        z, y, dy = _resolve(parser, unresolved, [t, t, t])
+        op = cls(act, z, y, dy)
+        op.attributes |= attrs
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(f" {self.activation.data} ")
+        printer.print_list(self.operands, printer.print_ssa_value)
+        if self.attributes:
+            printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.result.type)
+
+    def verify_(self) -> None:
+        if self.activation.data not in ACTIVATIONS:
+            raise VerifyException(
+                f"unknown activation '{self.activation.data}'; expected one of: {', '.join(ACTIVATIONS)}"
+            )
+        if len({o.type for o in self.operands} | {self.result.type}) != 1:
+            raise VerifyException("z, y, dy and the result have one type")
+
+
+@irdl_op_definition
+class FlattenOp(IRDLOperation):
+    """Merge all leading dims into rows: `pinn.flatten %b : tensor<?x1025x2xf32> -> tensor<?x2xf32>`."""
+
+    name = "pinn.flatten"
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = "$input attr-dict `:` type($input) `->` type($output)"
+
+    def __init__(self, input: SSAValue | Operation):
+        shape = SSAValue.get(input).type.get_shape()
+        rows = DYNAMIC if DYNAMIC in shape[:-1] else math.prod(shape[:-1])
+        super().__init__(
+            operands=[input], result_types=[TensorType(Float32Type(), [rows, shape[-1]])]
+        )
+
+    def verify_(self) -> None:
+        x, y = tensor_shape(self.input.type), tensor_shape(self.output.type)
+        if x is None or y is None or len(x) < 2 or len(y) != 2 or not dims_compatible(x[-1], y[-1]):
+            raise VerifyException(
+                f"flattens the leading dims into rows: got {self.input.type} -> {self.output.type}"
+            )
+
+
+@irdl_op_definition
+class UnflattenOp(IRDLOperation):
+    """Split rows back into the leading dims of a reference value (the inverse of flatten).
+
+    %g = pinn.unflatten %y like %batch : tensor<?x1xf32>, tensor<?x1025x2xf32> -> tensor<?x1025x1xf32>
+    """
+
+    name = "pinn.unflatten"
+    input = operand_def(TensorType)
+    like = operand_def(TensorType)
+    output = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$input `like` $like attr-dict `:` type($input) `,` type($like) `->` type($output)"
+    )
+
+    def __init__(self, input: SSAValue | Operation, like: SSAValue | Operation):
+        lead = list(SSAValue.get(like).type.get_shape()[:-1])
+        width = SSAValue.get(input).type.get_shape()[-1]
+        super().__init__(
+            operands=[input, like], result_types=[TensorType(Float32Type(), [*lead, width])]
+        )
+
+    def verify_(self) -> None:
+        x, ref, y = (tensor_shape(v.type) for v in (self.input, self.like, self.output))
+        if x is None or ref is None or y is None or len(x) != 2 or len(y) != len(ref):
+            raise VerifyException("unflattens rows into the leading dims of the reference")
+        if not all(dims_compatible(a, b) for a, b in zip(y[:-1], ref[:-1], strict=True)):
+            raise VerifyException("the leading dims must be those of the reference")
+        if not dims_compatible(x[-1], y[-1]):
+            raise VerifyException("unflattening keeps the last dim")
+
+
+@irdl_op_definition
+class ExpandColumnsOp(IRDLOperation):
+    """Place columns into zeros of a wider batch: out = 0; out[:, lo:hi] = x (a one-column x
+    is broadcast). The gradient of `pinn.sum` and `pinn.slice`.
+
+    %dx = pinn.expand_columns %g dims 0 to 20 : tensor<?x1xf32> -> tensor<?x21xf32>
+    """
+
+    name = "pinn.expand_columns"
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+    dim_lo = prop_def(IntegerAttr[I64])
+    dim_hi = prop_def(IntegerAttr[I64])
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$input `dims` $dim_lo `to` $dim_hi attr-dict `:` type($input) `->` type($output)"
+    )
+
+    def __init__(self, input: SSAValue | Operation, lo: int, hi: int, width: int):
+        rows = SSAValue.get(input).type.get_shape()[0]
+        super().__init__(
+            operands=[input],
+            result_types=[TensorType(Float32Type(), [rows, width])],
+            properties={"dim_lo": IntegerAttr(lo, i64), "dim_hi": IntegerAttr(hi, i64)},
+        )
+
+    def verify_(self) -> None:
+        x = _rank2(self.input.type, "the input")
+        y = _rank2(self.output.type, "the result")
+        lo, hi = self.dim_lo.value.data, self.dim_hi.value.data
+        check_dim_range(lo, hi, y[1], "the column")
+        if not (dims_compatible(x[1], hi - lo) or x[1] == 1):
+            raise VerifyException(f"places {x[1]} columns into columns {lo} to {hi}")
+
+
+@irdl_op_definition
+class MeanSquareOp(IRDLOperation):
+    """A loss term's value: the mean over rows of the squared row norms, Σ_c r² averaged.
+
+    %l = pinn.mean_square %r : tensor<?x1xf32> -> tensor<f32>
+    """
+
+    name = "pinn.mean_square"
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = "$input attr-dict `:` type($input) `->` type($output)"
+
+    def __init__(self, input: SSAValue | Operation):
+        super().__init__(operands=[input], result_types=[TensorType(Float32Type(), [])])
+
+    def verify_(self) -> None:
+        _rank2(self.input.type, "the residual")
+        if tensor_shape(self.output.type) != []:
+            raise VerifyException("the result is a scalar tensor<f32>")
+
+
+@irdl_op_definition
+class MeanSquareGradOp(IRDLOperation):
+    """The gradient of `pinn.mean_square` w.r.t. its residual: dr = 2 · r · dl / rows.
+
+    %dr = pinn.mean_square_grad %r, %dl : tensor<?x1xf32>, tensor<f32> -> tensor<?x1xf32>
+    """
+
+    name = "pinn.mean_square_grad"
+    input = operand_def(TensorType)
+    grad = operand_def(TensorType)
+    output = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$input `,` $grad attr-dict `:` type($input) `,` type($grad) `->` type($output)"
+    )
+
+    def __init__(self, input: SSAValue | Operation, grad: SSAValue | Operation):
+        super().__init__(operands=[input, grad], result_types=[SSAValue.get(input).type])
+
+
+@irdl_op_definition
+class WeightedSumOp(IRDLOperation):
+    """The training loss: Σ wᵢ · lᵢ over the loss terms.
+
+    %loss = pinn.weighted_sum %l0, %l1 weights [1.0, 300.0] : tensor<f32>, tensor<f32> -> tensor<f32>
+    """
+
+    name = "pinn.weighted_sum"
+    inputs = var_operand_def(TensorType)
+    weights = prop_def(ArrayAttr[FloatAttr])
+    output = result_def(TensorType)
+    traits = traits_def(Pure())
+
+    def __init__(self, inputs: Sequence[SSAValue], weights: Sequence[float]):
+        super().__init__(
+            operands=[list(inputs)],
+            result_types=[TensorType(Float32Type(), [])],
+            properties={"weights": float_array(weights)},
+        )
+
+    @classmethod
+    def parse(cls, parser: Parser) -> WeightedSumOp:
+        unresolved = parser.parse_comma_separated_list(
+            parser.Delimiter.NONE, parser.parse_unresolved_operand
+        )
+        parser.parse_keyword("weights")
+        weights = parse_real_list(parser, "loss weights")
+        attrs = parser.parse_optional_attr_dict()
+        types, _ = _parse_signature_types(parser, len(unresolved))
+        op = cls(_resolve(parser, unresolved, types), weights)
+        op.attributes |= attrs
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_list(self.inputs, printer.print_ssa_value)
+        printer.print_string(" weights ")
+        print_real_list(printer, floats_of(self.weights))
+        _print_signature(printer, self)
+
+    def verify_(self) -> None:
+        if len(self.weights.data) != len(self.inputs):
+            raise VerifyException(f"{len(self.inputs)} terms but {len(self.weights.data)} weights")
+        for v in (*self.inputs, self.output):
+            if tensor_shape(v.type) != []:
+                raise VerifyException(f"sums scalars tensor<f32>, got {v.type}")
+
+
+@irdl_op_definition
+class ScaleOp(IRDLOperation):
+    """Multiply by a constant: `pinn.scale %x by 300.0 : tensor<f32>`."""
+
+    name = "pinn.scale"
+    input = operand_def(TensorType)
+    factor = prop_def(FloatAttr)
+    output = result_def(TensorType)
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation, factor: float):
+        super().__init__(
+            operands=[input],
+            result_types=[SSAValue.get(input).type],
+            properties={"factor": FloatAttr(float(factor), f64)},
+        )
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ScaleOp:
+        x = parser.parse_unresolved_operand()
+        parser.parse_keyword("by")
+        factor = parse_real(parser, "the scale factor")
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        t = parser.parse_type()
+        op = cls(parser.resolve_operand(x, t), factor)
+        op.attributes |= attrs
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_ssa_value(self.input)
+        printer.print_string(f" by {format_float(self.factor.value.data)}")
+        if self.attributes:
+            printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.output.type)
+
+
+OPTIMIZER_HPARAMS = {
+    "adam": ("lr", "beta1", "beta2", "eps"),
+    "sgd": ("lr",),
+}
+
+
+@irdl_op_definition
+class OptimizerUpdateOp(IRDLOperation):
+    """One optimizer update of one parameter in f32 (master weights and moments stay f32).
+
+    %p1, %m1, %v1 = pinn.update adam %p, %g, %m, %v, %step {lr = 0.001, beta1 = 0.9,
+        beta2 = 0.999, eps = 1.0e-08, schedule = "linear_decay", steps = 1000} : tensor<2x256xf32>
+
+    The step (0-based, i64) sets the learning rate of the schedule — lr · (1 − step/steps) for
+    linear decay — and Adam's bias corrections 1 − β^(step+1). `sgd` has no state: p − lr·g.
+    """
+
+    name = "pinn.update"
+    optimizer = prop_def(StringAttr)
+    param = operand_def(TensorType)
+    grad = operand_def(TensorType)
+    state = var_operand_def(TensorType)
+    step = operand_def(i64)
+    config = prop_def(DictionaryAttr)
+    new_param = result_def(TensorType)
+    new_state = var_result_def(TensorType)
+    traits = traits_def(Pure())
+    irdl_options = (AttrSizedOperandSegments(as_property=True),)
+
+    STATE: ClassVar[dict[str, int]] = {"adam": 2, "sgd": 0}
+
+    def __init__(
+        self,
+        optimizer: str,
+        param: SSAValue,
+        grad: SSAValue,
+        state: Sequence[SSAValue],
+        step: SSAValue,
+        config: dict[str, Attribute],
+    ):
+        t = SSAValue.get(param).type
+        super().__init__(
+            operands=[param, grad, list(state), step],
+            result_types=[t, [t] * len(state)],
+            properties={"optimizer": StringAttr(optimizer), "config": DictionaryAttr(config)},
+        )
+
+    @classmethod
+    def parse(cls, parser: Parser) -> OptimizerUpdateOp:
+        opt = parser.parse_identifier(" (optimizer: adam or sgd)")
+        unresolved = parser.parse_comma_separated_list(
+            parser.Delimiter.NONE, parser.parse_unresolved_operand
+        )
+        config = parser.parse_optional_dictionary_attr_dict()
+        parser.parse_punctuation(":")
+        t = parser.parse_type()
+        operands = _resolve(parser, unresolved, [t] * (len(unresolved) - 1) + [i64])
+        return cls(opt, operands[0], operands[1], operands[2:-1], operands[-1], config)
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(f" {self.optimizer.data} ")
+        printer.print_list(self.operands, printer.print_ssa_value)
+        printer.print_string(" " + _format_config(self.config))
+        printer.print_string(" : ")
+        printer.print_attribute(self.param.type)
+
+    def verify_(self) -> None:
+        opt = self.optimizer.data
+        if opt not in self.STATE:
+            raise VerifyException(
+                f"unknown optimizer '{opt}'; expected one of: {', '.join(self.STATE)}"
+            )
+        if len(self.state) != self.STATE[opt]:
+            raise VerifyException(
+                f"'{opt}' keeps {self.STATE[opt]} state tensor(s), got {len(self.state)}"
+            )
+        t = self.param.type
+        for v in (self.grad, *self.state, self.new_param, *self.new_state):
+            if v.type != t:
+                raise VerifyException(
+                    f"parameter, gradient and state share one type ({t}), got {v.type}"
+                )
+        cfg = self.config.data
+        for key in OPTIMIZER_HPARAMS[opt]:
+            if key not in cfg:
+                raise VerifyException(f"'{opt}' needs '{key}'")
+        schedule = cfg.get("schedule")
+        if schedule is not None and schedule.data not in SCHEDULES:
+            raise VerifyException(f"unknown schedule '{schedule.data}'")
+        if schedule is not None and schedule.data == "linear_decay" and "steps" not in cfg:
+            raise VerifyException("a linear_decay schedule needs 'steps'")
+
+    def hyperparameters(self) -> dict[str, float | int | str]:
+        return {k: _python_value(v) for k, v in self.config.data.items()}
+
+
 PINN = Dialect(
     "pinn",
     [
@@ -1391,6 +1950,18 @@ PINN = Dialect(
         ExactOp,
         YieldOp,
         TrainOp,
+        MatmulOp,
+        BiasAddOp,
+        ColumnSumOp,
+        ActivationGradOp,
+        FlattenOp,
+        UnflattenOp,
+        ExpandColumnsOp,
+        MeanSquareOp,
+        MeanSquareGradOp,
+        WeightedSumOp,
+        ScaleOp,
+        OptimizerUpdateOp,
     ],
     [],
 )
