@@ -1372,6 +1372,43 @@ def _check_option(key: str, value: Attribute, kind: str, desc: str) -> None:
             raise VerifyException(f"training option '{key}' ({desc}) must be {rng}, got {v}")
 
 
+# ---------------------------------------------------------------- function signatures
+#
+# The functions built from a problem (`@loss`, `@loss_grad`, `@train_step`, `@predict`,
+# `@exact`) say what each argument and result is with a `pinn.role` attribute:
+#   "param:W0"   a parameter (argument) or its updated value (result)
+#   "state:W0:m" optimizer state of a parameter (Adam's "m" and "v")
+#   "points:pde" the batch of points of a loss term
+#   "seed", "step" the RNG key of the step (i64)
+#   "loss", "term:pde", "grad:W0" results: total loss, one term's loss, a gradient
+#   "x", "u"     the points and values of @predict / @exact
+
+ROLE_ATTR = "pinn.role"
+
+
+def role_attrs(roles: Sequence[str]) -> ArrayAttr[DictionaryAttr]:
+    return ArrayAttr(DictionaryAttr({ROLE_ATTR: StringAttr(r)}) for r in roles)
+
+
+def _roles(attrs: ArrayAttr | None, count: int) -> list[str]:
+    if attrs is None:
+        return [""] * count
+    out = []
+    for d in attrs.data:
+        role = d.data.get(ROLE_ATTR)
+        out.append(role.data if isinstance(role, StringAttr) else "")
+    return out
+
+
+def arg_roles(f: Operation) -> list[str]:
+    """The `pinn.role` of each argument of a func.func ("" where none)."""
+    return _roles(f.arg_attrs, len(f.args))
+
+
+def result_roles(f: Operation) -> list[str]:
+    return _roles(f.res_attrs, len(f.function_type.outputs.data))
+
+
 # ---------------------------------------------------------------- training graph
 #
 # After `pinn-build-loss`, a problem's loss is a `func.func` over parameter and point tensors;
@@ -1561,35 +1598,38 @@ class ColumnSumOp(IRDLOperation):
 class ActivationGradOp(IRDLOperation):
     """The gradient through an activation y = φ(z): dz = φ'(z) · dy, elementwise.
 
-    %dz = pinn.activation_grad tanh %z, %y, %dy : tensor<?x256xf32>
+    %dz = pinn.activation_grad tanh %y, %dy : tensor<?x256xf32>    // tanh' = 1 − y²
+    %dz = pinn.activation_grad sin %z, %dy : tensor<?x256xf32>     // sin' = cos z
 
-    Takes both z and y so each activation uses the cheaper form: tanh' = 1 − y², sin' = cos z.
+    `saved` is the value the derivative is cheapest from — the output y for tanh, the input z
+    for sin — so the forward pass keeps only that tensor alive for the backward pass.
     """
 
     name = "pinn.activation_grad"
     activation = prop_def(StringAttr)
-    input = operand_def(TensorType)
-    output = operand_def(TensorType)
+    saved = operand_def(TensorType)
     grad = operand_def(TensorType)
     result = result_def(TensorType)
     traits = traits_def(Pure())
 
-    def __init__(self, activation: str, z: SSAValue, y: SSAValue, dy: SSAValue):
+    SAVES: ClassVar[dict[str, str]] = {"tanh": "output", "sin": "input"}
+
+    def __init__(self, activation: str, saved: SSAValue, dy: SSAValue):
         super().__init__(
-            operands=[z, y, dy],
-            result_types=[SSAValue.get(z).type],
+            operands=[saved, dy],
+            result_types=[SSAValue.get(dy).type],
             properties={"activation": StringAttr(activation)},
         )
 
     @classmethod
     def parse(cls, parser: Parser) -> ActivationGradOp:
         act = parser.parse_identifier(" (activation: " + ", ".join(ACTIVATIONS) + ")")
-        unresolved, _ = _parse_typed_operands(parser, 3)
+        unresolved, _ = _parse_typed_operands(parser, 2)
         attrs = parser.parse_optional_attr_dict()
         parser.parse_punctuation(":")
         t = parser.parse_type()
-        z, y, dy = _resolve(parser, unresolved, [t, t, t])
-        op = cls(act, z, y, dy)
+        saved, dy = _resolve(parser, unresolved, [t, t])
+        op = cls(act, saved, dy)
         op.attributes |= attrs
         return op
 
@@ -1602,12 +1642,12 @@ class ActivationGradOp(IRDLOperation):
         printer.print_attribute(self.result.type)
 
     def verify_(self) -> None:
-        if self.activation.data not in ACTIVATIONS:
+        if self.activation.data not in self.SAVES:
             raise VerifyException(
-                f"unknown activation '{self.activation.data}'; expected one of: {', '.join(ACTIVATIONS)}"
+                f"unknown activation '{self.activation.data}'; expected one of: {', '.join(self.SAVES)}"
             )
         if len({o.type for o in self.operands} | {self.result.type}) != 1:
-            raise VerifyException("z, y, dy and the result have one type")
+            raise VerifyException("the saved value, dy and the result have one type")
 
 
 @irdl_op_definition
