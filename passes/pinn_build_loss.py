@@ -52,7 +52,10 @@ class _Builder:
 
     def lower(self, op: Operation, mapper: dict[SSAValue, SSAValue]) -> None:
         if isinstance(op, pinn.EvalOp):
-            mapper[op.output] = self.inline_network(op.network.string_value(), mapper[op.input])
+            value = self.inline_network(op.network.string_value(), mapper[op.input])
+            if value.owner is not None and isinstance(value.owner, pinn.UnflattenOp):
+                value.name_hint = op.output.name_hint
+            mapper[op.output] = value
         elif isinstance(op, pinn.RngKeyOp):
             if self.seed is None:
                 raise UserError("pinn.rng_key is only meaningful in the loss of a training step")
