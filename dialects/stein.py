@@ -7,6 +7,9 @@ perturbed batch (`stein.perturb`, then `pinn.eval`), and combine the 2K+1 values
 (DiffQuant) then evaluates the network as a base stream plus difference streams
 (`stein.difference_streams`, `stein.diff_activation`) and switches the estimators to their
 *difference form*, which reads the 2K differences g(x±δ_k) − g(x) instead of the values.
+Every estimator is linear in the values (or differences); its transpose, the vector-Jacobian
+product `pinn-autodiff` back-propagates through, is `stein.grad_vjp`, `stein.laplacian_vjp`,
+`stein.center_vjp` or `stein.smoothed_vjp`.
 
 Shapes. N is the number of points (the batch dimension, usually dynamic `?`), D the number of
 coordinates of a point (time last, when present), K the number of antithetic pairs. All tensors
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import ClassVar
 
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
@@ -548,21 +552,9 @@ class _DerivativeEstimator(IRDLOperation):
             raise VerifyException(
                 f"dims {lo} to {hi} is not a non-empty range within the {d} coordinates [0, {d})"
             )
-        self._check_sigma_matches_sample(sigma, lo, hi)
+        _check_sigma_matches_sample(self.delta, sigma, lo, hi)
         _check_result(self, self.infer_result_type(self.values, self.delta, self.dims))
 
-    def _check_sigma_matches_sample(self, sigma: float, lo: int, hi: int) -> None:
-        """When %delta comes straight from stein.sample, sigma must be the one it drew with."""
-        sample = self.delta.owner
-        if not isinstance(sample, SampleOp):
-            return
-        for dim in range(lo, hi):
-            name, drawn = sample.sigma_of_dim(dim)
-            if drawn != sigma:
-                raise VerifyException(
-                    f"sigma {sigma} differs from the {name} {drawn} that coordinate {dim} of "
-                    "the perturbations was sampled with"
-                )
 
     def print(self, printer: Printer) -> None:
         if self.is_difference_form:
@@ -798,6 +790,382 @@ class SmoothedOp(IRDLOperation):
 
 
 # ---------------------------------------------------------------------------------------------
+# Backward (VJP) of the estimators
+# ---------------------------------------------------------------------------------------------
+#
+# Every estimator is linear in the network values g (or in the differences d), so its
+# vector-Jacobian product is its transpose: for a cotangent `dout` of the estimate, the VJP is
+# the `dg` with <E(g), dout> = <g, dg> for every g. `pinn-autodiff` uses these to carry the
+# loss gradient from an estimate back to the perturbed batch's network values; δ and σ are
+# constants there (the perturbations are not differentiated).
+
+
+def values_type(n: int, pairs: int, differences: bool = False) -> TensorType:
+    """The network values of K pairs: tensor<N x 2K+1 x 1 x f32>, or N x 2K x 1 (differences)."""
+    return _f32_tensor(n, 2 * pairs + (0 if differences else 1), 1)
+
+
+def _cotangent_shape(dout: SSAValue | Operation | Attribute, width: str) -> tuple[int, int]:
+    """(N, R) of a cotangent `tensor<N x R x f32>`; R must be static."""
+    n, r = _shape_of(dout, 2, "the cotangent", f"tensor<N x {width} x f32>")
+    _static(r, "the width of the cotangent (dimension 1)")
+    return n, r
+
+
+def estimator_vjp_type(
+    dout: SSAValue | Operation | Attribute,
+    delta: SSAValue | Operation | Attribute,
+    differences: bool = False,
+) -> TensorType:
+    """Result type of `stein.grad_vjp` / `stein.laplacian_vjp`: the estimator's values type.
+
+    tensor<N x 2K+1 x 1 x f32> (tensor<N x 2K x 1 x f32> with `differences`), N joined over the
+    cotangent and the perturbations.
+    """
+    n, _ = _shape_of(dout, 2, "the cotangent", "tensor<N x R x f32>")
+    dn, k, _ = delta_shape(delta)
+    _check_batch(n, dn, "the cotangents", "the perturbations")
+    return values_type(_join(n, dn), k, differences)
+
+
+def _check_sigma_matches_sample(
+    delta: SSAValue, sigma: float, lo: int, hi: int, what: str = "sigma"
+) -> None:
+    """When `delta` comes straight from stein.sample, sigma must be the one it drew with."""
+    sample = delta.owner
+    if not isinstance(sample, SampleOp):
+        return
+    for dim in range(lo, hi):
+        name, drawn = sample.sigma_of_dim(dim)
+        if drawn != sigma:
+            raise VerifyException(
+                f"{what} {sigma} differs from the {name} {drawn} that coordinate {dim} of "
+                "the perturbations was sampled with"
+            )
+
+
+class _DerivativeEstimatorVjp(IRDLOperation):
+    """Shared structure of `stein.grad_vjp` and `stein.laplacian_vjp`.
+
+    Syntax: `stein.OP [differences] %dout, %delta sigma S [dims A to B] : TO, TD -> TG`, with the
+    properties of the estimator it transposes (same σ, same range, same form).
+    """
+
+    dout = operand_def(TensorType)
+    delta = operand_def(TensorType)
+    result = result_def(TensorType)
+    sigma = prop_def(FloatAttr[Float64Type])
+    dim_lo = prop_def(IntegerAttr[I64])
+    dim_hi = prop_def(IntegerAttr[I64])
+    differences = opt_prop_def(UnitAttr)
+    traits = traits_def(Pure())
+
+    def __init__(
+        self,
+        dout: SSAValue | Operation,
+        delta: SSAValue | Operation,
+        sigma: float,
+        dims: tuple[int, int] | None = None,
+        differences: bool = False,
+        result_type: Attribute | None = None,
+    ):
+        if dims is None:
+            dims = (0, delta_shape(delta)[2])
+        props: dict[str, Attribute] = {
+            "sigma": _float_prop(sigma),
+            "dim_lo": _int_prop(dims[0]),
+            "dim_hi": _int_prop(dims[1]),
+        }
+        if differences:
+            props["differences"] = UnitAttr()
+        super().__init__(
+            operands=[dout, delta],
+            result_types=[result_type or estimator_vjp_type(dout, delta, differences)],
+            properties=props,
+        )
+
+    @classmethod
+    def cotangent_width(cls, dims: tuple[int, int]) -> int:
+        """Columns of the cotangent: those of the estimate it is the cotangent of."""
+        raise NotImplementedError
+
+    @property
+    def dims(self) -> tuple[int, int]:
+        """The half-open coordinate range [lo, hi) of the transposed estimator."""
+        return self.dim_lo.value.data, self.dim_hi.value.data
+
+    @property
+    def is_difference_form(self) -> bool:
+        return self.differences is not None
+
+    def verify_(self) -> None:
+        sigma = self.sigma.value.data
+        _check_sigma(sigma, "sigma")
+        n_delta, _, d = delta_shape(self.delta)
+        lo, hi = self.dims
+        if not 0 <= lo < hi <= d:
+            raise VerifyException(
+                f"dims {lo} to {hi} is not a non-empty range within the {d} coordinates [0, {d})"
+            )
+        width = self.cotangent_width((lo, hi))
+        n, r = _cotangent_shape(self.dout, "R")
+        if r != width:
+            what = f"dims {lo} to {hi}" if self.name == "stein.grad_vjp" else "the Laplacian"
+            raise VerifyException(
+                f"the cotangent must have {width} column(s) for {what}, got {r}"
+            )
+        _check_batch(n, n_delta, "the cotangents", "the perturbations")
+        _check_sigma_matches_sample(self.delta, sigma, lo, hi)
+        _check_result(
+            self, estimator_vjp_type(self.dout, self.delta, self.is_difference_form)
+        )
+
+    def print(self, printer: Printer) -> None:
+        if self.is_difference_form:
+            printer.print_string(" differences")
+        _print_operands(printer, [self.dout, self.delta])
+        printer.print_string(" sigma ")
+        _print_float(printer, self.sigma.value.data)
+        lo, hi = self.dims
+        delta_type = self.delta.type
+        full = (
+            isinstance(delta_type, TensorType)
+            and delta_type.get_num_dims() == 3
+            and (lo, hi) == (0, delta_type.get_shape()[2])
+        )
+        if not full:
+            printer.print_string(f" dims {lo} to {hi}")
+        _print_signature(printer, self, [self.dout.type, self.delta.type])
+
+    @classmethod
+    def parse(cls, parser: Parser) -> _DerivativeEstimatorVjp:
+        differences = parser.parse_optional_keyword("differences") is not None
+        dout = parser.parse_unresolved_operand()
+        parser.parse_punctuation(",")
+        delta = parser.parse_unresolved_operand()
+        parser.parse_keyword("sigma")
+        sigma = _parse_sigma(parser)
+        dims = None
+        if parser.parse_optional_keyword("dims"):
+            lo = parser.parse_integer()
+            parser.parse_keyword("to")
+            dims = (lo, parser.parse_integer())
+        attrs, (dout_val, delta_val), result_type = _parse_signature(parser, [dout, delta])
+        if dims is None:
+            # All coordinates; an ill-typed %delta gets (0, 0) and the verifier explains.
+            t = delta_val.type
+            full = isinstance(t, TensorType) and t.get_num_dims() == 3
+            dims = (0, t.get_shape()[2] if full else 0)
+        op = cls(dout_val, delta_val, sigma, dims, differences, result_type)
+        op.attributes.update(attrs)
+        return op
+
+
+@irdl_op_definition
+class GradVjpOp(_DerivativeEstimatorVjp):
+    """Transpose of `stein.grad` w.r.t. the network values: the gradient's VJP.
+
+        %dg = stein.grad_vjp %dout, %delta sigma 1.000000e-02 dims 0 to 2
+                : tensor<?x2xf32>, tensor<?x512x3xf32> -> tensor<?x1025x1xf32>
+        %dd = stein.grad_vjp differences %dout, %delta sigma 1.000000e-02 dims 0 to 2
+                : tensor<?x2xf32>, tensor<?x512x3xf32> -> tensor<?x1024x1xf32>
+
+    `dout` is the cotangent of `stein.grad ... dims a to b` (tensor<N x (b−a)>); the result
+    `dg` satisfies <grad(g), dout> = <g, dg> for every g. Semantics (K = delta.shape[1]):
+
+        s = np.einsum("nj,nkj->nk", dout, delta[:, :, a:b]) / (2 * K * sigma**2)   # (N, K)
+        if differences: dg = np.concatenate([s, -s], axis=1)[:, :, None]             # (N, 2K, 1)
+        else:           dg = np.concatenate([np.zeros_like(s[:, :1]), s, -s],
+                                            axis=1)[:, :, None]                     # (N, 2K+1, 1)
+
+    Row 0 (g(x)) gets 0: the two g(x) of the antithetic difference cancel.
+    """
+
+    name = "stein.grad_vjp"
+
+    @classmethod
+    def cotangent_width(cls, dims: tuple[int, int]) -> int:
+        return dims[1] - dims[0]
+
+
+@irdl_op_definition
+class LaplacianVjpOp(_DerivativeEstimatorVjp):
+    """Transpose of `stein.laplacian` w.r.t. the network values: the Laplacian's VJP.
+
+        %dg = stein.laplacian_vjp %dout, %delta sigma 1.000000e-02 dims 0 to 2
+                : tensor<?x1xf32>, tensor<?x512x3xf32> -> tensor<?x1025x1xf32>
+        %dd = stein.laplacian_vjp differences %dout, %delta sigma 1.000000e-02 dims 0 to 2
+                : tensor<?x1xf32>, tensor<?x512x3xf32> -> tensor<?x1024x1xf32>
+
+    `dout` is the cotangent of `stein.laplacian ... dims a to b` (tensor<N x 1>); the result
+    `dg` satisfies <laplacian(g), dout> = <g, dg> for every g. Semantics (K = delta.shape[1],
+    Dr = b − a):
+
+        weight = np.sum(delta[:, :, a:b] ** 2, axis=2) - Dr * sigma**2              # (N, K)
+        c = weight * dout / (2 * K * sigma**4)                                       # (N, K)
+        if differences: dg = np.concatenate([c, c], axis=1)[:, :, None]              # (N, 2K, 1)
+        else:           dg = np.concatenate([-2 * np.sum(c, axis=1, keepdims=True), c, c],
+                                            axis=1)[:, :, None]                     # (N, 2K+1, 1)
+
+    Row 0 (g(x)) gets the control variate's coefficient, −2 Σ_k c_k.
+    """
+
+    name = "stein.laplacian_vjp"
+
+    @classmethod
+    def cotangent_width(cls, dims: tuple[int, int]) -> int:
+        return 1
+
+
+class _ValueEstimatorVjp(IRDLOperation):
+    """Shared structure of `stein.center_vjp` and `stein.smoothed_vjp`.
+
+    Syntax: `stein.OP [differences] %dout pairs K : tensor<N x 1 x f32> -> TG`. The estimate has
+    lost K, so the op carries it as a property (as `stein.sample` does); the result type must
+    agree with it.
+    """
+
+    dout = operand_def(TensorType)
+    result = result_def(TensorType)
+    pairs = prop_def(IntegerAttr[I64])
+    traits = traits_def(Pure())
+
+    # Whether the op has a difference form (stein.center has none).
+    HAS_DIFFERENCES: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        dout: SSAValue | Operation,
+        pairs: int,
+        differences: bool = False,
+        result_type: Attribute | None = None,
+    ):
+        props: dict[str, Attribute] = {"pairs": _int_prop(pairs)}
+        if differences:
+            props["differences"] = UnitAttr()
+        super().__init__(
+            operands=[dout],
+            result_types=[result_type or self.infer_result_type(dout, pairs, differences)],
+            properties=props,
+        )
+
+    @staticmethod
+    def infer_result_type(
+        dout: SSAValue | Operation | Attribute, pairs: int, differences: bool = False
+    ) -> TensorType:
+        n, _ = _shape_of(dout, 2, "the cotangent", "tensor<N x 1 x f32>")
+        return values_type(n, pairs, differences)
+
+    @property
+    def is_difference_form(self) -> bool:
+        return self.properties.get("differences") is not None
+
+    def verify_(self) -> None:
+        pairs = self.pairs.value.data
+        if pairs < 1:
+            raise VerifyException(f"pairs must be at least 1, got {pairs}")
+        _, r = _cotangent_shape(self.dout, "1")
+        if r != 1:
+            raise VerifyException(f"the cotangent of a value estimate has 1 column, got {r}")
+        _check_result(self, self.infer_result_type(self.dout, pairs, self.is_difference_form))
+
+    def print(self, printer: Printer) -> None:
+        if self.is_difference_form:
+            printer.print_string(" differences")
+        _print_operands(printer, [self.dout])
+        printer.print_string(f" pairs {self.pairs.value.data}")
+        _print_signature(printer, self, [self.dout.type])
+
+    @classmethod
+    def parse(cls, parser: Parser) -> _ValueEstimatorVjp:
+        differences = False
+        if cls.HAS_DIFFERENCES:
+            differences = parser.parse_optional_keyword("differences") is not None
+        dout = parser.parse_unresolved_operand()
+        parser.parse_keyword("pairs")
+        pairs = parser.parse_integer()
+        attrs, (dout_val,), result_type = _parse_signature(parser, [dout])
+        op = cls(dout_val, pairs, differences, result_type)
+        op.attributes.update(attrs)
+        return op
+
+
+@irdl_op_definition
+class CenterVjpOp(_ValueEstimatorVjp):
+    """Transpose of `stein.center` w.r.t. the network values.
+
+        %dg = stein.center_vjp %dout pairs 512 : tensor<?x1xf32> -> tensor<?x1025x1xf32>
+
+    Semantics (K = pairs; dout is the cotangent of g(x), tensor<N x 1>):
+
+        dg = np.zeros((N, 2 * K + 1, 1), np.float32)
+        dg[:, 0, :] = dout
+
+    `pairs` is a property because the estimate no longer holds K; the result type must agree.
+    There is no difference form (under DiffQuant g(x) is the base stream itself).
+    """
+
+    name = "stein.center_vjp"
+
+    def __init__(
+        self, dout: SSAValue | Operation, pairs: int, result_type: Attribute | None = None
+    ):
+        super().__init__(dout, pairs, False, result_type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> CenterVjpOp:
+        pos = parser.pos
+        if parser.parse_optional_keyword("differences"):
+            parser.raise_error(
+                "'stein.center_vjp' has no difference form: under DiffQuant g(x) is the base "
+                "stream, whose cotangent is dout itself",
+                pos,
+                parser.pos,
+            )
+        dout = parser.parse_unresolved_operand()
+        parser.parse_keyword("pairs")
+        pairs = parser.parse_integer()
+        attrs, (dout_val,), result_type = _parse_signature(parser, [dout])
+        op = cls(dout_val, pairs, result_type)
+        op.attributes.update(attrs)
+        return op
+
+
+@irdl_op_definition
+class SmoothedVjpOp(_ValueEstimatorVjp):
+    """Transpose of `stein.smoothed` w.r.t. the network values (or the differences).
+
+        %dg = stein.smoothed_vjp %dout pairs 512 : tensor<?x1xf32> -> tensor<?x1025x1xf32>
+        %dd = stein.smoothed_vjp differences %dout pairs 512
+                : tensor<?x1xf32> -> tensor<?x1024x1xf32>
+
+    Semantics (K = pairs; dout is the cotangent of f_σ(x), tensor<N x 1>):
+
+        if differences: dg = np.broadcast_to(dout[:, None, :] / (2 * K), (N, 2 * K, 1))
+        else:           dg = np.concatenate([np.zeros((N, 1, 1)),
+                                             np.broadcast_to(dout[:, None, :] / (2 * K),
+                                                             (N, 2 * K, 1))], axis=1)
+
+    Row 0 (g(x)) gets 0: it is not averaged in. For the difference form
+    `stein.smoothed differences %d base %u`, the cotangent of the base `%u` is `dout` itself.
+    """
+
+    name = "stein.smoothed_vjp"
+    differences = opt_prop_def(UnitAttr)
+    HAS_DIFFERENCES: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        dout: SSAValue | Operation,
+        pairs: int,
+        differences: bool = False,
+        result_type: Attribute | None = None,
+    ):
+        super().__init__(dout, pairs, differences, result_type)
+
+
+
+# ---------------------------------------------------------------------------------------------
 # DiffQuant streams
 # ---------------------------------------------------------------------------------------------
 
@@ -922,6 +1290,10 @@ STEIN = Dialect(
         LaplacianOp,
         CenterOp,
         SmoothedOp,
+        GradVjpOp,
+        LaplacianVjpOp,
+        CenterVjpOp,
+        SmoothedVjpOp,
         DifferenceStreamsOp,
         DiffActivationOp,
     ],

@@ -258,3 +258,116 @@ func.func @f(%zb: tensor<?x16xf32>, %zd: tensor<?x8x16xf32>) {
   func.return
 }
 // CHECK: error: 'stein.diff_activation' {{(op )?}}result type tensor<?x16xf32> must equal the difference stream's type tensor<?x8x16xf32>
+
+// -----
+
+func.func @f(%dout: tensor<?x3xf32>, %delta: tensor<?x4x3xf32>) {
+  %dg = stein.grad_vjp %dout, %delta sigma 1.000000e-02 dims 0 to 2 : tensor<?x3xf32>, tensor<?x4x3xf32> -> tensor<?x9x1xf32>
+  func.return
+}
+// CHECK: error: 'stein.grad_vjp' {{(op )?}}the cotangent must have 2 column(s) for dims 0 to 2, got 3
+
+// -----
+
+func.func @f(%dout: tensor<?x2xf32>, %delta: tensor<?x4x2xf32>) {
+  %dl = stein.laplacian_vjp %dout, %delta sigma 1.000000e-02 : tensor<?x2xf32>, tensor<?x4x2xf32> -> tensor<?x9x1xf32>
+  func.return
+}
+// CHECK: error: 'stein.laplacian_vjp' {{(op )?}}the cotangent must have 1 column(s) for the Laplacian, got 2
+
+// -----
+
+func.func @f(%dout: tensor<?x?xf32>, %delta: tensor<?x4x2xf32>) {
+  %dg = stein.grad_vjp %dout, %delta sigma 1.000000e-02 : tensor<?x?xf32>, tensor<?x4x2xf32> -> tensor<?x9x1xf32>
+  func.return
+}
+// CHECK: error: 'stein.grad_vjp' {{(op )?}}the width of the cotangent (dimension 1) must be static, got ?
+
+// -----
+
+func.func @f(%dout: tensor<?x2xf32>, %delta: tensor<?x4x2xf32>) {
+  %dd = stein.grad_vjp differences %dout, %delta sigma 1.000000e-02 : tensor<?x2xf32>, tensor<?x4x2xf32> -> tensor<?x9x1xf32>
+  func.return
+}
+// CHECK: error: 'stein.grad_vjp' {{(op )?}}result type tensor<?x9x1xf32> does not match the expected tensor<?x8x1xf32>
+
+// -----
+
+func.func @f(%dout: tensor<8x1xf32>, %delta: tensor<6x4x2xf32>) {
+  %dl = stein.laplacian_vjp %dout, %delta sigma 1.000000e-02 : tensor<8x1xf32>, tensor<6x4x2xf32> -> tensor<8x9x1xf32>
+  func.return
+}
+// CHECK: error: 'stein.laplacian_vjp' {{(op )?}}point counts differ: the cotangents have 8 rows, the perturbations have 6
+
+// -----
+
+func.func @f(%dout: tensor<?x1xf32>, %delta: tensor<?x4x2xf32>) {
+  %dg = stein.grad_vjp %dout, %delta sigma 1.000000e-02 dims 2 to 3 : tensor<?x1xf32>, tensor<?x4x2xf32> -> tensor<?x9x1xf32>
+  func.return
+}
+// CHECK: error: 'stein.grad_vjp' {{(op )?}}dims 2 to 3 is not a non-empty range within the 2 coordinates [0, 2)
+
+// -----
+
+func.func @f(%x: tensor<?x3xf32>, %seed: i64, %step: i64, %dout: tensor<?x1xf32>) {
+  %delta = stein.sample %x, %seed, %step pairs 4 sigma 1.000000e-02 sigma_t 5.000000e-03 stream 0 : tensor<?x3xf32> -> tensor<?x4x3xf32>
+  %dg = stein.grad_vjp %dout, %delta sigma 1.000000e-02 dims 2 to 3 : tensor<?x1xf32>, tensor<?x4x3xf32> -> tensor<?x9x1xf32>
+  func.return
+}
+// CHECK: error: 'stein.grad_vjp' {{(op )?}}sigma 0.01 differs from the sigma_t 0.005 that coordinate 2 of the perturbations was sampled with
+
+// -----
+
+func.func @f(%dout: tensor<?x1xf32>, %delta: tensor<?x4x2xf32>) {
+  %dl = stein.laplacian_vjp %dout, %delta sigma -1.000000e-02 : tensor<?x1xf32>, tensor<?x4x2xf32> -> tensor<?x9x1xf32>
+  func.return
+}
+// CHECK: error: 'stein.laplacian_vjp' {{(op )?}}sigma must be a positive number, got -0.01
+
+// -----
+
+func.func @f(%dout: tensor<?x1xf32>) {
+  %dc = stein.center_vjp %dout pairs 0 : tensor<?x1xf32> -> tensor<?x1x1xf32>
+  func.return
+}
+// CHECK: error: 'stein.center_vjp' {{(op )?}}pairs must be at least 1, got 0
+
+// -----
+
+func.func @f(%dout: tensor<?x1xf32>) {
+  %dc = stein.center_vjp %dout pairs 4 : tensor<?x1xf32> -> tensor<?x8x1xf32>
+  func.return
+}
+// CHECK: error: 'stein.center_vjp' {{(op )?}}result type tensor<?x8x1xf32> does not match the expected tensor<?x9x1xf32>
+
+// -----
+
+func.func @f(%dout: tensor<?x1xf32>) {
+  %dc = "stein.center_vjp"(%dout) <{pairs = 4 : i64, differences}> : (tensor<?x1xf32>) -> tensor<?x8x1xf32>
+  func.return
+}
+// CHECK: error: 'stein.center_vjp' {{(op )?}}property 'differences' is not defined by the operation 'stein.center_vjp'
+
+// -----
+
+func.func @f(%dout: tensor<?x1xf32>) {
+  %dc = stein.center_vjp differences %dout pairs 4 : tensor<?x1xf32> -> tensor<?x8x1xf32>
+  func.return
+}
+// CHECK: invalid.mlir:{{[0-9]+}}:26: error: 'stein.center_vjp' has no difference form: under DiffQuant g(x) is the base stream, whose cotangent is dout itself
+
+// -----
+
+func.func @f(%dout: tensor<?x2xf32>) {
+  %ds = stein.smoothed_vjp %dout pairs 4 : tensor<?x2xf32> -> tensor<?x9x1xf32>
+  func.return
+}
+// CHECK: error: 'stein.smoothed_vjp' {{(op )?}}the cotangent of a value estimate has 1 column, got 2
+
+// -----
+
+func.func @f(%dout: tensor<?x1xf32>) {
+  %ds = stein.smoothed_vjp differences %dout pairs 4 : tensor<?x1xf32> -> tensor<?x9x1xf32>
+  func.return
+}
+// CHECK: error: 'stein.smoothed_vjp' {{(op )?}}result type tensor<?x9x1xf32> does not match the expected tensor<?x8x1xf32>

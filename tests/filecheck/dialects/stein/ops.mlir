@@ -83,3 +83,57 @@ func.func @differences(%x: tensor<?x2xf32>, %seed: i64, %step: i64, %zb: tensor<
 // CHECK-GENERIC-NEXT:  %du = "stein.grad"(%d, %delta) <{sigma = 1.000000e-02 : f64, dim_lo = 0 : i64, dim_hi = 2 : i64, differences}> : (tensor<?x1024x1xf32>, tensor<?x512x2xf32>) -> tensor<?x2xf32>
 // CHECK-GENERIC-NEXT:  %lap = "stein.laplacian"(%d, %delta) <{sigma = 1.000000e-02 : f64, dim_lo = 0 : i64, dim_hi = 1 : i64, differences}>
 // CHECK-GENERIC-NEXT:  %us = "stein.smoothed"(%d, %u) <{differences}> : (tensor<?x1024x1xf32>, tensor<?x1xf32>) -> tensor<?x1xf32>
+
+// -----
+
+// Backward: the transposes (VJPs) of the estimators w.r.t. the network values.
+func.func @vjp(%x: tensor<?x3xf32>, %seed: i64, %step: i64, %dgrad: tensor<?x2xf32>, %dt: tensor<?x1xf32>, %dlap: tensor<8x1xf32>) -> (tensor<?x9x1xf32>, tensor<?x9x1xf32>, tensor<?x9x1xf32>, tensor<8x9x1xf32>, tensor<8x8x1xf32>, tensor<?x9x1xf32>, tensor<?x9x1xf32>, tensor<?x8x1xf32>) {
+  %delta = stein.sample %x, %seed, %step pairs 4 sigma 1.000000e-02 sigma_t 5.000000e-03 stream 0 : tensor<?x3xf32> -> tensor<?x4x3xf32>
+  %dg = stein.grad_vjp %dgrad, %delta sigma 1.000000e-02 dims 0 to 2 : tensor<?x2xf32>, tensor<?x4x3xf32> -> tensor<?x9x1xf32>
+  %dgt = stein.grad_vjp %dt, %delta sigma 5.000000e-03 dims 2 to 3 : tensor<?x1xf32>, tensor<?x4x3xf32> -> tensor<?x9x1xf32>
+  %dgd = "stein.grad_vjp"(%dt, %delta) <{sigma = 5.000000e-03 : f64, dim_lo = 2 : i64, dim_hi = 3 : i64}> {note = "generic"} : (tensor<?x1xf32>, tensor<?x4x3xf32>) -> tensor<?x9x1xf32>
+  %dl = stein.laplacian_vjp %dlap, %delta sigma 1.000000e-02 dims 0 to 2 : tensor<8x1xf32>, tensor<?x4x3xf32> -> tensor<8x9x1xf32>
+  %dld = stein.laplacian_vjp differences %dlap, %delta sigma 1.000000e-02 dims 0 to 2 : tensor<8x1xf32>, tensor<?x4x3xf32> -> tensor<8x8x1xf32>
+  %dc = stein.center_vjp %dt pairs 4 : tensor<?x1xf32> -> tensor<?x9x1xf32>
+  %ds = stein.smoothed_vjp %dt pairs 4 : tensor<?x1xf32> -> tensor<?x9x1xf32>
+  %dsd = stein.smoothed_vjp differences %dt pairs 4 : tensor<?x1xf32> -> tensor<?x8x1xf32>
+  func.return %dg, %dgt, %dgd, %dl, %dld, %dc, %ds, %dsd : tensor<?x9x1xf32>, tensor<?x9x1xf32>, tensor<?x9x1xf32>, tensor<8x9x1xf32>, tensor<8x8x1xf32>, tensor<?x9x1xf32>, tensor<?x9x1xf32>, tensor<?x8x1xf32>
+}
+
+// CHECK-LABEL: func.func @vjp
+// CHECK-NEXT:    %delta = stein.sample
+// CHECK-NEXT:    %dg = stein.grad_vjp %dgrad, %delta sigma 1.000000e-02 dims 0 to 2 : tensor<?x2xf32>, tensor<?x4x3xf32> -> tensor<?x9x1xf32>
+// CHECK-NEXT:    %dgt = stein.grad_vjp %dt, %delta sigma 5.000000e-03 dims 2 to 3 : tensor<?x1xf32>, tensor<?x4x3xf32> -> tensor<?x9x1xf32>
+// CHECK-NEXT:    %dgd = stein.grad_vjp %dt, %delta sigma 5.000000e-03 dims 2 to 3 {note = "generic"} : tensor<?x1xf32>, tensor<?x4x3xf32> -> tensor<?x9x1xf32>
+// CHECK-NEXT:    %dl = stein.laplacian_vjp %dlap, %delta sigma 1.000000e-02 dims 0 to 2 : tensor<8x1xf32>, tensor<?x4x3xf32> -> tensor<8x9x1xf32>
+// CHECK-NEXT:    %dld = stein.laplacian_vjp differences %dlap, %delta sigma 1.000000e-02 dims 0 to 2 : tensor<8x1xf32>, tensor<?x4x3xf32> -> tensor<8x8x1xf32>
+// CHECK-NEXT:    %dc = stein.center_vjp %dt pairs 4 : tensor<?x1xf32> -> tensor<?x9x1xf32>
+// CHECK-NEXT:    %ds = stein.smoothed_vjp %dt pairs 4 : tensor<?x1xf32> -> tensor<?x9x1xf32>
+// CHECK-NEXT:    %dsd = stein.smoothed_vjp differences %dt pairs 4 : tensor<?x1xf32> -> tensor<?x8x1xf32>
+
+// CHECK-GENERIC-LABEL: "func.func"() <{sym_name = "vjp"
+// CHECK-GENERIC:       %dg = "stein.grad_vjp"(%dgrad, %delta) <{sigma = 1.000000e-02 : f64, dim_lo = 0 : i64, dim_hi = 2 : i64}> : (tensor<?x2xf32>, tensor<?x4x3xf32>) -> tensor<?x9x1xf32>
+// CHECK-GENERIC-NEXT:  %dgt = "stein.grad_vjp"(%dt, %delta) <{sigma = 5.000000e-03 : f64, dim_lo = 2 : i64, dim_hi = 3 : i64}>
+// CHECK-GENERIC-NEXT:  %dgd = "stein.grad_vjp"(%dt, %delta) <{sigma = 5.000000e-03 : f64, dim_lo = 2 : i64, dim_hi = 3 : i64}> {note = "generic"}
+// CHECK-GENERIC-NEXT:  %dl = "stein.laplacian_vjp"(%dlap, %delta) <{sigma = 1.000000e-02 : f64, dim_lo = 0 : i64, dim_hi = 2 : i64}> : (tensor<8x1xf32>, tensor<?x4x3xf32>) -> tensor<8x9x1xf32>
+// CHECK-GENERIC-NEXT:  %dld = "stein.laplacian_vjp"(%dlap, %delta) <{sigma = 1.000000e-02 : f64, dim_lo = 0 : i64, dim_hi = 2 : i64, differences}> : (tensor<8x1xf32>, tensor<?x4x3xf32>) -> tensor<8x8x1xf32>
+// CHECK-GENERIC-NEXT:  %dc = "stein.center_vjp"(%dt) <{pairs = 4 : i64}> : (tensor<?x1xf32>) -> tensor<?x9x1xf32>
+// CHECK-GENERIC-NEXT:  %ds = "stein.smoothed_vjp"(%dt) <{pairs = 4 : i64}> : (tensor<?x1xf32>) -> tensor<?x9x1xf32>
+// CHECK-GENERIC-NEXT:  %dsd = "stein.smoothed_vjp"(%dt) <{pairs = 4 : i64, differences}> : (tensor<?x1xf32>) -> tensor<?x8x1xf32>
+
+// -----
+
+// A range covering every coordinate prints without `dims`, as for the estimators.
+func.func @vjp_full_range(%dout: tensor<?x2xf32>, %dlap: tensor<?x1xf32>, %delta: tensor<?x4x2xf32>) -> (tensor<?x9x1xf32>, tensor<?x9x1xf32>) {
+  %dg = stein.grad_vjp %dout, %delta sigma 1.000000e-02 dims 0 to 2 : tensor<?x2xf32>, tensor<?x4x2xf32> -> tensor<?x9x1xf32>
+  %dl = stein.laplacian_vjp %dlap, %delta sigma 2.000000e-02 : tensor<?x1xf32>, tensor<?x4x2xf32> -> tensor<?x9x1xf32>
+  func.return %dg, %dl : tensor<?x9x1xf32>, tensor<?x9x1xf32>
+}
+
+// CHECK-LABEL: func.func @vjp_full_range
+// CHECK-NEXT:    %dg = stein.grad_vjp %dout, %delta sigma 1.000000e-02 : tensor<?x2xf32>, tensor<?x4x2xf32> -> tensor<?x9x1xf32>
+// CHECK-NEXT:    %dl = stein.laplacian_vjp %dlap, %delta sigma 2.000000e-02 : tensor<?x1xf32>, tensor<?x4x2xf32> -> tensor<?x9x1xf32>
+
+// CHECK-GENERIC-LABEL: "func.func"() <{sym_name = "vjp_full_range"
+// CHECK-GENERIC:       "stein.grad_vjp"(%dout, %delta) <{sigma = 1.000000e-02 : f64, dim_lo = 0 : i64, dim_hi = 2 : i64}>
+// CHECK-GENERIC-NEXT:  "stein.laplacian_vjp"(%dlap, %delta) <{sigma = 2.000000e-02 : f64, dim_lo = 0 : i64, dim_hi = 2 : i64}>
