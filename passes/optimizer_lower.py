@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pintac.dialects import pinn
 from xdsl.context import Context
 from xdsl.dialects import builtin, func
 from xdsl.dialects.builtin import FloatAttr, IntegerAttr, StringAttr, f64, i64
@@ -23,6 +22,7 @@ from xdsl.ir import Attribute, Block, Region
 from xdsl.passes import ModulePass
 
 from pintac.diagnostics import UserError
+from pintac.dialects import pinn
 
 STATE_SLOTS = {"adam": ("m", "v"), "sgd": ()}
 DEFAULTS = {

@@ -17,13 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pintac.dialects import pinn, stein
 from xdsl.context import Context
 from xdsl.dialects import arith, builtin, func, math
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from pintac.diagnostics import UserError
+from pintac.dialects import pinn, stein
 
 
 class Emitter:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pintac.dialects import pinn
 from xdsl.context import Context
 from xdsl.dialects import builtin, func
 from xdsl.dialects.builtin import TensorType, i64
@@ -25,6 +24,7 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 
 from pintac.diagnostics import UserError
+from pintac.dialects import pinn
 
 
 class _Builder:

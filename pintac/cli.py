@@ -11,6 +11,8 @@ USAGE = """\
 usage: pintac <command> [args...]
 
 commands:
+  run      train a problem on the CPU and report its error (pintac run examples/poisson2d.mlir)
+  compile  compile a problem with a named pipeline; write the IR or the generated NumPy step
   opt      parse, verify and transform IR with a pass pipeline (the mlir-opt of pintac)
 
 Run `pintac <command> --help` for the options of a command.
@@ -23,7 +25,23 @@ def _opt(argv: Sequence[str]) -> int:
     return run(argv)
 
 
-COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {"opt": _opt}
+def _run(argv: Sequence[str]) -> int:
+    from pintac.run import run
+
+    return run(argv)
+
+
+def _compile(argv: Sequence[str]) -> int:
+    from pintac.compile import run
+
+    return run(argv)
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "run": _run,
+    "compile": _compile,
+    "opt": _opt,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

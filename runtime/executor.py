@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pintac.runtime.kernels import kernel_for, run_op
 from xdsl.dialects import func
 from xdsl.ir import SSAValue
+
+from pintac.runtime.kernels import kernel_for, run_op
 
 
 @dataclass

@@ -9,9 +9,10 @@ code serves the reference runtime and the PINTA simulator.
 from __future__ import annotations
 
 import numpy as np
+from xdsl.dialects import arith, math
+
 from pintac.dialects import pinn
 from pintac.runtime.kernels import kernel
-from xdsl.dialects import arith, math
 
 F32 = np.float32
 

@@ -11,6 +11,16 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from xdsl.builder import Builder
+from xdsl.dialects import func
+from xdsl.dialects.builtin import DYNAMIC_INDEX, ModuleOp, TensorType, f16, f32
+from xdsl.ir import Attribute, SSAValue
+from xdsl.parser import Parser
+from xdsl.printer import Printer
+from xdsl.rewriter import InsertPoint
+from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.test_value import create_ssa_value
+
 from pintac.dialects.smx import (
     INT_BITS_MAX,
     INT_BITS_MIN,
@@ -26,16 +36,6 @@ from pintac.dialects.smx import (
     QuantizeOp,
     Rounding,
 )
-from xdsl.builder import Builder
-from xdsl.dialects import func
-from xdsl.dialects.builtin import DYNAMIC_INDEX, ModuleOp, TensorType, f16, f32
-from xdsl.ir import Attribute, SSAValue
-from xdsl.parser import Parser
-from xdsl.printer import Printer
-from xdsl.rewriter import InsertPoint
-from xdsl.utils.exceptions import VerifyException
-from xdsl.utils.test_value import create_ssa_value
-
 from pintac.registry import make_context
 
 Q = DYNAMIC_INDEX

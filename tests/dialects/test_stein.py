@@ -12,6 +12,16 @@ from io import StringIO
 
 import numpy as np
 import pytest
+from xdsl.builder import Builder
+from xdsl.dialects import func
+from xdsl.dialects.builtin import DYNAMIC_INDEX, ModuleOp, TensorType, f32, i32, i64
+from xdsl.ir import Block, Operation, Region
+from xdsl.parser import Parser
+from xdsl.printer import Printer
+from xdsl.rewriter import InsertPoint
+from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.test_value import create_ssa_value
+
 from pintac.dialects.stein import (
     CenterOp,
     DiffActivationOp,
@@ -26,16 +36,6 @@ from pintac.dialects.stein import (
     perturb_type,
     sample_type,
 )
-from xdsl.builder import Builder
-from xdsl.dialects import func
-from xdsl.dialects.builtin import DYNAMIC_INDEX, ModuleOp, TensorType, f32, i32, i64
-from xdsl.ir import Block, Operation, Region
-from xdsl.parser import Parser
-from xdsl.printer import Printer
-from xdsl.rewriter import InsertPoint
-from xdsl.utils.exceptions import VerifyException
-from xdsl.utils.test_value import create_ssa_value
-
 from pintac.registry import make_context
 
 N = DYNAMIC_INDEX

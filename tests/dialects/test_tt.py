@@ -12,6 +12,14 @@ import math
 
 import numpy as np
 import pytest
+from xdsl.dialects import func
+from xdsl.dialects.builtin import DYNAMIC_INDEX, ModuleOp, StringAttr, TensorType, f32, f64
+from xdsl.ir import Block, Region
+from xdsl.irdl import IRDLOperation, irdl_op_definition, prop_def, traits_def
+from xdsl.traits import SymbolOpInterface
+from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.test_value import create_ssa_value
+
 from pintac.dialects.pinn import NetworkOp, ParamOp, ProblemOp, ReturnOp
 from pintac.dialects.tt import (
     ContractOp,
@@ -21,13 +29,6 @@ from pintac.dialects.tt import (
     TTMatrixShape,
     lookup_param_type,
 )
-from xdsl.dialects import func
-from xdsl.dialects.builtin import DYNAMIC_INDEX, ModuleOp, StringAttr, TensorType, f32, f64
-from xdsl.ir import Block, Region
-from xdsl.irdl import IRDLOperation, irdl_op_definition, prop_def, traits_def
-from xdsl.traits import SymbolOpInterface
-from xdsl.utils.exceptions import VerifyException
-from xdsl.utils.test_value import create_ssa_value
 
 # ---------------------------------------------------------------------------------------------
 # NumPy reference, transcribed from the docs

@@ -4,13 +4,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pintac.dialects import pinn
-from pintac.runtime.executor import interpret
 from xdsl.dialects import func
 
 from pintac.diagnostics import Source, parse_source, verify
+from pintac.dialects import pinn
 from pintac.pass_manager import parse_pipeline_spec, run_pipeline
 from pintac.registry import available_passes, make_context
+from pintac.runtime.executor import interpret
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from pintac.runtime import rng
 
 # Random123 tests/kat_vectors, "philox4x32 10" lines: counter[4], key[2] -> output[4].

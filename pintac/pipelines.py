@@ -1,0 +1,30 @@
+"""Named pass pipelines: what `pintac compile --pipeline NAME` and `pintac run` apply.
+
+Each is a pipeline string any user could pass to `pintac opt -p`, so a named pipeline can
+always be replayed and debugged one pass at a time.
+"""
+
+from __future__ import annotations
+
+from pintac.diagnostics import UserError
+
+PIPELINES: dict[str, tuple[str, str]] = {
+    "fp32": (
+        "stein-expand,pinn-build-loss,pinn-autodiff,optimizer-lower,cse,dce",
+        "f32 training with Stein's-estimator derivatives (the baseline)",
+    ),
+}
+
+DEFAULT_PIPELINE = "fp32"
+
+
+def pipeline_spec(name_or_spec: str) -> str:
+    """The pass pipeline for a pipeline name, or the string itself if it is a pipeline."""
+    if name_or_spec in PIPELINES:
+        return PIPELINES[name_or_spec][0]
+    if "," in name_or_spec or "{" in name_or_spec or "-" in name_or_spec:
+        return name_or_spec
+    raise UserError(
+        f"error: unknown pipeline '{name_or_spec}'; named pipelines: {', '.join(PIPELINES)} "
+        "(or give a pass pipeline string such as 'stein-expand,pinn-build-loss,...')"
+    )
