@@ -353,7 +353,8 @@ class Trainer:
         metrics: dict[str, float] = {}
         for _ in range(steps):
             start = time.perf_counter()
-            new_state, metrics = self.program.step(self.state, self.seed)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                new_state, metrics = self.program.step(self.state, self.seed)
             self.step_seconds.append(time.perf_counter() - start)
             if not all(math.isfinite(v) for v in metrics.values()):
                 where = (

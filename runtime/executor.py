@@ -66,6 +66,19 @@ def generate_source(f: func.FuncOp) -> tuple[str, dict[str, Any]]:
         for v in op.operands:
             last_use[v] = i
 
+    # Buffers a kernel may overwrite once their value dies: results of kernels that return
+    # fresh arrays, never function arguments (the caller's) nor anything a view was taken of.
+    owned: set[SSAValue] = set()
+    viewed: set[SSAValue] = set()
+    for op in ops:
+        if isinstance(op, func.ReturnOp):
+            continue
+        k = kernel_for(op)
+        if k.view:
+            viewed.add(op.operands[0])
+        else:
+            owned.update(op.results)
+
     args = [names[a] for a in f.args]
     lines = [f"def {f.sym_name.data}({', '.join(args)}):"]
     for i, op in enumerate(ops):
@@ -79,6 +92,11 @@ def generate_source(f: func.FuncOp) -> tuple[str, dict[str, Any]]:
             kname = kernel_names[k.fn] = f"{k.fn.__name__}_k{len(kernel_names)}"
             namespace[kname] = k.fn
         call_args = [names[v] for v in op.operands]
+        if k.inplace is not None:
+            target = op.operands[k.inplace]
+            reused = target in owned and target not in viewed and last_use.get(target) == i
+            if reused and op.operands.count(target) == 1 and target.type == op.results[0].type:
+                call_args.append(f"out={names[target]}")
         call_args += [f"{key}={value!r}" for key, value in k.params(op).items()]
         targets = ", ".join(names[r] for r in op.results)
         lines.append(f"    {targets} = {kname}({', '.join(call_args)})  # {op.name}")

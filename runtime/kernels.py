@@ -26,6 +26,12 @@ Params = dict[str, Any]
 class Kernel:
     fn: Callable[..., Any]
     params: Callable[[Operation], Params]
+    # The operand the kernel may overwrite with its result when called with `out=` that
+    # operand (the executor does so when the operand dies at this op); None: never.
+    inplace: int | None = None
+    # The result shares memory with operand 0 (a reshape or slice), so that operand's
+    # buffer must never be overwritten while the result lives.
+    view: bool = False
 
     @property
     def qualified_name(self) -> str:
@@ -41,13 +47,23 @@ KERNEL_MODULES = (
 )
 
 
-def kernel(op_type: type[Operation], params: Callable[[Operation], Params] | None = None):
-    """Register `fn` as the kernel of `op_type`; `params(op)` gives its static parameters."""
+def kernel(
+    op_type: type[Operation],
+    params: Callable[[Operation], Params] | None = None,
+    *,
+    inplace: int | None = None,
+    view: bool = False,
+):
+    """Register `fn` as the kernel of `op_type`; `params(op)` gives its static parameters.
+
+    `inplace=i`: `fn(..., out=operands[i])` may write the result into operand i's buffer.
+    `view=True`: the result is a view of operand 0.
+    """
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         if op_type in KERNELS:
             raise ValueError(f"two kernels for {op_type.name}")
-        KERNELS[op_type] = Kernel(fn, params or (lambda op: {}))
+        KERNELS[op_type] = Kernel(fn, params or (lambda op: {}), inplace, view)
         return fn
 
     return register

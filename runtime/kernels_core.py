@@ -50,14 +50,14 @@ def negf(a):
     return np.negative(a)
 
 
-@kernel(math.TanhOp)
-def tanh(a):
-    return np.tanh(a)
+@kernel(math.TanhOp, inplace=0)
+def tanh(a, out=None):
+    return np.tanh(a, out=out)
 
 
-@kernel(math.SinOp)
-def sin(a):
-    return np.sin(a)
+@kernel(math.SinOp, inplace=0)
+def sin(a, out=None):
+    return np.sin(a, out=out)
 
 
 @kernel(math.CosOp)
@@ -101,7 +101,7 @@ def column_range_sum(x, *, lo: int, hi: int):
     return x[:, lo:hi].sum(axis=1, keepdims=True)
 
 
-@kernel(pinn.SliceOp, params=_columns)
+@kernel(pinn.SliceOp, params=_columns, view=True)
 def column_slice(x, *, lo: int, hi: int):
     return x[:, lo:hi]
 
@@ -121,9 +121,9 @@ def matmul(a, b, *, transpose_lhs: bool, transpose_rhs: bool):
     return np.matmul(a.T if transpose_lhs else a, b.T if transpose_rhs else b)
 
 
-@kernel(pinn.BiasAddOp)
-def bias_add(x, b):
-    return np.add(x, b)
+@kernel(pinn.BiasAddOp, inplace=0)
+def bias_add(x, b, out=None):
+    return np.add(x, b, out=out)
 
 
 @kernel(pinn.ColumnSumOp)
@@ -131,8 +131,8 @@ def column_sum(x):
     return x.sum(axis=0)
 
 
-@kernel(pinn.ActivationGradOp, params=lambda op: {"activation": op.activation.data})
-def activation_grad(saved, dy, *, activation: str):
+@kernel(pinn.ActivationGradOp, params=lambda op: {"activation": op.activation.data}, inplace=1)
+def activation_grad(saved, dy, out=None, *, activation: str):
     if activation == "tanh":  # saved = y = tanh(z): tanh'(z) = 1 − y²
         d = np.multiply(saved, saved)
         np.subtract(1, d, out=d)
@@ -140,16 +140,15 @@ def activation_grad(saved, dy, *, activation: str):
         d = np.cos(saved)
     else:
         raise ValueError(f"unknown activation {activation!r}")
-    np.multiply(d, dy, out=d)
-    return d
+    return np.multiply(d, dy, out=d if out is None else out)
 
 
-@kernel(pinn.FlattenOp)
+@kernel(pinn.FlattenOp, view=True)
 def flatten(x):
     return x.reshape(-1, x.shape[-1])
 
 
-@kernel(pinn.UnflattenOp)
+@kernel(pinn.UnflattenOp, view=True)
 def unflatten(y, like):
     return y.reshape(*like.shape[:-1], y.shape[-1])
 

@@ -1,0 +1,104 @@
+"""Time of one training step: pintac's compiled fp32 plan vs the hand-written NumPy step.
+
+Both run in this process, on the same points and parameters, at the paper's poisson2d sizes
+(tanh MLP 2-256-256-256-1, K = 512 antithetic pairs, 100 + 100 points) unless told otherwise.
+Steps alternate between the two implementations so machine noise hits both alike; the report
+gives the median of each and their ratio.
+
+    python benchmarks/step_time.py                 # paper sizes, 7 timed steps each
+    python benchmarks/step_time.py --pairs 64 --repeats 5 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_handwritten():
+    spec = importlib.util.spec_from_file_location(
+        "handwritten", ROOT / "benchmarks" / "handwritten.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pairs", type=int, default=512)
+    ap.add_argument("--width", type=int, default=256)
+    ap.add_argument("--pde", type=int, default=100)
+    ap.add_argument("--bc", type=int, default=100)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--json", metavar="FILE")
+    args = ap.parse_args(argv)
+
+    import pintac.api as pt
+    from pintac.run import _tune_malloc
+
+    _tune_malloc()
+    text = (ROOT / "examples" / "poisson2d.mlir").read_text()
+    text = text.replace("256", str(args.width)).replace("pairs = 512", f"pairs = {args.pairs}")
+    text = text.replace(
+        "batch = {pde = 100, bc = 100}", f"batch = {{pde = {args.pde}, bc = {args.bc}}}"
+    )
+    program = pt.loads(text, "poisson2d").compile("fp32")
+    trainer = pt.Trainer(program, seed=0)
+
+    hw_module = load_handwritten()
+    hw = hw_module.HandwrittenPoisson(
+        widths=(2, args.width, args.width, args.width, 1),
+        pairs=args.pairs,
+        sigma=0.01,
+        lr=1e-3,
+        steps=program.steps,
+        schedule="linear_decay",
+        w_pde=1.0,
+        w_bc=300.0,
+    )
+    hw.init(0)
+
+    compiled, handwritten = [], []
+    for step in range(args.repeats + 1):  # step 0 warms up both (buffers, BLAS threads)
+        points = program.batch(0, step)
+        t0 = time.perf_counter()
+        hw.step(points["pde"], points["bc"], step, 0)
+        t1 = time.perf_counter()
+        trainer.train(1)
+        t2 = time.perf_counter()
+        if step:
+            handwritten.append(t1 - t0)
+            compiled.append(t2 - t1)
+    result = {
+        "sizes": vars(args),
+        "compiled_median_s": statistics.median(compiled),
+        "handwritten_median_s": statistics.median(handwritten),
+        "ratio_compiled_over_handwritten": statistics.median(compiled)
+        / statistics.median(handwritten),
+        "compiled_s": compiled,
+        "handwritten_s": handwritten,
+        "numpy": np.__version__,
+    }
+    print(
+        f"step time, median of {args.repeats}: compiled {result['compiled_median_s'] * 1e3:.1f} ms, "
+        f"hand-written {result['handwritten_median_s'] * 1e3:.1f} ms, "
+        f"ratio {result['ratio_compiled_over_handwritten']:.3f}"
+    )
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
