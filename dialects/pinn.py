@@ -1418,13 +1418,13 @@ def result_roles(f: Operation) -> list[str]:
 MATMUL_ROLES = ("fwd", "dgrad", "wgrad")
 
 
-def _parse_typed_operands(parser: Parser, count: int) -> tuple[list[SSAValue], Attribute]:
-    """`%a, %b ... : type_a, type_b -> result_type` after the op's own keywords."""
+def _parse_operand_names(parser: Parser, count: int) -> list:
+    """`count` comma-separated operand names (`%a, %b`), resolved once their types are read."""
     unresolved = [parser.parse_unresolved_operand()]
     while len(unresolved) < count:
         parser.parse_punctuation(",")
         unresolved.append(parser.parse_unresolved_operand())
-    return unresolved, None
+    return unresolved
 
 
 def _resolve(parser: Parser, unresolved, types) -> list[SSAValue]:
@@ -1502,7 +1502,7 @@ class MatmulOp(IRDLOperation):
 
     @classmethod
     def parse(cls, parser: Parser) -> MatmulOp:
-        unresolved, _ = _parse_typed_operands(parser, 2)
+        unresolved = _parse_operand_names(parser, 2)
         parser.parse_keyword("role")
         role = parser.parse_identifier(" (matmul role: fwd, dgrad or wgrad)")
         flags = {"transpose_lhs": False, "transpose_rhs": False}
@@ -1624,7 +1624,7 @@ class ActivationGradOp(IRDLOperation):
     @classmethod
     def parse(cls, parser: Parser) -> ActivationGradOp:
         act = parser.parse_identifier(" (activation: " + ", ".join(ACTIVATIONS) + ")")
-        unresolved, _ = _parse_typed_operands(parser, 2)
+        unresolved = _parse_operand_names(parser, 2)
         attrs = parser.parse_optional_attr_dict()
         parser.parse_punctuation(":")
         t = parser.parse_type()

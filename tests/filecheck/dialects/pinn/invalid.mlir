@@ -332,3 +332,51 @@ func.func @f(%x: tensor<?x2xf32>) {
   func.return
 }
 // CHECK: error: 'pinn.dense' op expects parent op 'pinn.network'
+
+// -----
+
+func.func @f(%x: tensor<?x3xf32>, %w: tensor<2x8xf32>) {
+  %z = pinn.matmul %x, %w role fwd : tensor<?x3xf32>, tensor<2x8xf32> -> tensor<?x8xf32>
+  func.return
+}
+// CHECK: error: 'pinn.matmul' op inner dimensions differ: ?x3 · 2x8
+
+// -----
+
+func.func @f(%x: tensor<?x2xf32>, %w: tensor<2x8xf32>) {
+  %z = pinn.matmul %x, %w role backward : tensor<?x2xf32>, tensor<2x8xf32> -> tensor<?x8xf32>
+  func.return
+}
+// CHECK: error: 'pinn.matmul' op unknown matmul role 'backward'; expected one of: fwd, dgrad, wgrad
+
+// -----
+
+func.func @f(%w: tensor<2x8xf32>, %step: i64) {
+  %w1, %m1 = pinn.update adam %w, %w, %w, %step {lr = 0.001} : tensor<2x8xf32>
+  func.return
+}
+// CHECK: error: 'pinn.update' op 'adam' keeps 2 state tensor(s), got 1
+
+// -----
+
+func.func @f(%w: tensor<2x8xf32>, %step: i64) {
+  %w1 = pinn.update sgd %w, %w, %step {lr = 0.001, schedule = "linear_decay"} : tensor<2x8xf32>
+  func.return
+}
+// CHECK: error: 'pinn.update' op a linear_decay schedule needs 'steps'
+
+// -----
+
+func.func @f(%x: tensor<?x8xf32>, %b: tensor<4xf32>) {
+  %z = pinn.bias_add %x, %b : tensor<?x8xf32>, tensor<4xf32> -> tensor<?x8xf32>
+  func.return
+}
+// CHECK: error: 'pinn.bias_add' op the bias must be tensor<8xf32>, got tensor<4xf32>
+
+// -----
+
+func.func @f(%y: tensor<?x8xf32>) {
+  %d = pinn.activation_grad relu %y, %y : tensor<?x8xf32>
+  func.return
+}
+// CHECK: error: 'pinn.activation_grad' op unknown activation 'relu'; expected one of: tanh, sin
