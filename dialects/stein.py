@@ -555,7 +555,6 @@ class _DerivativeEstimator(IRDLOperation):
         _check_sigma_matches_sample(self.delta, sigma, lo, hi)
         _check_result(self, self.infer_result_type(self.values, self.delta, self.dims))
 
-
     def print(self, printer: Printer) -> None:
         if self.is_difference_form:
             printer.print_string(" differences")
@@ -646,6 +645,10 @@ class LaplacianOp(_DerivativeEstimator):
         lap = np.sum(weight * second, axis=1, keepdims=True) / (2 * K * sigma**4)
 
     i.e. mean_k (‖δ_k‖² − Dr σ²)(g(x+δ_k) + g(x−δ_k) − 2g(x)) / (2σ⁴), norms over [a, b).
+    The runtime evaluates the value form's `second` as (g(x+δ_k) − g(x)) + (g(x−δ_k) − g(x)):
+    equal in exact arithmetic; in float32 both differences are exact whenever g(x±δ_k) is
+    within a factor 2 of g(x) (Sterbenz), so only their O(σ²) sum is rounded, not g₊ + g₋ at
+    the scale of g.
     """
 
     name = "stein.laplacian"
@@ -911,14 +914,10 @@ class _DerivativeEstimatorVjp(IRDLOperation):
         n, r = _cotangent_shape(self.dout, "R")
         if r != width:
             what = f"dims {lo} to {hi}" if self.name == "stein.grad_vjp" else "the Laplacian"
-            raise VerifyException(
-                f"the cotangent must have {width} column(s) for {what}, got {r}"
-            )
+            raise VerifyException(f"the cotangent must have {width} column(s) for {what}, got {r}")
         _check_batch(n, n_delta, "the cotangents", "the perturbations")
         _check_sigma_matches_sample(self.delta, sigma, lo, hi)
-        _check_result(
-            self, estimator_vjp_type(self.dout, self.delta, self.is_difference_form)
-        )
+        _check_result(self, estimator_vjp_type(self.dout, self.delta, self.is_difference_form))
 
     def print(self, printer: Printer) -> None:
         if self.is_difference_form:
@@ -1162,7 +1161,6 @@ class SmoothedVjpOp(_ValueEstimatorVjp):
         result_type: Attribute | None = None,
     ):
         super().__init__(dout, pairs, differences, result_type)
-
 
 
 # ---------------------------------------------------------------------------------------------

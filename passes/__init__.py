@@ -6,6 +6,7 @@ from xdsl.passes import ModulePass
 
 # pass name -> (module in pintac.passes, class name); modules are imported on first use.
 _PASSES: dict[str, tuple[str, str]] = {
+    "stein-expand": ("stein_expand", "SteinExpandPass"),
     "pinn-build-loss": ("pinn_build_loss", "PinnBuildLossPass"),
     "pinn-autodiff": ("pinn_autodiff", "PinnAutodiffPass"),
     "optimizer-lower": ("optimizer_lower", "OptimizerLowerPass"),
