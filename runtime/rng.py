@@ -22,6 +22,8 @@ PHILOX_M0 = np.uint64(0xD2511F53)
 PHILOX_M1 = np.uint64(0xCD9E8D57)
 PHILOX_W0 = 0x9E3779B9
 PHILOX_W1 = 0xBB67AE85
+_M0_32 = np.uint32(0xD2511F53)
+_M1_32 = np.uint32(0xCD9E8D57)
 _MASK32 = np.uint64(0xFFFFFFFF)
 _SHIFT32 = np.uint64(32)
 
@@ -36,21 +38,23 @@ STREAM_ROUNDING = 0x40000000  # + quantizer stream (stochastic rounding)
 def philox4x32(counters: np.ndarray, key: tuple[int, int], rounds: int = 10) -> np.ndarray:
     """Philox4x32-`rounds` of each row of `counters` (uint32, shape (..., 4)) under `key`."""
     c = np.asarray(counters, dtype=np.uint32)
-    c0, c1, c2, c3 = (c[..., i].astype(np.uint64) for i in range(4))
+    c0, c1, c2, c3 = (np.ascontiguousarray(c[..., i]) for i in range(4))
     k0, k1 = int(key[0]) & 0xFFFFFFFF, int(key[1]) & 0xFFFFFFFF
     for r in range(rounds):
         if r:
             k0 = (k0 + PHILOX_W0) & 0xFFFFFFFF
             k1 = (k1 + PHILOX_W1) & 0xFFFFFFFF
-        p0 = PHILOX_M0 * c0
-        p1 = PHILOX_M1 * c2
-        c0, c1, c2, c3 = (
-            (p1 >> _SHIFT32) ^ c1 ^ np.uint64(k0),
-            p1 & _MASK32,
-            (p0 >> _SHIFT32) ^ c3 ^ np.uint64(k1),
-            p0 & _MASK32,
-        )
-    return np.stack([c0, c1, c2, c3], axis=-1).astype(np.uint32)
+        # 32×32 -> 64-bit products: the high words need 64 bits, the low ones wrap in uint32
+        hi0 = ((c0.astype(np.uint64) * PHILOX_M0) >> _SHIFT32).astype(np.uint32)
+        hi1 = ((c2.astype(np.uint64) * PHILOX_M1) >> _SHIFT32).astype(np.uint32)
+        lo0 = c0 * _M0_32
+        lo1 = c2 * _M1_32
+        hi1 ^= c1
+        hi1 ^= np.uint32(k0)
+        hi0 ^= c3
+        hi0 ^= np.uint32(k1)
+        c0, c1, c2, c3 = hi1, lo1, hi0, lo0
+    return np.stack([c0, c1, c2, c3], axis=-1)
 
 
 def _key(seed: int) -> tuple[int, int]:
