@@ -232,9 +232,11 @@ class Program:
             for t in self.terms
         }
 
-    def step(self, state: TrainState, seed: int) -> tuple[TrainState, dict[str, float]]:
-        points = self.batch(seed, state.step)
-        args = []
+    def step_arguments(
+        self, state: TrainState, seed: int, points: dict[str, np.ndarray]
+    ) -> list[Any]:
+        """The arguments of @train_step, in order, from their `pinn.role`s."""
+        args: list[Any] = []
         for role in self.arg_roles:
             kind, _, rest = role.partition(":")
             if kind == "param":
@@ -249,6 +251,11 @@ class Program:
                 args.append(state.step)
             else:
                 raise UserError(f"error: @train_step has an argument of unknown role '{role}'")
+        return args
+
+    def step(self, state: TrainState, seed: int) -> tuple[TrainState, dict[str, float]]:
+        """One training step: the next state and the losses (`loss`, `loss_<term>`)."""
+        args = self.step_arguments(state, seed, self.batch(seed, state.step))
         out = self.train_step(*args)
         params, slots, metrics = {}, {}, {}
         for role, value in zip(self.result_roles, out, strict=True):
