@@ -450,7 +450,8 @@ class ParamOp(IRDLOperation):
     """A trainable parameter: `pinn.param @W0 : tensor<2x256xf32> init xavier_normal`.
 
     Inits: zeros, ones, xavier_normal (Glorot), xavier_uniform, normal(std), uniform(lo, hi),
-    constant(value). Xavier inits use the first dim as fan-in and the last as fan-out.
+    constant(value). Xavier inits use the first dim as fan-in and the last as fan-out. Without
+    `init`, a parameter of rank >= 2 is xavier_normal and a vector zeros.
     """
 
     name = "pinn.param"
@@ -481,9 +482,12 @@ class ParamOp(IRDLOperation):
         name = parser.parse_symbol_name().data
         parser.parse_punctuation(":")
         t = parser.parse_type()
-        parser.parse_keyword("init")
-        init = parser.parse_identifier(" (parameter init: " + ", ".join(PARAM_INITS) + ")")
         args: list[float] = []
+        if parser.parse_optional_keyword("init") is None:  # Glorot for matrices, 0 for biases
+            shape = tensor_shape(t) or []
+            init = "xavier_normal" if len(shape) >= 2 else "zeros"
+        else:
+            init = parser.parse_identifier(" (parameter init: " + ", ".join(PARAM_INITS) + ")")
         if parser.parse_optional_punctuation("(") is not None:
             args.append(parse_real(parser, "init argument"))
             while parser.parse_optional_punctuation(",") is not None:

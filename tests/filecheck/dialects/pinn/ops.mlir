@@ -163,3 +163,14 @@ func.func @graph(%x: tensor<?x2xf32>, %w: tensor<2x8xf32>, %b: tensor<8xf32>, %b
 // CHECK-GENERIC:      "pinn.rng_key"() : () -> (i64, i64)
 // CHECK-GENERIC:      "pinn.matmul"(%{{.*}}, %{{.*}}) <{role = "dgrad", transpose_rhs}> : (tensor<?x8xf32>, tensor<2x8xf32>) -> tensor<?x2xf32>
 // CHECK-GENERIC:      "pinn.update"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{optimizer = "adam", config = {lr = 1.000000e-03 : f64, beta1 = 9.000000e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.000000e-08 : f64, schedule = "linear_decay", steps = 1000 : i64}, operandSegmentSizes = array<i32: 1, 1, 2, 1>}> : (tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, i64) -> (tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>)
+
+// -----
+
+// Default inits: Glorot for matrices, zeros for vectors.
+pinn.problem @defaults {
+  pinn.param @W : tensor<3x4xf32>
+  pinn.param @b : tensor<4xf32>
+}
+// CHECK-LABEL: pinn.problem @defaults {
+// CHECK-NEXT:    pinn.param @W : tensor<3x4xf32> init xavier_normal
+// CHECK-NEXT:    pinn.param @b : tensor<4xf32> init zeros
