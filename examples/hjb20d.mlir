@@ -5,8 +5,8 @@
 // Points are (x1 .. x20, t): 21 coordinates, time last. ∇ and Δ act on the 20 spatial
 // coordinates (dims 0 to 20); ∂/∂t is coordinate 20.
 // Network: tanh MLP 21 -> 256 -> 256 -> 256 -> 1. 50 interior + 50 terminal points per
-// step, Stein's estimator with 1024 antithetic pairs, σ = σ_t = 0.01. The solution averages
-// about 10.5, so Adam moves the output slowly at 1e-3; 3e-3 trains faster.
+// step, Stein's estimator with 1024 antithetic pairs, σ = σ_t = 0.01, Adam at 3e-3 with
+// linear decay (1e-3 moves the output too slowly), and an output offset (below).
 pinn.problem @hjb20d {
   pinn.domain @q box [0.0] to [1.0] dim 20 time [0.0, 1.0]
 
@@ -27,7 +27,11 @@ pinn.problem @hjb20d {
     %z2 = pinn.dense %h1, @W2, @b2 : tensor<?x256xf32> -> tensor<?x256xf32>
     %h2 = math.tanh %z2 : tensor<?x256xf32>
     %y = pinn.dense %h2, @W3, @b3 : tensor<?x256xf32> -> tensor<?x1xf32>
-    pinn.return %y : tensor<?x1xf32>
+    // The solution is about 10 everywhere (Σ xᵢ averages 10 on [0,1]²⁰): an output offset
+    // lets the tanh network learn the variation around it instead of climbing to the level.
+    %offset = pinn.constant 10.0 : tensor<?x1xf32>
+    %u = arith.addf %y, %offset : tensor<?x1xf32>
+    pinn.return %u : tensor<?x1xf32>
   }
 
   // ∂u/∂t + Δu − 0.05 ‖∇u‖² + 2 = 0
