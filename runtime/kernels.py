@@ -33,10 +33,6 @@ class Kernel:
     # buffer must never be overwritten while the result lives.
     view: bool = False
 
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.fn.__module__}.{self.fn.__qualname__}"
-
 
 KERNELS: dict[type[Operation], Kernel] = {}
 

@@ -24,30 +24,20 @@ def _static_shape(t) -> tuple[int, ...]:
 
 # ---------------------------------------------------------------- elementwise (arith, math)
 
-
-@kernel(arith.AddfOp)
-def addf(a, b):
-    return np.add(a, b)
-
-
-@kernel(arith.SubfOp)
-def subf(a, b):
-    return np.subtract(a, b)
-
-
-@kernel(arith.MulfOp)
-def mulf(a, b):
-    return np.multiply(a, b)
-
-
-@kernel(arith.DivfOp)
-def divf(a, b):
-    return np.divide(a, b)
-
-
-@kernel(arith.NegfOp)
-def negf(a):
-    return np.negative(a)
+# Upstream elementwise ops are NumPy ufuncs; activations may write into a dead operand.
+_ELEMENTWISE = {
+    arith.AddfOp: np.add,
+    arith.SubfOp: np.subtract,
+    arith.MulfOp: np.multiply,
+    arith.DivfOp: np.divide,
+    arith.NegfOp: np.negative,
+    math.CosOp: np.cos,
+    math.ExpOp: np.exp,
+    math.LogOp: np.log,
+    math.SqrtOp: np.sqrt,
+}
+for _op, _ufunc in _ELEMENTWISE.items():
+    kernel(_op)(_ufunc)
 
 
 @kernel(math.TanhOp, inplace=0)
@@ -58,26 +48,6 @@ def tanh(a, out=None):
 @kernel(math.SinOp, inplace=0)
 def sin(a, out=None):
     return np.sin(a, out=out)
-
-
-@kernel(math.CosOp)
-def cos(a):
-    return np.cos(a)
-
-
-@kernel(math.ExpOp)
-def exp(a):
-    return np.exp(a)
-
-
-@kernel(math.LogOp)
-def log(a):
-    return np.log(a)
-
-
-@kernel(math.SqrtOp)
-def sqrt(a):
-    return np.sqrt(a)
 
 
 # ---------------------------------------------------------------- per-point helpers
