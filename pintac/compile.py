@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Sequence
 from io import StringIO
 
-from pintac.cli_util import ArgumentParser
+from pintac.cli_util import ArgumentParser, write_output
 from pintac.pass_manager import Instrumentation, print_module
 from pintac.pipelines import DEFAULT_PIPELINE, PIPELINES
 
@@ -45,7 +45,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str]) -> int:
     import pintac.api as pt
-    from pintac.opt import _write_output
 
     args = build_parser().parse_args(argv)
     problem = pt.load(args.input)
@@ -66,5 +65,5 @@ def run(argv: Sequence[str]) -> int:
         out = StringIO()
         print_module(program.module, out, args.print_op_generic)
         text = out.getvalue()
-    _write_output(text, args.output)
+    write_output(text, args.output)
     return 0

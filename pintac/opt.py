@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from io import StringIO
-from pathlib import Path
 
-from pintac.cli_util import ArgumentParser
+from pintac.cli_util import ArgumentParser, write_output
 from pintac.diagnostics import Source, UserError, parse_source, read_source, verify
 from pintac.pass_manager import (
     Instrumentation,
@@ -179,20 +176,5 @@ def run(argv: Sequence[str]) -> int:
             if not args.verify_diagnostics:
                 raise
             results.append(f"{e}\n")
-    _write_output("// -----\n".join(results), args.output)
+    write_output("// -----\n".join(results), args.output)
     return 0
-
-
-def _write_output(text: str, path: str | None) -> None:
-    """Write to stdout, or atomically to `path` (a failed run never leaves a half-written file)."""
-    if path is None or path == "-":
-        sys.stdout.write(text)
-        return
-    target = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, target)
-    except OSError as e:
-        raise UserError(f"{path}: error: cannot write output: {e.strerror}") from None

@@ -8,12 +8,11 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from pintac.cli_util import ArgumentParser
+from pintac.cli_util import ArgumentParser, write_output
 from pintac.diagnostics import UserError
 from pintac.pipelines import DEFAULT_PIPELINE, PIPELINES
 
@@ -136,7 +135,7 @@ def run(argv: Sequence[str]) -> int:
     summary = _summary(program, trainer, evaluation, last, train_seconds, compile_seconds, args)
     _print_summary(summary)
     if args.report:
-        _write_json(Path(args.report), summary)
+        write_output(json.dumps(summary, indent=2) + "\n", args.report, "report")
     return 0
 
 
@@ -183,18 +182,6 @@ def _print_summary(s: dict) -> None:
             f"{s['compile_seconds']:.2f} s compiling"
         )
     sys.stdout.write("\n".join(lines) + "\n")
-
-
-def _write_json(path: Path, data: dict) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except OSError as e:
-        raise UserError(f"{path}: error: cannot write the report: {e.strerror}") from None
 
 
 def _prepare_directory(path: Path) -> None:
