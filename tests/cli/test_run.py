@@ -209,3 +209,13 @@ def test_compile_mlir_target(capsys):
     out = capsys.readouterr().out
     assert "func.func @train_step(" in out and "pinn.update adam" in out
     assert "role dgrad" in out and "role wgrad" in out
+
+
+def test_smoothed_evaluation_is_close_to_the_raw_network():
+    program = pt.load(SMALL).compile()
+    trainer = pt.Trainer(program, seed=0)
+    trainer.train(30)
+    raw = trainer.evaluate(points=500).rel_l2
+    smoothed = trainer.evaluate(points=500, smoothed=True).rel_l2
+    assert smoothed != raw  # it really averages perturbed evaluations ...
+    assert abs(smoothed - raw) < 0.05 * raw  # ... which differ from g by O(σ²) only
