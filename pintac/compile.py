@@ -8,24 +8,19 @@ from io import StringIO
 
 from pintac.cli_util import ArgumentParser, write_output
 from pintac.pass_manager import Instrumentation, print_module
-from pintac.pipelines import DEFAULT_PIPELINE, PIPELINES
+from pintac.pipelines import add_pipeline_argument
 
 TARGETS = ("mlir", "numpy")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    named = ", ".join(f"{n} ({d})" for n, (_, d) in PIPELINES.items())
     ap = ArgumentParser(
         prog="pintac compile",
         description="Compile a PINN problem with a named pipeline.",
         epilog="example: pintac compile examples/poisson2d.mlir --target numpy -o step.py",
     )
     ap.add_argument("input", help="problem file (.mlir), or - for stdin")
-    ap.add_argument(
-        "--pipeline",
-        default=DEFAULT_PIPELINE,
-        help=f"named pipeline or pass pipeline string; named: {named}",
-    )
+    add_pipeline_argument(ap)
     ap.add_argument(
         "--target",
         choices=TARGETS,

@@ -28,3 +28,13 @@ def pipeline_spec(name_or_spec: str) -> str:
         f"error: unknown pipeline '{name_or_spec}'; named pipelines: {', '.join(PIPELINES)} "
         "(or give a pass pipeline string such as 'stein-expand,pinn-build-loss,...')"
     )
+
+
+def add_pipeline_argument(parser) -> None:
+    """The `--pipeline` option of `pintac run` and `pintac compile`."""
+    named = ", ".join(f"{n} ({d})" for n, (_, d) in PIPELINES.items())
+    parser.add_argument(
+        "--pipeline",
+        default=DEFAULT_PIPELINE,
+        help=f"named pipeline or pass pipeline string; named: {named}",
+    )

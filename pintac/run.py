@@ -14,13 +14,12 @@ from pathlib import Path
 
 from pintac.cli_util import ArgumentParser, write_output
 from pintac.diagnostics import UserError
-from pintac.pipelines import DEFAULT_PIPELINE, PIPELINES
+from pintac.pipelines import add_pipeline_argument
 
 CHECKPOINT_NAME = "checkpoint.npz"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    named = ", ".join(f"{n} ({d})" for n, (_, d) in PIPELINES.items())
     ap = ArgumentParser(
         prog="pintac run",
         description="Train a PINN problem with the NumPy runtime and report its error.",
@@ -29,11 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("input", help="problem file (.mlir)")
     ap.add_argument("--steps", type=int, help="training steps (default: the problem's)")
     ap.add_argument("--seed", type=int, help="random seed (default: the problem's, else 0)")
-    ap.add_argument(
-        "--pipeline",
-        default=DEFAULT_PIPELINE,
-        help=f"named pipeline or pass pipeline string; named: {named}",
-    )
+    add_pipeline_argument(ap)
     ap.add_argument("--report", metavar="FILE", help="write a JSON report here")
     ap.add_argument(
         "--checkpoint",
