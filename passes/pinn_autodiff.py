@@ -143,7 +143,9 @@ def _mean_square(e: Emitter, op: pinn.MeanSquareOp, dys, needs):
 
 def _weighted_sum(e: Emitter, op: pinn.WeightedSumOp, dys, needs):
     (dl,) = dys
-    return [e(pinn.ScaleOp(dl, w.value.data)) for w in op.weights.data]
+    return [
+        dl if w.value.data == 1.0 else e(pinn.ScaleOp(dl, w.value.data)) for w in op.weights.data
+    ]
 
 
 def _scale(e: Emitter, op: pinn.ScaleOp, dys, needs):
