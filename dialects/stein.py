@@ -481,6 +481,49 @@ class PerturbOp(IRDLOperation):
 # ---------------------------------------------------------------------------------------------
 
 
+def _print_sigma_dims_syntax(printer: Printer, op: Operation) -> None:
+    """`[differences] %first, %delta sigma S [dims A to B] : T, Tδ -> R`, shared by the
+    estimators and their transposes; a range covering every coordinate is not printed."""
+    first, delta = op.operands
+    if op.is_difference_form:
+        printer.print_string(" differences")
+    _print_operands(printer, [first, delta])
+    printer.print_string(" sigma ")
+    _print_float(printer, op.sigma.value.data)
+    lo, hi = op.dims
+    full = (
+        isinstance(delta.type, TensorType)
+        and delta.type.get_num_dims() == 3
+        and (lo, hi) == (0, delta.type.get_shape()[2])
+    )
+    if not full:
+        printer.print_string(f" dims {lo} to {hi}")
+    _print_signature(printer, op, [first.type, delta.type])
+
+
+def _parse_sigma_dims_syntax(cls, parser: Parser):
+    differences = parser.parse_optional_keyword("differences") is not None
+    first = parser.parse_unresolved_operand()
+    parser.parse_punctuation(",")
+    delta = parser.parse_unresolved_operand()
+    parser.parse_keyword("sigma")
+    sigma = _parse_sigma(parser)
+    dims = None
+    if parser.parse_optional_keyword("dims"):
+        lo = parser.parse_integer()
+        parser.parse_keyword("to")
+        dims = (lo, parser.parse_integer())
+    attrs, (first_val, delta_val), result_type = _parse_signature(parser, [first, delta])
+    if dims is None:
+        # All coordinates; an ill-typed %delta gets (0, 0) and the verifier explains.
+        t = delta_val.type
+        full = isinstance(t, TensorType) and t.get_num_dims() == 3
+        dims = (0, t.get_shape()[2] if full else 0)
+    op = cls(first_val, delta_val, sigma, dims, differences, result_type)
+    op.attributes.update(attrs)
+    return op
+
+
 class _DerivativeEstimator(IRDLOperation):
     """Shared structure of `stein.grad` and `stein.laplacian`.
 
@@ -556,44 +599,11 @@ class _DerivativeEstimator(IRDLOperation):
         _check_result(self, self.infer_result_type(self.values, self.delta, self.dims))
 
     def print(self, printer: Printer) -> None:
-        if self.is_difference_form:
-            printer.print_string(" differences")
-        _print_operands(printer, [self.values, self.delta])
-        printer.print_string(" sigma ")
-        _print_float(printer, self.sigma.value.data)
-        lo, hi = self.dims
-        delta_type = self.delta.type
-        full = (
-            isinstance(delta_type, TensorType)
-            and delta_type.get_num_dims() == 3
-            and (lo, hi) == (0, delta_type.get_shape()[2])
-        )
-        if not full:
-            printer.print_string(f" dims {lo} to {hi}")
-        _print_signature(printer, self, [self.values.type, self.delta.type])
+        _print_sigma_dims_syntax(printer, self)
 
     @classmethod
     def parse(cls, parser: Parser) -> _DerivativeEstimator:
-        differences = parser.parse_optional_keyword("differences") is not None
-        values = parser.parse_unresolved_operand()
-        parser.parse_punctuation(",")
-        delta = parser.parse_unresolved_operand()
-        parser.parse_keyword("sigma")
-        sigma = _parse_sigma(parser)
-        dims = None
-        if parser.parse_optional_keyword("dims"):
-            lo = parser.parse_integer()
-            parser.parse_keyword("to")
-            dims = (lo, parser.parse_integer())
-        attrs, (values_val, delta_val), result_type = _parse_signature(parser, [values, delta])
-        if dims is None:
-            # All coordinates; an ill-typed %delta gets (0, 0) and the verifier explains.
-            t = delta_val.type
-            full = isinstance(t, TensorType) and t.get_num_dims() == 3
-            dims = (0, t.get_shape()[2] if full else 0)
-        op = cls(values_val, delta_val, sigma, dims, differences, result_type)
-        op.attributes.update(attrs)
-        return op
+        return _parse_sigma_dims_syntax(cls, parser)
 
 
 @irdl_op_definition
@@ -920,44 +930,11 @@ class _DerivativeEstimatorVjp(IRDLOperation):
         _check_result(self, estimator_vjp_type(self.dout, self.delta, self.is_difference_form))
 
     def print(self, printer: Printer) -> None:
-        if self.is_difference_form:
-            printer.print_string(" differences")
-        _print_operands(printer, [self.dout, self.delta])
-        printer.print_string(" sigma ")
-        _print_float(printer, self.sigma.value.data)
-        lo, hi = self.dims
-        delta_type = self.delta.type
-        full = (
-            isinstance(delta_type, TensorType)
-            and delta_type.get_num_dims() == 3
-            and (lo, hi) == (0, delta_type.get_shape()[2])
-        )
-        if not full:
-            printer.print_string(f" dims {lo} to {hi}")
-        _print_signature(printer, self, [self.dout.type, self.delta.type])
+        _print_sigma_dims_syntax(printer, self)
 
     @classmethod
     def parse(cls, parser: Parser) -> _DerivativeEstimatorVjp:
-        differences = parser.parse_optional_keyword("differences") is not None
-        dout = parser.parse_unresolved_operand()
-        parser.parse_punctuation(",")
-        delta = parser.parse_unresolved_operand()
-        parser.parse_keyword("sigma")
-        sigma = _parse_sigma(parser)
-        dims = None
-        if parser.parse_optional_keyword("dims"):
-            lo = parser.parse_integer()
-            parser.parse_keyword("to")
-            dims = (lo, parser.parse_integer())
-        attrs, (dout_val, delta_val), result_type = _parse_signature(parser, [dout, delta])
-        if dims is None:
-            # All coordinates; an ill-typed %delta gets (0, 0) and the verifier explains.
-            t = delta_val.type
-            full = isinstance(t, TensorType) and t.get_num_dims() == 3
-            dims = (0, t.get_shape()[2] if full else 0)
-        op = cls(dout_val, delta_val, sigma, dims, differences, result_type)
-        op.attributes.update(attrs)
-        return op
+        return _parse_sigma_dims_syntax(cls, parser)
 
 
 @irdl_op_definition
