@@ -1466,8 +1466,8 @@ class MatmulOp(IRDLOperation):
     """An f32 GEMM of the training graph, tagged with its role in training.
 
     %z = pinn.matmul %x, %w role fwd : tensor<?x2xf32>, tensor<2x256xf32> -> tensor<?x256xf32>
-    %dx = pinn.matmul %dz, %w role dgrad transpose_rhs : ... // dz · wᵀ
-    %dw = pinn.matmul %x, %dz role wgrad transpose_lhs : ...  // xᵀ · dz
+    %dx = pinn.matmul %dz, %w role dgrad transpose_b : ... // dz · wᵀ
+    %dw = pinn.matmul %x, %dz role wgrad transpose_a : ...  // xᵀ · dz
 
     `fwd` computes a layer, `dgrad` the gradient w.r.t. its input, `wgrad` w.r.t. its weight;
     passes choose precisions by role (e.g. INT8 operands forward, INT12 gradients).
@@ -1478,8 +1478,8 @@ class MatmulOp(IRDLOperation):
     rhs = operand_def(TensorType)
     result = result_def(TensorType)
     role = prop_def(StringAttr)
-    transpose_lhs = opt_prop_def(UnitAttr)
-    transpose_rhs = opt_prop_def(UnitAttr)
+    transpose_a = opt_prop_def(UnitAttr)
+    transpose_b = opt_prop_def(UnitAttr)
     traits = traits_def(Pure())
 
     def __init__(
@@ -1488,19 +1488,19 @@ class MatmulOp(IRDLOperation):
         rhs: SSAValue | Operation,
         role: str,
         result_type: TensorType | None = None,
-        transpose_lhs: bool = False,
-        transpose_rhs: bool = False,
+        transpose_a: bool = False,
+        transpose_b: bool = False,
     ):
         props: dict[str, Attribute] = {"role": StringAttr(role)}
-        if transpose_lhs:
-            props["transpose_lhs"] = UnitAttr()
-        if transpose_rhs:
-            props["transpose_rhs"] = UnitAttr()
+        if transpose_a:
+            props["transpose_a"] = UnitAttr()
+        if transpose_b:
+            props["transpose_b"] = UnitAttr()
         if result_type is None:
             a = list(SSAValue.get(lhs).type.get_shape())
             b = list(SSAValue.get(rhs).type.get_shape())
-            m = a[1] if transpose_lhs else a[0]
-            n = b[0] if transpose_rhs else b[1]
+            m = a[1] if transpose_a else a[0]
+            n = b[0] if transpose_b else b[1]
             result_type = TensorType(Float32Type(), [m, n])
         super().__init__(operands=[lhs, rhs], result_types=[result_type], properties=props)
 
@@ -1509,7 +1509,7 @@ class MatmulOp(IRDLOperation):
         unresolved = _parse_operand_names(parser, 2)
         parser.parse_keyword("role")
         role = parser.parse_identifier(" (matmul role: fwd, dgrad or wgrad)")
-        flags = {"transpose_lhs": False, "transpose_rhs": False}
+        flags = {"transpose_a": False, "transpose_b": False}
         while (flag := parser.parse_optional_keyword_in(list(flags))) is not None:
             flags[flag] = True
         attrs = parser.parse_optional_attr_dict()
@@ -1523,10 +1523,10 @@ class MatmulOp(IRDLOperation):
         printer.print_string(" ")
         printer.print_list(self.operands, printer.print_ssa_value)
         printer.print_string(f" role {self.role.data}")
-        if self.transpose_lhs is not None:
-            printer.print_string(" transpose_lhs")
-        if self.transpose_rhs is not None:
-            printer.print_string(" transpose_rhs")
+        if self.transpose_a is not None:
+            printer.print_string(" transpose_a")
+        if self.transpose_b is not None:
+            printer.print_string(" transpose_b")
         _print_signature(printer, self)
 
     def verify_(self) -> None:
@@ -1537,8 +1537,8 @@ class MatmulOp(IRDLOperation):
         a = _rank2(self.lhs.type, "the left operand")
         b = _rank2(self.rhs.type, "the right operand")
         y = _rank2(self.result.type, "the result")
-        m, ka = (a[1], a[0]) if self.transpose_lhs else (a[0], a[1])
-        kb, n = (b[1], b[0]) if self.transpose_rhs else (b[0], b[1])
+        m, ka = (a[1], a[0]) if self.transpose_a else (a[0], a[1])
+        kb, n = (b[1], b[0]) if self.transpose_b else (b[0], b[1])
         if not dims_compatible(ka, kb):
             raise VerifyException(
                 f"inner dimensions differ: {shape_str([m, ka])} · {shape_str([kb, n])}"

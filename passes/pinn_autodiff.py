@@ -47,11 +47,11 @@ Rule = Callable[
 
 def _matmul(e: Emitter, op: pinn.MatmulOp, dys, needs):
     (dy,) = dys
-    if op.transpose_lhs is not None or op.transpose_rhs is not None:
+    if op.transpose_a is not None or op.transpose_b is not None:
         raise UserError("pinn-autodiff differentiates forward GEMMs only (no transposes)")
     a, b = op.lhs, op.rhs
-    da = e(pinn.MatmulOp(dy, b, "dgrad", a.type, transpose_rhs=True)) if needs[0] else None
-    db = e(pinn.MatmulOp(a, dy, "wgrad", b.type, transpose_lhs=True)) if needs[1] else None
+    da = e(pinn.MatmulOp(dy, b, "dgrad", a.type, transpose_b=True)) if needs[0] else None
+    db = e(pinn.MatmulOp(a, dy, "wgrad", b.type, transpose_a=True)) if needs[1] else None
     return [da, db]
 
 

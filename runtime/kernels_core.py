@@ -81,14 +81,14 @@ def column_slice(x, *, lo: int, hi: int):
 
 def _matmul_params(op: pinn.MatmulOp) -> dict:
     return {
-        "transpose_lhs": op.transpose_lhs is not None,
-        "transpose_rhs": op.transpose_rhs is not None,
+        "transpose_a": op.transpose_a is not None,
+        "transpose_b": op.transpose_b is not None,
     }
 
 
 @kernel(pinn.MatmulOp, params=_matmul_params)
-def matmul(a, b, *, transpose_lhs: bool, transpose_rhs: bool):
-    return np.matmul(a.T if transpose_lhs else a, b.T if transpose_rhs else b)
+def matmul(a, b, *, transpose_a: bool, transpose_b: bool):
+    return np.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
 
 
 @kernel(pinn.BiasAddOp, inplace=0)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import math
-import shutil
 import subprocess
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -387,14 +385,10 @@ def test_built_module_round_trips():
         assert again.is_structurally_equivalent(module)
 
 
-MLIR_OPT = shutil.which("mlir-opt") or "/usr/lib/llvm-19/bin/mlir-opt"
-
-
-@pytest.mark.skipif(not Path(MLIR_OPT).is_file(), reason="mlir-opt is not installed")
-def test_generic_form_is_valid_mlir():
+def test_generic_form_is_valid_mlir(mlir_opt):
     generic = print_generic(build_linear_layer())
     result = subprocess.run(
-        [MLIR_OPT, "--allow-unregistered-dialect"], input=generic, capture_output=True, text=True
+        [mlir_opt, "--allow-unregistered-dialect"], input=generic, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
     assert '"smx.matmul"' in result.stdout and "#smx<role wgrad>" in result.stdout

@@ -30,11 +30,11 @@ func.func @loss(%W0: tensor<2x4xf32> {pinn.role = "param:W0"}, %b0: tensor<4xf32
 // sin(Σx) depends only on the points: no adjoint is computed for it.
 // CHECK-NEXT:    %[[DG:.*]] = stein.laplacian_vjp %[[DR]], %delta sigma 1.000000e-02 : tensor<?x1xf32>, tensor<?x2x2xf32> -> tensor<?x5x1xf32>
 // CHECK-NEXT:    %[[DY:.*]] = pinn.flatten %[[DG]] : tensor<?x5x1xf32> -> tensor<?x1xf32>
-// CHECK-NEXT:    %[[DH:.*]] = pinn.matmul %[[DY]], %W1 role dgrad transpose_rhs : tensor<?x1xf32>, tensor<4x1xf32> -> tensor<?x4xf32>
-// CHECK-NEXT:    %dW1 = pinn.matmul %h0, %[[DY]] role wgrad transpose_lhs : tensor<?x4xf32>, tensor<?x1xf32> -> tensor<4x1xf32>
+// CHECK-NEXT:    %[[DH:.*]] = pinn.matmul %[[DY]], %W1 role dgrad transpose_b : tensor<?x1xf32>, tensor<4x1xf32> -> tensor<?x4xf32>
+// CHECK-NEXT:    %dW1 = pinn.matmul %h0, %[[DY]] role wgrad transpose_a : tensor<?x4xf32>, tensor<?x1xf32> -> tensor<4x1xf32>
 // CHECK-NEXT:    %[[DZ:.*]] = pinn.activation_grad tanh %h0, %[[DH]] : tensor<?x4xf32>
 // CHECK-NEXT:    %db0 = pinn.column_sum %[[DZ]] : tensor<?x4xf32> -> tensor<4xf32>
 // The first layer's input is data: a wgrad but no dgrad GEMM.
-// CHECK-NEXT:    %dW0 = pinn.matmul %rows, %[[DZ]] role wgrad transpose_lhs : tensor<?x2xf32>, tensor<?x4xf32> -> tensor<2x4xf32>
+// CHECK-NEXT:    %dW0 = pinn.matmul %rows, %[[DZ]] role wgrad transpose_a : tensor<?x2xf32>, tensor<?x4xf32> -> tensor<2x4xf32>
 // CHECK-NEXT:    func.return %loss, %loss_pde, %dW0, %db0, %dW1
 // CHECK-NOT:     func.func @loss(

@@ -124,8 +124,8 @@ func.func @graph(%x: tensor<?x2xf32>, %w: tensor<2x8xf32>, %b: tensor<8xf32>, %b
   %y = math.tanh %zb : tensor<?x8xf32>
   %dz = pinn.activation_grad tanh %y, %y : tensor<?x8xf32>
   %dzs = pinn.activation_grad sin %zb, %y : tensor<?x8xf32>
-  %dx = pinn.matmul %dz, %w role dgrad transpose_rhs : tensor<?x8xf32>, tensor<2x8xf32> -> tensor<?x2xf32>
-  %dw = pinn.matmul %x, %dz role wgrad transpose_lhs : tensor<?x2xf32>, tensor<?x8xf32> -> tensor<2x8xf32>
+  %dx = pinn.matmul %dz, %w role dgrad transpose_b : tensor<?x8xf32>, tensor<2x8xf32> -> tensor<?x2xf32>
+  %dw = pinn.matmul %x, %dz role wgrad transpose_a : tensor<?x2xf32>, tensor<?x8xf32> -> tensor<2x8xf32>
   %db = pinn.column_sum %dz : tensor<?x8xf32> -> tensor<8xf32>
   %flat = pinn.flatten %batch : tensor<?x9x2xf32> -> tensor<?x2xf32>
   %un = pinn.unflatten %flat like %batch : tensor<?x2xf32>, tensor<?x9x2xf32> -> tensor<?x9x2xf32>
@@ -146,8 +146,8 @@ func.func @graph(%x: tensor<?x2xf32>, %w: tensor<2x8xf32>, %b: tensor<8xf32>, %b
 // CHECK-NEXT:    %y = math.tanh %zb : tensor<?x8xf32>
 // CHECK-NEXT:    %dz = pinn.activation_grad tanh %y, %y : tensor<?x8xf32>
 // CHECK-NEXT:    %dzs = pinn.activation_grad sin %zb, %y : tensor<?x8xf32>
-// CHECK-NEXT:    %dx = pinn.matmul %dz, %w role dgrad transpose_rhs : tensor<?x8xf32>, tensor<2x8xf32> -> tensor<?x2xf32>
-// CHECK-NEXT:    %dw = pinn.matmul %x, %dz role wgrad transpose_lhs : tensor<?x2xf32>, tensor<?x8xf32> -> tensor<2x8xf32>
+// CHECK-NEXT:    %dx = pinn.matmul %dz, %w role dgrad transpose_b : tensor<?x8xf32>, tensor<2x8xf32> -> tensor<?x2xf32>
+// CHECK-NEXT:    %dw = pinn.matmul %x, %dz role wgrad transpose_a : tensor<?x2xf32>, tensor<?x8xf32> -> tensor<2x8xf32>
 // CHECK-NEXT:    %db = pinn.column_sum %dz : tensor<?x8xf32> -> tensor<8xf32>
 // CHECK-NEXT:    %flat = pinn.flatten %batch : tensor<?x9x2xf32> -> tensor<?x2xf32>
 // CHECK-NEXT:    %un = pinn.unflatten %flat like %batch : tensor<?x2xf32>, tensor<?x9x2xf32> -> tensor<?x9x2xf32>
@@ -161,7 +161,7 @@ func.func @graph(%x: tensor<?x2xf32>, %w: tensor<2x8xf32>, %b: tensor<8xf32>, %b
 // CHECK-NEXT:    func.return %t2 : tensor<f32>
 
 // CHECK-GENERIC:      "pinn.rng_key"() : () -> (i64, i64)
-// CHECK-GENERIC:      "pinn.matmul"(%{{.*}}, %{{.*}}) <{role = "dgrad", transpose_rhs}> : (tensor<?x8xf32>, tensor<2x8xf32>) -> tensor<?x2xf32>
+// CHECK-GENERIC:      "pinn.matmul"(%{{.*}}, %{{.*}}) <{role = "dgrad", transpose_b}> : (tensor<?x8xf32>, tensor<2x8xf32>) -> tensor<?x2xf32>
 // CHECK-GENERIC:      "pinn.update"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{optimizer = "adam", config = {lr = 1.000000e-03 : f64, beta1 = 9.000000e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.000000e-08 : f64, schedule = "linear_decay", steps = 1000 : i64}, operandSegmentSizes = array<i32: 1, 1, 2, 1>}> : (tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, i64) -> (tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>)
 
 // -----
