@@ -481,6 +481,20 @@ class PerturbOp(IRDLOperation):
 # ---------------------------------------------------------------------------------------------
 
 
+def _sigma_dims_props(
+    sigma: float, dims: tuple[int, int], differences: bool
+) -> dict[str, Attribute]:
+    """The properties shared by the derivative estimators and their transposes."""
+    props: dict[str, Attribute] = {
+        "sigma": _float_prop(sigma),
+        "dim_lo": _int_prop(dims[0]),
+        "dim_hi": _int_prop(dims[1]),
+    }
+    if differences:
+        props["differences"] = UnitAttr()
+    return props
+
+
 def _print_sigma_dims_syntax(printer: Printer, op: Operation) -> None:
     """`[differences] %first, %delta sigma S [dims A to B] : T, Tδ -> R`, shared by the
     estimators and their transposes; a range covering every coordinate is not printed."""
@@ -552,13 +566,7 @@ class _DerivativeEstimator(IRDLOperation):
     ):
         if dims is None:
             dims = (0, delta_shape(delta)[2])
-        props: dict[str, Attribute] = {
-            "sigma": _float_prop(sigma),
-            "dim_lo": _int_prop(dims[0]),
-            "dim_hi": _int_prop(dims[1]),
-        }
-        if differences:
-            props["differences"] = UnitAttr()
+        props = _sigma_dims_props(sigma, dims, differences)
         super().__init__(
             operands=[values, delta],
             result_types=[result_type or self.infer_result_type(values, delta, dims)],
@@ -884,13 +892,7 @@ class _DerivativeEstimatorVjp(IRDLOperation):
     ):
         if dims is None:
             dims = (0, delta_shape(delta)[2])
-        props: dict[str, Attribute] = {
-            "sigma": _float_prop(sigma),
-            "dim_lo": _int_prop(dims[0]),
-            "dim_hi": _int_prop(dims[1]),
-        }
-        if differences:
-            props["differences"] = UnitAttr()
+        props = _sigma_dims_props(sigma, dims, differences)
         super().__init__(
             operands=[dout, delta],
             result_types=[result_type or estimator_vjp_type(dout, delta, differences)],
