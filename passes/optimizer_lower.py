@@ -21,8 +21,8 @@ from xdsl.dialects.builtin import FloatAttr, IntegerAttr, StringAttr, f64, i64
 from xdsl.ir import Attribute, Block, Region
 from xdsl.passes import ModulePass
 
-from pintac.diagnostics import UserError
 from pintac.dialects import pinn
+from pintac.runtime.errors import UserError
 
 STATE_SLOTS = {"adam": ("m", "v"), "sgd": ()}
 DEFAULTS = {

@@ -22,8 +22,8 @@ from xdsl.dialects import arith, builtin, func, math
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 
-from pintac.diagnostics import UserError
 from pintac.dialects import pinn, stein
+from pintac.runtime.errors import UserError
 
 
 class Emitter:

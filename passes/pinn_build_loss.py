@@ -23,8 +23,8 @@ from xdsl.dialects.builtin import TensorType, i64
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 
-from pintac.diagnostics import UserError
 from pintac.dialects import pinn
+from pintac.runtime.errors import UserError
 
 
 class _Builder:

@@ -17,8 +17,8 @@ from xdsl.ir import Block, BlockArgument, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from pintac.diagnostics import UserError
 from pintac.dialects import pinn, stein
+from pintac.runtime.errors import UserError
 
 DEFAULT_PAIRS = 512
 DEFAULT_SIGMA = 0.01

@@ -26,13 +26,14 @@ import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp, i64
 
-from pintac.diagnostics import ParsedModule, Source, UserError, parse_source, read_source, verify
+from pintac.diagnostics import ParsedModule, Source, parse_source, read_source, verify
 from pintac.dialects import pinn
 from pintac.pass_manager import Instrumentation, parse_pipeline_spec, run_pipeline
 from pintac.pipelines import DEFAULT_PIPELINE, pipeline_spec
 from pintac.registry import available_passes, make_context
 from pintac.runtime import rng
 from pintac.runtime.checkpoint import load_checkpoint, save_checkpoint
+from pintac.runtime.errors import UserError
 from pintac.runtime.executor import CompiledFunction, compile_function
 from pintac.runtime.init import init_params
 from pintac.runtime.sampling import DomainSpec, sample_points

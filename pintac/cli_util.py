@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import NoReturn
 
-from pintac.diagnostics import UserError
+from pintac.runtime.errors import UserError
 
 
 class ArgumentParser(argparse.ArgumentParser):

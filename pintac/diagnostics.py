@@ -18,13 +18,11 @@ from xdsl.ir import Operation
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
 
+from pintac.runtime.errors import UserError
+
 # Deeper nesting than this is rejected before parsing: the recursive-descent parser would
 # otherwise exhaust Python's stack. Real pintac IR nests a handful of levels.
 MAX_NESTING = 64
-
-
-class UserError(Exception):
-    """A mistake in the user's input or command line. `str(err)` is the full message."""
 
 
 @dataclass(frozen=True)

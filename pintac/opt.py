@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from io import StringIO
 
 from pintac.cli_util import ArgumentParser, write_output
-from pintac.diagnostics import Source, UserError, parse_source, read_source, verify
+from pintac.diagnostics import Source, parse_source, read_source, verify
 from pintac.pass_manager import (
     Instrumentation,
     describe_pass,
@@ -20,6 +20,7 @@ from pintac.pass_manager import (
     run_pipeline,
 )
 from pintac.registry import available_passes, make_context
+from pintac.runtime.errors import UserError
 
 SPLIT_MARKER = "// -----"
 

@@ -25,7 +25,8 @@ from xdsl.printer import Printer
 from xdsl.utils.arg_spec import parse_pipeline
 from xdsl.utils.exceptions import ArgSpecParseError
 
-from pintac.diagnostics import ParsedModule, UserError, verify
+from pintac.diagnostics import ParsedModule, verify
+from pintac.runtime.errors import UserError
 
 PassFactory = Callable[[], type[ModulePass]]
 

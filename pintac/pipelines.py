@@ -6,7 +6,7 @@ always be replayed and debugged one pass at a time.
 
 from __future__ import annotations
 
-from pintac.diagnostics import UserError
+from pintac.runtime.errors import UserError
 
 PIPELINES: dict[str, tuple[str, str]] = {
     "fp32": (

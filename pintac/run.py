@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pintac.cli_util import ArgumentParser, write_output
-from pintac.diagnostics import UserError
 from pintac.pipelines import add_pipeline_argument
+from pintac.runtime.errors import UserError
 
 CHECKPOINT_NAME = "checkpoint.npz"
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from pintac.diagnostics import UserError
+from pintac.runtime.errors import UserError
 
 FORMAT = "pintac-checkpoint"
 VERSION = 1

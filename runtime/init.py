@@ -26,8 +26,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pintac.diagnostics import UserError
 from pintac.runtime import rng
+from pintac.runtime.errors import UserError
 
 # name: number of arguments (the same table as the pinn dialect's verifier)
 INITS = {

@@ -9,11 +9,12 @@ from xdsl.dialects.builtin import DYNAMIC_INDEX, ModuleOp, TensorType, f32
 from xdsl.ir import Operation
 
 from pintac.cli import main
-from pintac.diagnostics import Source, UserError, parse_source, verify
+from pintac.diagnostics import Source, parse_source, verify
 from pintac.dialects import pinn, stein
 from pintac.pass_manager import parse_pipeline_spec, run_pipeline
 from pintac.passes.stein_expand import SteinExpandPass, SteinSettings
 from pintac.registry import available_passes, make_context
+from pintac.runtime.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[2]
 
