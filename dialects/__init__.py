@@ -13,6 +13,11 @@ def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
 
         return PINN
 
+    def get_train() -> Dialect:
+        from pintac.dialects.train import TRAIN
+
+        return TRAIN
+
     def get_stein() -> Dialect:
         from pintac.dialects.stein import STEIN
 
@@ -28,4 +33,10 @@ def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
 
         return SMX
 
-    return {"pinn": get_pinn, "stein": get_stein, "tt": get_tt, "smx": get_smx}
+    return {
+        "pinn": get_pinn,
+        "train": get_train,
+        "stein": get_stein,
+        "tt": get_tt,
+        "smx": get_smx,
+    }

@@ -12,11 +12,12 @@ domain has a time interval). Elementwise math uses upstream `arith` / `math` ops
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
 from xdsl.dialects.builtin import (
-    DYNAMIC_INDEX,
     I64,
     ArrayAttr,
     DictionaryAttr,
@@ -27,13 +28,11 @@ from xdsl.dialects.builtin import (
     StringAttr,
     SymbolRefAttr,
     TensorType,
-    UnitAttr,
     f64,
     i64,
 )
 from xdsl.ir import Attribute, Dialect, Operation, Region, SSAValue, TypeAttribute
 from xdsl.irdl import (
-    AttrSizedOperandSegments,
     IRDLOperation,
     irdl_op_definition,
     lazy_traits_def,
@@ -44,7 +43,6 @@ from xdsl.irdl import (
     result_def,
     traits_def,
     var_operand_def,
-    var_result_def,
 )
 from xdsl.parser import Parser
 from xdsl.printer import Printer
@@ -59,70 +57,100 @@ from xdsl.traits import (
 )
 from xdsl.utils.exceptions import VerifyException
 
-DYNAMIC = DYNAMIC_INDEX  # how xDSL stores a `?` dimension
+from pintac.dialects.support import (
+    DYNAMIC,
+    compatible,
+    float_array,
+    floats_of,
+    format_float,
+    parse_real,
+    parse_real_list,
+    print_real_list,
+    shape_str,
+    tensor_shape,
+)
+from pintac.dialects.train import (
+    OPTIMIZERS,
+    SCHEDULES,
+    format_config,
+    python_value,
+)
 
-PARAM_INITS = {
-    # name: number of numeric arguments
-    "zeros": 0,
-    "ones": 0,
-    "xavier_normal": 0,
-    "xavier_uniform": 0,
-    "normal": 1,  # normal(std)
-    "uniform": 2,  # uniform(low, high)
-    "constant": 1,  # constant(value)
+
+@dataclass(frozen=True)
+class ParamInit:
+    """How a `pinn.param` init draws its values.
+
+    `args` names its numeric arguments; `check(args, shape)` returns what is wrong with them
+    (or None); `draw(shape, args, normal, uniform)` computes the float32 values from the
+    runtime's random numbers: `normal(shape)` standard Gaussians and `uniform(shape)` uniforms
+    in (0, 1], both float64.
+    """
+
+    args: tuple[str, ...]
+    draw: Callable[..., np.ndarray]
+    check: Callable[[list[float], Sequence[int]], str | None] = lambda args, shape: None
+
+
+def _glorot_fans(shape: Sequence[int]) -> tuple[int, int]:
+    """fan_in and fan_out of a weight matrix (rows, columns)."""
+    return shape[0], shape[1]
+
+
+def _needs_matrix(init: str) -> Callable[[list[float], Sequence[int]], str | None]:
+    def check(args: list[float], shape: Sequence[int]) -> str | None:
+        if len(shape) != 2:
+            return (
+                f"init '{init}' needs a weight matrix (rank 2), got rank {len(shape)}; give "
+                "other tensors an explicit init such as normal(std)"
+            )
+        return None
+
+    return check
+
+
+def _xavier_normal(shape, args, normal, uniform) -> np.ndarray:
+    fan_in, fan_out = _glorot_fans(shape)
+    return (math.sqrt(2.0 / (fan_in + fan_out)) * normal(shape)).astype(np.float32)
+
+
+def _xavier_uniform(shape, args, normal, uniform) -> np.ndarray:
+    fan_in, fan_out = _glorot_fans(shape)
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    return (-limit + 2.0 * limit * uniform(shape)).astype(np.float32)
+
+
+PARAM_INITS: dict[str, ParamInit] = {
+    "zeros": ParamInit((), lambda shape, args, normal, uniform: np.zeros(shape, np.float32)),
+    "ones": ParamInit((), lambda shape, args, normal, uniform: np.ones(shape, np.float32)),
+    "constant": ParamInit(
+        ("value",), lambda shape, args, normal, uniform: np.full(shape, args[0], np.float32)
+    ),
+    "normal": ParamInit(
+        ("std",),
+        lambda shape, args, normal, uniform: (args[0] * normal(shape)).astype(np.float32),
+        lambda args, shape: "init normal(std) needs std > 0" if args[0] <= 0 else None,
+    ),
+    "uniform": ParamInit(
+        ("low", "high"),
+        lambda shape, args, normal, uniform: (
+            args[0] + (args[1] - args[0]) * uniform(shape)
+        ).astype(np.float32),
+        lambda args, shape: (
+            None if args[0] < args[1] else "init uniform(low, high) needs low < high"
+        ),
+    ),
+    "xavier_normal": ParamInit((), _xavier_normal, _needs_matrix("xavier_normal")),
+    "xavier_uniform": ParamInit((), _xavier_uniform, _needs_matrix("xavier_uniform")),
 }
 
-ACTIVATIONS = ("tanh", "sin")
+
+def default_init(shape: Sequence[int]) -> str | None:
+    """The init of a parameter written without one: Glorot for matrices, 0 for vectors."""
+    return {1: "zeros", 2: "xavier_normal"}.get(len(shape))
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def format_float(value: float) -> str:
-    """Shortest text that parses back to `value` as an MLIR float literal (always has a '.')."""
-    if not math.isfinite(value):
-        return repr(float(value))  # only shown in messages: non-finite values never verify
-    text = repr(float(value))
-    mantissa, _, exponent = text.partition("e")
-    if "." not in mantissa:
-        mantissa += ".0"
-    return f"{mantissa}e{exponent}" if exponent else mantissa
-
-
-def parse_real(parser: Parser, what: str) -> float:
-    """An integer or float literal, as a float (users write `weight 300` as well as `300.0`)."""
-    return float(parser.parse_number(context_msg=f" for {what}"))
-
-
-def parse_real_list(parser: Parser, what: str) -> list[float]:
-    return parser.parse_comma_separated_list(
-        parser.Delimiter.SQUARE, lambda: parse_real(parser, what)
-    )
-
-
-def print_real_list(printer: Printer, values: Sequence[float]) -> None:
-    printer.print_string("[" + ", ".join(format_float(v) for v in values) + "]")
-
-
-def float_array(values: Sequence[float]) -> ArrayAttr[FloatAttr]:
-    return ArrayAttr(FloatAttr(float(v), f64) for v in values)
-
-
-def floats_of(attr: ArrayAttr) -> list[float]:
-    return [a.value.data for a in attr.data]
-
-
-def tensor_shape(t: Attribute) -> list[int] | None:
-    """The shape of a ranked tensor type, or None."""
-    return list(t.get_shape()) if isinstance(t, TensorType) else None
-
-
-def dims_compatible(a: int, b: int) -> bool:
-    return DYNAMIC in (a, b) or a == b
-
-
-def shape_str(shape: Sequence[int]) -> str:
-    return "x".join("?" if d == DYNAMIC else str(d) for d in shape)
 
 
 def require_points(value_type: Attribute, what: str) -> list[int]:
@@ -449,9 +477,10 @@ class DomainOp(IRDLOperation):
 class ParamOp(IRDLOperation):
     """A trainable parameter: `pinn.param @W0 : tensor<2x256xf32> init xavier_normal`.
 
-    Inits: zeros, ones, xavier_normal (Glorot), xavier_uniform, normal(std), uniform(lo, hi),
-    constant(value). Xavier inits use the first dim as fan-in and the last as fan-out. Without
-    `init`, a parameter of rank >= 2 is xavier_normal and a vector zeros.
+    Inits (the table `PARAM_INITS`): zeros, ones, constant(value), normal(std),
+    uniform(low, high), and for weight matrices xavier_normal (Glorot) and xavier_uniform with
+    the rows as fan-in and the columns as fan-out. Without `init`, a matrix is xavier_normal and
+    a vector zeros; a tensor of another rank (a TT core) needs an explicit init.
     """
 
     name = "pinn.param"
@@ -483,9 +512,13 @@ class ParamOp(IRDLOperation):
         parser.parse_punctuation(":")
         t = parser.parse_type()
         args: list[float] = []
-        if parser.parse_optional_keyword("init") is None:  # Glorot for matrices, 0 for biases
-            shape = tensor_shape(t) or []
-            init = "xavier_normal" if len(shape) >= 2 else "zeros"
+        if parser.parse_optional_keyword("init") is None:
+            init = default_init(tensor_shape(t) or [])
+            if init is None:
+                parser.raise_error(
+                    f"a parameter of type {t} needs an init, e.g. `init normal(0.1)` (a "
+                    "matrix defaults to xavier_normal, a vector to zeros)"
+                )
         else:
             init = parser.parse_identifier(" (parameter init: " + ", ".join(PARAM_INITS) + ")")
         if parser.parse_optional_punctuation("(") is not None:
@@ -524,24 +557,20 @@ class ParamOp(IRDLOperation):
         if DYNAMIC in shape or any(d <= 0 for d in shape) or not shape:
             raise VerifyException(f"a parameter needs a static, non-empty shape, got {t}")
         init = self.init.data
-        if init not in PARAM_INITS:
+        rule = PARAM_INITS.get(init)
+        if rule is None:
             raise VerifyException(
                 f"unknown init '{init}'; expected one of: {', '.join(PARAM_INITS)}"
             )
-        nargs = len(self.init_args.data)
-        if nargs != PARAM_INITS[init]:
-            raise VerifyException(
-                f"init '{init}' takes {PARAM_INITS[init]} argument(s), got {nargs}"
-            )
         args = floats_of(self.init_args)
+        if len(args) != len(rule.args):
+            raise VerifyException(
+                f"init '{init}' takes {len(rule.args)} argument(s), got {len(args)}"
+            )
         if not all(math.isfinite(a) for a in args):
             raise VerifyException(f"init '{init}' arguments must be finite")
-        if init == "normal" and args[0] <= 0:
-            raise VerifyException("init normal(std) needs std > 0")
-        if init == "uniform" and not args[0] < args[1]:
-            raise VerifyException("init uniform(low, high) needs low < high")
-        if init.startswith("xavier") and len(shape) < 2:
-            raise VerifyException(f"init '{init}' needs a parameter of rank >= 2, got {t}")
+        if (problem := rule.check(args, shape)) is not None:
+            raise VerifyException(problem)
 
     @property
     def shape(self) -> list[int]:
@@ -627,7 +656,7 @@ class NetworkOp(IRDLOperation):
         if len(last.values) != 1:
             raise VerifyException("a network returns exactly one value")
         got = tensor_shape(last.values[0].type)
-        if got is None or len(got) != 2 or not dims_compatible(got[1], out[1]):
+        if got is None or len(got) != 2 or not compatible(got[1], out[1]):
             raise VerifyException(
                 f"the network returns {last.values[0].type} but declares {self.result_type}"
             )
@@ -686,7 +715,7 @@ class DenseOp(IRDLOperation):
     def verify_(self) -> None:
         x = require_points(self.input.type, "the dense-layer input")
         y = require_points(self.output.type, "the dense-layer result")
-        if not dims_compatible(x[0], y[0]):
+        if not compatible(x[0], y[0]):
             raise VerifyException(
                 f"the dense layer keeps the number of points: {shape_str(x)} -> {shape_str(y)}"
             )
@@ -696,7 +725,7 @@ class DenseOp(IRDLOperation):
             raise VerifyException(
                 f"the weight @{self.weight.string_value()} must be a matrix, got {w.type}"
             )
-        if not dims_compatible(x[1], ws[0]) or not dims_compatible(y[1], ws[1]):
+        if not compatible(x[1], ws[0]) or not compatible(y[1], ws[1]):
             raise VerifyException(
                 f"the weight @{self.weight.string_value()} is {shape_str(ws)}, but the layer "
                 f"maps {x[1]} to {y[1]} features"
@@ -757,16 +786,16 @@ class EvalOp(_NetworkApplication):
                 f"evaluates a batch of points (rank >= 2) to a batch of the same rank, got "
                 f"{self.input.type} -> {self.output.type}"
             )
-        if not all(dims_compatible(a, b) for a, b in zip(x[:-1], y[:-1], strict=True)):
+        if not all(compatible(a, b) for a, b in zip(x[:-1], y[:-1], strict=True)):
             raise VerifyException(
                 f"the leading dims of the result must match the input: {shape_str(x)} -> {shape_str(y)}"
             )
         net = self.target()
-        if not dims_compatible(x[-1], net.input_width):
+        if not compatible(x[-1], net.input_width):
             raise VerifyException(
                 f"@{net.sym_name.data} takes points with {net.input_width} coordinates, got {x[-1]}"
             )
-        if not dims_compatible(y[-1], net.output_width):
+        if not compatible(y[-1], net.output_width):
             raise VerifyException(
                 f"@{net.sym_name.data} returns {net.output_width} values per point, got {y[-1]}"
             )
@@ -780,12 +809,12 @@ class _DerivativeOp(_NetworkApplication):
     def _check(self) -> tuple[list[int], list[int], NetworkOp]:
         x = require_points(self.input.type, f"the input of '{self.name}'")
         y = require_points(self.output.type, f"the result of '{self.name}'")
-        if not dims_compatible(x[0], y[0]):
+        if not compatible(x[0], y[0]):
             raise VerifyException(
                 f"the result has one row per point: {shape_str(x)} -> {shape_str(y)}"
             )
         net = self.target()
-        if not dims_compatible(x[1], net.input_width):
+        if not compatible(x[1], net.input_width):
             raise VerifyException(
                 f"@{net.sym_name.data} takes points with {net.input_width} coordinates, got {x[1]}"
             )
@@ -858,7 +887,7 @@ class GradOp(_RangeDerivativeOp):
 
     def verify_(self) -> None:
         lo, hi, y = self._check_range()
-        if not dims_compatible(y[1], hi - lo):
+        if not compatible(y[1], hi - lo):
             raise VerifyException(
                 f"the gradient over coordinates {lo} to {hi} has {hi - lo} columns, got {y[1]}"
             )
@@ -876,7 +905,7 @@ class LaplacianOp(_RangeDerivativeOp):
 
     def verify_(self) -> None:
         _, _, y = self._check_range()
-        if not dims_compatible(y[1], 1):
+        if not compatible(y[1], 1):
             raise VerifyException(f"the Laplacian has one column, got {y[1]}")
 
 
@@ -909,7 +938,7 @@ class PartialOp(_DerivativeOp):
             raise VerifyException(
                 f"coordinate {d} does not exist: the points have {x[1]} coordinates"
             )
-        if not dims_compatible(y[1], 1):
+        if not compatible(y[1], 1):
             raise VerifyException(f"a partial derivative has one column, got {y[1]}")
 
 
@@ -1012,7 +1041,7 @@ class _ColumnOp(IRDLOperation):
         y = require_points(self.output.type, f"the result of '{self.name}'")
         if (self.dim_lo is None) != (self.dim_hi is None):
             raise VerifyException("write a column range as `dims lo to hi`")
-        if not dims_compatible(x[0], y[0]):
+        if not compatible(x[0], y[0]):
             raise VerifyException(
                 f"the result has one row per point: {shape_str(x)} -> {shape_str(y)}"
             )
@@ -1031,7 +1060,7 @@ class SumOp(_ColumnOp):
 
     def verify_(self) -> None:
         _, _, y = self._check()
-        if not dims_compatible(y[1], 1):
+        if not compatible(y[1], 1):
             raise VerifyException(f"a row sum has one column, got {y[1]}")
 
 
@@ -1043,7 +1072,7 @@ class SliceOp(_ColumnOp):
 
     def verify_(self) -> None:
         lo, hi, y = self._check()
-        if not dims_compatible(y[1], hi - lo):
+        if not compatible(y[1], hi - lo):
             raise VerifyException(f"columns {lo} to {hi} are {hi - lo} columns, got {y[1]}")
 
 
@@ -1070,7 +1099,7 @@ class _TermOp(IRDLOperation):
                 f"a loss term takes one batch of points, got {len(block.args)} arguments"
             )
         x = require_points(block.args[0].type, "the points of a loss term")
-        if not dims_compatible(x[1], dom.num_coords):
+        if not compatible(x[1], dom.num_coords):
             time = " (space, then time)" if dom.has_time else ""
             raise VerifyException(
                 f"points of @{dom.sym_name.data} have {dom.num_coords} coordinates{time}, "
@@ -1080,7 +1109,7 @@ class _TermOp(IRDLOperation):
         if not isinstance(last, YieldOp) or len(last.values) != 1:
             raise VerifyException("a loss term must end with 'pinn.yield' of its residual")
         r = require_points(last.values[0].type, "the residual")
-        if not dims_compatible(r[0], x[0]):
+        if not compatible(r[0], x[0]):
             raise VerifyException("the residual has one row per point")
         return dom
 
@@ -1216,7 +1245,7 @@ class ExactOp(IRDLOperation):
         if len(block.args) != 1:
             raise VerifyException("the exact solution takes one batch of points")
         x = require_points(block.args[0].type, "the points of the exact solution")
-        if not dims_compatible(x[1], net.input_width):
+        if not compatible(x[1], net.input_width):
             raise VerifyException(
                 f"@{net.sym_name.data} takes points with {net.input_width} coordinates, "
                 f"but the exact solution takes {x[1]}"
@@ -1225,7 +1254,7 @@ class ExactOp(IRDLOperation):
         if not isinstance(last, YieldOp) or len(last.values) != 1:
             raise VerifyException("the exact solution must end with 'pinn.yield' of one value")
         y = require_points(last.values[0].type, "the exact solution")
-        if not dims_compatible(y[1], net.output_width):
+        if not compatible(y[1], net.output_width):
             raise VerifyException(
                 f"@{net.sym_name.data} returns {net.output_width} values per point, "
                 f"but the exact solution yields {y[1]}"
@@ -1247,8 +1276,6 @@ class YieldOp(IRDLOperation):
 
 # ---------------------------------------------------------------- training configuration
 
-OPTIMIZERS = ("adam", "sgd")
-SCHEDULES = ("constant", "linear_decay")
 # key: (expected kind, description); kinds: "int+", "float+", "float01", "str:<choices>", "dict"
 TRAIN_KEYS: dict[str, tuple[str, str]] = {
     "optimizer": ("str", "adam or sgd"),
@@ -1288,7 +1315,7 @@ class TrainOp(IRDLOperation):
         return cls(config)
 
     def print(self, printer: Printer) -> None:
-        printer.print_string(" " + _format_config(self.config))
+        printer.print_string(" " + format_config(self.config))
 
     def verify_(self) -> None:
         cfg = self.config.data
@@ -1327,31 +1354,7 @@ class TrainOp(IRDLOperation):
     def get(self, key: str, default=None):
         """A configuration value as a Python value (ints, floats, strings, dicts)."""
         attr = self.config.data.get(key)
-        return default if attr is None else _python_value(attr)
-
-
-def _format_config(attr: Attribute) -> str:
-    """Print a configuration without the default types: `lr = 0.001`, not `1.0e-03 : f64`."""
-    if isinstance(attr, DictionaryAttr):
-        items = ", ".join(f"{k} = {_format_config(v)}" for k, v in attr.data.items())
-        return "{" + items + "}"
-    if isinstance(attr, FloatAttr) and isinstance(attr.type, Float64Type):
-        return format_float(attr.value.data)
-    if isinstance(attr, IntegerAttr) and attr.type == i64:
-        return str(attr.value.data)
-    return str(attr)
-
-
-def _python_value(attr: Attribute):
-    if isinstance(attr, IntegerAttr):
-        return attr.value.data
-    if isinstance(attr, FloatAttr):
-        return attr.value.data
-    if isinstance(attr, StringAttr):
-        return attr.data
-    if isinstance(attr, DictionaryAttr):
-        return {k: _python_value(v) for k, v in attr.data.items()}
-    raise TypeError(f"unsupported attribute {attr}")
+        return default if attr is None else python_value(attr)
 
 
 def _check_option(key: str, value: Attribute, kind: str, desc: str) -> None:
@@ -1376,602 +1379,6 @@ def _check_option(key: str, value: Attribute, kind: str, desc: str) -> None:
             raise VerifyException(f"training option '{key}' ({desc}) must be {rng}, got {v}")
 
 
-# ---------------------------------------------------------------- function signatures
-#
-# The functions built from a problem (`@loss`, `@loss_grad`, `@train_step`, `@predict`,
-# `@exact`) say what each argument and result is with a `pinn.role` attribute:
-#   "param:W0"   a parameter (argument) or its updated value (result)
-#   "state:W0:m" optimizer state of a parameter (Adam's "m" and "v")
-#   "points:pde" the batch of points of a loss term
-#   "seed", "step" the RNG key of the step (i64)
-#   "loss", "term:pde", "grad:W0" results: total loss, one term's loss, a gradient
-#   "x", "u"     the points and values of @predict / @exact
-
-ROLE_ATTR = "pinn.role"
-
-
-def role_attrs(roles: Sequence[str]) -> ArrayAttr[DictionaryAttr]:
-    return ArrayAttr(DictionaryAttr({ROLE_ATTR: StringAttr(r)}) for r in roles)
-
-
-def _roles(attrs: ArrayAttr | None, count: int) -> list[str]:
-    if attrs is None:
-        return [""] * count
-    out = []
-    for d in attrs.data:
-        role = d.data.get(ROLE_ATTR)
-        out.append(role.data if isinstance(role, StringAttr) else "")
-    return out
-
-
-def arg_roles(f: Operation) -> list[str]:
-    """The `pinn.role` of each argument of a func.func ("" where none)."""
-    return _roles(f.arg_attrs, len(f.args))
-
-
-def result_roles(f: Operation) -> list[str]:
-    return _roles(f.res_attrs, len(f.function_type.outputs.data))
-
-
-# ---------------------------------------------------------------- training graph
-#
-# After `pinn-build-loss`, a problem's loss is a `func.func` over parameter and point tensors;
-# these ops are what it is made of besides `arith` / `math` / `stein`, and what
-# `pinn-autodiff` and `optimizer-lower` add. They take SSA values, not symbols.
-
-MATMUL_ROLES = ("fwd", "dgrad", "wgrad")
-
-
-def _parse_operand_names(parser: Parser, count: int) -> list:
-    """`count` comma-separated operand names (`%a, %b`), resolved once their types are read."""
-    unresolved = [parser.parse_unresolved_operand()]
-    while len(unresolved) < count:
-        parser.parse_punctuation(",")
-        unresolved.append(parser.parse_unresolved_operand())
-    return unresolved
-
-
-def _resolve(parser: Parser, unresolved, types) -> list[SSAValue]:
-    return [parser.resolve_operand(u, t) for u, t in zip(unresolved, types, strict=True)]
-
-
-def _parse_signature_types(parser: Parser, count: int) -> tuple[list[Attribute], Attribute]:
-    parser.parse_punctuation(":")
-    types = [parser.parse_type()]
-    while len(types) < count:
-        parser.parse_punctuation(",")
-        types.append(parser.parse_type())
-    parser.parse_punctuation("->")
-    return types, parser.parse_type()
-
-
-def _print_signature(printer: Printer, op: Operation) -> None:
-    if op.attributes:
-        printer.print_op_attributes(op.attributes)
-    printer.print_string(" : ")
-    printer.print_list([o.type for o in op.operands], printer.print_attribute)
-    printer.print_string(" -> ")
-    printer.print_list([r.type for r in op.results], printer.print_attribute)
-
-
-def _rank2(t: Attribute, what: str) -> list[int]:
-    shape = tensor_shape(t)
-    if shape is None or len(shape) != 2 or not isinstance(t.get_element_type(), Float32Type):
-        raise VerifyException(f"{what} must be a rank-2 f32 tensor, got {t}")
-    return shape
-
-
-@irdl_op_definition
-class MatmulOp(IRDLOperation):
-    """An f32 GEMM of the training graph, tagged with its role in training.
-
-    %z = pinn.matmul %x, %w role fwd : tensor<?x2xf32>, tensor<2x256xf32> -> tensor<?x256xf32>
-    %dx = pinn.matmul %dz, %w role dgrad transpose_b : ... // dz · wᵀ
-    %dw = pinn.matmul %x, %dz role wgrad transpose_a : ...  // xᵀ · dz
-
-    `fwd` computes a layer, `dgrad` the gradient w.r.t. its input, `wgrad` w.r.t. its weight;
-    passes choose precisions by role (e.g. INT8 operands forward, INT12 gradients).
-    """
-
-    name = "pinn.matmul"
-    lhs = operand_def(TensorType)
-    rhs = operand_def(TensorType)
-    result = result_def(TensorType)
-    role = prop_def(StringAttr)
-    transpose_a = opt_prop_def(UnitAttr)
-    transpose_b = opt_prop_def(UnitAttr)
-    traits = traits_def(Pure())
-
-    def __init__(
-        self,
-        lhs: SSAValue | Operation,
-        rhs: SSAValue | Operation,
-        role: str,
-        result_type: TensorType | None = None,
-        transpose_a: bool = False,
-        transpose_b: bool = False,
-    ):
-        props: dict[str, Attribute] = {"role": StringAttr(role)}
-        if transpose_a:
-            props["transpose_a"] = UnitAttr()
-        if transpose_b:
-            props["transpose_b"] = UnitAttr()
-        if result_type is None:
-            a = list(SSAValue.get(lhs).type.get_shape())
-            b = list(SSAValue.get(rhs).type.get_shape())
-            m = a[1] if transpose_a else a[0]
-            n = b[0] if transpose_b else b[1]
-            result_type = TensorType(Float32Type(), [m, n])
-        super().__init__(operands=[lhs, rhs], result_types=[result_type], properties=props)
-
-    @classmethod
-    def parse(cls, parser: Parser) -> MatmulOp:
-        unresolved = _parse_operand_names(parser, 2)
-        parser.parse_keyword("role")
-        role = parser.parse_identifier(" (matmul role: fwd, dgrad or wgrad)")
-        flags = {"transpose_a": False, "transpose_b": False}
-        while (flag := parser.parse_optional_keyword_in(list(flags))) is not None:
-            flags[flag] = True
-        attrs = parser.parse_optional_attr_dict()
-        types, result = _parse_signature_types(parser, 2)
-        lhs, rhs = _resolve(parser, unresolved, types)
-        op = cls(lhs, rhs, role, result, **flags)
-        op.attributes |= attrs
-        return op
-
-    def print(self, printer: Printer) -> None:
-        printer.print_string(" ")
-        printer.print_list(self.operands, printer.print_ssa_value)
-        printer.print_string(f" role {self.role.data}")
-        if self.transpose_a is not None:
-            printer.print_string(" transpose_a")
-        if self.transpose_b is not None:
-            printer.print_string(" transpose_b")
-        _print_signature(printer, self)
-
-    def verify_(self) -> None:
-        if self.role.data not in MATMUL_ROLES:
-            raise VerifyException(
-                f"unknown matmul role '{self.role.data}'; expected one of: {', '.join(MATMUL_ROLES)}"
-            )
-        a = _rank2(self.lhs.type, "the left operand")
-        b = _rank2(self.rhs.type, "the right operand")
-        y = _rank2(self.result.type, "the result")
-        m, ka = (a[1], a[0]) if self.transpose_a else (a[0], a[1])
-        kb, n = (b[1], b[0]) if self.transpose_b else (b[0], b[1])
-        if not dims_compatible(ka, kb):
-            raise VerifyException(
-                f"inner dimensions differ: {shape_str([m, ka])} · {shape_str([kb, n])}"
-            )
-        if not (dims_compatible(y[0], m) and dims_compatible(y[1], n)):
-            raise VerifyException(f"the product is {shape_str([m, n])}, not {shape_str(y)}")
-
-
-@irdl_op_definition
-class BiasAddOp(IRDLOperation):
-    """Add a bias row to every row: `pinn.bias_add %z, %b : tensor<?x256xf32>, tensor<256xf32> -> tensor<?x256xf32>`."""
-
-    name = "pinn.bias_add"
-    input = operand_def(TensorType)
-    bias = operand_def(TensorType)
-    output = result_def(TensorType)
-    traits = traits_def(Pure())
-    assembly_format = (
-        "$input `,` $bias attr-dict `:` type($input) `,` type($bias) `->` type($output)"
-    )
-
-    def __init__(self, input: SSAValue | Operation, bias: SSAValue | Operation):
-        super().__init__(operands=[input, bias], result_types=[SSAValue.get(input).type])
-
-    def verify_(self) -> None:
-        x = _rank2(self.input.type, "the input")
-        b = tensor_shape(self.bias.type)
-        if b is None or len(b) != 1 or not dims_compatible(b[0], x[1]):
-            raise VerifyException(
-                f"the bias must be tensor<{shape_str(x[1:])}xf32>, got {self.bias.type}"
-            )
-        if self.output.type != self.input.type:
-            raise VerifyException("the result has the type of the input")
-
-
-@irdl_op_definition
-class ColumnSumOp(IRDLOperation):
-    """Sum over rows, one value per column (the gradient of a bias):
-    `pinn.column_sum %dz : tensor<?x256xf32> -> tensor<256xf32>`."""
-
-    name = "pinn.column_sum"
-    input = operand_def(TensorType)
-    output = result_def(TensorType)
-    traits = traits_def(Pure())
-    assembly_format = "$input attr-dict `:` type($input) `->` type($output)"
-
-    def __init__(self, input: SSAValue | Operation):
-        width = SSAValue.get(input).type.get_shape()[1]
-        super().__init__(operands=[input], result_types=[TensorType(Float32Type(), [width])])
-
-    def verify_(self) -> None:
-        x = _rank2(self.input.type, "the input")
-        y = tensor_shape(self.output.type)
-        if y is None or len(y) != 1 or not dims_compatible(y[0], x[1]):
-            raise VerifyException(
-                f"the column sums of {shape_str(x)} are tensor<{shape_str(x[1:])}xf32>"
-            )
-
-
-@irdl_op_definition
-class ActivationGradOp(IRDLOperation):
-    """The gradient through an activation y = φ(z): dz = φ'(z) · dy, elementwise.
-
-    %dz = pinn.activation_grad tanh %y, %dy : tensor<?x256xf32>    // tanh' = 1 − y²
-    %dz = pinn.activation_grad sin %z, %dy : tensor<?x256xf32>     // sin' = cos z
-
-    `saved` is the value the derivative is cheapest from — the output y for tanh, the input z
-    for sin — so the forward pass keeps only that tensor alive for the backward pass.
-    """
-
-    name = "pinn.activation_grad"
-    activation = prop_def(StringAttr)
-    saved = operand_def(TensorType)
-    grad = operand_def(TensorType)
-    result = result_def(TensorType)
-    traits = traits_def(Pure())
-
-    SAVES: ClassVar[dict[str, str]] = {"tanh": "output", "sin": "input"}
-
-    def __init__(self, activation: str, saved: SSAValue, dy: SSAValue):
-        super().__init__(
-            operands=[saved, dy],
-            result_types=[SSAValue.get(dy).type],
-            properties={"activation": StringAttr(activation)},
-        )
-
-    @classmethod
-    def parse(cls, parser: Parser) -> ActivationGradOp:
-        act = parser.parse_identifier(" (activation: " + ", ".join(ACTIVATIONS) + ")")
-        unresolved = _parse_operand_names(parser, 2)
-        attrs = parser.parse_optional_attr_dict()
-        parser.parse_punctuation(":")
-        t = parser.parse_type()
-        saved, dy = _resolve(parser, unresolved, [t, t])
-        op = cls(act, saved, dy)
-        op.attributes |= attrs
-        return op
-
-    def print(self, printer: Printer) -> None:
-        printer.print_string(f" {self.activation.data} ")
-        printer.print_list(self.operands, printer.print_ssa_value)
-        if self.attributes:
-            printer.print_op_attributes(self.attributes)
-        printer.print_string(" : ")
-        printer.print_attribute(self.result.type)
-
-    def verify_(self) -> None:
-        if self.activation.data not in self.SAVES:
-            raise VerifyException(
-                f"unknown activation '{self.activation.data}'; expected one of: {', '.join(self.SAVES)}"
-            )
-        if len({o.type for o in self.operands} | {self.result.type}) != 1:
-            raise VerifyException("the saved value, dy and the result have one type")
-
-
-@irdl_op_definition
-class FlattenOp(IRDLOperation):
-    """Merge all leading dims into rows: `pinn.flatten %b : tensor<?x1025x2xf32> -> tensor<?x2xf32>`."""
-
-    name = "pinn.flatten"
-    input = operand_def(TensorType)
-    output = result_def(TensorType)
-    traits = traits_def(Pure())
-    assembly_format = "$input attr-dict `:` type($input) `->` type($output)"
-
-    def __init__(self, input: SSAValue | Operation):
-        shape = SSAValue.get(input).type.get_shape()
-        rows = DYNAMIC if DYNAMIC in shape[:-1] else math.prod(shape[:-1])
-        super().__init__(
-            operands=[input], result_types=[TensorType(Float32Type(), [rows, shape[-1]])]
-        )
-
-    def verify_(self) -> None:
-        x, y = tensor_shape(self.input.type), tensor_shape(self.output.type)
-        if x is None or y is None or len(x) < 2 or len(y) != 2 or not dims_compatible(x[-1], y[-1]):
-            raise VerifyException(
-                f"flattens the leading dims into rows: got {self.input.type} -> {self.output.type}"
-            )
-
-
-@irdl_op_definition
-class UnflattenOp(IRDLOperation):
-    """Split rows back into the leading dims of a reference value (the inverse of flatten).
-
-    %g = pinn.unflatten %y like %batch : tensor<?x1xf32>, tensor<?x1025x2xf32> -> tensor<?x1025x1xf32>
-    """
-
-    name = "pinn.unflatten"
-    input = operand_def(TensorType)
-    like = operand_def(TensorType)
-    output = result_def(TensorType)
-    traits = traits_def(Pure())
-    assembly_format = (
-        "$input `like` $like attr-dict `:` type($input) `,` type($like) `->` type($output)"
-    )
-
-    def __init__(self, input: SSAValue | Operation, like: SSAValue | Operation):
-        lead = list(SSAValue.get(like).type.get_shape()[:-1])
-        width = SSAValue.get(input).type.get_shape()[-1]
-        super().__init__(
-            operands=[input, like], result_types=[TensorType(Float32Type(), [*lead, width])]
-        )
-
-    def verify_(self) -> None:
-        x, ref, y = (tensor_shape(v.type) for v in (self.input, self.like, self.output))
-        if x is None or ref is None or y is None or len(x) != 2 or len(y) != len(ref):
-            raise VerifyException("unflattens rows into the leading dims of the reference")
-        if not all(dims_compatible(a, b) for a, b in zip(y[:-1], ref[:-1], strict=True)):
-            raise VerifyException("the leading dims must be those of the reference")
-        if not dims_compatible(x[-1], y[-1]):
-            raise VerifyException("unflattening keeps the last dim")
-
-
-@irdl_op_definition
-class ExpandColumnsOp(IRDLOperation):
-    """Place columns into zeros of a wider batch: out = 0; out[:, lo:hi] = x (a one-column x
-    is broadcast). The gradient of `pinn.sum` and `pinn.slice`.
-
-    %dx = pinn.expand_columns %g dims 0 to 20 : tensor<?x1xf32> -> tensor<?x21xf32>
-    """
-
-    name = "pinn.expand_columns"
-    input = operand_def(TensorType)
-    output = result_def(TensorType)
-    dim_lo = prop_def(IntegerAttr[I64])
-    dim_hi = prop_def(IntegerAttr[I64])
-    traits = traits_def(Pure())
-    assembly_format = (
-        "$input `dims` $dim_lo `to` $dim_hi attr-dict `:` type($input) `->` type($output)"
-    )
-
-    def __init__(self, input: SSAValue | Operation, lo: int, hi: int, width: int):
-        rows = SSAValue.get(input).type.get_shape()[0]
-        super().__init__(
-            operands=[input],
-            result_types=[TensorType(Float32Type(), [rows, width])],
-            properties={"dim_lo": IntegerAttr(lo, i64), "dim_hi": IntegerAttr(hi, i64)},
-        )
-
-    def verify_(self) -> None:
-        x = _rank2(self.input.type, "the input")
-        y = _rank2(self.output.type, "the result")
-        lo, hi = self.dim_lo.value.data, self.dim_hi.value.data
-        check_dim_range(lo, hi, y[1], "the column")
-        if not (dims_compatible(x[1], hi - lo) or x[1] == 1):
-            raise VerifyException(f"places {x[1]} columns into columns {lo} to {hi}")
-
-
-@irdl_op_definition
-class MeanSquareOp(IRDLOperation):
-    """A loss term's value: the mean over rows of the squared row norms, Σ_c r² averaged.
-
-    %l = pinn.mean_square %r : tensor<?x1xf32> -> tensor<f32>
-    """
-
-    name = "pinn.mean_square"
-    input = operand_def(TensorType)
-    output = result_def(TensorType)
-    traits = traits_def(Pure())
-    assembly_format = "$input attr-dict `:` type($input) `->` type($output)"
-
-    def __init__(self, input: SSAValue | Operation):
-        super().__init__(operands=[input], result_types=[TensorType(Float32Type(), [])])
-
-    def verify_(self) -> None:
-        _rank2(self.input.type, "the residual")
-        if tensor_shape(self.output.type) != []:
-            raise VerifyException("the result is a scalar tensor<f32>")
-
-
-@irdl_op_definition
-class MeanSquareGradOp(IRDLOperation):
-    """The gradient of `pinn.mean_square` w.r.t. its residual: dr = 2 · r · dl / rows.
-
-    %dr = pinn.mean_square_grad %r, %dl : tensor<?x1xf32>, tensor<f32> -> tensor<?x1xf32>
-    """
-
-    name = "pinn.mean_square_grad"
-    input = operand_def(TensorType)
-    grad = operand_def(TensorType)
-    output = result_def(TensorType)
-    traits = traits_def(Pure())
-    assembly_format = (
-        "$input `,` $grad attr-dict `:` type($input) `,` type($grad) `->` type($output)"
-    )
-
-    def __init__(self, input: SSAValue | Operation, grad: SSAValue | Operation):
-        super().__init__(operands=[input, grad], result_types=[SSAValue.get(input).type])
-
-
-@irdl_op_definition
-class WeightedSumOp(IRDLOperation):
-    """The training loss: Σ wᵢ · lᵢ over the loss terms.
-
-    %loss = pinn.weighted_sum %l0, %l1 weights [1.0, 300.0] : tensor<f32>, tensor<f32> -> tensor<f32>
-    """
-
-    name = "pinn.weighted_sum"
-    inputs = var_operand_def(TensorType)
-    weights = prop_def(ArrayAttr[FloatAttr])
-    output = result_def(TensorType)
-    traits = traits_def(Pure())
-
-    def __init__(self, inputs: Sequence[SSAValue], weights: Sequence[float]):
-        super().__init__(
-            operands=[list(inputs)],
-            result_types=[TensorType(Float32Type(), [])],
-            properties={"weights": float_array(weights)},
-        )
-
-    @classmethod
-    def parse(cls, parser: Parser) -> WeightedSumOp:
-        unresolved = parser.parse_comma_separated_list(
-            parser.Delimiter.NONE, parser.parse_unresolved_operand
-        )
-        parser.parse_keyword("weights")
-        weights = parse_real_list(parser, "loss weights")
-        attrs = parser.parse_optional_attr_dict()
-        types, _ = _parse_signature_types(parser, len(unresolved))
-        op = cls(_resolve(parser, unresolved, types), weights)
-        op.attributes |= attrs
-        return op
-
-    def print(self, printer: Printer) -> None:
-        printer.print_string(" ")
-        printer.print_list(self.inputs, printer.print_ssa_value)
-        printer.print_string(" weights ")
-        print_real_list(printer, floats_of(self.weights))
-        _print_signature(printer, self)
-
-    def verify_(self) -> None:
-        if len(self.weights.data) != len(self.inputs):
-            raise VerifyException(f"{len(self.inputs)} terms but {len(self.weights.data)} weights")
-        for v in (*self.inputs, self.output):
-            if tensor_shape(v.type) != []:
-                raise VerifyException(f"sums scalars tensor<f32>, got {v.type}")
-
-
-@irdl_op_definition
-class ScaleOp(IRDLOperation):
-    """Multiply by a constant: `pinn.scale %x by 300.0 : tensor<f32>`."""
-
-    name = "pinn.scale"
-    input = operand_def(TensorType)
-    factor = prop_def(FloatAttr)
-    output = result_def(TensorType)
-    traits = traits_def(Pure())
-
-    def __init__(self, input: SSAValue | Operation, factor: float):
-        super().__init__(
-            operands=[input],
-            result_types=[SSAValue.get(input).type],
-            properties={"factor": FloatAttr(float(factor), f64)},
-        )
-
-    @classmethod
-    def parse(cls, parser: Parser) -> ScaleOp:
-        x = parser.parse_unresolved_operand()
-        parser.parse_keyword("by")
-        factor = parse_real(parser, "the scale factor")
-        attrs = parser.parse_optional_attr_dict()
-        parser.parse_punctuation(":")
-        t = parser.parse_type()
-        op = cls(parser.resolve_operand(x, t), factor)
-        op.attributes |= attrs
-        return op
-
-    def print(self, printer: Printer) -> None:
-        printer.print_string(" ")
-        printer.print_ssa_value(self.input)
-        printer.print_string(f" by {format_float(self.factor.value.data)}")
-        if self.attributes:
-            printer.print_op_attributes(self.attributes)
-        printer.print_string(" : ")
-        printer.print_attribute(self.output.type)
-
-
-OPTIMIZER_HPARAMS = {
-    "adam": ("lr", "beta1", "beta2", "eps"),
-    "sgd": ("lr",),
-}
-
-
-@irdl_op_definition
-class OptimizerUpdateOp(IRDLOperation):
-    """One optimizer update of one parameter in f32 (master weights and moments stay f32).
-
-    %p1, %m1, %v1 = pinn.update adam %p, %g, %m, %v, %step {lr = 0.001, beta1 = 0.9,
-        beta2 = 0.999, eps = 1.0e-08, schedule = "linear_decay", steps = 1000} : tensor<2x256xf32>
-
-    The step (0-based, i64) sets the learning rate of the schedule — lr · (1 − step/steps) for
-    linear decay — and Adam's bias corrections 1 − β^(step+1). `sgd` has no state: p − lr·g.
-    """
-
-    name = "pinn.update"
-    optimizer = prop_def(StringAttr)
-    param = operand_def(TensorType)
-    grad = operand_def(TensorType)
-    state = var_operand_def(TensorType)
-    step = operand_def(i64)
-    config = prop_def(DictionaryAttr)
-    new_param = result_def(TensorType)
-    new_state = var_result_def(TensorType)
-    traits = traits_def(Pure())
-    irdl_options = (AttrSizedOperandSegments(as_property=True),)
-
-    STATE: ClassVar[dict[str, int]] = {"adam": 2, "sgd": 0}
-
-    def __init__(
-        self,
-        optimizer: str,
-        param: SSAValue,
-        grad: SSAValue,
-        state: Sequence[SSAValue],
-        step: SSAValue,
-        config: dict[str, Attribute],
-    ):
-        t = SSAValue.get(param).type
-        super().__init__(
-            operands=[param, grad, list(state), step],
-            result_types=[t, [t] * len(state)],
-            properties={"optimizer": StringAttr(optimizer), "config": DictionaryAttr(config)},
-        )
-
-    @classmethod
-    def parse(cls, parser: Parser) -> OptimizerUpdateOp:
-        opt = parser.parse_identifier(" (optimizer: adam or sgd)")
-        unresolved = parser.parse_comma_separated_list(
-            parser.Delimiter.NONE, parser.parse_unresolved_operand
-        )
-        config = parser.parse_optional_dictionary_attr_dict()
-        parser.parse_punctuation(":")
-        t = parser.parse_type()
-        operands = _resolve(parser, unresolved, [t] * (len(unresolved) - 1) + [i64])
-        return cls(opt, operands[0], operands[1], operands[2:-1], operands[-1], config)
-
-    def print(self, printer: Printer) -> None:
-        printer.print_string(f" {self.optimizer.data} ")
-        printer.print_list(self.operands, printer.print_ssa_value)
-        printer.print_string(" " + _format_config(self.config))
-        printer.print_string(" : ")
-        printer.print_attribute(self.param.type)
-
-    def verify_(self) -> None:
-        opt = self.optimizer.data
-        if opt not in self.STATE:
-            raise VerifyException(
-                f"unknown optimizer '{opt}'; expected one of: {', '.join(self.STATE)}"
-            )
-        if len(self.state) != self.STATE[opt]:
-            raise VerifyException(
-                f"'{opt}' keeps {self.STATE[opt]} state tensor(s), got {len(self.state)}"
-            )
-        t = self.param.type
-        for v in (self.grad, *self.state, self.new_param, *self.new_state):
-            if v.type != t:
-                raise VerifyException(
-                    f"parameter, gradient and state share one type ({t}), got {v.type}"
-                )
-        cfg = self.config.data
-        for key in OPTIMIZER_HPARAMS[opt]:
-            if key not in cfg:
-                raise VerifyException(f"'{opt}' needs '{key}'")
-        schedule = cfg.get("schedule")
-        if schedule is not None and schedule.data not in SCHEDULES:
-            raise VerifyException(f"unknown schedule '{schedule.data}'")
-        if schedule is not None and schedule.data == "linear_decay" and "steps" not in cfg:
-            raise VerifyException("a linear_decay schedule needs 'steps'")
-
-    def hyperparameters(self) -> dict[str, float | int | str]:
-        return {k: _python_value(v) for k, v in self.config.data.items()}
-
-
 PINN = Dialect(
     "pinn",
     [
@@ -1994,18 +1401,6 @@ PINN = Dialect(
         ExactOp,
         YieldOp,
         TrainOp,
-        MatmulOp,
-        BiasAddOp,
-        ColumnSumOp,
-        ActivationGradOp,
-        FlattenOp,
-        UnflattenOp,
-        ExpandColumnsOp,
-        MeanSquareOp,
-        MeanSquareGradOp,
-        WeightedSumOp,
-        ScaleOp,
-        OptimizerUpdateOp,
     ],
     [],
 )

@@ -1,4 +1,4 @@
-"""The `smx` dialect: block-scaled quantized tensors and the GEMM that consumes them.
+"""The `smx` dialect: block-scaled quantized tensors.
 
 A quantized tensor holds integer (or small-float) codes and one power-of-two exponent per
 block. Square-block MX (SMX) uses b x b tiles of symmetric saturating `intN` codes; because a
@@ -10,7 +10,8 @@ axis) are here for comparison: they need a second copy for the transposed use.
     !smx.tensor<?x256, int8, block 4x4>               shape + format
     %q = smx.quantize %x rounding stochastic stream 3 : tensor<?x256xf32> -> !smx.tensor<...>
     %x2 = smx.dequantize %q : !smx.tensor<...> -> tensor<?x256xf32>
-    %y = smx.matmul %q, %w role fwd : (!smx.tensor<...>, !smx.tensor<...>) -> tensor<?x64xf32>
+
+Quantized tensors are consumed by the one GEMM op of the training step, `train.gemm`.
 
 The numerics (how codes and exponents are computed) live in `pintac.runtime`; this module
 holds the IR and the format facts that passes and the runtime share. See docs/dialects/smx.md.
@@ -26,13 +27,11 @@ from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     I64,
     ArrayAttr,
-    Float32Type,
     IntAttr,
     IntegerAttr,
     ShapedType,
     StringAttr,
     TensorType,
-    UnitAttr,
     f32,
 )
 from xdsl.dialects.utils import EnumAttribute
@@ -60,6 +59,8 @@ from xdsl.printer import Printer
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
+
+from pintac.dialects.support import f32_shape, shape_str
 
 # ---------------------------------------------------------------------------------------------
 # Format facts
@@ -108,10 +109,6 @@ VALID_ELEMENT_KINDS = (
 def _int_kind_bits(element: str) -> int | None:
     match = _INT_KIND.fullmatch(element)
     return int(match.group(1)) if match else None
-
-
-def _shape_str(dims: Sequence[int]) -> str:
-    return "x".join("?" if d == DYNAMIC_INDEX else str(d) for d in dims)
 
 
 def _parse_signed_dimension(parser: AttrParser) -> int:
@@ -367,7 +364,7 @@ class QuantizedTensorType(ParametrizedAttribute, TypeAttribute, ShapedType):
 
 
 # ---------------------------------------------------------------------------------------------
-# Enumerations: rounding mode and GEMM role
+# The rounding mode
 # ---------------------------------------------------------------------------------------------
 
 
@@ -377,24 +374,11 @@ class Rounding(StrEnum):
     STOCHASTIC = "stochastic"  # counter-based RNG keyed by (seed, step, stream)
 
 
-class GemmRole(StrEnum):
-    FWD = "fwd"  # Y = X W
-    DGRAD = "dgrad"  # dX = dY W^T
-    WGRAD = "wgrad"  # dW = X^T dY
-
-
 @irdl_attr_definition
 class RoundingAttr(EnumAttribute[Rounding], SpacedOpaqueSyntaxAttribute):
     """`#smx<rounding rne>`."""
 
     name = "smx.rounding"
-
-
-@irdl_attr_definition
-class GemmRoleAttr(EnumAttribute[GemmRole], SpacedOpaqueSyntaxAttribute):
-    """`#smx<role wgrad>`."""
-
-    name = "smx.role"
 
 
 def _enum_choices(enum: type[StrEnum]) -> str:
@@ -418,14 +402,6 @@ def _parse_enum_keyword(parser: Parser, enum: type[_EnumT], what: str) -> _EnumT
 # ---------------------------------------------------------------------------------------------
 # Operations
 # ---------------------------------------------------------------------------------------------
-
-
-def _f32_tensor_shape(value_type: Attribute, what: str) -> tuple[int, ...]:
-    if not isinstance(value_type, TensorType) or not isinstance(
-        value_type.get_element_type(), Float32Type
-    ):
-        raise VerifyException(f"{what} must be a tensor of f32, got {value_type}")
-    return value_type.get_shape()
 
 
 @irdl_op_definition
@@ -469,12 +445,12 @@ class QuantizeOp(IRDLOperation):
         return self.rounding.data
 
     def verify_(self) -> None:
-        input_shape = _f32_tensor_shape(self.input.type, "input")
+        input_shape = f32_shape(self.input.type, None, "the input")
         result_shape = self.result.type.get_shape()
         if input_shape != result_shape:
             raise VerifyException(
-                f"result shape {_shape_str(result_shape)} does not match input shape "
-                f"{_shape_str(input_shape)}"
+                f"result shape {shape_str(result_shape)} does not match input shape "
+                f"{shape_str(input_shape)}"
             )
         mode = self.rounding_mode
         if mode is Rounding.STOCHASTIC and self.stream is None:
@@ -543,12 +519,12 @@ class DequantizeOp(IRDLOperation):
         super().__init__(operands=[input], result_types=[TensorType(f32, input_type.get_shape())])
 
     def verify_(self) -> None:
-        result_shape = _f32_tensor_shape(self.result.type, "result")
+        result_shape = f32_shape(self.result.type, None, "the result")
         input_shape = self.input.type.get_shape()
         if input_shape != result_shape:
             raise VerifyException(
-                f"result shape {_shape_str(result_shape)} does not match input shape "
-                f"{_shape_str(input_shape)}"
+                f"result shape {shape_str(result_shape)} does not match input shape "
+                f"{shape_str(input_shape)}"
             )
 
     # smx.dequantize %q [attr-dict] : TYPE -> TYPE
@@ -576,175 +552,8 @@ class DequantizeOp(IRDLOperation):
         )
 
 
-def _dims_compatible(a: int, b: int) -> bool:
-    return a == b or DYNAMIC_INDEX in (a, b)
-
-
-@irdl_op_definition
-class MatmulOp(IRDLOperation):
-    """C = op(A) op(B) on quantized operands, op = optional transpose. The exact sum of
-    products of the dequantized values, rounded once to f32 (round to nearest even).
-
-    The transposes read the stored blocks transposed: with square blocks Q(X)^T = Q(X^T), so
-    the copy quantized for the forward GEMM also serves dgrad (W with `transpose_b`) and wgrad
-    (X with `transpose_a`).
-    """
-
-    name = "smx.matmul"
-
-    a = operand_def(QuantizedTensorType)
-    b = operand_def(QuantizedTensorType)
-    result = result_def(TensorType)
-    role = prop_def(GemmRoleAttr)
-    transpose_a = opt_prop_def(UnitAttr)
-    transpose_b = opt_prop_def(UnitAttr)
-
-    traits = traits_def(Pure())
-
-    def __init__(
-        self,
-        a: SSAValue | Operation,
-        b: SSAValue | Operation,
-        role: GemmRole | str,
-        transpose_a: bool = False,
-        transpose_b: bool = False,
-    ):
-        a_type, b_type = SSAValue.get(a).type, SSAValue.get(b).type
-        assert isinstance(a_type, QuantizedTensorType)
-        assert isinstance(b_type, QuantizedTensorType)
-        rows = self.logical_shape(a_type, transpose_a)[0]
-        cols = self.logical_shape(b_type, transpose_b)[1]
-        super().__init__(
-            operands=[a, b],
-            result_types=[TensorType(f32, (rows, cols))],
-            properties={
-                "role": GemmRoleAttr(GemmRole(role)),
-                "transpose_a": UnitAttr() if transpose_a else None,
-                "transpose_b": UnitAttr() if transpose_b else None,
-            },
-        )
-
-    # -- helpers ---------------------------------------------------------------------------
-
-    @staticmethod
-    def logical_shape(operand_type: QuantizedTensorType, transposed: bool) -> tuple[int, int]:
-        """(rows, cols) of a rank-2 operand as the GEMM reads it."""
-        if operand_type.get_num_dims() != 2:
-            raise VerifyException(
-                f"smx.matmul operands must be rank-2, got rank {operand_type.get_num_dims()}"
-            )
-        rows, cols = operand_type.get_shape()
-        return (cols, rows) if transposed else (rows, cols)
-
-    @property
-    def gemm_role(self) -> GemmRole:
-        return self.role.data
-
-    @property
-    def is_transposed_a(self) -> bool:
-        return self.transpose_a is not None
-
-    @property
-    def is_transposed_b(self) -> bool:
-        return self.transpose_b is not None
-
-    def reduction_blocks(self) -> tuple[int, int]:
-        """How many elements one block of A and of B covers along the reduction axis K."""
-        # A is MxK: K is its axis 1, or axis 0 when transposed. B is KxN: the reverse.
-        a_axis = 0 if self.is_transposed_a else 1
-        b_axis = 1 if self.is_transposed_b else 0
-        return (
-            self.a.type.format.block_extent(a_axis),
-            self.b.type.format.block_extent(b_axis),
-        )
-
-    # -- verification ----------------------------------------------------------------------
-
-    def verify_(self) -> None:
-        for label, operand_type in (("a", self.a.type), ("b", self.b.type)):
-            if operand_type.get_num_dims() != 2:
-                raise VerifyException(
-                    f"operand {label} must be a rank-2 smx.tensor, got rank "
-                    f"{operand_type.get_num_dims()}"
-                )
-        ta, tb = self.is_transposed_a, self.is_transposed_b
-        m, k_a = self.logical_shape(self.a.type, ta)
-        k_b, n = self.logical_shape(self.b.type, tb)
-        if not _dims_compatible(k_a, k_b):
-            a_name = f"a{' transposed' if ta else ''} ({_shape_str((m, k_a))})"
-            b_name = f"b{' transposed' if tb else ''} ({_shape_str((k_b, n))})"
-            raise VerifyException(
-                f"reduction dimensions differ: {a_name} has K = {_shape_str([k_a])}, "
-                f"{b_name} has K = {_shape_str([k_b])}"
-            )
-        result_shape = _f32_tensor_shape(self.result.type, "result")
-        if len(result_shape) != 2 or not all(
-            _dims_compatible(got, want) for got, want in zip(result_shape, (m, n), strict=True)
-        ):
-            raise VerifyException(
-                f"result shape {_shape_str(result_shape)} does not match "
-                f"{_shape_str((m, n))} (rows of a, columns of b, after transposes)"
-            )
-        block_a, block_b = self.reduction_blocks()
-        if block_a != block_b:
-            format_a, format_b = self.a.type.format, self.b.type.format
-            hint = ""
-            if format_a.is_mx or format_b.is_mx:
-                # The 1-D MX cost SMX avoids: a transposed use needs a re-blocked copy.
-                hint = (
-                    " (a 1-D MX operand needs its 32-element blocks along the reduction "
-                    "axis: quantize a second copy with the transposed block)"
-                )
-            raise VerifyException(
-                "operand blocks differ along the reduction axis: a's "
-                f"{_shape_str(format_a.block_shape)} blocks span {block_a}, b's "
-                f"{_shape_str(format_b.block_shape)} blocks span {block_b}{hint}"
-            )
-
-    # smx.matmul %a, %b role ROLE [transpose_a] [transpose_b] [attr-dict] : (A, B) -> C
-    def print(self, printer: Printer) -> None:
-        printer.print_string(" ")
-        printer.print_operand(self.a)
-        printer.print_string(", ")
-        printer.print_operand(self.b)
-        printer.print_string(f" role {self.gemm_role}")
-        if self.is_transposed_a:
-            printer.print_string(" transpose_a")
-        if self.is_transposed_b:
-            printer.print_string(" transpose_b")
-        printer.print_op_attributes(self.attributes)
-        printer.print_string(" : ")
-        printer.print_operation_type(self)
-
-    @classmethod
-    def parse(cls, parser: Parser) -> MatmulOp:
-        a = parser.parse_unresolved_operand()
-        parser.parse_punctuation(",")
-        b = parser.parse_unresolved_operand()
-        parser.parse_keyword("role", f" (every smx.matmul has a role: {_enum_choices(GemmRole)})")
-        role = _parse_enum_keyword(parser, GemmRole, "a GEMM role")
-        properties: dict[str, Attribute] = {"role": GemmRoleAttr(role)}
-        if parser.parse_optional_keyword("transpose_a"):
-            properties["transpose_a"] = UnitAttr()
-        if parser.parse_optional_keyword("transpose_b"):
-            properties["transpose_b"] = UnitAttr()
-        attributes = parser.parse_optional_attr_dict()
-        parser.parse_punctuation(":")
-        type_pos = parser.pos
-        function_type = parser.parse_function_type()
-        if len(function_type.inputs) != 2 or len(function_type.outputs) != 1:
-            parser.raise_error("smx.matmul has type (A, B) -> C", type_pos, parser.pos)
-        a_type, b_type = function_type.inputs.data
-        return cls.create(
-            operands=[parser.resolve_operand(a, a_type), parser.resolve_operand(b, b_type)],
-            result_types=[function_type.outputs.data[0]],
-            properties=properties,
-            attributes=attributes,
-        )
-
-
 SMX = Dialect(
     "smx",
-    [QuantizeOp, DequantizeOp, MatmulOp],
-    [FormatAttr, QuantizedTensorType, RoundingAttr, GemmRoleAttr],
+    [QuantizeOp, DequantizeOp],
+    [FormatAttr, QuantizedTensorType, RoundingAttr],
 )

@@ -28,20 +28,14 @@ arrays are float32 and `K`, `D` are read from the operand types.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import ClassVar
 
 from xdsl.dialects.builtin import (
-    DYNAMIC_INDEX,
     I64,
-    Float32Type,
     Float64Type,
     FloatAttr,
     IntegerAttr,
-    StringAttr,
     TensorType,
     UnitAttr,
-    f32,
     f64,
     i64,
 )
@@ -61,78 +55,44 @@ from xdsl.printer import Printer
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-# Activations `stein.diff_activation` knows; the same set the network layers may use.
-ACTIVATIONS = ("tanh", "sin")
+from pintac.dialects.support import (
+    compatible,
+    dim_str,
+    f32_shape,
+    f32_tensor,
+    join,
+    static,
+)
+from pintac.dialects.train import ActivationAttr
 
 # Philox keys a stream with one 32-bit word.
 MAX_STREAM = 2**32 - 1
 
+# Stein's-estimator settings when neither a pass option nor the problem's `pinn.train` gives them.
+DEFAULT_PAIRS = 512
+DEFAULT_SIGMA = 0.01
+
 # ---------------------------------------------------------------------------------------------
-# Shape helpers (shared by the builders, the verifiers and the passes)
+# Shapes (shared by the builders, the verifiers and the passes)
 # ---------------------------------------------------------------------------------------------
-
-
-def _dim(d: int) -> str:
-    return "?" if d == DYNAMIC_INDEX else str(d)
-
-
-def _compatible(a: int, b: int) -> bool:
-    """Two dimensions agree when equal or when either is dynamic (MLIR's shape compatibility)."""
-    return a == b or DYNAMIC_INDEX in (a, b)
-
-
-def _join(a: int, b: int) -> int:
-    """The most precise of two compatible dimensions: static wins over dynamic."""
-    return b if a == DYNAMIC_INDEX else a
-
-
-def _f32_tensor(*shape: int) -> TensorType:
-    return TensorType(f32, shape)
-
-
-def _type_of(value: SSAValue | Operation | Attribute) -> Attribute:
-    if isinstance(value, Attribute):
-        return value
-    return SSAValue.get(value).type
-
-
-def _shape_of(
-    value: SSAValue | Operation | Attribute, rank: int, what: str, layout: str
-) -> tuple[int, ...]:
-    """The shape of an f32 tensor of the given rank, or a VerifyException describing `layout`.
-
-    `what` names the operand for the user ("the perturbations"), `layout` its expected type
-    ("tensor<N x K x D x f32>").
-    """
-    t = _type_of(value)
-    if not (
-        isinstance(t, TensorType)
-        and isinstance(t.get_element_type(), Float32Type)
-        and t.get_num_dims() == rank
-    ):
-        raise VerifyException(f"expects {what} as a {layout}, got {t}")
-    return t.get_shape()
-
-
-def _static(d: int, what: str) -> int:
-    if d == DYNAMIC_INDEX:
-        raise VerifyException(f"{what} must be static, got ?")
-    return d
 
 
 def points_shape(x: SSAValue | Operation | Attribute) -> tuple[int, int]:
     """(N, D) of collocation points `tensor<N x D x f32>`; D must be static."""
-    n, d = _shape_of(x, 2, "the points", "tensor<N x D x f32> (points x coordinates)")
-    return n, _static(d, "the number of coordinates D (dimension 1 of the points)")
+    n, d = f32_shape(x, 2, "the points", "a tensor<N x D x f32> (points x coordinates)")
+    return n, static(d, "the number of coordinates D (dimension 1 of the points)")
 
 
 def delta_shape(delta: SSAValue | Operation | Attribute) -> tuple[int, int, int]:
     """(N, K, D) of perturbations `tensor<N x K x D x f32>`; K and D must be static, K >= 1."""
-    n, k, d = _shape_of(
-        delta, 3, "the perturbations", "tensor<N x K x D x f32> (points x pairs x coordinates)"
+    n, k, d = f32_shape(
+        delta,
+        3,
+        "the perturbations",
+        "a tensor<N x K x D x f32> (points x pairs x coordinates)",
     )
-    _static(k, "the number of pairs K (dimension 1 of the perturbations)")
-    _static(d, "the number of coordinates D (dimension 2 of the perturbations)")
+    static(k, "the number of pairs K (dimension 1 of the perturbations)")
+    static(d, "the number of coordinates D (dimension 2 of the perturbations)")
     if k < 1:
         raise VerifyException(f"the perturbations hold {k} pairs; at least 1 is needed")
     return n, k, d
@@ -141,7 +101,7 @@ def delta_shape(delta: SSAValue | Operation | Attribute) -> tuple[int, int, int]
 def sample_type(x: SSAValue | Operation | Attribute, pairs: int) -> TensorType:
     """Result type of `stein.sample` on points `x`: tensor<N x K x D x f32>."""
     n, d = points_shape(x)
-    return _f32_tensor(n, pairs, d)
+    return f32_tensor(n, pairs, d)
 
 
 def perturb_type(
@@ -153,13 +113,13 @@ def perturb_type(
     _check_batch(n, dn, "the points", "the perturbations")
     if d != dd:
         raise VerifyException(f"the points have {d} coordinates but the perturbations have {dd}")
-    return _f32_tensor(_join(n, dn), 2 * k + 1, d)
+    return f32_tensor(join(n, dn), 2 * k + 1, d)
 
 
 def difference_streams_type(delta: SSAValue | Operation | Attribute) -> TensorType:
     """Result type of `stein.difference_streams`: tensor<N x 2K x D x f32>."""
     n, k, d = delta_shape(delta)
-    return _f32_tensor(n, 2 * k, d)
+    return f32_tensor(n, 2 * k, d)
 
 
 def estimate_type(
@@ -173,40 +133,34 @@ def estimate_type(
     """
     n = _values_shape(values)[0]
     if delta is not None:
-        n = _join(n, delta_shape(delta)[0])
-    return _f32_tensor(n, width)
+        n = join(n, delta_shape(delta)[0])
+    return f32_tensor(n, width)
 
 
-def diff_activation_type(zd: SSAValue | Operation | Attribute) -> TensorType:
-    """Result type of `stein.diff_activation`: that of the difference stream z_d."""
-    _shape_of(zd, 3, "the difference pre-activation z_d", _ZD_LAYOUT)
-    t = _type_of(zd)
-    assert isinstance(t, TensorType)
-    return t
-
-
-_ZD_LAYOUT = "tensor<N x M x H x f32> (points x streams x width)"
+def values_type(n: int, pairs: int, differences: bool = False) -> TensorType:
+    """The network values of K pairs: tensor<N x 2K+1 x 1 x f32>, or N x 2K x 1 (differences)."""
+    return f32_tensor(n, 2 * pairs + (0 if differences else 1), 1)
 
 
 def _values_shape(values: SSAValue | Operation | Attribute) -> tuple[int, int]:
     """(N, M) of network values `tensor<N x M x 1 x f32>`; M must be static."""
-    n, m, out = _shape_of(
+    n, m, out = f32_shape(
         values,
         3,
         "the network values",
-        "tensor<N x M x 1 x f32> (points x evaluations x one output)",
+        "a tensor<N x M x 1 x f32> (points x evaluations x one output)",
     )
-    _static(m, "the number of evaluations per point (dimension 1 of the network values)")
+    static(m, "the number of evaluations per point (dimension 1 of the network values)")
     if out != 1:
         raise VerifyException(
             f"the estimators take a scalar network: the network values must have 1 output, "
-            f"got {_dim(out)}"
+            f"got {dim_str(out)}"
         )
     return n, m
 
 
 def _check_batch(a: int, b: int, what_a: str, what_b: str) -> None:
-    if not _compatible(a, b):
+    if not compatible(a, b):
         raise VerifyException(f"point counts differ: {what_a} have {a} rows, {what_b} have {b}")
 
 
@@ -217,7 +171,7 @@ def _check_result(op: IRDLOperation, expected: TensorType) -> None:
         isinstance(got, TensorType)
         and got.get_element_type() == expected.get_element_type()
         and got.get_num_dims() == expected.get_num_dims()
-        and _compatible(got.get_shape()[0], expected.get_shape()[0])
+        and compatible(got.get_shape()[0], expected.get_shape()[0])
         and got.get_shape()[1:] == expected.get_shape()[1:]
     )
     if not ok:
@@ -227,6 +181,11 @@ def _check_result(op: IRDLOperation, expected: TensorType) -> None:
 def _check_sigma(value: float, name: str) -> None:
     if not (math.isfinite(value) and value > 0):
         raise VerifyException(f"{name} must be a positive number, got {value}")
+
+
+def _check_pairs(pairs: int) -> None:
+    if pairs < 1:
+        raise VerifyException(f"pairs must be at least 1, got {pairs}")
 
 
 def _count_form(m: int, k: int, differences: bool) -> None:
@@ -250,63 +209,13 @@ def _count_form(m: int, k: int, differences: bool) -> None:
         )
 
 
-# ---------------------------------------------------------------------------------------------
-# Custom syntax helpers
-# ---------------------------------------------------------------------------------------------
-
-
-def _print_float(printer: Printer, value: float) -> None:
-    printer.print_float(value, f64)
-
-
-def _float_prop(value: float) -> FloatAttr[Float64Type]:
-    return FloatAttr(float(value), f64)
-
-
-def _int_prop(value: int) -> IntegerAttr[I64]:
-    return IntegerAttr(value, i64)
-
-
-def _print_operands(printer: Printer, values: Sequence[SSAValue]) -> None:
-    printer.print_string(" ")
-    printer.print_list(values, printer.print_ssa_value)
-
-
-def _print_signature(
-    printer: Printer, op: IRDLOperation, operand_types: Sequence[Attribute]
-) -> None:
-    """` {attrs} : T1, T2 -> R`, the tail every stein op shares (properties print before it)."""
-    printer.print_op_attributes(op.attributes)
-    printer.print_string(" : ")
-    printer.print_list(operand_types, printer.print_attribute)
-    printer.print_string(" -> ")
-    printer.print_attribute(op.results[0].type)
-
-
-def _parse_signature(
-    parser: Parser, operands: Sequence[UnresolvedOperand]
-) -> tuple[dict[str, Attribute], list[SSAValue], Attribute]:
-    """Parse ` {attrs} : T1, T2 -> R` and resolve `operands` against T1, T2, ...
-
-    `{attrs}` are discardable attributes; the properties are all spelled out by the syntax.
-    """
-    attrs = parser.parse_optional_attr_dict()
-    parser.parse_punctuation(":")
-    pos = parser.pos
-    types = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_type)
-    if len(types) != len(operands):
-        parser.raise_error(
-            f"expected {len(operands)} operand types, got {len(types)}", pos, parser.pos
+def _check_odd_count(m: int) -> None:
+    if m < 3 or m % 2 == 0:
+        hint = " (2K differences need the 'differences' form)" if m >= 2 and m % 2 == 0 else ""
+        raise VerifyException(
+            f"expects 2K+1 network values per point (g(x), then g(x+δ_k), then g(x−δ_k)), "
+            f"got {m}{hint}"
         )
-    parser.parse_punctuation("->")
-    result_type = parser.parse_type()
-    resolved = [parser.resolve_operand(o, t) for o, t in zip(operands, types, strict=True)]
-    return attrs, resolved, result_type
-
-
-def _parse_sigma(parser: Parser) -> float:
-    # Any number parses; the verifier rejects non-positive values with a clear message.
-    return float(parser.parse_number())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,10 +268,13 @@ class SampleOp(IRDLOperation):
         sigma_t: float | None = None,
         result_type: Attribute | None = None,
     ):
-        props: dict[str, Attribute] = {"pairs": _int_prop(pairs), "sigma": _float_prop(sigma)}
+        props: dict[str, Attribute] = {
+            "pairs": IntegerAttr(pairs, i64),
+            "sigma": FloatAttr(sigma, f64),
+        }
         if sigma_t is not None:
-            props["sigma_t"] = _float_prop(sigma_t)
-        props["stream"] = _int_prop(stream)
+            props["sigma_t"] = FloatAttr(sigma_t, f64)
+        props["stream"] = IntegerAttr(stream, i64)
         super().__init__(
             operands=[x, seed, step],
             result_types=[result_type or sample_type(x, pairs)],
@@ -378,8 +290,7 @@ class SampleOp(IRDLOperation):
 
     def verify_(self) -> None:
         pairs = self.pairs.value.data
-        if pairs < 1:
-            raise VerifyException(f"pairs must be at least 1, got {pairs}")
+        _check_pairs(pairs)
         _check_sigma(self.sigma.value.data, "sigma")
         if self.sigma_t is not None:
             _check_sigma(self.sigma_t.value.data, "sigma_t")
@@ -398,14 +309,19 @@ class SampleOp(IRDLOperation):
         _check_result(self, sample_type(self.x, pairs))
 
     def print(self, printer: Printer) -> None:
-        _print_operands(printer, [self.x, self.seed, self.step])
+        printer.print_string(" ")
+        printer.print_list([self.x, self.seed, self.step], printer.print_ssa_value)
         printer.print_string(f" pairs {self.pairs.value.data} sigma ")
-        _print_float(printer, self.sigma.value.data)
+        printer.print_float(self.sigma.value.data, f64)
         if self.sigma_t is not None:
             printer.print_string(" sigma_t ")
-            _print_float(printer, self.sigma_t.value.data)
+            printer.print_float(self.sigma_t.value.data, f64)
         printer.print_string(f" stream {self.stream.value.data}")
-        _print_signature(printer, self, [self.x.type])
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.x.type)
+        printer.print_string(" -> ")
+        printer.print_attribute(self.delta.type)
 
     @classmethod
     def parse(cls, parser: Parser) -> SampleOp:
@@ -417,14 +333,17 @@ class SampleOp(IRDLOperation):
         parser.parse_keyword("pairs")
         pairs = parser.parse_integer()
         parser.parse_keyword("sigma")
-        sigma = _parse_sigma(parser)
+        sigma = float(parser.parse_number())
         sigma_t = None
         if parser.parse_optional_keyword("sigma_t"):
-            sigma_t = _parse_sigma(parser)
+            sigma_t = float(parser.parse_number())
         parser.parse_keyword("stream")
         stream = parser.parse_integer()
-        attrs, (x_val,), result_type = _parse_signature(parser, [x])
-        op = cls(x_val, seed, step, pairs, sigma, stream, sigma_t, result_type)
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        x_val = parser.resolve_operand(x, parser.parse_type())
+        parser.parse_punctuation("->")
+        op = cls(x_val, seed, step, pairs, sigma, stream, sigma_t, parser.parse_type())
         op.attributes.update(attrs)
         return op
 
@@ -449,169 +368,135 @@ class PerturbOp(IRDLOperation):
     delta = operand_def(TensorType)
     batch = result_def(TensorType)
     traits = traits_def(Pure())
+    assembly_format = "$x `,` $delta attr-dict `:` type($x) `,` type($delta) `->` type($batch)"
 
-    def __init__(
-        self,
-        x: SSAValue | Operation,
-        delta: SSAValue | Operation,
-        result_type: Attribute | None = None,
-    ):
-        super().__init__(operands=[x, delta], result_types=[result_type or perturb_type(x, delta)])
+    def __init__(self, x: SSAValue | Operation, delta: SSAValue | Operation):
+        super().__init__(operands=[x, delta], result_types=[perturb_type(x, delta)])
 
     def verify_(self) -> None:
         _check_result(self, perturb_type(self.x, self.delta))
 
-    def print(self, printer: Printer) -> None:
-        _print_operands(printer, [self.x, self.delta])
-        _print_signature(printer, self, [self.x.type, self.delta.type])
-
-    @classmethod
-    def parse(cls, parser: Parser) -> PerturbOp:
-        x = parser.parse_unresolved_operand()
-        parser.parse_punctuation(",")
-        delta = parser.parse_unresolved_operand()
-        attrs, (x_val, delta_val), result_type = _parse_signature(parser, [x, delta])
-        op = cls(x_val, delta_val, result_type)
-        op.attributes.update(attrs)
-        return op
-
 
 # ---------------------------------------------------------------------------------------------
-# Estimators
+# Derivative estimators and their transposes
 # ---------------------------------------------------------------------------------------------
+#
+# Every estimator is linear in the network values g (or in the differences d), so its
+# vector-Jacobian product is its transpose: for a cotangent `dout` of the estimate, the VJP is
+# the `dg` with <E(g), dout> = <g, dg> for every g. `pinn-autodiff` uses these to carry the
+# loss gradient from an estimate back to the perturbed batch's network values; δ and σ are
+# constants there (the perturbations are not differentiated).
 
 
-def _sigma_dims_props(
-    sigma: float, dims: tuple[int, int], differences: bool
-) -> dict[str, Attribute]:
-    """The properties shared by the derivative estimators and their transposes."""
-    props: dict[str, Attribute] = {
-        "sigma": _float_prop(sigma),
-        "dim_lo": _int_prop(dims[0]),
-        "dim_hi": _int_prop(dims[1]),
-    }
-    if differences:
-        props["differences"] = UnitAttr()
-    return props
+def _check_sigma_matches_sample(delta: SSAValue, sigma: float, lo: int, hi: int) -> None:
+    """When `delta` comes straight from stein.sample, sigma must be the one it drew with."""
+    sample = delta.owner
+    if not isinstance(sample, SampleOp):
+        return
+    for dim in range(lo, hi):
+        name, drawn = sample.sigma_of_dim(dim)
+        if drawn != sigma:
+            raise VerifyException(
+                f"sigma {sigma} differs from the {name} {drawn} that coordinate {dim} of "
+                "the perturbations was sampled with"
+            )
 
 
-def _print_sigma_dims_syntax(printer: Printer, op: Operation) -> None:
-    """`[differences] %first, %delta sigma S [dims A to B] : T, Tδ -> R`, shared by the
-    estimators and their transposes; a range covering every coordinate is not printed."""
-    first, delta = op.operands
-    if op.is_difference_form:
-        printer.print_string(" differences")
-    _print_operands(printer, [first, delta])
-    printer.print_string(" sigma ")
-    _print_float(printer, op.sigma.value.data)
-    lo, hi = op.dims
-    full = (
-        isinstance(delta.type, TensorType)
-        and delta.type.get_num_dims() == 3
-        and (lo, hi) == (0, delta.type.get_shape()[2])
-    )
-    if not full:
-        printer.print_string(f" dims {lo} to {hi}")
-    _print_signature(printer, op, [first.type, delta.type])
+class _CoordinateEstimatorBase(IRDLOperation):
+    """What the derivative estimators and their transposes share: the perturbations δ, the σ
+    they were drawn with, a half-open coordinate range [lo, hi) (`dims lo to hi`, all D
+    coordinates when omitted, as in `scf.for ... to`) and the value or difference form.
 
-
-def _parse_sigma_dims_syntax(cls, parser: Parser):
-    differences = parser.parse_optional_keyword("differences") is not None
-    first = parser.parse_unresolved_operand()
-    parser.parse_punctuation(",")
-    delta = parser.parse_unresolved_operand()
-    parser.parse_keyword("sigma")
-    sigma = _parse_sigma(parser)
-    dims = None
-    if parser.parse_optional_keyword("dims"):
-        lo = parser.parse_integer()
-        parser.parse_keyword("to")
-        dims = (lo, parser.parse_integer())
-    attrs, (first_val, delta_val), result_type = _parse_signature(parser, [first, delta])
-    if dims is None:
-        # All coordinates; an ill-typed %delta gets (0, 0) and the verifier explains.
-        t = delta_val.type
-        full = isinstance(t, TensorType) and t.get_num_dims() == 3
-        dims = (0, t.get_shape()[2] if full else 0)
-    op = cls(first_val, delta_val, sigma, dims, differences, result_type)
-    op.attributes.update(attrs)
-    return op
-
-
-class _DerivativeEstimator(IRDLOperation):
-    """Shared structure of `stein.grad` and `stein.laplacian`.
-
-    Syntax: `stein.OP [differences] %g, %delta sigma S [dims A to B] : TG, TD -> TR`.
-    `dims A to B` is the half-open coordinate range [A, B) (as in `scf.for ... to`); omitted,
-    it is all D coordinates.
+    Syntax: `stein.OP [differences] %first, %delta sigma S [dims A to B] : T, Tδ -> R`.
     """
 
-    values = operand_def(TensorType)
     delta = operand_def(TensorType)
     result = result_def(TensorType)
     sigma = prop_def(FloatAttr[Float64Type])
-    dim_lo = prop_def(IntegerAttr[I64])
-    dim_hi = prop_def(IntegerAttr[I64])
+    dim_lo = opt_prop_def(IntegerAttr[I64])
+    dim_hi = opt_prop_def(IntegerAttr[I64])
     differences = opt_prop_def(UnitAttr)
     traits = traits_def(Pure())
 
     def __init__(
         self,
-        values: SSAValue | Operation,
+        first: SSAValue | Operation,
         delta: SSAValue | Operation,
         sigma: float,
         dims: tuple[int, int] | None = None,
         differences: bool = False,
         result_type: Attribute | None = None,
     ):
+        full = (0, delta_shape(delta)[2])
         if dims is None:
-            dims = (0, delta_shape(delta)[2])
-        props = _sigma_dims_props(sigma, dims, differences)
+            dims = full
+        props: dict[str, Attribute | None] = {
+            "sigma": FloatAttr(float(sigma), f64),
+            "dim_lo": None if dims == full else IntegerAttr(dims[0], i64),
+            "dim_hi": None if dims == full else IntegerAttr(dims[1], i64),
+            "differences": UnitAttr() if differences else None,
+        }
         super().__init__(
-            operands=[values, delta],
-            result_types=[result_type or self.infer_result_type(values, delta, dims)],
+            operands=[first, delta],
+            result_types=[result_type or self.infer_result_type(first, delta, dims, differences)],
             properties=props,
         )
 
     @classmethod
     def infer_result_type(
         cls,
-        values: SSAValue | Operation | Attribute,
+        first: SSAValue | Operation | Attribute,
         delta: SSAValue | Operation | Attribute,
         dims: tuple[int, int],
+        differences: bool,
     ) -> TensorType:
         raise NotImplementedError
 
     @property
     def dims(self) -> tuple[int, int]:
         """The half-open coordinate range [lo, hi) the estimate covers."""
+        if self.dim_lo is None or self.dim_hi is None:
+            return 0, self.delta.type.get_shape()[2]
         return self.dim_lo.value.data, self.dim_hi.value.data
 
     @property
     def is_difference_form(self) -> bool:
         return self.differences is not None
 
-    def verify_(self) -> None:
-        sigma = self.sigma.value.data
-        _check_sigma(sigma, "sigma")
-        n_values, m = _values_shape(self.values)
-        n_delta, k, d = delta_shape(self.delta)
-        _check_batch(n_values, n_delta, "the network values", "the perturbations")
-        _count_form(m, k, self.is_difference_form)
+    def _verify_range(self) -> tuple[int, int, int]:
+        """Checks σ, δ and the range; returns (N of δ, lo, hi)."""
+        _check_sigma(self.sigma.value.data, "sigma")
+        n_delta, _, d = delta_shape(self.delta)
+        if (self.dim_lo is None) != (self.dim_hi is None):
+            raise VerifyException("write a coordinate range as `dims lo to hi`")
         lo, hi = self.dims
         if not 0 <= lo < hi <= d:
             raise VerifyException(
                 f"dims {lo} to {hi} is not a non-empty range within the {d} coordinates [0, {d})"
             )
-        _check_sigma_matches_sample(self.delta, sigma, lo, hi)
-        _check_result(self, self.infer_result_type(self.values, self.delta, self.dims))
+        _check_sigma_matches_sample(self.delta, self.sigma.value.data, lo, hi)
+        return n_delta, lo, hi
 
-    def print(self, printer: Printer) -> None:
-        _print_sigma_dims_syntax(printer, self)
 
-    @classmethod
-    def parse(cls, parser: Parser) -> _DerivativeEstimator:
-        return _parse_sigma_dims_syntax(cls, parser)
+class _DerivativeEstimator(_CoordinateEstimatorBase):
+    """`stein.grad` and `stein.laplacian`: the values (or differences) first."""
+
+    values = operand_def(TensorType)
+    assembly_format = (
+        "(`differences` $differences^)? $values `,` $delta `sigma` $sigma "
+        "(`dims` $dim_lo^ `to` $dim_hi)? attr-dict "
+        "`:` type($values) `,` type($delta) `->` type($result)"
+    )
+
+    def verify_(self) -> None:
+        n_delta, lo, hi = self._verify_range()
+        n_values, m = _values_shape(self.values)
+        _check_batch(n_values, n_delta, "the network values", "the perturbations")
+        _count_form(m, delta_shape(self.delta)[1], self.is_difference_form)
+        _check_result(
+            self,
+            self.infer_result_type(self.values, self.delta, (lo, hi), self.is_difference_form),
+        )
 
 
 @irdl_op_definition
@@ -636,13 +521,8 @@ class GradOp(_DerivativeEstimator):
     name = "stein.grad"
 
     @classmethod
-    def infer_result_type(
-        cls,
-        values: SSAValue | Operation | Attribute,
-        delta: SSAValue | Operation | Attribute,
-        dims: tuple[int, int],
-    ) -> TensorType:
-        return estimate_type(values, delta, dims[1] - dims[0])
+    def infer_result_type(cls, first, delta, dims, differences) -> TensorType:
+        return estimate_type(first, delta, dims[1] - dims[0])
 
 
 @irdl_op_definition
@@ -672,271 +552,48 @@ class LaplacianOp(_DerivativeEstimator):
     name = "stein.laplacian"
 
     @classmethod
-    def infer_result_type(
-        cls,
-        values: SSAValue | Operation | Attribute,
-        delta: SSAValue | Operation | Attribute,
-        dims: tuple[int, int],
-    ) -> TensorType:
-        return estimate_type(values, delta)
+    def infer_result_type(cls, first, delta, dims, differences) -> TensorType:
+        return estimate_type(first, delta)
 
 
-@irdl_op_definition
-class CenterOp(IRDLOperation):
-    """The unperturbed value g(x) out of the perturbed batch's values.
-
-        %u = stein.center %g : tensor<?x1025x1xf32> -> tensor<?x1xf32>
-
-    Semantics: `u = g[:, 0, :]`. There is no difference form: under DiffQuant g(x) is the base
-    stream itself.
-    """
-
-    name = "stein.center"
-    values = operand_def(TensorType)
-    result = result_def(TensorType)
-    traits = traits_def(Pure())
-
-    def __init__(self, values: SSAValue | Operation, result_type: Attribute | None = None):
-        super().__init__(operands=[values], result_types=[result_type or estimate_type(values)])
-
-    def verify_(self) -> None:
-        _, m = _values_shape(self.values)
-        _check_odd_count(m)
-        _check_result(self, estimate_type(self.values))
-
-    def print(self, printer: Printer) -> None:
-        _print_operands(printer, [self.values])
-        _print_signature(printer, self, [self.values.type])
-
-    @classmethod
-    def parse(cls, parser: Parser) -> CenterOp:
-        values = parser.parse_unresolved_operand()
-        attrs, (values_val,), result_type = _parse_signature(parser, [values])
-        op = cls(values_val, result_type)
-        op.attributes.update(attrs)
-        return op
-
-
-def _check_odd_count(m: int) -> None:
-    if m < 3 or m % 2 == 0:
-        hint = " (2K differences need the 'differences' form)" if m >= 2 and m % 2 == 0 else ""
-        raise VerifyException(
-            f"expects 2K+1 network values per point (g(x), then g(x+δ_k), then g(x−δ_k)), "
-            f"got {m}{hint}"
-        )
-
-
-@irdl_op_definition
-class SmoothedOp(IRDLOperation):
-    """Monte-Carlo value of the Gaussian-smoothed network f_σ(x) = E[g(x+δ)].
-
-        %us = stein.smoothed %g : tensor<?x1025x1xf32> -> tensor<?x1xf32>
-        %us = stein.smoothed differences %d base %u
-                : tensor<?x1024x1xf32>, tensor<?x1xf32> -> tensor<?x1xf32>
-
-    Semantics: the mean of the 2K perturbed values (g(x) itself is not included):
-
-        if differences: us = base + np.mean(d, axis=1)        # base = g(x): (N, 1)
-        else:           us = np.mean(g[:, 1:, :], axis=1)
-    """
-
-    name = "stein.smoothed"
-    values = operand_def(TensorType)
-    base = opt_operand_def(TensorType)
-    result = result_def(TensorType)
-    differences = opt_prop_def(UnitAttr)
-    traits = traits_def(Pure())
-
-    def __init__(
-        self,
-        values: SSAValue | Operation,
-        base: SSAValue | Operation | None = None,
-        result_type: Attribute | None = None,
-    ):
-        """The difference form when `base` (the base-stream output g(x)) is given."""
-        super().__init__(
-            operands=[values, base],
-            result_types=[result_type or estimate_type(values)],
-            properties={"differences": UnitAttr()} if base is not None else {},
-        )
-
-    @property
-    def is_difference_form(self) -> bool:
-        return self.differences is not None
-
-    def verify_(self) -> None:
-        n, m = _values_shape(self.values)
-        if self.is_difference_form:
-            if self.base is None:
-                raise VerifyException(
-                    "the difference form needs the base value g(x): "
-                    "'stein.smoothed differences %d base %g0'"
-                )
-            if m < 2 or m % 2:
-                raise VerifyException(
-                    f"the difference form expects 2K differences per point, got {m}"
-                )
-            bn, bw = _shape_of(self.base, 2, "the base value", "tensor<N x 1 x f32>")
-            if bw != 1:
-                raise VerifyException(f"the base value must have 1 output, got {_dim(bw)}")
-            _check_batch(n, bn, "the differences", "the base value")
-        else:
-            if self.base is not None:
-                raise VerifyException("a base value is only taken by the 'differences' form")
-            _check_odd_count(m)
-        _check_result(self, estimate_type(self.values))
-
-    def print(self, printer: Printer) -> None:
-        if self.is_difference_form:
-            printer.print_string(" differences")
-        _print_operands(printer, [self.values])
-        types = [self.values.type]
-        if self.base is not None:
-            printer.print_string(" base ")
-            printer.print_ssa_value(self.base)
-            types.append(self.base.type)
-        _print_signature(printer, self, types)
-
-    @classmethod
-    def parse(cls, parser: Parser) -> SmoothedOp:
-        differences = parser.parse_optional_keyword("differences") is not None
-        operands = [parser.parse_unresolved_operand()]
-        if differences:
-            parser.parse_keyword("base")
-            operands.append(parser.parse_unresolved_operand())
-        attrs, resolved, result_type = _parse_signature(parser, operands)
-        op = cls(resolved[0], resolved[1] if differences else None, result_type)
-        op.attributes.update(attrs)
-        return op
-
-
-# ---------------------------------------------------------------------------------------------
-# Backward (VJP) of the estimators
-# ---------------------------------------------------------------------------------------------
-#
-# Every estimator is linear in the network values g (or in the differences d), so its
-# vector-Jacobian product is its transpose: for a cotangent `dout` of the estimate, the VJP is
-# the `dg` with <E(g), dout> = <g, dg> for every g. `pinn-autodiff` uses these to carry the
-# loss gradient from an estimate back to the perturbed batch's network values; δ and σ are
-# constants there (the perturbations are not differentiated).
-
-
-def values_type(n: int, pairs: int, differences: bool = False) -> TensorType:
-    """The network values of K pairs: tensor<N x 2K+1 x 1 x f32>, or N x 2K x 1 (differences)."""
-    return _f32_tensor(n, 2 * pairs + (0 if differences else 1), 1)
-
-
-def _cotangent_shape(dout: SSAValue | Operation | Attribute, width: str) -> tuple[int, int]:
-    """(N, R) of a cotangent `tensor<N x R x f32>`; R must be static."""
-    n, r = _shape_of(dout, 2, "the cotangent", f"tensor<N x {width} x f32>")
-    _static(r, "the width of the cotangent (dimension 1)")
-    return n, r
-
-
-def estimator_vjp_type(
-    dout: SSAValue | Operation | Attribute,
-    delta: SSAValue | Operation | Attribute,
-    differences: bool = False,
-) -> TensorType:
-    """Result type of `stein.grad_vjp` / `stein.laplacian_vjp`: the estimator's values type.
-
-    tensor<N x 2K+1 x 1 x f32> (tensor<N x 2K x 1 x f32> with `differences`), N joined over the
-    cotangent and the perturbations.
-    """
-    n, _ = _shape_of(dout, 2, "the cotangent", "tensor<N x R x f32>")
-    dn, k, _ = delta_shape(delta)
-    _check_batch(n, dn, "the cotangents", "the perturbations")
-    return values_type(_join(n, dn), k, differences)
-
-
-def _check_sigma_matches_sample(
-    delta: SSAValue, sigma: float, lo: int, hi: int, what: str = "sigma"
-) -> None:
-    """When `delta` comes straight from stein.sample, sigma must be the one it drew with."""
-    sample = delta.owner
-    if not isinstance(sample, SampleOp):
-        return
-    for dim in range(lo, hi):
-        name, drawn = sample.sigma_of_dim(dim)
-        if drawn != sigma:
-            raise VerifyException(
-                f"{what} {sigma} differs from the {name} {drawn} that coordinate {dim} of "
-                "the perturbations was sampled with"
-            )
-
-
-class _DerivativeEstimatorVjp(IRDLOperation):
-    """Shared structure of `stein.grad_vjp` and `stein.laplacian_vjp`.
-
-    Syntax: `stein.OP [differences] %dout, %delta sigma S [dims A to B] : TO, TD -> TG`, with the
-    properties of the estimator it transposes (same σ, same range, same form).
-    """
+class _DerivativeEstimatorVjp(_CoordinateEstimatorBase):
+    """`stein.grad_vjp` and `stein.laplacian_vjp`: the cotangent of the estimate first, with
+    the properties of the estimator they transpose (same σ, same range, same form)."""
 
     dout = operand_def(TensorType)
-    delta = operand_def(TensorType)
-    result = result_def(TensorType)
-    sigma = prop_def(FloatAttr[Float64Type])
-    dim_lo = prop_def(IntegerAttr[I64])
-    dim_hi = prop_def(IntegerAttr[I64])
-    differences = opt_prop_def(UnitAttr)
-    traits = traits_def(Pure())
+    assembly_format = (
+        "(`differences` $differences^)? $dout `,` $delta `sigma` $sigma "
+        "(`dims` $dim_lo^ `to` $dim_hi)? attr-dict "
+        "`:` type($dout) `,` type($delta) `->` type($result)"
+    )
 
-    def __init__(
-        self,
-        dout: SSAValue | Operation,
-        delta: SSAValue | Operation,
-        sigma: float,
-        dims: tuple[int, int] | None = None,
-        differences: bool = False,
-        result_type: Attribute | None = None,
-    ):
-        if dims is None:
-            dims = (0, delta_shape(delta)[2])
-        props = _sigma_dims_props(sigma, dims, differences)
-        super().__init__(
-            operands=[dout, delta],
-            result_types=[result_type or estimator_vjp_type(dout, delta, differences)],
-            properties=props,
-        )
+    @classmethod
+    def infer_result_type(cls, first, delta, dims, differences) -> TensorType:
+        """The estimator's values type: tensor<N x 2K+1 x 1 x f32> (N x 2K x 1 with
+        `differences`), N joined over the cotangent and the perturbations."""
+        n, _ = f32_shape(first, 2, "the cotangent", "a tensor<N x R x f32>")
+        dn, k, _ = delta_shape(delta)
+        _check_batch(n, dn, "the cotangents", "the perturbations")
+        return values_type(join(n, dn), k, differences)
 
     @classmethod
     def cotangent_width(cls, dims: tuple[int, int]) -> int:
         """Columns of the cotangent: those of the estimate it is the cotangent of."""
         raise NotImplementedError
 
-    @property
-    def dims(self) -> tuple[int, int]:
-        """The half-open coordinate range [lo, hi) of the transposed estimator."""
-        return self.dim_lo.value.data, self.dim_hi.value.data
-
-    @property
-    def is_difference_form(self) -> bool:
-        return self.differences is not None
-
     def verify_(self) -> None:
-        sigma = self.sigma.value.data
-        _check_sigma(sigma, "sigma")
-        n_delta, _, d = delta_shape(self.delta)
-        lo, hi = self.dims
-        if not 0 <= lo < hi <= d:
-            raise VerifyException(
-                f"dims {lo} to {hi} is not a non-empty range within the {d} coordinates [0, {d})"
-            )
+        n_delta, lo, hi = self._verify_range()
         width = self.cotangent_width((lo, hi))
-        n, r = _cotangent_shape(self.dout, "R")
+        n, r = f32_shape(self.dout, 2, "the cotangent", "a tensor<N x R x f32>")
+        static(r, "the width of the cotangent (dimension 1)")
         if r != width:
             what = f"dims {lo} to {hi}" if self.name == "stein.grad_vjp" else "the Laplacian"
             raise VerifyException(f"the cotangent must have {width} column(s) for {what}, got {r}")
         _check_batch(n, n_delta, "the cotangents", "the perturbations")
-        _check_sigma_matches_sample(self.delta, sigma, lo, hi)
-        _check_result(self, estimator_vjp_type(self.dout, self.delta, self.is_difference_form))
-
-    def print(self, printer: Printer) -> None:
-        _print_sigma_dims_syntax(printer, self)
-
-    @classmethod
-    def parse(cls, parser: Parser) -> _DerivativeEstimatorVjp:
-        return _parse_sigma_dims_syntax(cls, parser)
+        _check_result(
+            self,
+            self.infer_result_type(self.dout, self.delta, (lo, hi), self.is_difference_form),
+        )
 
 
 @irdl_op_definition
@@ -995,8 +652,133 @@ class LaplacianVjpOp(_DerivativeEstimatorVjp):
         return 1
 
 
+# ---------------------------------------------------------------------------------------------
+# Value estimators and their transposes
+# ---------------------------------------------------------------------------------------------
+
+
+@irdl_op_definition
+class CenterOp(IRDLOperation):
+    """The unperturbed value g(x) out of the perturbed batch's values.
+
+        %u = stein.center %g : tensor<?x1025x1xf32> -> tensor<?x1xf32>
+
+    Semantics: `u = g[:, 0, :]`. There is no difference form: under DiffQuant g(x) is the base
+    stream itself.
+    """
+
+    name = "stein.center"
+    values = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = "$values attr-dict `:` type($values) `->` type($result)"
+
+    def __init__(self, values: SSAValue | Operation):
+        super().__init__(operands=[values], result_types=[estimate_type(values)])
+
+    def verify_(self) -> None:
+        _, m = _values_shape(self.values)
+        _check_odd_count(m)
+        _check_result(self, estimate_type(self.values))
+
+
+@irdl_op_definition
+class SmoothedOp(IRDLOperation):
+    """Monte-Carlo value of the Gaussian-smoothed network f_σ(x) = E[g(x+δ)].
+
+        %us = stein.smoothed %g : tensor<?x1025x1xf32> -> tensor<?x1xf32>
+        %us = stein.smoothed differences %d base %u
+                : tensor<?x1024x1xf32>, tensor<?x1xf32> -> tensor<?x1xf32>
+
+    Semantics: the mean of the 2K perturbed values (g(x) itself is not included):
+
+        if differences: us = base + np.mean(d, axis=1)        # base = g(x): (N, 1)
+        else:           us = np.mean(g[:, 1:, :], axis=1)
+    """
+
+    name = "stein.smoothed"
+    values = operand_def(TensorType)
+    base = opt_operand_def(TensorType)
+    result = result_def(TensorType)
+    differences = opt_prop_def(UnitAttr)
+    traits = traits_def(Pure())
+
+    def __init__(self, values: SSAValue | Operation, base: SSAValue | Operation | None = None):
+        """The difference form when `base` (the base-stream output g(x)) is given."""
+        super().__init__(
+            operands=[values, base],
+            result_types=[estimate_type(values)],
+            properties={"differences": UnitAttr()} if base is not None else {},
+        )
+
+    @property
+    def is_difference_form(self) -> bool:
+        return self.differences is not None
+
+    def verify_(self) -> None:
+        n, m = _values_shape(self.values)
+        if self.is_difference_form:
+            if self.base is None:
+                raise VerifyException(
+                    "the difference form needs the base value g(x): "
+                    "'stein.smoothed differences %d base %g0'"
+                )
+            if m < 2 or m % 2:
+                raise VerifyException(
+                    f"the difference form expects 2K differences per point, got {m}"
+                )
+            bn, bw = f32_shape(self.base, 2, "the base value", "a tensor<N x 1 x f32>")
+            if bw != 1:
+                raise VerifyException(f"the base value must have 1 output, got {dim_str(bw)}")
+            _check_batch(n, bn, "the differences", "the base value")
+        else:
+            if self.base is not None:
+                raise VerifyException("a base value is only taken by the 'differences' form")
+            _check_odd_count(m)
+        _check_result(self, estimate_type(self.values))
+
+    # Hand-written: the base operand and its type come and go with the difference form.
+    def print(self, printer: Printer) -> None:
+        if self.is_difference_form:
+            printer.print_string(" differences")
+        printer.print_string(" ")
+        printer.print_ssa_value(self.values)
+        types = [self.values.type]
+        if self.base is not None:
+            printer.print_string(" base ")
+            printer.print_ssa_value(self.base)
+            types.append(self.base.type)
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_list(types, printer.print_attribute)
+        printer.print_string(" -> ")
+        printer.print_attribute(self.result.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> SmoothedOp:
+        differences = parser.parse_optional_keyword("differences") is not None
+        operands: list[UnresolvedOperand] = [parser.parse_unresolved_operand()]
+        if differences:
+            parser.parse_keyword("base")
+            operands.append(parser.parse_unresolved_operand())
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        pos = parser.pos
+        types = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_type)
+        resolved = parser.resolve_operands(operands, types, pos)
+        parser.parse_punctuation("->")
+        result_type = parser.parse_type()
+        op = cls.create(
+            operands=resolved,
+            result_types=[result_type],
+            properties={"differences": UnitAttr()} if differences else {},
+            attributes=attrs,
+        )
+        return op
+
+
 class _ValueEstimatorVjp(IRDLOperation):
-    """Shared structure of `stein.center_vjp` and `stein.smoothed_vjp`.
+    """`stein.center_vjp` and `stein.smoothed_vjp`: the transposes of the value estimates.
 
     Syntax: `stein.OP [differences] %dout pairs K : tensor<N x 1 x f32> -> TG`. The estimate has
     lost K, so the op carries it as a property (as `stein.sample` does); the result type must
@@ -1006,66 +788,42 @@ class _ValueEstimatorVjp(IRDLOperation):
     dout = operand_def(TensorType)
     result = result_def(TensorType)
     pairs = prop_def(IntegerAttr[I64])
+    differences = opt_prop_def(UnitAttr)
     traits = traits_def(Pure())
+    assembly_format = (
+        "(`differences` $differences^)? $dout `pairs` $pairs attr-dict "
+        "`:` type($dout) `->` type($result)"
+    )
 
-    # Whether the op has a difference form (stein.center has none).
-    HAS_DIFFERENCES: ClassVar[bool] = False
-
-    def __init__(
-        self,
-        dout: SSAValue | Operation,
-        pairs: int,
-        differences: bool = False,
-        result_type: Attribute | None = None,
-    ):
-        props: dict[str, Attribute] = {"pairs": _int_prop(pairs)}
-        if differences:
-            props["differences"] = UnitAttr()
+    def __init__(self, dout: SSAValue | Operation, pairs: int, differences: bool = False):
         super().__init__(
             operands=[dout],
-            result_types=[result_type or self.infer_result_type(dout, pairs, differences)],
-            properties=props,
+            result_types=[self.infer_result_type(dout, pairs, differences)],
+            properties={
+                "pairs": IntegerAttr(pairs, i64),
+                "differences": UnitAttr() if differences else None,
+            },
         )
 
     @staticmethod
     def infer_result_type(
         dout: SSAValue | Operation | Attribute, pairs: int, differences: bool = False
     ) -> TensorType:
-        n, _ = _shape_of(dout, 2, "the cotangent", "tensor<N x 1 x f32>")
+        n, _ = f32_shape(dout, 2, "the cotangent", "a tensor<N x 1 x f32>")
         return values_type(n, pairs, differences)
 
     @property
     def is_difference_form(self) -> bool:
-        return self.properties.get("differences") is not None
+        return self.differences is not None
 
     def verify_(self) -> None:
         pairs = self.pairs.value.data
-        if pairs < 1:
-            raise VerifyException(f"pairs must be at least 1, got {pairs}")
-        _, r = _cotangent_shape(self.dout, "1")
+        _check_pairs(pairs)
+        _, r = f32_shape(self.dout, 2, "the cotangent", "a tensor<N x 1 x f32>")
+        static(r, "the width of the cotangent (dimension 1)")
         if r != 1:
             raise VerifyException(f"the cotangent of a value estimate has 1 column, got {r}")
         _check_result(self, self.infer_result_type(self.dout, pairs, self.is_difference_form))
-
-    def print(self, printer: Printer) -> None:
-        if self.is_difference_form:
-            printer.print_string(" differences")
-        _print_operands(printer, [self.dout])
-        printer.print_string(f" pairs {self.pairs.value.data}")
-        _print_signature(printer, self, [self.dout.type])
-
-    @classmethod
-    def parse(cls, parser: Parser) -> _ValueEstimatorVjp:
-        differences = False
-        if cls.HAS_DIFFERENCES:
-            differences = parser.parse_optional_keyword("differences") is not None
-        dout = parser.parse_unresolved_operand()
-        parser.parse_keyword("pairs")
-        pairs = parser.parse_integer()
-        attrs, (dout_val,), result_type = _parse_signature(parser, [dout])
-        op = cls(dout_val, pairs, differences, result_type)
-        op.attributes.update(attrs)
-        return op
 
 
 @irdl_op_definition
@@ -1079,34 +837,22 @@ class CenterVjpOp(_ValueEstimatorVjp):
         dg = np.zeros((N, 2 * K + 1, 1), np.float32)
         dg[:, 0, :] = dout
 
-    `pairs` is a property because the estimate no longer holds K; the result type must agree.
-    There is no difference form (under DiffQuant g(x) is the base stream itself).
+    There is no difference form: under DiffQuant g(x) is the base stream itself, whose
+    cotangent is dout.
     """
 
     name = "stein.center_vjp"
 
-    def __init__(
-        self, dout: SSAValue | Operation, pairs: int, result_type: Attribute | None = None
-    ):
-        super().__init__(dout, pairs, False, result_type)
+    def __init__(self, dout: SSAValue | Operation, pairs: int):
+        super().__init__(dout, pairs)
 
-    @classmethod
-    def parse(cls, parser: Parser) -> CenterVjpOp:
-        pos = parser.pos
-        if parser.parse_optional_keyword("differences"):
-            parser.raise_error(
-                "'stein.center_vjp' has no difference form: under DiffQuant g(x) is the base "
-                "stream, whose cotangent is dout itself",
-                pos,
-                parser.pos,
+    def verify_(self) -> None:
+        if self.is_difference_form:
+            raise VerifyException(
+                "has no difference form: under DiffQuant g(x) is the base stream, whose "
+                "cotangent is dout itself"
             )
-        dout = parser.parse_unresolved_operand()
-        parser.parse_keyword("pairs")
-        pairs = parser.parse_integer()
-        attrs, (dout_val,), result_type = _parse_signature(parser, [dout])
-        op = cls(dout_val, pairs, result_type)
-        op.attributes.update(attrs)
-        return op
+        super().verify_()
 
 
 @irdl_op_definition
@@ -1129,17 +875,6 @@ class SmoothedVjpOp(_ValueEstimatorVjp):
     """
 
     name = "stein.smoothed_vjp"
-    differences = opt_prop_def(UnitAttr)
-    HAS_DIFFERENCES: ClassVar[bool] = True
-
-    def __init__(
-        self,
-        dout: SSAValue | Operation,
-        pairs: int,
-        differences: bool = False,
-        result_type: Attribute | None = None,
-    ):
-        super().__init__(dout, pairs, differences, result_type)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1163,26 +898,16 @@ class DifferenceStreamsOp(IRDLOperation):
     delta = operand_def(TensorType)
     streams = result_def(TensorType)
     traits = traits_def(Pure())
+    assembly_format = "$delta attr-dict `:` type($delta) `->` type($streams)"
 
-    def __init__(self, delta: SSAValue | Operation, result_type: Attribute | None = None):
-        super().__init__(
-            operands=[delta], result_types=[result_type or difference_streams_type(delta)]
-        )
+    def __init__(self, delta: SSAValue | Operation):
+        super().__init__(operands=[delta], result_types=[difference_streams_type(delta)])
 
     def verify_(self) -> None:
         _check_result(self, difference_streams_type(self.delta))
 
-    def print(self, printer: Printer) -> None:
-        _print_operands(printer, [self.delta])
-        _print_signature(printer, self, [self.delta.type])
 
-    @classmethod
-    def parse(cls, parser: Parser) -> DifferenceStreamsOp:
-        delta = parser.parse_unresolved_operand()
-        attrs, (delta_val,), result_type = _parse_signature(parser, [delta])
-        op = cls(delta_val, result_type)
-        op.attributes.update(attrs)
-        return op
+_ZD_LAYOUT = "a tensor<N x M x H x f32> (points x streams x width)"
 
 
 @irdl_op_definition
@@ -1192,70 +917,47 @@ class DiffActivationOp(IRDLOperation):
         %a = stein.diff_activation tanh %zb, %zd
                : tensor<?x256xf32>, tensor<?x1024x256xf32> -> tensor<?x1024x256xf32>
 
-    Semantics (φ is np.tanh or np.sin; z_b is broadcast over the stream axis):
+    Semantics (φ is the activation's NumPy function; z_b is broadcast over the stream axis):
 
         out = phi(zb[:, None, :] + zd) - phi(zb[:, None, :])              # (N, M, H)
 
-    The base stream's own activation, φ(z_b), is an ordinary `math.tanh` / `math.sin`.
+    The base stream's own activation, φ(z_b), is the ordinary `math` op.
     """
 
     name = "stein.diff_activation"
+    activation = prop_def(ActivationAttr)
     zb = operand_def(TensorType)
     zd = operand_def(TensorType)
     result = result_def(TensorType)
-    activation = prop_def(StringAttr)
     traits = traits_def(Pure())
+    assembly_format = (
+        "$activation $zb `,` $zd attr-dict `:` type($zb) `,` type($zd) `->` type($result)"
+    )
 
-    def __init__(
-        self,
-        activation: str,
-        zb: SSAValue | Operation,
-        zd: SSAValue | Operation,
-        result_type: Attribute | None = None,
-    ):
+    def __init__(self, activation: str, zb: SSAValue | Operation, zd: SSAValue | Operation):
+        f32_shape(zd, 3, "the difference pre-activation z_d", _ZD_LAYOUT)
         super().__init__(
             operands=[zb, zd],
-            result_types=[result_type or diff_activation_type(zd)],
-            properties={"activation": StringAttr(activation)},
+            result_types=[SSAValue.get(zd).type],
+            properties={"activation": ActivationAttr(activation)},
         )
 
     def verify_(self) -> None:
-        act = self.activation.data
-        if act not in ACTIVATIONS:
-            raise VerifyException(
-                f"unknown activation '{act}'; expected one of: {', '.join(ACTIVATIONS)}"
-            )
-        bn, bh = _shape_of(
-            self.zb, 2, "the base pre-activation z_b", "tensor<N x H x f32> (points x width)"
+        bn, bh = f32_shape(
+            self.zb, 2, "the base pre-activation z_b", "a tensor<N x H x f32> (points x width)"
         )
-        dn, _, dh = _shape_of(self.zd, 3, "the difference pre-activation z_d", _ZD_LAYOUT)
+        dn, _, dh = f32_shape(self.zd, 3, "the difference pre-activation z_d", _ZD_LAYOUT)
         _check_batch(bn, dn, "the base stream", "the difference stream")
-        if not _compatible(bh, dh):
+        if not compatible(bh, dh):
             raise VerifyException(
-                f"the base stream has width {_dim(bh)} but the difference stream has {_dim(dh)}"
+                f"the base stream has width {dim_str(bh)} but the difference stream has "
+                f"{dim_str(dh)}"
             )
         if self.result.type != self.zd.type:
             raise VerifyException(
                 f"result type {self.result.type} must equal the difference stream's type "
                 f"{self.zd.type}"
             )
-
-    def print(self, printer: Printer) -> None:
-        printer.print_string(f" {self.activation.data}")
-        _print_operands(printer, [self.zb, self.zd])
-        _print_signature(printer, self, [self.zb.type, self.zd.type])
-
-    @classmethod
-    def parse(cls, parser: Parser) -> DiffActivationOp:
-        # Any identifier parses; the verifier names the supported activations.
-        activation = parser.parse_identifier(": the activation name (tanh or sin)")
-        zb = parser.parse_unresolved_operand()
-        parser.parse_punctuation(",")
-        zd = parser.parse_unresolved_operand()
-        attrs, (zb_val, zd_val), result_type = _parse_signature(parser, [zb, zd])
-        op = cls(activation, zb_val, zd_val, result_type)
-        op.attributes.update(attrs)
-        return op
 
 
 STEIN = Dialect(

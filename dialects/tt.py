@@ -49,6 +49,9 @@ from xdsl.irdl import (
 from xdsl.traits import Pure, SymbolTable, SymbolUserOpInterface
 from xdsl.utils.exceptions import VerifyException
 
+from pintac.dialects.support import shape_str
+from pintac.dialects.train import GemmLike, GemmRole, GemmRoleAttr
+
 # ---------------------------------------------------------------------------------------------
 # Shapes
 # ---------------------------------------------------------------------------------------------
@@ -105,10 +108,6 @@ class TTMatrixShape:
         )
 
 
-def _fmt_shape(shape: Sequence[int]) -> str:
-    return "x".join("?" if d == DYNAMIC_INDEX else str(d) for d in shape)
-
-
 def core_shape(t: Attribute, label: str) -> tuple[int, int, int, int]:
     """(r_in, n, m, r_out) of a core type, or a VerifyException naming the core."""
     if not isinstance(t, TensorType):
@@ -117,12 +116,12 @@ def core_shape(t: Attribute, label: str) -> tuple[int, int, int, int]:
     if len(shape) != 4:
         raise VerifyException(
             f"{label} must be a rank-4 tensor (rank_in x in_factor x out_factor x rank_out), "
-            f"got tensor<{_fmt_shape(shape)}>"
+            f"got tensor<{shape_str(shape)}>"
         )
     if not t.has_static_shape():
-        raise VerifyException(f"{label} must have a static shape, got tensor<{_fmt_shape(shape)}>")
+        raise VerifyException(f"{label} must have a static shape, got tensor<{shape_str(shape)}>")
     if any(d < 1 for d in shape):
-        raise VerifyException(f"{label} has an empty dimension: tensor<{_fmt_shape(shape)}>")
+        raise VerifyException(f"{label} has an empty dimension: tensor<{shape_str(shape)}>")
     r_in, n, m, r_out = shape
     return (r_in, n, m, r_out)
 
@@ -179,8 +178,8 @@ def _check_same_batch(in_rows: int, out_rows: int) -> None:
     """The batch (row) count is kept; a dynamic `?` is compatible with any size."""
     if DYNAMIC_INDEX not in (in_rows, out_rows) and in_rows != out_rows:
         raise VerifyException(
-            f"result batch size {_fmt_shape([out_rows])} differs from the input's "
-            f"{_fmt_shape([in_rows])}"
+            f"result batch size {shape_str([out_rows])} differs from the input's "
+            f"{shape_str([in_rows])}"
         )
 
 
@@ -374,7 +373,7 @@ class MergeOp(IRDLOperation):
         assert isinstance(got, TensorType)
         if got.get_shape() != expected:
             raise VerifyException(
-                f"result must be tensor<{_fmt_shape(expected)}x...> (r_in x prod(n) x prod(m) "
+                f"result must be tensor<{shape_str(expected)}x...> (r_in x prod(n) x prod(m) "
                 f"x r_out), got {got}"
             )
         _element_types_agree(self)
@@ -417,13 +416,13 @@ class ReconstructOp(IRDLOperation):
         assert isinstance(got, TensorType)
         if got.get_shape() != expected:
             raise VerifyException(
-                f"result must be tensor<{_fmt_shape(expected)}x...> (prod(n) x prod(m)), got {got}"
+                f"result must be tensor<{shape_str(expected)}x...> (prod(n) x prod(m)), got {got}"
             )
         _element_types_agree(self)
 
 
 @irdl_op_definition
-class ContractOp(IRDLOperation):
+class ContractOp(GemmLike):
     """One step of the sequential TT contraction: an activation times one (super-)core.
 
     The activation a : tensor<R x K> holds, in each row, a row-major (P, r, n, Q) tensor with
@@ -441,7 +440,8 @@ class ContractOp(IRDLOperation):
     Chaining contract(G_k, prefix = m_1..m_{k-1}, suffix = n_{k+1}..n_d) for k = 1..d maps
     x : R x N to x @ W : R x M, because the first activation is x itself (P = r_0 = 1) and the
     last result is (M, r_d = 1, 1). A super-core from tt.merge takes the place of its cores.
-    As a GEMM: rows (x, p, q), reduction (b, j), columns (i, c).
+    As a GEMM: rows (x, p, q), reduction (b, j), columns (i, c); `role` is that GEMM's role in
+    training, as on `train.gemm`.
     """
 
     name = "tt.contract"
@@ -455,7 +455,7 @@ class ContractOp(IRDLOperation):
     traits = traits_def(Pure())
 
     assembly_format = (
-        "$input `,` $core `prefix` $prefix `suffix` $suffix attr-dict "
+        "$input `,` $core `prefix` $prefix `suffix` $suffix `role` $role attr-dict "
         "`:` type($input) `,` type($core) `->` type($output)"
     )
 
@@ -465,6 +465,7 @@ class ContractOp(IRDLOperation):
         core: SSAValue | Operation,
         prefix: int,
         suffix: int,
+        role: GemmRole | str = GemmRole.FWD,
     ):
         x, g = SSAValue.get(input), SSAValue.get(core)
         assert isinstance(x.type, TensorType)
@@ -474,7 +475,11 @@ class ContractOp(IRDLOperation):
         super().__init__(
             operands=[x, g],
             result_types=[result_type],
-            properties={"prefix": IntegerAttr(prefix, 64), "suffix": IntegerAttr(suffix, 64)},
+            properties={
+                "prefix": IntegerAttr(prefix, 64),
+                "suffix": IntegerAttr(suffix, 64),
+                "role": GemmRoleAttr(GemmRole(role)),
+            },
         )
 
     def verify_(self) -> None:

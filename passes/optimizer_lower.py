@@ -6,7 +6,7 @@ into
   @train_step(params..., state..., points..., seed, step)
       -> (params'..., state'..., loss, term losses...)
 
-with one `pinn.update` per parameter. Master weights and optimizer state stay f32. Options
+with one `train.update` per parameter. Master weights and optimizer state stay f32. Options
 not given are read from the problem's `pinn.train` (optimizer, lr, schedule, steps, beta1,
 beta2, eps), then default to Adam, lr 1e-3, constant schedule.
 """
@@ -21,18 +21,8 @@ from xdsl.dialects.builtin import FloatAttr, IntegerAttr, StringAttr, f64, i64
 from xdsl.ir import Attribute, Block, Region
 from xdsl.passes import ModulePass
 
-from pintac.dialects import pinn
-from pintac.runtime.errors import UserError
-
-STATE_SLOTS = {"adam": ("m", "v"), "sgd": ()}
-DEFAULTS = {
-    "optimizer": "adam",
-    "lr": 1e-3,
-    "schedule": "constant",
-    "beta1": 0.9,
-    "beta2": 0.999,
-    "eps": 1e-8,
-}
+from pintac.dialects import pinn, train
+from pintac.runtime.errors import PassError
 
 
 @dataclass(frozen=True)
@@ -50,38 +40,39 @@ class OptimizerLowerPass(ModulePass):
     eps: float | None = None
 
     def settings(self, module: builtin.ModuleOp) -> dict[str, object]:
-        train = next((p.train for p in module.ops if isinstance(p, pinn.ProblemOp)), None)
-        given = {
-            "optimizer": self.kind,
-            "lr": self.lr,
-            "schedule": self.schedule,
-            "steps": self.steps,
-            "beta1": self.beta1,
-            "beta2": self.beta2,
-            "eps": self.eps,
-        }
-        out: dict[str, object] = {}
-        for key, value in given.items():
-            if value is None and train is not None:
-                value = train.get(key)
-            if value is None:
-                value = DEFAULTS.get(key)
-            if value is not None:
-                out[key] = value
-        out["schedule"] = str(out["schedule"]).replace("-", "_")
-        if out["optimizer"] not in STATE_SLOTS:
-            raise UserError(f"unknown optimizer kind '{out['optimizer']}'; expected adam or sgd")
-        if out["schedule"] not in pinn.SCHEDULES:
-            raise UserError(
-                f"unknown schedule '{out['schedule']}'; expected constant or linear-decay"
+        """The optimizer, schedule and hyperparameters: options, else `pinn.train`, else the
+        optimizer's defaults (`train.OPTIMIZERS`)."""
+        config = next((p.train for p in module.ops if isinstance(p, pinn.ProblemOp)), None)
+
+        def given(key: str, option: object) -> object:
+            if option is None and config is not None:
+                return config.get(key)
+            return option
+
+        kind = given("optimizer", self.kind) or train.DEFAULT_OPTIMIZER
+        optimizer = train.OPTIMIZERS.get(str(kind))
+        if optimizer is None:
+            raise PassError(
+                f"unknown optimizer kind '{kind}'; expected one of: {', '.join(train.OPTIMIZERS)}"
             )
-        if out["schedule"] == "linear_decay" and "steps" not in out:
-            raise UserError("a linear-decay schedule needs the number of steps (steps=N)")
+        schedule = str(given("schedule", self.schedule) or train.DEFAULT_SCHEDULE)
+        schedule = schedule.replace("-", "_")
+        if schedule not in train.SCHEDULES:
+            raise PassError(f"unknown schedule '{schedule}'; expected constant or linear-decay")
+        hyper = {}
+        for key, default in optimizer.hyperparameters.items():
+            value = given(key, getattr(self, key))
+            hyper[key] = default if value is None else value
+        out: dict[str, object] = {"optimizer": optimizer.name, "lr": hyper.pop("lr")}
+        out["schedule"] = schedule
+        steps = given("steps", self.steps)
+        if steps is not None:
+            out["steps"] = steps
+        out |= hyper
+        if schedule == "linear_decay" and steps is None:
+            raise PassError("a linear-decay schedule needs the number of steps (steps=N)")
         if not float(out["lr"]) > 0:
-            raise UserError(f"the learning rate must be positive, got {out['lr']}")
-        if out["optimizer"] == "sgd":
-            for key in ("beta1", "beta2", "eps"):
-                out.pop(key, None)
+            raise PassError(f"the learning rate must be positive, got {out['lr']}")
         return out
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
@@ -90,7 +81,7 @@ class OptimizerLowerPass(ModulePass):
             None,
         )
         if grad_fn is None:
-            raise UserError("expects a @loss_grad function (run pinn-autodiff first)")
+            raise PassError("expects a @loss_grad function (run pinn-autodiff first)")
         settings = self.settings(op)
         step_fn = self._lower(grad_fn, settings)
         op.body.block.insert_op_after(step_fn, grad_fn)
@@ -113,9 +104,9 @@ class OptimizerLowerPass(ModulePass):
 
     def _lower(self, f: func.FuncOp, settings: dict[str, object]) -> func.FuncOp:
         kind = str(settings["optimizer"])
-        slots = STATE_SLOTS[kind]
+        slots = train.OPTIMIZERS[kind].slots
         old = f.body.block
-        roles = pinn.arg_roles(f)
+        roles = train.arg_roles(f)
         params = [
             (a, r.removeprefix("param:"))
             for a, r in zip(old.args, roles, strict=True)
@@ -146,7 +137,7 @@ class OptimizerLowerPass(ModulePass):
                 o.detach()
                 block.add_op(o)
 
-        res_roles = pinn.result_roles(f)
+        res_roles = train.result_roles(f)
         grads = {
             r.removeprefix("grad:"): v
             for v, r in zip(ret.arguments, res_roles, strict=True)
@@ -162,7 +153,7 @@ class OptimizerLowerPass(ModulePass):
         new_params, new_state = [], {slot: [] for slot in slots}
         for i, (_, name) in enumerate(params):
             state = [block.args[n + s * n + i] for s in range(len(slots))]
-            upd = pinn.OptimizerUpdateOp(kind, block.args[i], grads[name], state, step, config)
+            upd = train.UpdateOp(kind, block.args[i], grads[name], state, step, config)
             block.add_op(upd)
             upd.new_param.name_hint = f"{name}_next"
             new_params.append(upd.new_param)
@@ -178,6 +169,6 @@ class OptimizerLowerPass(ModulePass):
             "train_step",
             (block.arg_types, [r.type for r in results]),
             Region(block),
-            arg_attrs=pinn.role_attrs(new_roles),
-            res_attrs=pinn.role_attrs(out_roles),
+            arg_attrs=train.role_attrs(new_roles),
+            res_attrs=train.role_attrs(out_roles),
         )

@@ -9,7 +9,8 @@ Only *active* values (those depending on a parameter) get adjoints; points, pert
 constants are data. Every backward GEMM is tagged with its role: the gradient w.r.t. a layer's
 input is `dgrad` (dy · Wᵀ), w.r.t. its weight `wgrad` (xᵀ · dy).
 
-The gradient rule (VJP) of every differentiable op is in the table `VJP_RULES` below.
+The gradient rule (VJP) of every differentiable op is in the table `VJP_RULES` below; every
+activation of `pintac.dialects.activations` has one rule, `train.activation_grad`.
 """
 
 from __future__ import annotations
@@ -17,24 +18,26 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from xdsl.builder import Builder
 from xdsl.context import Context
-from xdsl.dialects import arith, builtin, func, math
+from xdsl.dialects import arith, builtin, func
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint
 
-from pintac.dialects import pinn, stein
-from pintac.runtime.errors import UserError
+from pintac.dialects import pinn, stein, train
+from pintac.dialects.activations import activation_of
+from pintac.runtime.errors import PassError
 
 
 class Emitter:
-    """Appends backward ops to the function body."""
+    """Appends backward ops to the function body: `emit(op)` inserts it, returns its result."""
 
     def __init__(self, block: Block):
-        self.block = block
+        self.builder = Builder(InsertPoint.at_end(block))
 
     def __call__(self, op: Operation) -> SSAValue:
-        self.block.add_op(op)
-        return op.results[0]
+        return self.builder.insert(op).results[0]
 
 
 # A rule gets the emitter, the forward op, the adjoint of each of its results (None when a
@@ -45,49 +48,27 @@ Rule = Callable[
 ]
 
 
-def _matmul(e: Emitter, op: pinn.MatmulOp, dys, needs):
+def _gemm(e: Emitter, op: train.GemmOp, dys, needs):
     (dy,) = dys
-    if op.transpose_a is not None or op.transpose_b is not None:
-        raise UserError("pinn-autodiff differentiates forward GEMMs only (no transposes)")
+    if op.is_transposed_a or op.is_transposed_b:
+        raise PassError("pinn-autodiff differentiates forward GEMMs only (no transposes)", op)
     a, b = op.lhs, op.rhs
-    da = e(pinn.MatmulOp(dy, b, "dgrad", a.type, transpose_b=True)) if needs[0] else None
-    db = e(pinn.MatmulOp(a, dy, "wgrad", b.type, transpose_a=True)) if needs[1] else None
+    dgrad, wgrad = train.GemmRole.DGRAD, train.GemmRole.WGRAD
+    da = e(train.GemmOp(dy, b, dgrad, a.type, transpose_b=True)) if needs[0] else None
+    db = e(train.GemmOp(a, dy, wgrad, b.type, transpose_a=True)) if needs[1] else None
     return [da, db]
 
 
-def _bias_add(e: Emitter, op: pinn.BiasAddOp, dys, needs):
+def _bias_add(e: Emitter, op: train.BiasAddOp, dys, needs):
     (dy,) = dys
-    return [dy, e(pinn.ColumnSumOp(dy)) if needs[1] else None]
+    return [dy, e(train.ColumnSumOp(dy)) if needs[1] else None]
 
 
-def _activation(name: str) -> Rule:
-    def rule(e: Emitter, op: Operation, dys, needs):
-        (dy,) = dys
-        saved = op.results[0] if pinn.ActivationGradOp.SAVES[name] == "output" else op.operands[0]
-        return [e(pinn.ActivationGradOp(name, saved, dy))]
-
-    return rule
-
-
-def _cos(e: Emitter, op: math.CosOp, dys, needs):
+def _activation(e: Emitter, op: Operation, dys, needs):
     (dy,) = dys
-    s = e(math.SinOp(op.operand))
-    return [e(arith.MulfOp(e(arith.NegfOp(s)), dy))]
-
-
-def _exp(e: Emitter, op: math.ExpOp, dys, needs):
-    (dy,) = dys
-    return [e(arith.MulfOp(dy, op.result))]
-
-
-def _log(e: Emitter, op: math.LogOp, dys, needs):
-    (dy,) = dys
-    return [e(arith.DivfOp(dy, op.operand))]
-
-
-def _sqrt(e: Emitter, op: math.SqrtOp, dys, needs):
-    (dy,) = dys
-    return [e(arith.DivfOp(dy, e(pinn.ScaleOp(op.result, 2.0))))]
+    act = activation_of(type(op))
+    saved = op.results[0] if act.saves == "output" else op.operands[0]
+    return [e(train.ActivationGradOp(act.name, saved, dy))]
 
 
 def _addf(e: Emitter, op: arith.AddfOp, dys, needs):
@@ -123,34 +104,34 @@ def _negf(e: Emitter, op: arith.NegfOp, dys, needs):
 def _columns(e: Emitter, op: pinn.SumOp | pinn.SliceOp, dys, needs):
     (dy,) = dys
     lo, hi = op.dim_range()
-    return [e(pinn.ExpandColumnsOp(dy, lo, hi, op.input.type.get_shape()[1]))]
+    return [e(train.ExpandColumnsOp(dy, lo, hi, op.input.type.get_shape()[1]))]
 
 
-def _flatten(e: Emitter, op: pinn.FlattenOp, dys, needs):
+def _flatten(e: Emitter, op: train.FlattenOp, dys, needs):
     (dy,) = dys
-    return [e(pinn.UnflattenOp(dy, op.input))]
+    return [e(train.UnflattenOp(dy, op.input))]
 
 
-def _unflatten(e: Emitter, op: pinn.UnflattenOp, dys, needs):
+def _unflatten(e: Emitter, op: train.UnflattenOp, dys, needs):
     (dy,) = dys
-    return [e(pinn.FlattenOp(dy)), None]
+    return [e(train.FlattenOp(dy)), None]
 
 
-def _mean_square(e: Emitter, op: pinn.MeanSquareOp, dys, needs):
+def _mean_square(e: Emitter, op: train.MeanSquareOp, dys, needs):
     (dl,) = dys
-    return [e(pinn.MeanSquareGradOp(op.input, dl))]
+    return [e(train.MeanSquareGradOp(op.input, dl))]
 
 
-def _weighted_sum(e: Emitter, op: pinn.WeightedSumOp, dys, needs):
+def _weighted_sum(e: Emitter, op: train.WeightedSumOp, dys, needs):
     (dl,) = dys
     return [
-        dl if w.value.data == 1.0 else e(pinn.ScaleOp(dl, w.value.data)) for w in op.weights.data
+        dl if w.value.data == 1.0 else e(train.ScaleOp(dl, w.value.data)) for w in op.weights.data
     ]
 
 
-def _scale(e: Emitter, op: pinn.ScaleOp, dys, needs):
+def _scale(e: Emitter, op: train.ScaleOp, dys, needs):
     (dy,) = dys
-    return [e(pinn.ScaleOp(dy, op.factor.value.data))]
+    return [e(train.ScaleOp(dy, op.factor.value.data))]
 
 
 def _pairs(values: SSAValue) -> int:
@@ -159,7 +140,7 @@ def _pairs(values: SSAValue) -> int:
 
 def _value_form(op: Operation) -> None:
     if op.is_difference_form:
-        raise UserError(f"pinn-autodiff: the difference form of '{op.name}' has no rule yet")
+        raise PassError(f"pinn-autodiff: the difference form of '{op.name}' has no rule yet", op)
 
 
 def _stein_derivative(vjp_op: type[Operation]) -> Rule:
@@ -182,14 +163,8 @@ def _stein_value(vjp_op: type[Operation]) -> Rule:
 
 
 VJP_RULES: dict[type[Operation], Rule] = {
-    pinn.MatmulOp: _matmul,
-    pinn.BiasAddOp: _bias_add,
-    math.TanhOp: _activation("tanh"),
-    math.SinOp: _activation("sin"),
-    math.CosOp: _cos,
-    math.ExpOp: _exp,
-    math.LogOp: _log,
-    math.SqrtOp: _sqrt,
+    train.GemmOp: _gemm,
+    train.BiasAddOp: _bias_add,
     arith.AddfOp: _addf,
     arith.SubfOp: _subf,
     arith.MulfOp: _mulf,
@@ -197,11 +172,11 @@ VJP_RULES: dict[type[Operation], Rule] = {
     arith.NegfOp: _negf,
     pinn.SumOp: _columns,
     pinn.SliceOp: _columns,
-    pinn.FlattenOp: _flatten,
-    pinn.UnflattenOp: _unflatten,
-    pinn.MeanSquareOp: _mean_square,
-    pinn.WeightedSumOp: _weighted_sum,
-    pinn.ScaleOp: _scale,
+    train.FlattenOp: _flatten,
+    train.UnflattenOp: _unflatten,
+    train.MeanSquareOp: _mean_square,
+    train.WeightedSumOp: _weighted_sum,
+    train.ScaleOp: _scale,
     stein.GradOp: _stein_derivative(stein.GradVjpOp),
     stein.LaplacianOp: _stein_derivative(stein.LaplacianVjpOp),
     stein.CenterOp: _stein_value(stein.CenterVjpOp),
@@ -209,9 +184,17 @@ VJP_RULES: dict[type[Operation], Rule] = {
 }
 
 
+def rule_for(op: Operation) -> Rule | None:
+    """The gradient rule of an op: its entry in VJP_RULES, or the activation rule."""
+    rule = VJP_RULES.get(type(op))
+    if rule is None and activation_of(type(op)) is not None:
+        rule = _activation
+    return rule
+
+
 def active_values(f: func.FuncOp) -> set[SSAValue]:
     """Values that depend on a parameter argument."""
-    roles = pinn.arg_roles(f)
+    roles = train.arg_roles(f)
     active = {a for a, r in zip(f.args, roles, strict=True) if r.startswith("param:")}
     for op in f.body.block.ops:
         if any(o in active for o in op.operands):
@@ -230,7 +213,7 @@ class PinnAutodiffPass(ModulePass):
             (f for f in op.ops if isinstance(f, func.FuncOp) and f.sym_name.data == "loss"), None
         )
         if loss is None:
-            raise UserError("expects a @loss function (run pinn-build-loss first)")
+            raise PassError("expects a @loss function (run pinn-build-loss first)")
         op.body.block.insert_op_after(self._differentiate(loss), loss)
         loss.detach()
         loss.erase()
@@ -253,9 +236,9 @@ class PinnAutodiffPass(ModulePass):
             dys = [adjoint.get(r) for r in fwd.results]
             if all(d is None for d in dys) or not any(o in active for o in fwd.operands):
                 continue
-            rule = VJP_RULES.get(type(fwd))
+            rule = rule_for(fwd)
             if rule is None:
-                raise UserError(f"pinn-autodiff has no gradient rule for '{fwd.name}'")
+                raise PassError(f"pinn-autodiff has no gradient rule for '{fwd.name}'", fwd)
             needs = [o in active for o in fwd.operands]
             for operand, d, need in zip(
                 fwd.operands, rule(emit, fwd, dys, needs), needs, strict=True
@@ -265,7 +248,7 @@ class PinnAutodiffPass(ModulePass):
                 prev = adjoint.get(operand)
                 adjoint[operand] = d if prev is None else emit(arith.AddfOp(prev, d))
 
-        roles = pinn.arg_roles(f)
+        roles = train.arg_roles(f)
         grads = []
         for arg, role in zip(f.args, roles, strict=True):
             if not role.startswith("param:"):
@@ -278,13 +261,13 @@ class PinnAutodiffPass(ModulePass):
         results = [*ret.arguments, *(g for _, g in grads)]
         block.add_op(func.ReturnOp(*results))
         ret.erase()
-        res_roles = pinn.result_roles(loss) + [f"grad:{name}" for name, _ in grads]
+        res_roles = train.result_roles(loss) + [f"grad:{name}" for name, _ in grads]
         out = func.FuncOp(
             "loss_grad",
             (f.function_type.inputs.data, [r.type for r in results]),
             f.detach_region(f.body),
             arg_attrs=f.arg_attrs,
-            res_attrs=pinn.role_attrs(res_roles),
+            res_attrs=train.role_attrs(res_roles),
         )
         f.erase()
         return out

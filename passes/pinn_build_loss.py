@@ -7,8 +7,9 @@ inits, loss terms and training configuration):
   func.func @predict(params..., x) -> u        the network
   func.func @exact(x) -> u                     the exact solution, if the problem has one
 
-Networks are inlined wherever they are evaluated: `pinn.dense` becomes `pinn.matmul role fwd`
-plus `pinn.bias_add` on the parameter arguments; a batch with extra leading dims (Stein's
+Networks are inlined wherever they are evaluated, each layer by its lowering in
+`pintac.passes.layer_lowerings` (`pinn.dense` becomes `train.gemm role fwd` plus
+`train.bias_add` on the parameter arguments); a batch with extra leading dims (Stein's
 perturbed batch) is flattened to rows and back. Derivative ops must have been rewritten
 before (by `stein-expand`).
 """
@@ -17,29 +18,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from xdsl.builder import Builder
 from xdsl.context import Context
 from xdsl.dialects import builtin, func
 from xdsl.dialects.builtin import TensorType, i64
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint
 
-from pintac.dialects import pinn
-from pintac.runtime.errors import UserError
+from pintac.dialects import pinn, train
+from pintac.passes.layer_lowerings import LAYER_LOWERINGS, names_parameters
+from pintac.runtime.errors import PassError
 
 
-class _Builder:
-    """Appends cloned and lowered ops to one function body."""
+class _FunctionBody:
+    """Fills one function body: clones problem ops into it and inlines networks."""
 
-    def __init__(self, block: Block, params: dict[str, SSAValue]):
-        self.block = block
+    def __init__(
+        self,
+        block: Block,
+        params: dict[str, SSAValue],
+        networks: dict[str, pinn.NetworkOp],
+        rng_key: tuple[SSAValue, SSAValue] | None = None,
+    ):
+        self.builder = Builder(InsertPoint.at_end(block))
         self.params = params
-        self.networks: dict[str, pinn.NetworkOp] = {}
-        self.seed: SSAValue | None = None
-        self.step: SSAValue | None = None
+        self.networks = networks
+        self.rng_key = rng_key
 
     def add(self, op: Operation) -> Operation:
-        self.block.add_op(op)
-        return op
+        return self.builder.insert(op)
 
     def clone_region(self, region: Region, args: list[SSAValue]) -> list[SSAValue]:
         """Clone a term/exact body with its argument bound to `args`; returns what it yields."""
@@ -53,17 +61,20 @@ class _Builder:
     def lower(self, op: Operation, mapper: dict[SSAValue, SSAValue]) -> None:
         if isinstance(op, pinn.EvalOp):
             value = self.inline_network(op.network.string_value(), mapper[op.input])
-            if value.owner is not None and isinstance(value.owner, pinn.UnflattenOp):
+            if isinstance(value.owner, train.UnflattenOp):
                 value.name_hint = op.output.name_hint
             mapper[op.output] = value
         elif isinstance(op, pinn.RngKeyOp):
-            if self.seed is None:
-                raise UserError("pinn.rng_key is only meaningful in the loss of a training step")
-            mapper[op.seed], mapper[op.step] = self.seed, self.step
+            if self.rng_key is None:
+                raise PassError(
+                    "pinn.rng_key is only meaningful in the loss of a training step", op
+                )
+            mapper[op.seed], mapper[op.step] = self.rng_key
         elif isinstance(op, pinn.GradOp | pinn.LaplacianOp | pinn.PartialOp):
-            raise UserError(
+            raise PassError(
                 f"'{op.name} @{op.network.string_value()}' has no lowering here: derivatives "
-                "must be expanded first (run stein-expand before pinn-build-loss)"
+                "must be expanded first (run stein-expand before pinn-build-loss)",
+                op,
             )
         else:
             self.add(op.clone(value_mapper=mapper))
@@ -72,27 +83,26 @@ class _Builder:
         net = self.networks[name]
         rows = x
         if len(x.type.get_shape()) > 2:  # a batch of batches: evaluate it as rows
-            rows = self.add(pinn.FlattenOp(x)).output
+            rows = self.add(train.FlattenOp(x)).output
             rows.name_hint = "rows"
         mapper: dict[SSAValue, SSAValue] = {net.body.block.args[0]: rows}
         out: SSAValue | None = None
         for op in net.body.block.ops:
-            if isinstance(op, pinn.DenseOp):
-                w = self.params[op.weight.string_value()]
-                z = self.add(pinn.MatmulOp(mapper[op.input], w, "fwd")).result
-                if op.bias is not None:
-                    z = self.add(pinn.BiasAddOp(z, self.params[op.bias.string_value()])).output
-                z.name_hint = op.output.name_hint
-                mapper[op.output] = z
-            elif isinstance(op, pinn.ReturnOp):
+            if isinstance(op, pinn.ReturnOp):
                 out = mapper[op.values[0]]
-            elif op.dialect_name() == "tt":
-                raise UserError(f"'{op.name}' in @{name} needs the TT lowering, not available yet")
+            elif (lowering := LAYER_LOWERINGS.get(type(op))) is not None:
+                operands = [mapper[o] for o in op.operands]
+                for result, value in zip(
+                    op.results, lowering(self.builder, op, operands, self.params), strict=True
+                ):
+                    mapper[result] = value
+            elif names_parameters(op):
+                raise PassError(f"'{op.name}' in @{name} has no layer lowering", op)
             else:
                 self.add(op.clone(value_mapper=mapper))
         assert out is not None
         if rows is not x:
-            out = self.add(pinn.UnflattenOp(out, x)).output
+            out = self.add(train.UnflattenOp(out, x)).output
         return out
 
 
@@ -105,13 +115,13 @@ class PinnBuildLossPass(ModulePass):
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
         problems = [p for p in op.ops if isinstance(p, pinn.ProblemOp)]
         if len(problems) != 1:
-            raise UserError(
+            raise PassError(
                 f"expects exactly one pinn.problem in the module, found {len(problems)}"
             )
         problem = problems[0]
         existing = {f.sym_name.data for f in op.ops if isinstance(f, func.FuncOp)}
         if clash := existing & {"loss", "predict", "exact"}:
-            raise UserError(f"the module already has @{sorted(clash)[0]}: was the pass run twice?")
+            raise PassError(f"the module already has @{sorted(clash)[0]}: was the pass run twice?")
         params = problem.ops_of(pinn.ParamOp)
         networks = {n.sym_name.data: n for n in problem.ops_of(pinn.NetworkOp)}
         for f in (self._loss(problem, params, networks), self._predict(problem, params, networks)):
@@ -135,18 +145,17 @@ class PinnBuildLossPass(ModulePass):
         points = block.args[len(params) : len(params) + len(terms)]
         for t, arg in zip(terms, points, strict=True):
             arg.name_hint = f"x_{t.sym_name.data}"
-        b = _Builder(block, by_name)
-        b.networks = networks
-        b.seed, b.step = block.args[-2], block.args[-1]
-        b.seed.name_hint, b.step.name_hint = "seed", "step"
+        seed, step = block.args[-2], block.args[-1]
+        seed.name_hint, step.name_hint = "seed", "step"
+        b = _FunctionBody(block, by_name, networks, (seed, step))
         term_losses = []
         for t, x in zip(terms, points, strict=True):
             (r,) = b.clone_region(t.body, [x])
-            loss = b.add(pinn.MeanSquareOp(r)).output
+            loss = b.add(train.MeanSquareOp(r)).output
             loss.name_hint = f"loss_{t.sym_name.data}"
             term_losses.append(loss)
         weights = [t.weight.value.data for t in terms]
-        total = b.add(pinn.WeightedSumOp(term_losses, weights)).output
+        total = b.add(train.WeightedSumOp(term_losses, weights)).output
         total.name_hint = "loss"
         results = [total, *term_losses]
         b.add(func.ReturnOp(*results))
@@ -157,40 +166,39 @@ class PinnBuildLossPass(ModulePass):
             "loss",
             (block.arg_types, [r.type for r in results]),
             Region(block),
-            arg_attrs=pinn.role_attrs(roles),
-            res_attrs=pinn.role_attrs(res_roles),
+            arg_attrs=train.role_attrs(roles),
+            res_attrs=train.role_attrs(res_roles),
         )
 
     def _predict(self, problem, params, networks) -> func.FuncOp:
         if len(networks) != 1:
-            raise UserError(f"expects one pinn.network to predict with, found {len(networks)}")
+            raise PassError(f"expects one pinn.network to predict with, found {len(networks)}")
         (net,) = networks.values()
         block, by_name = self._param_block(params, [net.input_type])
         x = block.args[-1]
         x.name_hint = "x"
-        b = _Builder(block, by_name)
-        b.networks = networks
+        b = _FunctionBody(block, by_name, networks)
         u = b.inline_network(net.sym_name.data, x)
         b.add(func.ReturnOp(u))
         return func.FuncOp(
             "predict",
             (block.arg_types, [u.type]),
             Region(block),
-            arg_attrs=pinn.role_attrs([f"param:{p.sym_name.data}" for p in params] + ["x"]),
-            res_attrs=pinn.role_attrs(["u"]),
+            arg_attrs=train.role_attrs([f"param:{p.sym_name.data}" for p in params] + ["x"]),
+            res_attrs=train.role_attrs(["u"]),
         )
 
     def _exact(self, exact: pinn.ExactOp) -> func.FuncOp:
         x_type: TensorType = exact.body.block.args[0].type
         block = Block(arg_types=[x_type])
         block.args[0].name_hint = "x"
-        b = _Builder(block, {})
+        b = _FunctionBody(block, {}, {})
         (u,) = b.clone_region(exact.body, [block.args[0]])
         b.add(func.ReturnOp(u))
         return func.FuncOp(
             "exact",
             ([x_type], [u.type]),
             Region(block),
-            arg_attrs=pinn.role_attrs(["x"]),
-            res_attrs=pinn.role_attrs(["u"]),
+            arg_attrs=train.role_attrs(["x"]),
+            res_attrs=train.role_attrs(["u"]),
         )

@@ -15,13 +15,11 @@ from xdsl.dialects import builtin
 from xdsl.dialects.builtin import DYNAMIC_INDEX, TensorType, f32
 from xdsl.ir import Block, BlockArgument, Operation, SSAValue
 from xdsl.passes import ModulePass
-from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.pattern_rewriter import PatternRewriter, PatternRewriteWalker, RewritePattern
+from xdsl.rewriter import InsertPoint
 
 from pintac.dialects import pinn, stein
-from pintac.runtime.errors import UserError
-
-DEFAULT_PAIRS = 512
-DEFAULT_SIGMA = 0.01
+from pintac.runtime.errors import PassError
 
 _DERIVATIVES = (pinn.GradOp, pinn.LaplacianOp, pinn.PartialOp)
 _Derivative = pinn.GradOp | pinn.LaplacianOp | pinn.PartialOp
@@ -45,7 +43,8 @@ class _Group:
     ops: list[_Derivative] = field(default_factory=list)
     stream: int = 0
     sigma_t: float | None = None  # given iff the points carry a time coordinate
-    estimates: list[tuple[_Derivative, tuple[int, int], float]] = field(default_factory=list)
+    estimates: dict[_Derivative, tuple[tuple[int, int], float]] = field(default_factory=dict)
+    values: tuple[SSAValue, SSAValue] | None = None  # (g, δ) once the sample set is built
 
 
 @dataclass(frozen=True)
@@ -106,9 +105,16 @@ class SteinExpandPass(ModulePass):
                 if groups:
                     plans.append((term, groups, settings))
         if stream - 1 > stein.MAX_STREAM:
-            raise UserError(f"more than 2^32 sample streams ({stream})")
-        for term, groups, settings in plans:
-            _rewrite_term(term, groups, settings)
+            raise PassError(f"more than 2^32 sample streams ({stream})")
+        pattern = _ExpandDerivative(
+            {
+                op: (term, group, settings)
+                for term, groups, settings in plans
+                for group in groups
+                for op in group.ops
+            }
+        )
+        PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)
 
     def settings_for(self, problem: pinn.ProblemOp) -> SteinSettings:
         """K, σ, σ_t for `problem`: pass options, else its pinn.train values, else defaults."""
@@ -120,8 +126,8 @@ class SteinExpandPass(ModulePass):
             pairs = train.get("pairs") if pairs is None else pairs
             sigma = train.get("sigma") if sigma is None else sigma
             sigma_t = train.get("sigma_t") if sigma_t is None else sigma_t
-        pairs = DEFAULT_PAIRS if pairs is None else int(pairs)
-        sigma = DEFAULT_SIGMA if sigma is None else float(sigma)
+        pairs = stein.DEFAULT_PAIRS if pairs is None else int(pairs)
+        sigma = stein.DEFAULT_SIGMA if sigma is None else float(sigma)
         sigma_t = sigma if sigma_t is None else float(sigma_t)
         return SteinSettings(pairs, sigma, sigma_t)
 
@@ -129,7 +135,7 @@ class SteinExpandPass(ModulePass):
 def _check_settings(pairs, sigma, sigma_t, where: str) -> None:
     """Raise a UserError for a bad K, σ or σ_t (None: not given, nothing to check)."""
     if pairs is not None and (isinstance(pairs, bool) or not isinstance(pairs, int) or pairs < 1):
-        raise UserError(f"{where} pairs must be an integer >= 1, got {pairs}")
+        raise PassError(f"{where} pairs must be an integer >= 1, got {pairs}")
     for key, value in (("sigma", sigma), ("sigma-t", sigma_t)):
         if value is None:
             continue
@@ -137,7 +143,7 @@ def _check_settings(pairs, sigma, sigma_t, where: str) -> None:
         if not (ok and math.isfinite(value) and value > 0):
             if where.startswith("pinn.train"):
                 key = key.replace("-", "_")
-            raise UserError(f"{where} {key} must be a positive number, got {value}")
+            raise PassError(f"{where} {key} must be a positive number, got {value}")
 
 
 def _first_free_stream(module: Operation) -> int:
@@ -150,7 +156,7 @@ def _domain_of(term: pinn.ResidualOp | pinn.BoundaryOp, problem: pinn.ProblemOp)
     for dom in problem.ops_of(pinn.DomainOp):
         if dom.sym_name.data == name:
             return dom
-    raise UserError(f"the domain @{name} of @{term.sym_name.data} is not defined")
+    raise PassError(f"the domain @{name} of @{term.sym_name.data} is not defined")
 
 
 def _describe(op: _Derivative, term: pinn.ResidualOp | pinn.BoundaryOp) -> str:
@@ -186,7 +192,7 @@ def _plan_term(
         shape = group.x.type.get_shape()
         d = shape[1]
         if d == DYNAMIC_INDEX:
-            raise UserError(
+            raise PassError(
                 f"{_describe(group.ops[0], term)} needs points with a static "
                 "number of coordinates, got ?"
             )
@@ -194,9 +200,7 @@ def _plan_term(
         group.sigma_t = settings.sigma_t if has_time else None
         for op in group.ops:
             lo, hi = _dims_of(op)
-            group.estimates.append(
-                (op, (lo, hi), _estimator_sigma(op, term, lo, hi, d, group, settings))
-            )
+            group.estimates[op] = (lo, hi), _estimator_sigma(op, term, lo, hi, d, group, settings)
     return list(groups.values())
 
 
@@ -216,7 +220,7 @@ def _estimator_sigma(
         return group.sigma_t
     if group.sigma_t == settings.sigma:
         return settings.sigma
-    raise UserError(
+    raise PassError(
         f"{_describe(op, term)} covers dims {lo} to {hi}, both space (sampled "
         f"with sigma {settings.sigma}) and time, coordinate {d - 1} (sampled with sigma_t "
         f"{group.sigma_t}); one estimator needs one sigma: set sigma-t equal to sigma "
@@ -240,39 +244,59 @@ def _block_of(value: SSAValue) -> Block:
     return block
 
 
-def _rng_key(term: pinn.ResidualOp | pinn.BoundaryOp, first: Operation) -> pinn.RngKeyOp:
+def _rng_key(
+    term: pinn.ResidualOp | pinn.BoundaryOp, first: Operation, rewriter: PatternRewriter
+) -> pinn.RngKeyOp:
     """The term's rng key, placed before `first` (an op of the term's body block)."""
     block = term.body.block
     key = next((o for o in block.ops if isinstance(o, pinn.RngKeyOp)), None)
     if key is None:
         key = pinn.RngKeyOp()
         key.seed.name_hint, key.step.name_hint = "seed", "step"
-        Rewriter.insert_op(key, InsertPoint.before(first))
+        rewriter.insert(key, InsertPoint.before(first))
     elif not key.is_before_in_block(first):
         key.detach()  # pure and operand-free: moving it up keeps its uses dominated
-        Rewriter.insert_op(key, InsertPoint.before(first))
+        rewriter.insert(key, InsertPoint.before(first))
     return key
 
 
-def _rewrite_term(
-    term: pinn.ResidualOp | pinn.BoundaryOp, groups: list[_Group], settings: SteinSettings
-) -> None:
+class _ExpandDerivative(RewritePattern):
+    """One derivative op -> its estimator on its group's sample set, built on first use."""
+
+    def __init__(
+        self, plan: dict[Operation, tuple[pinn.ResidualOp | pinn.BoundaryOp, _Group, SteinSettings]]
+    ):
+        self.plan = plan
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
+        planned = self.plan.get(op)
+        if planned is None:
+            return
+        term, group, settings = planned
+        if group.values is None:
+            group.values = _build_sample_set(term, group, settings, rewriter)
+        g, delta = group.values
+        dims, sigma = group.estimates[op]
+        estimator = stein.LaplacianOp if isinstance(op, pinn.LaplacianOp) else stein.GradOp
+        new = estimator(g, delta, sigma, dims, result_type=op.output.type)
+        rewriter.replace(op, new)
+
+
+def _build_sample_set(
+    term: pinn.ResidualOp | pinn.BoundaryOp,
+    group: _Group,
+    settings: SteinSettings,
+    rewriter: PatternRewriter,
+) -> tuple[SSAValue, SSAValue]:
+    """sample, perturb and eval before the group's first derivative; returns (g, δ)."""
     body = term.body.block
-    # The first group's first op comes first in walk order, so its anchor precedes all others.
-    key = _rng_key(term, _anchor(groups[0].ops[0], body))
-    k = settings.pairs
-    for group in groups:
-        x = group.x
-        n = x.type.get_shape()[0]
-        sample = stein.SampleOp(
-            x, key.seed, key.step, k, settings.sigma, group.stream, group.sigma_t
-        )
-        batch = stein.PerturbOp(x, sample.delta)
-        g = pinn.EvalOp(group.network, batch.batch, TensorType(f32, [n, 2 * k + 1, 1]))
-        sample.delta.name_hint, batch.batch.name_hint, g.output.name_hint = "delta", "batch", "g"
-        anchor = _anchor(group.ops[0], _block_of(x))
-        Rewriter.insert_op([sample, batch, g], InsertPoint.before(anchor))
-        for op, dims, sigma in group.estimates:
-            estimator = stein.LaplacianOp if isinstance(op, pinn.LaplacianOp) else stein.GradOp
-            new = estimator(g.output, sample.delta, sigma, dims, result_type=op.output.type)
-            Rewriter.replace_op(op, new)
+    key = _rng_key(term, _anchor(next(iter(group.ops)), body), rewriter)
+    k, x = settings.pairs, group.x
+    n = x.type.get_shape()[0]
+    sample = stein.SampleOp(x, key.seed, key.step, k, settings.sigma, group.stream, group.sigma_t)
+    batch = stein.PerturbOp(x, sample.delta)
+    g = pinn.EvalOp(group.network, batch.batch, TensorType(f32, [n, 2 * k + 1, 1]))
+    sample.delta.name_hint, batch.batch.name_hint, g.output.name_hint = "delta", "batch", "g"
+    anchor = _anchor(group.ops[0], _block_of(x))
+    rewriter.insert([sample, batch, g], InsertPoint.before(anchor))
+    return g.output, sample.delta

@@ -19,24 +19,25 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from xdsl.dialects import func
 from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp, i64
+from xdsl.printer import Printer
 
 from pintac.diagnostics import ParsedModule, Source, parse_source, read_source, verify
-from pintac.dialects import pinn
+from pintac.dialects import pinn, stein, train
 from pintac.pass_manager import Instrumentation, parse_pipeline_spec, run_pipeline
 from pintac.pipelines import DEFAULT_PIPELINE, pipeline_spec
 from pintac.registry import available_passes, make_context
 from pintac.runtime import rng
 from pintac.runtime.checkpoint import load_checkpoint, save_checkpoint
 from pintac.runtime.errors import UserError
-from pintac.runtime.executor import CompiledFunction, compile_function
 from pintac.runtime.init import init_params
 from pintac.runtime.sampling import DomainSpec, sample_points
+from pintac.runtime.targets import functions_of, get_target
 
 CHECKPOINT_FORMAT = 1
 DEFAULT_BATCH = 100  # points per loss term when pinn.train gives no batch sizes
@@ -91,8 +92,10 @@ class Problem:
         *,
         steps: int | None = None,
         instrumentation: Instrumentation | None = None,
+        target: str = "numpy",
     ) -> Program:
-        """Run a named pipeline (or a pipeline string) on a copy of the problem.
+        """Run a named pipeline (or a pipeline string) on a copy of the problem and build the
+        result for a target (`pintac.runtime.targets`).
 
         `steps` overrides the training configuration's number of steps (which sets the
         length of a linear-decay schedule).
@@ -105,7 +108,7 @@ class Problem:
         ctx = make_context()
         passes = parse_pipeline_spec(spec, available_passes())
         run_pipeline(ctx, parsed, passes, instrumentation)
-        return Program(module, pipeline, spec, self.parsed.source.name)
+        return Program(module, pipeline, spec, self.parsed.source.name, target)
 
 
 def _set_steps(module: ModuleOp, steps: int) -> None:
@@ -156,9 +159,12 @@ class Evaluation:
 
 
 class Program:
-    """A compiled problem: the step function as Python, plus what the runtime needs to feed it."""
+    """A compiled problem: its functions built for a target, plus what the runtime needs to
+    feed them."""
 
-    def __init__(self, module: ModuleOp, pipeline: str, spec: str, source_name: str):
+    def __init__(
+        self, module: ModuleOp, pipeline: str, spec: str, source_name: str, target: str = "numpy"
+    ):
         self.module = module
         self.pipeline = pipeline
         self.spec = spec
@@ -166,23 +172,28 @@ class Program:
         self.problem: pinn.ProblemOp = next(
             op for op in module.ops if isinstance(op, pinn.ProblemOp)
         )
-        funcs = {f.sym_name.data: f for f in module.ops if isinstance(f, func.FuncOp)}
+        funcs = functions_of(module)
         if "train_step" not in funcs:
             raise UserError(
                 f"error: the pipeline '{pipeline}' does not produce a @train_step function; "
                 "a training pipeline ends with pinn-build-loss, pinn-autodiff, optimizer-lower"
             )
         self.functions = funcs
-        self.train_step: CompiledFunction = compile_function(funcs["train_step"])
-        self.predict: CompiledFunction = compile_function(funcs["predict"])
-        self.exact: CompiledFunction | None = (
-            compile_function(funcs["exact"]) if "exact" in funcs else None
+        self.target = target
+        self.executable = get_target(target).build(
+            module, f"Training step of problem {self.name}, pipeline {pipeline}: {spec}"
         )
-        self.arg_roles = pinn.arg_roles(funcs["train_step"])
-        self.result_roles = pinn.result_roles(funcs["train_step"])
-        self.predict_roles = pinn.arg_roles(funcs["predict"])
+        built = self.executable.functions
+        self.train_step = built["train_step"]
+        self.predict = built["predict"]
+        self.exact = built.get("exact")
+        self.arg_roles = train.arg_roles(funcs["train_step"])
+        self.result_roles = train.result_roles(funcs["train_step"])
+        self.predict_roles = train.arg_roles(funcs["predict"])
         self.terms = self._terms()
-        self.fingerprint = hashlib.sha256(self.train_step.source.encode()).hexdigest()[:16]
+        step_ir = StringIO()
+        Printer(stream=step_ir, print_generic_format=True).print_op(funcs["train_step"])
+        self.fingerprint = hashlib.sha256(step_ir.getvalue().encode()).hexdigest()[:16]
 
     # -- configuration
     def config(self, key: str, default: Any = None) -> Any:
@@ -208,12 +219,9 @@ class Program:
             terms.append(Term(name, i, DomainSpec.from_op(dom), on, size))
         return terms
 
-    def source(self) -> str:
-        """The generated Python of every compiled function (what `pintac compile` writes)."""
-        parts = [self.train_step.source, self.predict.source]
-        if self.exact is not None:
-            parts.append(self.exact.source)
-        return "\n\n".join(parts)
+    def write(self, output: str | None) -> None:
+        """Write the target's artifact (`pintac compile --target`) to `output` or stdout."""
+        self.executable.write(output)
 
     # -- training
     def initial_state(self, seed: int) -> TrainState:
@@ -307,8 +315,8 @@ class Program:
 
     def smoothed_values(self, params, x: np.ndarray, seed: int) -> np.ndarray:
         """The Gaussian-smoothed network E[u(x+δ)], by the mean over K antithetic pairs."""
-        pairs = int(self.config("pairs", 512))
-        sigma = float(self.config("sigma", 0.01))
+        pairs = int(self.config("pairs", stein.DEFAULT_PAIRS))
+        sigma = float(self.config("sigma", stein.DEFAULT_SIGMA))
         sigma_t = float(self.config("sigma_t", sigma))
         has_time = self.terms[0].domain.has_time if self.terms else False
         scale = np.full(x.shape[1], sigma, dtype=np.float32)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import NoReturn
 
 from pintac.runtime.errors import UserError
+from pintac.runtime.files import write_text
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -24,12 +23,4 @@ def write_output(text: str, path: str | None, what: str = "output") -> None:
     if path is None or path == "-":
         sys.stdout.write(text)
         return
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, target)
-    except OSError as e:
-        raise UserError(f"{path}: error: cannot write the {what}: {e.strerror}") from None
+    write_text(Path(path), text, what)

@@ -1,4 +1,4 @@
-"""`pintac compile FILE`: run a named pipeline and write the result (IR or NumPy code)."""
+"""`pintac compile FILE`: run a named pipeline and write the result for a target."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from io import StringIO
 from pintac.cli_util import ArgumentParser, write_output
 from pintac.pass_manager import Instrumentation, print_module
 from pintac.pipelines import add_pipeline_argument
-
-TARGETS = ("mlir", "numpy")
+from pintac.runtime.targets import TARGETS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,9 +22,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_pipeline_argument(ap)
     ap.add_argument(
         "--target",
-        choices=TARGETS,
+        choices=("mlir", *TARGETS),
         default="mlir",
-        help="mlir: the IR after the pipeline; numpy: the generated training step",
+        help="mlir: the IR after the pipeline; numpy: the training step as an importable "
+        "Python module calling pintac's NumPy kernels",
     )
     ap.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     ap.add_argument("--print-op-generic", action="store_true", help="generic MLIR form")
@@ -48,17 +48,12 @@ def run(argv: Sequence[str]) -> int:
         timing=args.pass_timing,
         generic=args.print_op_generic,
     )
-    program = problem.compile(args.pipeline, instrumentation=instr)
-    if args.target == "numpy":
-        text = (
-            f"# pintac: problem {program.name}, pipeline {args.pipeline}\n"
-            f"# pass pipeline: {program.spec}\n"
-            "# Kernels are pintac.runtime.kernels_* functions (see the namespace of each).\n\n"
-            + program.source()
-        )
-    else:
+    if args.target == "mlir":
+        program = problem.compile(args.pipeline, instrumentation=instr)
         out = StringIO()
         print_module(program.module, out, args.print_op_generic)
-        text = out.getvalue()
-    write_output(text, args.output)
+        write_output(out.getvalue(), args.output)
+    else:
+        program = problem.compile(args.pipeline, instrumentation=instr, target=args.target)
+        program.write(args.output)
     return 0

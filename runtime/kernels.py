@@ -1,40 +1,27 @@
-"""The reference semantics of every op the NumPy runtime executes: one kernel per op class.
+"""The NumPy kernels: the reference semantics of every op the NumPy runtime executes.
 
-A kernel is a NumPy function `fn(*operands, **params) -> result | tuple[results]` plus a
-function reading the op's static parameters (shapes, σ, roles, ...) as plain Python values.
-The executor (`pintac.runtime.executor`) compiles a function into straight-line Python that
-calls these kernels with the parameters inlined, so the reference semantics and the fast path
-are the same code. Arrays are float32 unless an op says otherwise.
-
-Kernels of a dialect live in `runtime/kernels_<dialect>.py` and register themselves with
-`@kernel(OpClass, params=...)`; `kernel_for(op)` imports them all on first use.
+A kernel is a NumPy function `fn(*operands, **params) -> result | tuple[results]`; its
+keyword parameters are the op's static parameters (`pintac.runtime.ops`). Kernels that may
+write their result into a dead operand's buffer take it as `out=`. Arrays are float32 unless
+an op says otherwise. Kernels of a dialect live in `runtime/kernels_<dialect>.py` and register
+themselves with `@kernel(OpClass)`; activations (`pintac.dialects.activations`) need no
+registration: their kernel is their table entry's `fn`. The generated NumPy code imports each
+kernel by its module and name, so those must be importable.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from xdsl.ir import Operation
 
-Params = dict[str, Any]
+from pintac.dialects.activations import activation_of
+from pintac.runtime.ops import info
+from pintac.runtime.plan import MissingSemantics
 
-
-@dataclass(frozen=True)
-class Kernel:
-    fn: Callable[..., Any]
-    params: Callable[[Operation], Params]
-    # The operand the kernel may overwrite with its result when called with `out=` that
-    # operand (the executor does so when the operand dies at this op); None: never.
-    inplace: int | None = None
-    # The result shares memory with operand 0 (a reshape or slice), so that operand's
-    # buffer must never be overwritten while the result lives.
-    view: bool = False
-
-
-KERNELS: dict[type[Operation], Kernel] = {}
+KERNELS: dict[type[Operation], Callable[..., Any]] = {}
 
 # Modules that register kernels, imported on first lookup.
 KERNEL_MODULES = (
@@ -43,23 +30,13 @@ KERNEL_MODULES = (
 )
 
 
-def kernel(
-    op_type: type[Operation],
-    params: Callable[[Operation], Params] | None = None,
-    *,
-    inplace: int | None = None,
-    view: bool = False,
-):
-    """Register `fn` as the kernel of `op_type`; `params(op)` gives its static parameters.
-
-    `inplace=i`: `fn(..., out=operands[i])` may write the result into operand i's buffer.
-    `view=True`: the result is a view of operand 0.
-    """
+def kernel(op_type: type[Operation]):
+    """Register `fn` as the NumPy kernel of `op_type`."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         if op_type in KERNELS:
             raise ValueError(f"two kernels for {op_type.name}")
-        KERNELS[op_type] = Kernel(fn, params or (lambda op: {}), inplace, view)
+        KERNELS[op_type] = fn
         return fn
 
     return register
@@ -76,15 +53,13 @@ def _load_all() -> None:
             importlib.import_module(name)
 
 
-class MissingKernel(Exception):
-    """The NumPy runtime has no semantics for an op (it must be lowered first)."""
-
-
-def kernel_for(op: Operation) -> Kernel:
+def kernel_for(op: Operation) -> Callable[..., Any]:
     _load_all()
     found = KERNELS.get(type(op))
+    if found is None and (act := activation_of(type(op))) is not None:
+        found = act.fn
     if found is None:
-        raise MissingKernel(
+        raise MissingSemantics(
             f"the NumPy runtime cannot execute '{op.name}'; lower it first "
             "(a pass of the pipeline is missing)"
         )
@@ -93,6 +68,8 @@ def kernel_for(op: Operation) -> Kernel:
 
 def run_op(op: Operation, *operands: Any) -> tuple[Any, ...]:
     """Execute one op on NumPy operands (the slow, reference path); always returns a tuple."""
-    k = kernel_for(op)
-    out = k.fn(*operands, **k.params(op))
+    op_info = info(op)
+    if op_info is None:
+        raise MissingSemantics(f"no target can execute '{op.name}'")
+    out = kernel_for(op)(*operands, **op_info.params(op))
     return out if isinstance(out, tuple) else (out,)

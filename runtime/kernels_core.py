@@ -1,77 +1,50 @@
-"""Kernels of the `pinn` training-graph ops and of the upstream `arith` / `math` ops on tensors.
+"""NumPy kernels of the `train` ops, the per-point `pinn` ops and upstream `arith` on tensors.
 
-Every kernel takes and returns float32 arrays (scalars `tensor<f32>` are 0-d arrays) and never
-modifies its operands. Kernels keep the dtype of their data operands, so the same graph can be
-run in float64 to check gradients against finite differences. Activations and their derivatives are the SFU model: the same NumPy
-code serves the reference runtime and the PINTA simulator.
+Every kernel takes and returns float32 arrays (scalars `tensor<f32>` are 0-d arrays). A kernel
+modifies an operand only when called with it as `out=`, which the execution plan does when
+that operand dies at the op. Kernels keep the dtype of their data operands, so the same graph
+can be run in float64 to check gradients against finite differences.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from xdsl.dialects import arith, math
+from xdsl.dialects import arith
 
-from pintac.dialects import pinn
+from pintac.dialects import pinn, train
+from pintac.dialects.activations import ACTIVATIONS
 from pintac.runtime.kernels import kernel
 
 F32 = np.float32
 
 
-def _static_shape(t) -> tuple[int, ...]:
-    """A tensor type's shape with `?` dims as 1, so the value broadcasts along them."""
-    return tuple(1 if d < 0 else d for d in t.get_shape())
+# ---------------------------------------------------------------- elementwise (arith)
 
-
-# ---------------------------------------------------------------- elementwise (arith, math)
-
-# Upstream elementwise ops are NumPy ufuncs; activations may write into a dead operand.
-_ELEMENTWISE = {
+# Upstream elementwise arithmetic is NumPy's ufuncs (activations are their table's `fn`).
+for _op, _ufunc in {
     arith.AddfOp: np.add,
     arith.SubfOp: np.subtract,
     arith.MulfOp: np.multiply,
     arith.DivfOp: np.divide,
     arith.NegfOp: np.negative,
-    math.CosOp: np.cos,
-    math.ExpOp: np.exp,
-    math.LogOp: np.log,
-    math.SqrtOp: np.sqrt,
-}
-for _op, _ufunc in _ELEMENTWISE.items():
+}.items():
     kernel(_op)(_ufunc)
-
-
-@kernel(math.TanhOp, inplace=0)
-def tanh(a, out=None):
-    return np.tanh(a, out=out)
-
-
-@kernel(math.SinOp, inplace=0)
-def sin(a, out=None):
-    return np.sin(a, out=out)
 
 
 # ---------------------------------------------------------------- per-point helpers
 
 
-@kernel(
-    pinn.ConstantOp,
-    params=lambda op: {"value": op.value.value.data, "shape": _static_shape(op.result.type)},
-)
+@kernel(pinn.ConstantOp)
 def constant(*, value: float, shape: tuple[int, ...]):
     return np.full(shape, value, dtype=F32)
 
 
-def _columns(op) -> dict:
-    lo, hi = op.dim_range()
-    return {"lo": lo, "hi": hi}
-
-
-@kernel(pinn.SumOp, params=_columns)
+@kernel(pinn.SumOp)
 def column_range_sum(x, *, lo: int, hi: int):
     return x[:, lo:hi].sum(axis=1, keepdims=True)
 
 
-@kernel(pinn.SliceOp, params=_columns, view=True)
+@kernel(pinn.SliceOp)
 def column_slice(x, *, lo: int, hi: int):
     return x[:, lo:hi]
 
@@ -79,76 +52,57 @@ def column_slice(x, *, lo: int, hi: int):
 # ---------------------------------------------------------------- training graph
 
 
-def _matmul_params(op: pinn.MatmulOp) -> dict:
-    return {
-        "transpose_a": op.transpose_a is not None,
-        "transpose_b": op.transpose_b is not None,
-    }
-
-
-@kernel(pinn.MatmulOp, params=_matmul_params)
-def matmul(a, b, *, transpose_a: bool, transpose_b: bool):
+@kernel(train.GemmOp)
+def gemm(a, b, *, transpose_a: bool, transpose_b: bool):
     return np.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
 
 
-@kernel(pinn.BiasAddOp, inplace=0)
+@kernel(train.BiasAddOp)
 def bias_add(x, b, out=None):
     return np.add(x, b, out=out)
 
 
-@kernel(pinn.ColumnSumOp)
+@kernel(train.ColumnSumOp)
 def column_sum(x):
     return x.sum(axis=0)
 
 
-@kernel(pinn.ActivationGradOp, params=lambda op: {"activation": op.activation.data}, inplace=1)
+@kernel(train.ActivationGradOp)
 def activation_grad(saved, dy, out=None, *, activation: str):
-    if activation == "tanh":  # saved = y = tanh(z): tanh'(z) = 1 − y²
-        d = np.multiply(saved, saved)
-        np.subtract(1, d, out=d)
-    elif activation == "sin":  # saved = z: sin'(z) = cos z
-        d = np.cos(saved)
-    else:
-        raise ValueError(f"unknown activation {activation!r}")
+    """φ'(z) · dy, φ' from the saved value by the activation's table entry."""
+    d = ACTIVATIONS[activation].derivative(saved)
     return np.multiply(d, dy, out=d if out is None else out)
 
 
-@kernel(pinn.FlattenOp, view=True)
+@kernel(train.FlattenOp)
 def flatten(x):
     return x.reshape(-1, x.shape[-1])
 
 
-@kernel(pinn.UnflattenOp, view=True)
+@kernel(train.UnflattenOp)
 def unflatten(y, like):
     return y.reshape(*like.shape[:-1], y.shape[-1])
 
 
-@kernel(
-    pinn.ExpandColumnsOp,
-    params=lambda op: {
-        "lo": op.dim_lo.value.data,
-        "hi": op.dim_hi.value.data,
-        "width": op.output.type.get_shape()[1],
-    },
-)
+@kernel(train.ExpandColumnsOp)
 def expand_columns(x, *, lo: int, hi: int, width: int):
     out = np.zeros((x.shape[0], width), dtype=x.dtype)
     out[:, lo:hi] = x
     return out
 
 
-@kernel(pinn.MeanSquareOp)
+@kernel(train.MeanSquareOp)
 def mean_square(r):
     return np.asarray(np.einsum("ij,ij->", r, r) / r.dtype.type(r.shape[0]))
 
 
-@kernel(pinn.MeanSquareGradOp)
+@kernel(train.MeanSquareGradOp)
 def mean_square_grad(r, dl):
     t = r.dtype.type
     return r * (t(2) * dl.astype(r.dtype) / t(r.shape[0]))
 
 
-@kernel(pinn.WeightedSumOp, params=lambda op: {"weights": tuple(pinn.floats_of(op.weights))})
+@kernel(train.WeightedSumOp)
 def weighted_sum(*losses, weights: tuple[float, ...]):
     t = np.result_type(*losses)
     total = np.zeros((), dtype=t)
@@ -157,13 +111,9 @@ def weighted_sum(*losses, weights: tuple[float, ...]):
     return total
 
 
-@kernel(pinn.ScaleOp, params=lambda op: {"factor": op.factor.value.data})
+@kernel(train.ScaleOp)
 def scale(x, *, factor: float):
     return np.multiply(x, x.dtype.type(factor))
-
-
-def _update_params(op: pinn.OptimizerUpdateOp) -> dict:
-    return {"optimizer": op.optimizer.data, **op.hyperparameters()}
 
 
 def learning_rate(
@@ -175,7 +125,7 @@ def learning_rate(
     return lr
 
 
-@kernel(pinn.OptimizerUpdateOp, params=_update_params)
+@kernel(train.UpdateOp)
 def update(
     p,
     g,

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pintac.dialects.activations import ACTIVATIONS
 from pintac.dialects.stein import (
     CenterOp,
     CenterVjpOp,
@@ -50,32 +51,12 @@ from pintac.dialects.stein import (
 from pintac.runtime import rng
 from pintac.runtime.kernels import kernel
 
-
-def _estimator_params(op: GradOp | LaplacianOp | GradVjpOp | LaplacianVjpOp) -> dict:
-    lo, hi = op.dims
-    return {
-        "sigma": op.sigma.value.data,
-        "lo": lo,
-        "hi": hi,
-        "differences": op.is_difference_form,
-    }
-
-
 # ---------------------------------------------------------------------------------------------
 # Sampling and perturbed batches
 # ---------------------------------------------------------------------------------------------
 
 
-def _sample_params(op: SampleOp) -> dict:
-    return {
-        "pairs": op.pairs.value.data,
-        "sigma": op.sigma.value.data,
-        "sigma_t": None if op.sigma_t is None else op.sigma_t.value.data,
-        "stream": op.stream.value.data,
-    }
-
-
-@kernel(SampleOp, params=_sample_params)
+@kernel(SampleOp)
 def stein_sample(
     x: np.ndarray,
     seed: int,
@@ -155,7 +136,7 @@ def _laplacian_weights(delta: np.ndarray, sigma: float, lo: int, hi: int) -> np.
     return w
 
 
-@kernel(GradOp, params=_estimator_params)
+@kernel(GradOp)
 def stein_grad(
     values: np.ndarray,
     delta: np.ndarray,
@@ -174,7 +155,7 @@ def stein_grad(
     return grad
 
 
-@kernel(LaplacianOp, params=_estimator_params)
+@kernel(LaplacianOp)
 def stein_laplacian(
     values: np.ndarray,
     delta: np.ndarray,
@@ -223,7 +204,7 @@ def _values_buffer(dout: np.ndarray, n: int, k: int, differences: bool) -> np.nd
     return np.empty((n, 2 * k + (0 if differences else 1), 1), dout.dtype)
 
 
-@kernel(GradVjpOp, params=_estimator_params)
+@kernel(GradVjpOp)
 def stein_grad_vjp(
     dout: np.ndarray,
     delta: np.ndarray,
@@ -246,7 +227,7 @@ def stein_grad_vjp(
     return dg
 
 
-@kernel(LaplacianVjpOp, params=_estimator_params)
+@kernel(LaplacianVjpOp)
 def stein_laplacian_vjp(
     dout: np.ndarray,
     delta: np.ndarray,
@@ -273,7 +254,7 @@ def stein_laplacian_vjp(
     return dg
 
 
-@kernel(CenterVjpOp, params=lambda op: {"pairs": op.pairs.value.data})
+@kernel(CenterVjpOp)
 def stein_center_vjp(dout: np.ndarray, *, pairs: int) -> np.ndarray:
     """dg (N, 2K+1, 1): dout in row 0, zeros elsewhere."""
     dg = np.zeros((dout.shape[0], 2 * pairs + 1, 1), dout.dtype)
@@ -281,10 +262,7 @@ def stein_center_vjp(dout: np.ndarray, *, pairs: int) -> np.ndarray:
     return dg
 
 
-@kernel(
-    SmoothedVjpOp,
-    params=lambda op: {"pairs": op.pairs.value.data, "differences": op.is_difference_form},
-)
+@kernel(SmoothedVjpOp)
 def stein_smoothed_vjp(dout: np.ndarray, *, pairs: int, differences: bool) -> np.ndarray:
     """dg: dout / (2K) in each of the 2K perturbed rows; row 0 (value form) is 0."""
     n = dout.shape[0]
@@ -311,16 +289,13 @@ def stein_difference_streams(delta: np.ndarray) -> np.ndarray:
     return streams
 
 
-_PHI = {"tanh": np.tanh, "sin": np.sin}
-
-
-@kernel(DiffActivationOp, params=lambda op: {"activation": op.activation.data})
+@kernel(DiffActivationOp)
 def stein_diff_activation(zb: np.ndarray, zd: np.ndarray, *, activation: str) -> np.ndarray:
     """φ(z_b + z_d) − φ(z_b), z_b broadcast over the streams: (N, M, H), in float32.
 
     φ(z_b) is computed once per point (N, H), not once per stream.
     """
-    phi = _PHI[activation]
+    phi = ACTIVATIONS[activation].fn
     base = zb[:, None, :]
     out = np.add(base, zd)
     phi(out, out=out)

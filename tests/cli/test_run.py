@@ -207,7 +207,7 @@ def test_compile_numpy_target(tmp_path, capsys):
 def test_compile_mlir_target(capsys):
     assert main(["compile", str(SMALL)]) == 0
     out = capsys.readouterr().out
-    assert "func.func @train_step(" in out and "pinn.update adam" in out
+    assert "func.func @train_step(" in out and "train.update adam" in out
     assert "role dgrad" in out and "role wgrad" in out
 
 

@@ -27,13 +27,11 @@ from pintac.dialects.smx import (
     SMX_BLOCK_SIZES,
     DequantizeOp,
     FormatAttr,
-    GemmRole,
-    GemmRoleAttr,
-    MatmulOp,
     QuantizedTensorType,
     QuantizeOp,
     Rounding,
 )
+from pintac.dialects.train import GemmOp, GemmRole, GemmRoleAttr
 from pintac.registry import make_context
 
 Q = DYNAMIC_INDEX
@@ -273,7 +271,7 @@ def test_quantize_rounding_and_stream():
 
 def test_quantize_needs_f32():
     x = create_ssa_value(TensorType(f16, (8, 8)))
-    with pytest.raises(VerifyException, match="input must be a tensor of f32"):
+    with pytest.raises(VerifyException, match="the input must be an f32 tensor"):
         QuantizeOp(x, INT8_4x4).verify()
 
 
@@ -288,11 +286,11 @@ def quantized(shape: tuple[int, ...], fmt: FormatAttr = INT8_4x4) -> SSAValue:
     return create_ssa_value(QuantizedTensorType(shape, fmt))
 
 
-def test_matmul_builder_infers_the_result_through_transposes():
+def test_quantized_gemm_builder_infers_the_result_through_transposes():
     x, w, dy = quantized((Q, 256)), quantized((256, 64)), quantized((Q, 64), INT12_4x4)
-    fwd = MatmulOp(x, w, GemmRole.FWD)
-    dgrad = MatmulOp(dy, w, "dgrad", transpose_b=True)
-    wgrad = MatmulOp(x, dy, "wgrad", transpose_a=True)
+    fwd = GemmOp(x, w, GemmRole.FWD)
+    dgrad = GemmOp(dy, w, "dgrad", transpose_b=True)
+    wgrad = GemmOp(x, dy, "wgrad", transpose_a=True)
     for op in (fwd, dgrad, wgrad):
         op.verify()
     assert fwd.result.type == TensorType(f32, (Q, 64))
@@ -303,44 +301,43 @@ def test_matmul_builder_infers_the_result_through_transposes():
         False,
         True,
     )
-    assert wgrad.reduction_blocks() == (4, 4)
+    assert wgrad.reduction_axes() == (0, 0) and fwd.reduction_axes() == (1, 0)
 
 
-def test_matmul_1d_mx_needs_blocks_along_the_reduction_axis():
+def test_quantized_gemm_1d_mx_needs_blocks_along_the_reduction_axis():
     rows_copy = quantized((Q, 256), FormatAttr.mx("fp8_e4m3", axis=1))
     cols_copy = quantized((Q, 256), FormatAttr.mx("fp8_e4m3", axis=0))
     w = quantized((256, 64), FormatAttr.mx("fp8_e4m3", axis=0))
     dy = quantized((Q, 64), FormatAttr.mx("fp8_e5m2", axis=0))
-    MatmulOp(rows_copy, w, "fwd").verify()
-    MatmulOp(cols_copy, dy, "wgrad", transpose_a=True).verify()
-    wrong = MatmulOp(rows_copy, dy, "wgrad", transpose_a=True)
-    assert wrong.reduction_blocks() == (1, 32)
+    GemmOp(rows_copy, w, "fwd").verify()
+    GemmOp(cols_copy, dy, "wgrad", transpose_a=True).verify()
+    wrong = GemmOp(rows_copy, dy, "wgrad", transpose_a=True)
     with pytest.raises(VerifyException, match="quantize a second copy with the transposed block"):
         wrong.verify()
 
 
-def test_matmul_verifier():
-    with pytest.raises(VerifyException, match="reduction dimensions differ"):
-        MatmulOp(quantized((4, 8)), quantized((16, 4)), "fwd").verify()
-    with pytest.raises(VerifyException, match="operands must be rank-2, got rank 3"):
-        MatmulOp(quantized((4, 8)), quantized((2, 8, 4)), "fwd")
-    rank3 = MatmulOp.create(
+def test_quantized_gemm_verifier():
+    with pytest.raises(VerifyException, match="inner dimensions differ"):
+        GemmOp(quantized((4, 8)), quantized((16, 4)), "fwd").verify()
+    with pytest.raises(VerifyException, match="must be a rank-2 smx.tensor"):
+        GemmOp(quantized((4, 8)), quantized((2, 8, 4)), "fwd")
+    rank3 = GemmOp.create(
         operands=[quantized((4, 8)), quantized((2, 8, 4))],
         result_types=[TensorType(f32, (4, 4))],
         properties={"role": GemmRoleAttr(GemmRole.FWD)},
     )
-    with pytest.raises(VerifyException, match="operand b must be a rank-2 smx.tensor, got rank 3"):
+    with pytest.raises(VerifyException, match="the right operand must be a rank-2 smx.tensor"):
         rank3.verify()
     with pytest.raises(VerifyException, match="blocks differ along the reduction axis"):
-        MatmulOp(quantized((8, 8)), quantized((8, 8), FormatAttr.smx(8, 8)), "fwd").verify()
+        GemmOp(quantized((8, 8)), quantized((8, 8), FormatAttr.smx(8, 8)), "fwd").verify()
     with pytest.raises(ValueError):
-        MatmulOp(quantized((8, 8)), quantized((8, 8)), "backward")
+        GemmOp(quantized((8, 8)), quantized((8, 8)), "backward")
 
 
 def test_ops_are_pure():
     from xdsl.traits import Pure
 
-    for op_class in (QuantizeOp, DequantizeOp, MatmulOp):
+    for op_class in (QuantizeOp, DequantizeOp):
         assert op_class.has_trait(Pure)
 
 
@@ -359,9 +356,9 @@ def build_linear_layer() -> ModuleOp:
     qx = builder.insert(QuantizeOp(x, INT8_4x4))
     qw = builder.insert(QuantizeOp(w, INT8_4x4, "away"))
     qdy = builder.insert(QuantizeOp(dy, INT12_4x4, "stochastic", stream=0))
-    y = builder.insert(MatmulOp(qx, qw, "fwd"))
-    dx = builder.insert(MatmulOp(qdy, qw, "dgrad", transpose_b=True))
-    dw = builder.insert(MatmulOp(qx, qdy, "wgrad", transpose_a=True))
+    y = builder.insert(GemmOp(qx, qw, "fwd"))
+    dx = builder.insert(GemmOp(qdy, qw, "dgrad", transpose_b=True))
+    dw = builder.insert(GemmOp(qx, qdy, "wgrad", transpose_a=True))
     builder.insert(func.ReturnOp(y, dx, dw))
     return ModuleOp([function])
 
@@ -391,4 +388,4 @@ def test_generic_form_is_valid_mlir(mlir_opt):
         [mlir_opt, "--allow-unregistered-dialect"], input=generic, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
-    assert '"smx.matmul"' in result.stdout and "#smx<role wgrad>" in result.stdout
+    assert '"train.gemm"' in result.stdout and "#train<role wgrad>" in result.stdout

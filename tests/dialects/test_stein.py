@@ -57,8 +57,8 @@ def test_type_helpers():
     assert difference_streams_type(delta) == t(N, 8, 3)
     assert estimate_type(t(N, 9, 1), delta, 2) == t(N, 2)
     assert estimate_type(t(N, 9, 1)) == t(N, 1)
-    assert GradOp.infer_result_type(t(N, 9, 1), delta, (2, 3)) == t(N, 1)
-    assert LaplacianOp.infer_result_type(t(N, 9, 1), delta, (0, 2)) == t(N, 1)
+    assert GradOp.infer_result_type(t(N, 9, 1), delta, (2, 3), False) == t(N, 1)
+    assert LaplacianOp.infer_result_type(t(N, 9, 1), delta, (0, 2), False) == t(N, 1)
 
 
 def test_type_helpers_join_static_batch():
@@ -77,7 +77,7 @@ def test_type_helpers_join_static_batch():
             "point counts differ: the points have 8 rows, the perturbations have 4",
         ),
         (lambda: sample_type(t(N, N), 4), "(dimension 1 of the points) must be static"),
-        (lambda: difference_streams_type(t(N, 2)), "expects the perturbations as a tensor"),
+        (lambda: difference_streams_type(t(N, 2)), "the perturbations must be a tensor<N x K x D x f32>"),
         (lambda: estimate_type(t(N, 9, 2)), "must have 1 output, got 2"),
     ],
 )

@@ -204,7 +204,7 @@ def test_build_ssa_ops_and_print():
     assert c2.output.type == x_type
     text = str(module)
     assert (
-        "tt.contract %x, %s prefix 1 suffix 8 : tensor<?x256xf32>, tensor<1x32x32x8xf32> "
+        "tt.contract %x, %s prefix 1 suffix 8 role fwd : tensor<?x256xf32>, tensor<1x32x32x8xf32> "
         "-> tensor<?x2048xf32>"
     ) in text
     assert (

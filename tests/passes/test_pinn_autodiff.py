@@ -7,10 +7,10 @@ import pytest
 from xdsl.dialects import func
 
 from pintac.diagnostics import Source, parse_source, verify
-from pintac.dialects import pinn
+from pintac.dialects import train
 from pintac.pass_manager import parse_pipeline_spec, run_pipeline
 from pintac.registry import available_passes, make_context
-from pintac.runtime.executor import interpret
+from pintac.runtime.numpy_target import interpret
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,7 +73,7 @@ def lowered(text: str, pipeline: str):
 
 def arguments(f, rng, rows=7, dtype=np.float64):
     args = []
-    for a, role in zip(f.args, pinn.arg_roles(f), strict=True):
+    for a, role in zip(f.args, train.arg_roles(f), strict=True):
         if role in ("seed", "step"):
             args.append(0)
         else:
@@ -88,14 +88,14 @@ def test_gradients_match_finite_differences():
     rng = np.random.default_rng(0)
     args = arguments(g, rng)
     out = interpret(g, args)
-    res_roles = pinn.result_roles(g)
+    res_roles = train.result_roles(g)
     grads = {
         r.removeprefix("grad:"): v
         for v, r in zip(out, res_roles, strict=True)
         if r.startswith("grad:")
     }
     assert set(grads) == {"W0", "b0", "W1", "W2", "b2"}
-    roles = pinn.arg_roles(g)
+    roles = train.arg_roles(g)
     eps = 1e-6
     for i, role in enumerate(roles):
         if not role.startswith("param:"):
@@ -115,7 +115,7 @@ def test_gradients_match_finite_differences():
 
 def test_backward_gemms_are_tagged_with_their_roles():
     fs = lowered(PROBLEM, "pinn-build-loss,pinn-autodiff")
-    roles = [op.role.data for op in fs["loss_grad"].walk() if isinstance(op, pinn.MatmulOp)]
+    roles = [op.gemm_role for op in fs["loss_grad"].walk() if isinstance(op, train.GemmOp)]
     # 3 layers per evaluation, 2 evaluations: 6 fwd; each gets wgrad; dgrad except first layers
     assert roles.count("fwd") == 6
     assert roles.count("wgrad") == 6

@@ -11,13 +11,9 @@ from pintac.dialects import pinn
 from pintac.registry import make_context
 from pintac.runtime import rng
 from pintac.runtime.errors import UserError
-from pintac.runtime.init import INITS, init_param, init_params
+from pintac.runtime.init import init_param, init_params
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def test_the_init_table_matches_the_dialect():
-    assert INITS == pinn.PARAM_INITS
 
 
 @pytest.mark.parametrize(
@@ -51,7 +47,7 @@ def test_uniform_moments_and_range():
     assert abs(x.var() - 16 / 12) < 0.02
 
 
-@pytest.mark.parametrize("shape", [(256, 256), (2, 256), (256, 1), (8, 4, 4, 8)])
+@pytest.mark.parametrize("shape", [(256, 256), (2, 256), (256, 1)])
 def test_xavier_normal_std(shape):
     x = init_param("xavier_normal", (), shape, seed=0, index=1)
     assert x.shape == shape and x.dtype == np.float32
@@ -87,8 +83,11 @@ def test_errors():
         init_param("he_normal", (), (2, 2), 0, 0)
     with pytest.raises(UserError, match="init 'normal' takes 1 argument"):
         init_param("normal", (), (2, 2), 0, 0)
-    with pytest.raises(UserError, match="rank >= 2"):
+    with pytest.raises(UserError, match="needs a weight matrix"):
         init_param("xavier_uniform", (), (4,), 0, 0)
+    # a TT core's ranks are not fan-in and fan-out: Glorot needs a matrix
+    with pytest.raises(UserError, match=r"init 'xavier_normal' needs a weight matrix \(rank 2\)"):
+        init_param("xavier_normal", (), (8, 4, 4, 8), 0, 0)
 
 
 def test_init_params_of_a_problem():

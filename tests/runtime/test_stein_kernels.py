@@ -24,6 +24,7 @@ from pintac.dialects import stein
 from pintac.runtime import kernels_stein as ks
 from pintac.runtime import rng
 from pintac.runtime.kernels import KERNELS, kernel_for, run_op
+from pintac.runtime.ops import info
 
 SEED = 1234
 
@@ -552,8 +553,8 @@ def test_every_stein_op_has_a_kernel():
     for op_type in stein.STEIN.operations:
         found = KERNELS.get(op_type)
         assert found is not None, op_type.name
-        assert found.fn.__module__ == "pintac.runtime.kernels_stein", op_type.name
-        assert found.fn.__name__ == "stein_" + op_type.name.removeprefix("stein."), op_type.name
+        assert found.__module__ == "pintac.runtime.kernels_stein", op_type.name
+        assert found.__name__ == "stein_" + op_type.name.removeprefix("stein."), op_type.name
 
 
 def _literal(value) -> bool:
@@ -589,11 +590,11 @@ def test_params_are_literals_read_from_the_ops():
     }
     for op, expected in cases.items():
         op.verify()
-        params = kernel_for(op).params(op)
+        params = info(op).params(op)
         assert params == expected, op.name
         assert all(_literal(v) for v in params.values()), (op.name, params)
     no_time = stein.SampleOp(x, seed, seed, pairs=2, sigma=0.5)
-    assert kernel_for(no_time).params(no_time)["sigma_t"] is None
+    assert info(no_time).params(no_time)["sigma_t"] is None
 
 
 def test_run_op_follows_the_ops():

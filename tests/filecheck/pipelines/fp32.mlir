@@ -3,27 +3,33 @@
 // RUN: pintac compile %S/../../../examples/poisson2d_small.mlir --print-op-generic | pintac opt | filecheck %s
 // RUN: pintac compile %S/../../../examples/poisson2d_small.mlir --target numpy | filecheck %s --check-prefix=PY
 
-// CHECK-LABEL: func.func @train_step(%W0: tensor<2x16xf32> {pinn.role = "param:W0"},
-// CHECK-SAME:    %m_W0: tensor<2x16xf32> {pinn.role = "state:W0:m"}
-// CHECK-SAME:    %v_b2: tensor<1xf32> {pinn.role = "state:b2:v"}, %x_pde: tensor<?x2xf32> {pinn.role = "points:pde"}, %x_bc: tensor<?x2xf32> {pinn.role = "points:bc"}, %seed: i64 {pinn.role = "seed"}, %step: i64 {pinn.role = "step"})
+// CHECK-LABEL: func.func @train_step(%W0: tensor<2x16xf32> {train.role = "param:W0"},
+// CHECK-SAME:    %m_W0: tensor<2x16xf32> {train.role = "state:W0:m"}
+// CHECK-SAME:    %v_b2: tensor<1xf32> {train.role = "state:b2:v"}, %x_pde: tensor<?x2xf32> {train.role = "points:pde"}, %x_bc: tensor<?x2xf32> {train.role = "points:bc"}, %seed: i64 {train.role = "seed"}, %step: i64 {train.role = "step"})
 // Stein's estimator: K = 64 pairs from pinn.train, one sample set, the network on 2K+1 = 129 points each.
 // CHECK-NEXT:    %delta = stein.sample %x_pde, %seed, %step pairs 64 sigma 1.000000e-02 stream 0 : tensor<?x2xf32> -> tensor<?x64x2xf32>
 // CHECK-NEXT:    %batch = stein.perturb %x_pde, %delta : tensor<?x2xf32>, tensor<?x64x2xf32> -> tensor<?x129x2xf32>
-// CHECK-NEXT:    %rows = pinn.flatten %batch
+// CHECK-NEXT:    %rows = train.flatten %batch
 // CHECK:         %lap = stein.laplacian %g, %delta sigma 1.000000e-02
-// CHECK:         %loss = pinn.weighted_sum %loss_pde, %loss_bc weights [1.0, 300.0]
+// CHECK:         %loss = train.weighted_sum %loss_pde, %loss_bc weights [1.0, 300.0]
 // Back-propagation, through the transposed estimator; the gradients of the two terms add up:
 // CHECK:         stein.laplacian_vjp
 // CHECK:         %dW0 = arith.addf
-// CHECK-COUNT-6: pinn.update adam
+// CHECK-COUNT-6: train.update adam
 // CHECK-NEXT:    func.return %W0_next, %b0_next, %W1_next, %b1_next, %W2_next, %b2_next, %m_W0_next,
 // CHECK-LABEL: func.func @predict(
 // CHECK-LABEL: func.func @exact(
 
-// The generated NumPy step: one kernel call per op, dead buffers reused.
+// The generated NumPy step: an importable module calling pintac's kernels by name, one call
+// per op, dead buffers reused.
+// PY:      """Training step of problem poisson2d_small, pipeline fp32: stein-expand,pinn-build-loss,pinn-autodiff,optimizer-lower,cse,dce
+// PY:      from pintac.runtime.kernels_core import gemm as k_gemm
+// PY:      from pintac.dialects.activations import ACTIVATIONS
+// PY-NEXT: k_tanh = ACTIVATIONS['tanh'].fn
+// PY:      ARGUMENT_ROLES = {'exact': ['x'],
 // PY:      def train_step(W0, b0, W1, b1, W2, b2, m_W0, m_b0, m_W1, m_b1, m_W2, m_b2, v_W0, v_b0, v_W1, v_b1, v_W2, v_b2, x_pde, x_bc, seed, step):
-// PY-NEXT:     delta = stein_sample_{{.*}}(x_pde, seed, step, pairs=64, sigma=0.01, sigma_t=None, stream=0)  # stein.sample
-// PY:          z0 = bias_add_{{.*}}(v, b0, out=v)  # pinn.bias_add
+// PY-NEXT:     delta = k_stein_sample(x_pde, seed, step, pairs=64, sigma=0.01, sigma_t=None, stream=0)  # stein.sample
+// PY:          z0 = k_bias_add(v, b0, out=v)  # train.bias_add
 // PY:          return (W0_next, b0_next,
 // PY:      def predict(W0, b0, W1, b1, W2, b2, x):
 // PY:      def exact(x):

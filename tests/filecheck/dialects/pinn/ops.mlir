@@ -116,56 +116,6 @@ pinn.problem @every_op {
 
 // -----
 
-// The training graph: what pinn-build-loss, pinn-autodiff and optimizer-lower produce.
-func.func @graph(%x: tensor<?x2xf32>, %w: tensor<2x8xf32>, %b: tensor<8xf32>, %batch: tensor<?x9x2xf32>, %step: i64) -> tensor<f32> {
-  %seed, %s = pinn.rng_key : i64, i64
-  %z = pinn.matmul %x, %w role fwd : tensor<?x2xf32>, tensor<2x8xf32> -> tensor<?x8xf32>
-  %zb = pinn.bias_add %z, %b : tensor<?x8xf32>, tensor<8xf32> -> tensor<?x8xf32>
-  %y = math.tanh %zb : tensor<?x8xf32>
-  %dz = pinn.activation_grad tanh %y, %y : tensor<?x8xf32>
-  %dzs = pinn.activation_grad sin %zb, %y : tensor<?x8xf32>
-  %dx = pinn.matmul %dz, %w role dgrad transpose_b : tensor<?x8xf32>, tensor<2x8xf32> -> tensor<?x2xf32>
-  %dw = pinn.matmul %x, %dz role wgrad transpose_a : tensor<?x2xf32>, tensor<?x8xf32> -> tensor<2x8xf32>
-  %db = pinn.column_sum %dz : tensor<?x8xf32> -> tensor<8xf32>
-  %flat = pinn.flatten %batch : tensor<?x9x2xf32> -> tensor<?x2xf32>
-  %un = pinn.unflatten %flat like %batch : tensor<?x2xf32>, tensor<?x9x2xf32> -> tensor<?x9x2xf32>
-  %e = pinn.expand_columns %dx dims 0 to 2 : tensor<?x2xf32> -> tensor<?x5xf32>
-  %l = pinn.mean_square %dx : tensor<?x2xf32> -> tensor<f32>
-  %dr = pinn.mean_square_grad %dx, %l : tensor<?x2xf32>, tensor<f32> -> tensor<?x2xf32>
-  %t = pinn.weighted_sum %l, %l weights [1.0, 300.0] : tensor<f32>, tensor<f32> -> tensor<f32>
-  %t2 = pinn.scale %t by 0.5 : tensor<f32>
-  %w1, %m1, %v1 = pinn.update adam %w, %dw, %w, %w, %step {lr = 0.001, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-08, schedule = "linear_decay", steps = 1000} : tensor<2x8xf32>
-  %w2 = pinn.update sgd %w1, %dw, %step {lr = 0.01} : tensor<2x8xf32>
-  func.return %t2 : tensor<f32>
-}
-
-// CHECK-LABEL: func.func @graph(
-// CHECK-NEXT:    %seed, %s = pinn.rng_key : i64, i64
-// CHECK-NEXT:    %z = pinn.matmul %x, %w role fwd : tensor<?x2xf32>, tensor<2x8xf32> -> tensor<?x8xf32>
-// CHECK-NEXT:    %zb = pinn.bias_add %z, %b : tensor<?x8xf32>, tensor<8xf32> -> tensor<?x8xf32>
-// CHECK-NEXT:    %y = math.tanh %zb : tensor<?x8xf32>
-// CHECK-NEXT:    %dz = pinn.activation_grad tanh %y, %y : tensor<?x8xf32>
-// CHECK-NEXT:    %dzs = pinn.activation_grad sin %zb, %y : tensor<?x8xf32>
-// CHECK-NEXT:    %dx = pinn.matmul %dz, %w role dgrad transpose_b : tensor<?x8xf32>, tensor<2x8xf32> -> tensor<?x2xf32>
-// CHECK-NEXT:    %dw = pinn.matmul %x, %dz role wgrad transpose_a : tensor<?x2xf32>, tensor<?x8xf32> -> tensor<2x8xf32>
-// CHECK-NEXT:    %db = pinn.column_sum %dz : tensor<?x8xf32> -> tensor<8xf32>
-// CHECK-NEXT:    %flat = pinn.flatten %batch : tensor<?x9x2xf32> -> tensor<?x2xf32>
-// CHECK-NEXT:    %un = pinn.unflatten %flat like %batch : tensor<?x2xf32>, tensor<?x9x2xf32> -> tensor<?x9x2xf32>
-// CHECK-NEXT:    %e = pinn.expand_columns %dx dims 0 to 2 : tensor<?x2xf32> -> tensor<?x5xf32>
-// CHECK-NEXT:    %l = pinn.mean_square %dx : tensor<?x2xf32> -> tensor<f32>
-// CHECK-NEXT:    %dr = pinn.mean_square_grad %dx, %l : tensor<?x2xf32>, tensor<f32> -> tensor<?x2xf32>
-// CHECK-NEXT:    %t = pinn.weighted_sum %l, %l weights [1.0, 300.0] : tensor<f32>, tensor<f32> -> tensor<f32>
-// CHECK-NEXT:    %t2 = pinn.scale %t by 0.5 : tensor<f32>
-// CHECK-NEXT:    %w1, %m1, %v1 = pinn.update adam %w, %dw, %w, %w, %step {lr = 0.001, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-08, schedule = "linear_decay", steps = 1000} : tensor<2x8xf32>
-// CHECK-NEXT:    %w2 = pinn.update sgd %w1, %dw, %step {lr = 0.01} : tensor<2x8xf32>
-// CHECK-NEXT:    func.return %t2 : tensor<f32>
-
-// CHECK-GENERIC:      "pinn.rng_key"() : () -> (i64, i64)
-// CHECK-GENERIC:      "pinn.matmul"(%{{.*}}, %{{.*}}) <{role = "dgrad", transpose_b}> : (tensor<?x8xf32>, tensor<2x8xf32>) -> tensor<?x2xf32>
-// CHECK-GENERIC:      "pinn.update"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{optimizer = "adam", config = {lr = 1.000000e-03 : f64, beta1 = 9.000000e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.000000e-08 : f64, schedule = "linear_decay", steps = 1000 : i64}, operandSegmentSizes = array<i32: 1, 1, 2, 1>}> : (tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, i64) -> (tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>)
-
-// -----
-
 // Default inits: Glorot for matrices, zeros for vectors.
 pinn.problem @defaults {
   pinn.param @W : tensor<3x4xf32>

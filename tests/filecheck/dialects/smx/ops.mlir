@@ -50,35 +50,35 @@ func.func @linear_layer(%x: tensor<?x256xf32>, %w: tensor<256x64xf32>, %dy: tens
   %qx = smx.quantize %x : tensor<?x256xf32> -> !smx.tensor<?x256, int8, block 4x4>
   %qw = smx.quantize %w : tensor<256x64xf32> -> !smx.tensor<256x64, int8, block 4x4>
   %qdy = smx.quantize %dy rounding stochastic stream 0 : tensor<?x64xf32> -> !smx.tensor<?x64, int12, block 4x4>
-  %y = smx.matmul %qx, %qw role fwd : (!smx.tensor<?x256, int8, block 4x4>, !smx.tensor<256x64, int8, block 4x4>) -> tensor<?x64xf32>
-  %dx = smx.matmul %qdy, %qw role dgrad transpose_b : (!smx.tensor<?x64, int12, block 4x4>, !smx.tensor<256x64, int8, block 4x4>) -> tensor<?x256xf32>
-  %dw = smx.matmul %qx, %qdy role wgrad transpose_a : (!smx.tensor<?x256, int8, block 4x4>, !smx.tensor<?x64, int12, block 4x4>) -> tensor<256x64xf32>
+  %y = train.gemm %qx, %qw role fwd : !smx.tensor<?x256, int8, block 4x4>, !smx.tensor<256x64, int8, block 4x4> -> tensor<?x64xf32>
+  %dx = train.gemm %qdy, %qw role dgrad transpose_b : !smx.tensor<?x64, int12, block 4x4>, !smx.tensor<256x64, int8, block 4x4> -> tensor<?x256xf32>
+  %dw = train.gemm %qx, %qdy role wgrad transpose_a : !smx.tensor<?x256, int8, block 4x4>, !smx.tensor<?x64, int12, block 4x4> -> tensor<256x64xf32>
   func.return %y, %dx, %dw : tensor<?x64xf32>, tensor<?x256xf32>, tensor<256x64xf32>
 }
 
 // CHECK-LABEL: func.func @linear_layer
-// CHECK:         %y = smx.matmul %qx, %qw role fwd : (!smx.tensor<?x256, int8, block 4x4>, !smx.tensor<256x64, int8, block 4x4>) -> tensor<?x64xf32>
-// CHECK-NEXT:    %dx = smx.matmul %qdy, %qw role dgrad transpose_b : (!smx.tensor<?x64, int12, block 4x4>, !smx.tensor<256x64, int8, block 4x4>) -> tensor<?x256xf32>
-// CHECK-NEXT:    %dw = smx.matmul %qx, %qdy role wgrad transpose_a : (!smx.tensor<?x256, int8, block 4x4>, !smx.tensor<?x64, int12, block 4x4>) -> tensor<256x64xf32>
+// CHECK:         %y = train.gemm %qx, %qw role fwd : !smx.tensor<?x256, int8, block 4x4>, !smx.tensor<256x64, int8, block 4x4> -> tensor<?x64xf32>
+// CHECK-NEXT:    %dx = train.gemm %qdy, %qw role dgrad transpose_b : !smx.tensor<?x64, int12, block 4x4>, !smx.tensor<256x64, int8, block 4x4> -> tensor<?x256xf32>
+// CHECK-NEXT:    %dw = train.gemm %qx, %qdy role wgrad transpose_a : !smx.tensor<?x256, int8, block 4x4>, !smx.tensor<?x64, int12, block 4x4> -> tensor<256x64xf32>
 
 // CHECK-GENERIC-LABEL: "func.func"() <{sym_name = "linear_layer"
-// CHECK-GENERIC:         %y = "smx.matmul"(%qx, %qw) <{role = #smx<role fwd>}> : (!smx.tensor<?x256, int8, block 4x4>, !smx.tensor<256x64, int8, block 4x4>) -> tensor<?x64xf32>
-// CHECK-GENERIC-NEXT:    %dx = "smx.matmul"(%qdy, %qw) <{role = #smx<role dgrad>, transpose_b}> : (!smx.tensor<?x64, int12, block 4x4>, !smx.tensor<256x64, int8, block 4x4>) -> tensor<?x256xf32>
-// CHECK-GENERIC-NEXT:    %dw = "smx.matmul"(%qx, %qdy) <{role = #smx<role wgrad>, transpose_a}> : (!smx.tensor<?x256, int8, block 4x4>, !smx.tensor<?x64, int12, block 4x4>) -> tensor<256x64xf32>
+// CHECK-GENERIC:         %y = "train.gemm"(%qx, %qw) <{role = #train<role fwd>}> : (!smx.tensor<?x256, int8, block 4x4>, !smx.tensor<256x64, int8, block 4x4>) -> tensor<?x64xf32>
+// CHECK-GENERIC-NEXT:    %dx = "train.gemm"(%qdy, %qw) <{role = #train<role dgrad>, transpose_b}> : (!smx.tensor<?x64, int12, block 4x4>, !smx.tensor<256x64, int8, block 4x4>) -> tensor<?x256xf32>
+// CHECK-GENERIC-NEXT:    %dw = "train.gemm"(%qx, %qdy) <{role = #train<role wgrad>, transpose_a}> : (!smx.tensor<?x256, int8, block 4x4>, !smx.tensor<?x64, int12, block 4x4>) -> tensor<256x64xf32>
 
 // -----
 
 // Both transposes, an annotation, and dynamic dims on both sides.
 func.func @both_transposed(%a: !smx.tensor<32x?, int8, block 8x8>, %b: !smx.tensor<?x32, int8, block 8x8>) -> tensor<?x?xf32> {
-  %c = smx.matmul %a, %b role fwd transpose_a transpose_b {tag = 1 : i64} : (!smx.tensor<32x?, int8, block 8x8>, !smx.tensor<?x32, int8, block 8x8>) -> tensor<?x?xf32>
+  %c = train.gemm %a, %b role fwd transpose_a transpose_b {tag = 1 : i64} : !smx.tensor<32x?, int8, block 8x8>, !smx.tensor<?x32, int8, block 8x8> -> tensor<?x?xf32>
   func.return %c : tensor<?x?xf32>
 }
 
 // CHECK-LABEL: func.func @both_transposed
-// CHECK-NEXT:    %c = smx.matmul %a, %b role fwd transpose_a transpose_b {tag = 1 : i64} : (!smx.tensor<32x?, int8, block 8x8>, !smx.tensor<?x32, int8, block 8x8>) -> tensor<?x?xf32>
+// CHECK-NEXT:    %c = train.gemm %a, %b role fwd transpose_a transpose_b {tag = 1 : i64} : !smx.tensor<32x?, int8, block 8x8>, !smx.tensor<?x32, int8, block 8x8> -> tensor<?x?xf32>
 
 // CHECK-GENERIC-LABEL: "func.func"() <{sym_name = "both_transposed"
-// CHECK-GENERIC:         %c = "smx.matmul"(%a, %b) <{role = #smx<role fwd>, transpose_a, transpose_b}> {tag = 1 : i64} : (!smx.tensor<32x?, int8, block 8x8>, !smx.tensor<?x32, int8, block 8x8>) -> tensor<?x?xf32>
+// CHECK-GENERIC:         %c = "train.gemm"(%a, %b) <{role = #train<role fwd>, transpose_a, transpose_b}> {tag = 1 : i64} : (!smx.tensor<32x?, int8, block 8x8>, !smx.tensor<?x32, int8, block 8x8>) -> tensor<?x?xf32>
 
 // -----
 
@@ -87,24 +87,24 @@ func.func @both_transposed(%a: !smx.tensor<32x?, int8, block 8x8>, %b: !smx.tens
 func.func @mx_two_copies(%x: tensor<?x256xf32>, %w: tensor<256x64xf32>, %dy: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<256x64xf32>) {
   %qx_rows = smx.quantize %x : tensor<?x256xf32> -> !smx.tensor<?x256, fp8_e4m3, block 1x32>
   %qw = smx.quantize %w : tensor<256x64xf32> -> !smx.tensor<256x64, fp8_e4m3, block 32x1>
-  %y = smx.matmul %qx_rows, %qw role fwd : (!smx.tensor<?x256, fp8_e4m3, block 1x32>, !smx.tensor<256x64, fp8_e4m3, block 32x1>) -> tensor<?x64xf32>
+  %y = train.gemm %qx_rows, %qw role fwd : !smx.tensor<?x256, fp8_e4m3, block 1x32>, !smx.tensor<256x64, fp8_e4m3, block 32x1> -> tensor<?x64xf32>
   %qx_cols = smx.quantize %x : tensor<?x256xf32> -> !smx.tensor<?x256, fp8_e4m3, block 32x1>
   %qdy = smx.quantize %dy rounding away : tensor<?x64xf32> -> !smx.tensor<?x64, fp8_e5m2, block 32x1>
-  %dw = smx.matmul %qx_cols, %qdy role wgrad transpose_a : (!smx.tensor<?x256, fp8_e4m3, block 32x1>, !smx.tensor<?x64, fp8_e5m2, block 32x1>) -> tensor<256x64xf32>
+  %dw = train.gemm %qx_cols, %qdy role wgrad transpose_a : !smx.tensor<?x256, fp8_e4m3, block 32x1>, !smx.tensor<?x64, fp8_e5m2, block 32x1> -> tensor<256x64xf32>
   func.return %y, %dw : tensor<?x64xf32>, tensor<256x64xf32>
 }
 
 // CHECK-LABEL: func.func @mx_two_copies
 // CHECK-NEXT:    %qx_rows = smx.quantize %x : tensor<?x256xf32> -> !smx.tensor<?x256, fp8_e4m3, block 1x32>
 // CHECK-NEXT:    %qw = smx.quantize %w : tensor<256x64xf32> -> !smx.tensor<256x64, fp8_e4m3, block 32x1>
-// CHECK-NEXT:    %y = smx.matmul %qx_rows, %qw role fwd : (!smx.tensor<?x256, fp8_e4m3, block 1x32>, !smx.tensor<256x64, fp8_e4m3, block 32x1>) -> tensor<?x64xf32>
+// CHECK-NEXT:    %y = train.gemm %qx_rows, %qw role fwd : !smx.tensor<?x256, fp8_e4m3, block 1x32>, !smx.tensor<256x64, fp8_e4m3, block 32x1> -> tensor<?x64xf32>
 // CHECK-NEXT:    %qx_cols = smx.quantize %x : tensor<?x256xf32> -> !smx.tensor<?x256, fp8_e4m3, block 32x1>
 // CHECK-NEXT:    %qdy = smx.quantize %dy rounding away : tensor<?x64xf32> -> !smx.tensor<?x64, fp8_e5m2, block 32x1>
-// CHECK-NEXT:    %dw = smx.matmul %qx_cols, %qdy role wgrad transpose_a : (!smx.tensor<?x256, fp8_e4m3, block 32x1>, !smx.tensor<?x64, fp8_e5m2, block 32x1>) -> tensor<256x64xf32>
+// CHECK-NEXT:    %dw = train.gemm %qx_cols, %qdy role wgrad transpose_a : !smx.tensor<?x256, fp8_e4m3, block 32x1>, !smx.tensor<?x64, fp8_e5m2, block 32x1> -> tensor<256x64xf32>
 
 // CHECK-GENERIC-LABEL: "func.func"() <{sym_name = "mx_two_copies"
-// CHECK-GENERIC:         "smx.matmul"(%qx_rows, %qw) <{role = #smx<role fwd>}>
-// CHECK-GENERIC:         "smx.matmul"(%qx_cols, %qdy) <{role = #smx<role wgrad>, transpose_a}>
+// CHECK-GENERIC:         "train.gemm"(%qx_rows, %qw) <{role = #train<role fwd>}>
+// CHECK-GENERIC:         "train.gemm"(%qx_cols, %qdy) <{role = #train<role wgrad>, transpose_a}>
 
 // -----
 

@@ -71,7 +71,7 @@ func.func @f(%x: tensor<?x2xf64>, %seed: i64, %step: i64) {
   %delta = stein.sample %x, %seed, %step pairs 4 sigma 1.000000e-02 stream 0 : tensor<?x2xf64> -> tensor<?x4x2xf64>
   func.return
 }
-// CHECK: error: 'stein.sample' {{(op )?}}expects the points as a tensor<N x D x f32> (points x coordinates), got tensor<?x2xf64>
+// CHECK: error: 'stein.sample' {{(op )?}}the points must be a tensor<N x D x f32> (points x coordinates), got tensor<?x2xf64>
 
 // -----
 
@@ -174,10 +174,19 @@ func.func @f(%g: tensor<?x9x2xf32>, %delta: tensor<?x4x2xf32>) {
 // -----
 
 func.func @f(%g: tensor<?x9x1xf32>, %delta: tensor<?x4x2xf32>) {
-  %lap = stein.laplacian %g, %delta sigma 0 : tensor<?x9x1xf32>, tensor<?x4x2xf32> -> tensor<?x1xf32>
+  %lap = stein.laplacian %g, %delta sigma 0.0 : tensor<?x9x1xf32>, tensor<?x4x2xf32> -> tensor<?x1xf32>
   func.return
 }
 // CHECK: error: 'stein.laplacian' {{(op )?}}sigma must be a positive number, got 0.0
+
+// -----
+
+// σ is a float literal.
+func.func @f(%g: tensor<?x9x1xf32>, %delta: tensor<?x4x2xf32>) {
+  %lap = stein.laplacian %g, %delta sigma 1 : tensor<?x9x1xf32>, tensor<?x4x2xf32> -> tensor<?x1xf32>
+  func.return
+}
+// CHECK: invalid.mlir:{{[0-9]+}}:{{[0-9]+}}: error: Expected float literal
 
 // -----
 
@@ -241,7 +250,7 @@ func.func @f(%zb: tensor<?x16xf32>, %zd: tensor<?x8x16xf32>) {
   %a = stein.diff_activation relu %zb, %zd : tensor<?x16xf32>, tensor<?x8x16xf32> -> tensor<?x8x16xf32>
   func.return
 }
-// CHECK: error: 'stein.diff_activation' {{(op )?}}unknown activation 'relu'; expected one of: tanh, sin
+// CHECK: error: unknown activation 'relu'; expected one of: tanh, sin, cos, exp, log, sqrt
 
 // -----
 
@@ -346,7 +355,7 @@ func.func @f(%dout: tensor<?x1xf32>) {
   %dc = "stein.center_vjp"(%dout) <{pairs = 4 : i64, differences}> : (tensor<?x1xf32>) -> tensor<?x8x1xf32>
   func.return
 }
-// CHECK: error: 'stein.center_vjp' {{(op )?}}property 'differences' is not defined by the operation 'stein.center_vjp'
+// CHECK: error: 'stein.center_vjp' {{(op )?}}has no difference form: under DiffQuant g(x) is the base stream, whose cotangent is dout itself
 
 // -----
 
@@ -354,7 +363,7 @@ func.func @f(%dout: tensor<?x1xf32>) {
   %dc = stein.center_vjp differences %dout pairs 4 : tensor<?x1xf32> -> tensor<?x8x1xf32>
   func.return
 }
-// CHECK: invalid.mlir:{{[0-9]+}}:26: error: 'stein.center_vjp' has no difference form: under DiffQuant g(x) is the base stream, whose cotangent is dout itself
+// CHECK: invalid.mlir:{{[0-9]+}}:{{[0-9]+}}: error: 'stein.center_vjp' {{(op )?}}has no difference form: under DiffQuant g(x) is the base stream, whose cotangent is dout itself
 
 // -----
 

@@ -16,15 +16,15 @@ func.func @space(%x: tensor<?x2xf32>, %seed: i64, %step: i64, %g: tensor<?x1025x
 // CHECK-NEXT:    %delta = stein.sample %x, %seed, %step pairs 512 sigma 1.000000e-02 stream 0 : tensor<?x2xf32> -> tensor<?x512x2xf32>
 // CHECK-NEXT:    %batch = stein.perturb %x, %delta : tensor<?x2xf32>, tensor<?x512x2xf32> -> tensor<?x1025x2xf32>
 // CHECK-NEXT:    %lap = stein.laplacian %g, %delta sigma 1.000000e-02 : tensor<?x1025x1xf32>, tensor<?x512x2xf32> -> tensor<?x1xf32>
-// A range covering every coordinate is the default, printed without `dims`.
-// CHECK-NEXT:    %du = stein.grad %g, %delta sigma 1.000000e-02 : tensor<?x1025x1xf32>, tensor<?x512x2xf32> -> tensor<?x2xf32>
+// Without `dims` an estimator covers every coordinate; a range written out is kept as written.
+// CHECK-NEXT:    %du = stein.grad %g, %delta sigma 1.000000e-02 dims 0 to 2 : tensor<?x1025x1xf32>, tensor<?x512x2xf32> -> tensor<?x2xf32>
 // CHECK-NEXT:    %u = stein.center %g : tensor<?x1025x1xf32> -> tensor<?x1xf32>
 // CHECK-NEXT:    %us = stein.smoothed %g {note = "boundary"} : tensor<?x1025x1xf32> -> tensor<?x1xf32>
 
 // CHECK-GENERIC-LABEL: "func.func"() <{sym_name = "space"
 // CHECK-GENERIC:       %delta = "stein.sample"(%x, %seed, %step) <{pairs = 512 : i64, sigma = 1.000000e-02 : f64, stream = 0 : i64}> : (tensor<?x2xf32>, i64, i64) -> tensor<?x512x2xf32>
 // CHECK-GENERIC-NEXT:  %batch = "stein.perturb"(%x, %delta) : (tensor<?x2xf32>, tensor<?x512x2xf32>) -> tensor<?x1025x2xf32>
-// CHECK-GENERIC-NEXT:  %lap = "stein.laplacian"(%g, %delta) <{sigma = 1.000000e-02 : f64, dim_lo = 0 : i64, dim_hi = 2 : i64}> : (tensor<?x1025x1xf32>, tensor<?x512x2xf32>) -> tensor<?x1xf32>
+// CHECK-GENERIC-NEXT:  %lap = "stein.laplacian"(%g, %delta) <{sigma = 1.000000e-02 : f64}> : (tensor<?x1025x1xf32>, tensor<?x512x2xf32>) -> tensor<?x1xf32>
 // CHECK-GENERIC-NEXT:  %du = "stein.grad"(%g, %delta) <{sigma = 1.000000e-02 : f64, dim_lo = 0 : i64, dim_hi = 2 : i64}> : (tensor<?x1025x1xf32>, tensor<?x512x2xf32>) -> tensor<?x2xf32>
 // CHECK-GENERIC-NEXT:  %u = "stein.center"(%g) : (tensor<?x1025x1xf32>) -> tensor<?x1xf32>
 // CHECK-GENERIC-NEXT:  %us = "stein.smoothed"(%g) {note = "boundary"} : (tensor<?x1025x1xf32>) -> tensor<?x1xf32>
@@ -78,10 +78,10 @@ func.func @differences(%x: tensor<?x2xf32>, %seed: i64, %step: i64, %zb: tensor<
 
 // CHECK-GENERIC-LABEL: "func.func"() <{sym_name = "differences"
 // CHECK-GENERIC:       %d0 = "stein.difference_streams"(%delta) : (tensor<?x512x2xf32>) -> tensor<?x1024x2xf32>
-// CHECK-GENERIC-NEXT:  %a_tanh = "stein.diff_activation"(%zb, %zd) <{activation = "tanh"}> : (tensor<?x256xf32>, tensor<?x1024x256xf32>) -> tensor<?x1024x256xf32>
-// CHECK-GENERIC-NEXT:  %a_sin = "stein.diff_activation"(%zb, %zd) <{activation = "sin"}>
-// CHECK-GENERIC-NEXT:  %du = "stein.grad"(%d, %delta) <{sigma = 1.000000e-02 : f64, dim_lo = 0 : i64, dim_hi = 2 : i64, differences}> : (tensor<?x1024x1xf32>, tensor<?x512x2xf32>) -> tensor<?x2xf32>
-// CHECK-GENERIC-NEXT:  %lap = "stein.laplacian"(%d, %delta) <{sigma = 1.000000e-02 : f64, dim_lo = 0 : i64, dim_hi = 1 : i64, differences}>
+// CHECK-GENERIC-NEXT:  %a_tanh = "stein.diff_activation"(%zb, %zd) <{activation = #train<activation tanh>}> : (tensor<?x256xf32>, tensor<?x1024x256xf32>) -> tensor<?x1024x256xf32>
+// CHECK-GENERIC-NEXT:  %a_sin = "stein.diff_activation"(%zb, %zd) <{activation = #train<activation sin>}>
+// CHECK-GENERIC-NEXT:  %du = "stein.grad"(%d, %delta) <{differences, sigma = 1.000000e-02 : f64}> : (tensor<?x1024x1xf32>, tensor<?x512x2xf32>) -> tensor<?x2xf32>
+// CHECK-GENERIC-NEXT:  %lap = "stein.laplacian"(%d, %delta) <{differences, sigma = 1.000000e-02 : f64, dim_lo = 0 : i64, dim_hi = 1 : i64}>
 // CHECK-GENERIC-NEXT:  %us = "stein.smoothed"(%d, %u) <{differences}> : (tensor<?x1024x1xf32>, tensor<?x1xf32>) -> tensor<?x1xf32>
 
 // -----
@@ -116,14 +116,14 @@ func.func @vjp(%x: tensor<?x3xf32>, %seed: i64, %step: i64, %dgrad: tensor<?x2xf
 // CHECK-GENERIC-NEXT:  %dgt = "stein.grad_vjp"(%dt, %delta) <{sigma = 5.000000e-03 : f64, dim_lo = 2 : i64, dim_hi = 3 : i64}>
 // CHECK-GENERIC-NEXT:  %dgd = "stein.grad_vjp"(%dt, %delta) <{sigma = 5.000000e-03 : f64, dim_lo = 2 : i64, dim_hi = 3 : i64}> {note = "generic"}
 // CHECK-GENERIC-NEXT:  %dl = "stein.laplacian_vjp"(%dlap, %delta) <{sigma = 1.000000e-02 : f64, dim_lo = 0 : i64, dim_hi = 2 : i64}> : (tensor<8x1xf32>, tensor<?x4x3xf32>) -> tensor<8x9x1xf32>
-// CHECK-GENERIC-NEXT:  %dld = "stein.laplacian_vjp"(%dlap, %delta) <{sigma = 1.000000e-02 : f64, dim_lo = 0 : i64, dim_hi = 2 : i64, differences}> : (tensor<8x1xf32>, tensor<?x4x3xf32>) -> tensor<8x8x1xf32>
+// CHECK-GENERIC-NEXT:  %dld = "stein.laplacian_vjp"(%dlap, %delta) <{differences, sigma = 1.000000e-02 : f64, dim_lo = 0 : i64, dim_hi = 2 : i64}> : (tensor<8x1xf32>, tensor<?x4x3xf32>) -> tensor<8x8x1xf32>
 // CHECK-GENERIC-NEXT:  %dc = "stein.center_vjp"(%dt) <{pairs = 4 : i64}> : (tensor<?x1xf32>) -> tensor<?x9x1xf32>
 // CHECK-GENERIC-NEXT:  %ds = "stein.smoothed_vjp"(%dt) <{pairs = 4 : i64}> : (tensor<?x1xf32>) -> tensor<?x9x1xf32>
-// CHECK-GENERIC-NEXT:  %dsd = "stein.smoothed_vjp"(%dt) <{pairs = 4 : i64, differences}> : (tensor<?x1xf32>) -> tensor<?x8x1xf32>
+// CHECK-GENERIC-NEXT:  %dsd = "stein.smoothed_vjp"(%dt) <{differences, pairs = 4 : i64}> : (tensor<?x1xf32>) -> tensor<?x8x1xf32>
 
 // -----
 
-// A range covering every coordinate prints without `dims`, as for the estimators.
+// As for the estimators: without `dims` all coordinates; a range written out is kept.
 func.func @vjp_full_range(%dout: tensor<?x2xf32>, %dlap: tensor<?x1xf32>, %delta: tensor<?x4x2xf32>) -> (tensor<?x9x1xf32>, tensor<?x9x1xf32>) {
   %dg = stein.grad_vjp %dout, %delta sigma 1.000000e-02 dims 0 to 2 : tensor<?x2xf32>, tensor<?x4x2xf32> -> tensor<?x9x1xf32>
   %dl = stein.laplacian_vjp %dlap, %delta sigma 2.000000e-02 : tensor<?x1xf32>, tensor<?x4x2xf32> -> tensor<?x9x1xf32>
@@ -131,9 +131,9 @@ func.func @vjp_full_range(%dout: tensor<?x2xf32>, %dlap: tensor<?x1xf32>, %delta
 }
 
 // CHECK-LABEL: func.func @vjp_full_range
-// CHECK-NEXT:    %dg = stein.grad_vjp %dout, %delta sigma 1.000000e-02 : tensor<?x2xf32>, tensor<?x4x2xf32> -> tensor<?x9x1xf32>
+// CHECK-NEXT:    %dg = stein.grad_vjp %dout, %delta sigma 1.000000e-02 dims 0 to 2 : tensor<?x2xf32>, tensor<?x4x2xf32> -> tensor<?x9x1xf32>
 // CHECK-NEXT:    %dl = stein.laplacian_vjp %dlap, %delta sigma 2.000000e-02 : tensor<?x1xf32>, tensor<?x4x2xf32> -> tensor<?x9x1xf32>
 
 // CHECK-GENERIC-LABEL: "func.func"() <{sym_name = "vjp_full_range"
 // CHECK-GENERIC:       "stein.grad_vjp"(%dout, %delta) <{sigma = 1.000000e-02 : f64, dim_lo = 0 : i64, dim_hi = 2 : i64}>
-// CHECK-GENERIC-NEXT:  "stein.laplacian_vjp"(%dlap, %delta) <{sigma = 2.000000e-02 : f64, dim_lo = 0 : i64, dim_hi = 2 : i64}>
+// CHECK-GENERIC-NEXT:  "stein.laplacian_vjp"(%dlap, %delta) <{sigma = 2.000000e-02 : f64}>

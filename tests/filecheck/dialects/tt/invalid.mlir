@@ -73,7 +73,7 @@ func.func @reconstruct_transposed(%a: tensor<1x4x2x8xf32>, %b: tensor<8x8x8x1xf3
 // -----
 
 func.func @contract_wrong_suffix(%x: tensor<?x256xf32>, %g: tensor<1x4x4x8xf32>) {
-  %a = tt.contract %x, %g prefix 1 suffix 32 : tensor<?x256xf32>, tensor<1x4x4x8xf32> -> tensor<?x1024xf32>
+  %a = tt.contract %x, %g prefix 1 suffix 32 role fwd : tensor<?x256xf32>, tensor<1x4x4x8xf32> -> tensor<?x1024xf32>
   func.return
 }
 // CHECK: error: 'tt.contract' op input width 256 must equal prefix 1 x core input rank 1 x core input factor 4 x suffix 32 = 128
@@ -81,7 +81,7 @@ func.func @contract_wrong_suffix(%x: tensor<?x256xf32>, %g: tensor<1x4x4x8xf32>)
 // -----
 
 func.func @contract_wrong_result(%x: tensor<?x256xf32>, %g: tensor<1x4x4x8xf32>) {
-  %a = tt.contract %x, %g prefix 1 suffix 64 : tensor<?x256xf32>, tensor<1x4x4x8xf32> -> tensor<?x256xf32>
+  %a = tt.contract %x, %g prefix 1 suffix 64 role fwd : tensor<?x256xf32>, tensor<1x4x4x8xf32> -> tensor<?x256xf32>
   func.return
 }
 // CHECK: error: 'tt.contract' op result width 256 must equal prefix 1 x core output factor 4 x core output rank 8 x suffix 64 = 2048
@@ -89,7 +89,7 @@ func.func @contract_wrong_result(%x: tensor<?x256xf32>, %g: tensor<1x4x4x8xf32>)
 // -----
 
 func.func @contract_zero_prefix(%x: tensor<?x256xf32>, %g: tensor<1x4x4x8xf32>) {
-  %a = tt.contract %x, %g prefix 0 suffix 64 : tensor<?x256xf32>, tensor<1x4x4x8xf32> -> tensor<?x2048xf32>
+  %a = tt.contract %x, %g prefix 0 suffix 64 role fwd : tensor<?x256xf32>, tensor<1x4x4x8xf32> -> tensor<?x2048xf32>
   func.return
 }
 // CHECK: error: 'tt.contract' op prefix and suffix must be >= 1, got 0 and 64
@@ -97,7 +97,7 @@ func.func @contract_zero_prefix(%x: tensor<?x256xf32>, %g: tensor<1x4x4x8xf32>) 
 // -----
 
 func.func @contract_batch_changes(%x: tensor<100x256xf32>, %g: tensor<1x4x4x8xf32>) {
-  %a = tt.contract %x, %g prefix 1 suffix 64 : tensor<100x256xf32>, tensor<1x4x4x8xf32> -> tensor<50x2048xf32>
+  %a = tt.contract %x, %g prefix 1 suffix 64 role fwd : tensor<100x256xf32>, tensor<1x4x4x8xf32> -> tensor<50x2048xf32>
   func.return
 }
 // CHECK: error: 'tt.contract' op result batch size 50 differs from the input's 100
@@ -105,7 +105,7 @@ func.func @contract_batch_changes(%x: tensor<100x256xf32>, %g: tensor<1x4x4x8xf3
 // -----
 
 func.func @contract_rank3_activation(%x: tensor<?x4x64xf32>, %g: tensor<1x4x4x8xf32>) {
-  %a = tt.contract %x, %g prefix 1 suffix 64 : tensor<?x4x64xf32>, tensor<1x4x4x8xf32> -> tensor<?x2048xf32>
+  %a = tt.contract %x, %g prefix 1 suffix 64 role fwd : tensor<?x4x64xf32>, tensor<1x4x4x8xf32> -> tensor<?x2048xf32>
   func.return
 }
 // CHECK: error: 'tt.contract' op input must be a rank-2 tensor (batch x width), got tensor<?x4x64xf32>

@@ -52,18 +52,18 @@ func.func @reconstruct(%g0: tensor<1x4x4x8xf32>, %g1: tensor<8x8x8x8xf32>, %g2: 
 // CHECK-LABEL: func.func @contract_sequential
 // CHECK-GENERIC-LABEL: "func.func"() <{sym_name = "contract_sequential"
 func.func @contract_sequential(%x: tensor<?x256xf32>, %g0: tensor<1x4x4x8xf32>, %g1: tensor<8x8x8x8xf32>, %g2: tensor<8x8x8x1xf32>) -> tensor<?x256xf32> {
-  %a1 = tt.contract %x, %g0 prefix 1 suffix 64 : tensor<?x256xf32>, tensor<1x4x4x8xf32> -> tensor<?x2048xf32>
-  %a2 = tt.contract %a1, %g1 prefix 4 suffix 8 : tensor<?x2048xf32>, tensor<8x8x8x8xf32> -> tensor<?x2048xf32>
-  %y = tt.contract %a2, %g2 prefix 32 suffix 1 : tensor<?x2048xf32>, tensor<8x8x8x1xf32> -> tensor<?x256xf32>
+  %a1 = tt.contract %x, %g0 prefix 1 suffix 64 role fwd : tensor<?x256xf32>, tensor<1x4x4x8xf32> -> tensor<?x2048xf32>
+  %a2 = tt.contract %a1, %g1 prefix 4 suffix 8 role fwd : tensor<?x2048xf32>, tensor<8x8x8x8xf32> -> tensor<?x2048xf32>
+  %y = tt.contract %a2, %g2 prefix 32 suffix 1 role fwd : tensor<?x2048xf32>, tensor<8x8x8x1xf32> -> tensor<?x256xf32>
   func.return %y : tensor<?x256xf32>
 }
-// CHECK-NEXT: %a1 = tt.contract %x, %g0 prefix 1 suffix 64 : tensor<?x256xf32>, tensor<1x4x4x8xf32> -> tensor<?x2048xf32>
-// CHECK-NEXT: %a2 = tt.contract %a1, %g1 prefix 4 suffix 8 : tensor<?x2048xf32>, tensor<8x8x8x8xf32> -> tensor<?x2048xf32>
-// CHECK-NEXT: %y = tt.contract %a2, %g2 prefix 32 suffix 1 : tensor<?x2048xf32>, tensor<8x8x8x1xf32> -> tensor<?x256xf32>
+// CHECK-NEXT: %a1 = tt.contract %x, %g0 prefix 1 suffix 64 role fwd : tensor<?x256xf32>, tensor<1x4x4x8xf32> -> tensor<?x2048xf32>
+// CHECK-NEXT: %a2 = tt.contract %a1, %g1 prefix 4 suffix 8 role fwd : tensor<?x2048xf32>, tensor<8x8x8x8xf32> -> tensor<?x2048xf32>
+// CHECK-NEXT: %y = tt.contract %a2, %g2 prefix 32 suffix 1 role fwd : tensor<?x2048xf32>, tensor<8x8x8x1xf32> -> tensor<?x256xf32>
 
-// CHECK-GENERIC:      %a1 = "tt.contract"(%x, %g0) <{prefix = 1 : i64, suffix = 64 : i64}> : (tensor<?x256xf32>, tensor<1x4x4x8xf32>) -> tensor<?x2048xf32>
-// CHECK-GENERIC-NEXT: %a2 = "tt.contract"(%a1, %g1) <{prefix = 4 : i64, suffix = 8 : i64}> : (tensor<?x2048xf32>, tensor<8x8x8x8xf32>) -> tensor<?x2048xf32>
-// CHECK-GENERIC-NEXT: %y = "tt.contract"(%a2, %g2) <{prefix = 32 : i64, suffix = 1 : i64}> : (tensor<?x2048xf32>, tensor<8x8x8x1xf32>) -> tensor<?x256xf32>
+// CHECK-GENERIC:      %a1 = "tt.contract"(%x, %g0) <{prefix = 1 : i64, suffix = 64 : i64, role = #train<role fwd>}> : (tensor<?x256xf32>, tensor<1x4x4x8xf32>) -> tensor<?x2048xf32>
+// CHECK-GENERIC-NEXT: %a2 = "tt.contract"(%a1, %g1) <{prefix = 4 : i64, suffix = 8 : i64, role = #train<role fwd>}> : (tensor<?x2048xf32>, tensor<8x8x8x8xf32>) -> tensor<?x2048xf32>
+// CHECK-GENERIC-NEXT: %y = "tt.contract"(%a2, %g2) <{prefix = 32 : i64, suffix = 1 : i64, role = #train<role fwd>}> : (tensor<?x2048xf32>, tensor<8x8x8x1xf32>) -> tensor<?x256xf32>
 
 // -----
 
@@ -71,13 +71,13 @@ func.func @contract_sequential(%x: tensor<?x256xf32>, %g0: tensor<1x4x4x8xf32>, 
 // CHECK-LABEL: func.func @contract_prs2
 func.func @contract_prs2(%x: tensor<100x256xf32>, %g0: tensor<1x4x4x8xf32>, %g1: tensor<8x8x8x8xf32>, %g2: tensor<8x8x8x1xf32>) -> tensor<100x256xf32> {
   %s = tt.merge %g0, %g1 : tensor<1x4x4x8xf32>, tensor<8x8x8x8xf32> -> tensor<1x32x32x8xf32>
-  %a = tt.contract %x, %s prefix 1 suffix 8 : tensor<100x256xf32>, tensor<1x32x32x8xf32> -> tensor<100x2048xf32>
-  %y = tt.contract %a, %g2 prefix 32 suffix 1 {role = "fwd"} : tensor<100x2048xf32>, tensor<8x8x8x1xf32> -> tensor<100x256xf32>
+  %a = tt.contract %x, %s prefix 1 suffix 8 role fwd : tensor<100x256xf32>, tensor<1x32x32x8xf32> -> tensor<100x2048xf32>
+  %y = tt.contract %a, %g2 prefix 32 suffix 1 role fwd {tag = "last"} : tensor<100x2048xf32>, tensor<8x8x8x1xf32> -> tensor<100x256xf32>
   func.return %y : tensor<100x256xf32>
 }
 // CHECK-NEXT: %s = tt.merge %g0, %g1 : tensor<1x4x4x8xf32>, tensor<8x8x8x8xf32> -> tensor<1x32x32x8xf32>
-// CHECK-NEXT: %a = tt.contract %x, %s prefix 1 suffix 8 : tensor<100x256xf32>, tensor<1x32x32x8xf32> -> tensor<100x2048xf32>
-// CHECK-NEXT: %y = tt.contract %a, %g2 prefix 32 suffix 1 {role = "fwd"} : tensor<100x2048xf32>, tensor<8x8x8x1xf32> -> tensor<100x256xf32>
+// CHECK-NEXT: %a = tt.contract %x, %s prefix 1 suffix 8 role fwd : tensor<100x256xf32>, tensor<1x32x32x8xf32> -> tensor<100x2048xf32>
+// CHECK-NEXT: %y = tt.contract %a, %g2 prefix 32 suffix 1 role fwd {tag = "last"} : tensor<100x2048xf32>, tensor<8x8x8x1xf32> -> tensor<100x256xf32>
 
 // -----
 

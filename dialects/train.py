@@ -1,0 +1,768 @@
+"""The `train` dialect: the lowered training step, ops on SSA values.
+
+`pinn-build-loss` turns a `pinn.problem` into functions over tensors; `pinn-autodiff` and
+`optimizer-lower` complete them into
+
+    func.func @train_step(params..., state..., points..., seed, step)
+        -> (params'..., state'..., loss, term losses...)
+
+Besides upstream `arith` / `math` ops on tensors and the `stein` estimators, a step is made of
+these ops. The one GEMM op, `train.gemm`, carries the role of the product in training
+(`fwd`, `dgrad`, `wgrad`) and its transpose flags; it is what SMX quantization and the
+accelerator lowering look for, and its operands are f32 tensors or quantized `!smx.tensor`s.
+
+Every argument and result of the functions says what it is with a `train.role` attribute:
+    "param:W0"   a parameter (argument) or its updated value (result)
+    "state:W0:m" optimizer state of a parameter (Adam's "m" and "v")
+    "points:pde" the batch of points of a loss term
+    "seed", "step" the RNG key of the step (i64)
+    "loss", "term:pde", "grad:W0" results: total loss, one term's loss, a gradient
+    "x", "u"     the points and values of @predict / @exact
+
+The reference page is docs/dialects/train.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from xdsl.dialects.builtin import (
+    I64,
+    ArrayAttr,
+    DictionaryAttr,
+    Float64Type,
+    FloatAttr,
+    IntegerAttr,
+    StringAttr,
+    TensorType,
+    UnitAttr,
+    f64,
+    i64,
+)
+from xdsl.dialects.utils import EnumAttribute
+from xdsl.ir import (
+    Attribute,
+    Dialect,
+    Operation,
+    ParametrizedAttribute,
+    SpacedOpaqueSyntaxAttribute,
+    SSAValue,
+)
+from xdsl.irdl import (
+    AttrSizedOperandSegments,
+    IRDLOperation,
+    VarConstraint,
+    base,
+    irdl_attr_definition,
+    irdl_op_definition,
+    operand_def,
+    opt_prop_def,
+    prop_def,
+    result_def,
+    traits_def,
+    var_operand_def,
+    var_result_def,
+)
+from xdsl.parser import AttrParser, Parser
+from xdsl.printer import Printer
+from xdsl.traits import Pure
+from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.str_enum import StrEnum
+
+from pintac.dialects.activations import ACTIVATIONS
+from pintac.dialects.smx import QuantizedTensorType
+from pintac.dialects.support import (
+    DYNAMIC,
+    compatible,
+    f32_shape,
+    f32_tensor,
+    float_array,
+    floats_of,
+    format_float,
+    parse_real_list,
+    print_real_list,
+    shape_str,
+    tensor_shape,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Attributes
+# ---------------------------------------------------------------------------------------------
+
+
+class GemmRole(StrEnum):
+    """What a GEMM computes in training; passes choose precisions by role."""
+
+    FWD = "fwd"  # Y = X W, a layer
+    DGRAD = "dgrad"  # dX = dY Wᵀ, the gradient w.r.t. the layer's input
+    WGRAD = "wgrad"  # dW = Xᵀ dY, the gradient w.r.t. its weight
+
+
+@irdl_attr_definition
+class GemmRoleAttr(EnumAttribute[GemmRole], SpacedOpaqueSyntaxAttribute):
+    """`#train<role wgrad>`; written `role wgrad` in the ops that carry one."""
+
+    name = "train.role"
+
+
+@irdl_attr_definition
+class ActivationAttr(ParametrizedAttribute, SpacedOpaqueSyntaxAttribute):
+    """`#train<activation tanh>`: one of the activations of `pintac.dialects.activations`."""
+
+    name = "train.activation"
+    function: StringAttr
+
+    def __init__(self, function: str | StringAttr):
+        super().__init__(StringAttr(function) if isinstance(function, str) else function)
+
+    @property
+    def data(self) -> str:
+        return self.function.data
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        return (StringAttr(parser.parse_identifier(" (an activation: " + _known() + ")")),)
+
+    def print_parameters(self, printer: Printer) -> None:
+        printer.print_string(self.function.data)
+
+    def verify(self) -> None:
+        if self.function.data not in ACTIVATIONS:
+            raise VerifyException(
+                f"unknown activation '{self.function.data}'; expected one of: {_known()}"
+            )
+
+
+def _known() -> str:
+    return ", ".join(ACTIVATIONS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Function roles
+# ---------------------------------------------------------------------------------------------
+
+ROLE_ATTR = "train.role"
+
+
+def role_attrs(roles: Sequence[str]) -> ArrayAttr[DictionaryAttr]:
+    return ArrayAttr(DictionaryAttr({ROLE_ATTR: StringAttr(r)}) for r in roles)
+
+
+def _roles(attrs: ArrayAttr | None, count: int) -> list[str]:
+    if attrs is None:
+        return [""] * count
+    out = []
+    for d in attrs.data:
+        role = d.data.get(ROLE_ATTR)
+        out.append(role.data if isinstance(role, StringAttr) else "")
+    return out
+
+
+def arg_roles(f: Operation) -> list[str]:
+    """The `train.role` of each argument of a func.func ("" where none)."""
+    return _roles(f.arg_attrs, len(f.args))
+
+
+def result_roles(f: Operation) -> list[str]:
+    return _roles(f.res_attrs, len(f.function_type.outputs.data))
+
+
+# ---------------------------------------------------------------------------------------------
+# Optimizers
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """An optimizer: its state slots per parameter and its hyperparameters with defaults."""
+
+    name: str
+    slots: tuple[str, ...]
+    hyperparameters: dict[str, float]
+
+
+OPTIMIZERS: dict[str, Optimizer] = {
+    "adam": Optimizer("adam", ("m", "v"), {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}),
+    "sgd": Optimizer("sgd", (), {"lr": 1e-3}),
+}
+DEFAULT_OPTIMIZER = "adam"
+SCHEDULES = ("constant", "linear_decay")
+DEFAULT_SCHEDULE = "constant"
+
+
+# ---------------------------------------------------------------------------------------------
+# Operations
+# ---------------------------------------------------------------------------------------------
+
+
+def _rank2(t: Attribute, what: str) -> tuple[int, ...]:
+    return f32_shape(t, 2, what, "a rank-2 f32 tensor")
+
+
+def gemm_operand_shape(t: Attribute, what: str) -> tuple[int, ...]:
+    """(rows, cols) of a GEMM operand: a rank-2 f32 tensor or a rank-2 `!smx.tensor`."""
+    if isinstance(t, QuantizedTensorType):
+        if t.get_num_dims() != 2:
+            raise VerifyException(f"{what} must be a rank-2 smx.tensor, got {t}")
+        return t.get_shape()
+    return f32_shape(t, 2, what, "a rank-2 f32 tensor or smx.tensor")
+
+
+class GemmLike(IRDLOperation):
+    """What every GEMM-like op of pintac shares: a role in training.
+
+    `train.gemm` and `tt.contract` derive from it, so SMX quantization and the accelerator
+    lowering read roles one way.
+    """
+
+    role = prop_def(GemmRoleAttr)
+
+    @property
+    def gemm_role(self) -> GemmRole:
+        return self.role.data
+
+
+@irdl_op_definition
+class GemmOp(GemmLike):
+    """C = op(A) · op(B), op = an optional transpose, tagged with its role in training.
+
+        %z = train.gemm %x, %w role fwd : tensor<?x2xf32>, tensor<2x256xf32> -> tensor<?x256xf32>
+        %dx = train.gemm %dz, %w role dgrad transpose_b : ...     // dz · wᵀ
+        %dw = train.gemm %x, %dz role wgrad transpose_a : ...     // xᵀ · dz
+
+    Semantics: the exact sum of products of the operands' values, rounded once to f32
+    (round to nearest even). Operands are both f32 tensors or both quantized `!smx.tensor`s;
+    a transpose reads the stored blocks transposed, so with square SMX blocks
+    Q(X)ᵀ = Q(Xᵀ) and the copy quantized for `fwd` also serves `dgrad` and `wgrad`.
+    """
+
+    name = "train.gemm"
+    lhs = operand_def(TensorType | QuantizedTensorType)
+    rhs = operand_def(TensorType | QuantizedTensorType)
+    result = result_def(TensorType)
+    transpose_a = opt_prop_def(UnitAttr)
+    transpose_b = opt_prop_def(UnitAttr)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$lhs `,` $rhs `role` $role (`transpose_a` $transpose_a^)? (`transpose_b` $transpose_b^)?"
+        " attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
+    )
+
+    def __init__(
+        self,
+        lhs: SSAValue | Operation,
+        rhs: SSAValue | Operation,
+        role: GemmRole | str,
+        result_type: Attribute | None = None,
+        transpose_a: bool = False,
+        transpose_b: bool = False,
+    ):
+        if result_type is None:
+            m = self.logical_shape(SSAValue.get(lhs).type, transpose_a)[0]
+            n = self.logical_shape(SSAValue.get(rhs).type, transpose_b)[1]
+            result_type = f32_tensor(m, n)
+        super().__init__(
+            operands=[lhs, rhs],
+            result_types=[result_type],
+            properties={
+                "role": GemmRoleAttr(GemmRole(role)),
+                "transpose_a": UnitAttr() if transpose_a else None,
+                "transpose_b": UnitAttr() if transpose_b else None,
+            },
+        )
+
+    @staticmethod
+    def logical_shape(t: Attribute, transposed: bool, what: str = "an operand") -> tuple[int, int]:
+        """(rows, cols) of an operand as the GEMM reads it."""
+        rows, cols = gemm_operand_shape(t, what)
+        return (cols, rows) if transposed else (rows, cols)
+
+    @property
+    def is_transposed_a(self) -> bool:
+        return self.transpose_a is not None
+
+    @property
+    def is_transposed_b(self) -> bool:
+        return self.transpose_b is not None
+
+    @property
+    def is_quantized(self) -> bool:
+        return isinstance(self.lhs.type, QuantizedTensorType)
+
+    def reduction_axes(self) -> tuple[int, int]:
+        """The axis of A and of B (as stored) that the product reduces over."""
+        return (0 if self.is_transposed_a else 1), (1 if self.is_transposed_b else 0)
+
+    def verify_(self) -> None:
+        ta, tb = self.is_transposed_a, self.is_transposed_b
+        m, ka = self.logical_shape(self.lhs.type, ta, "the left operand")
+        kb, n = self.logical_shape(self.rhs.type, tb, "the right operand")
+        y = _rank2(self.result.type, "the result")
+        if not compatible(ka, kb):
+            raise VerifyException(
+                f"inner dimensions differ: {shape_str([m, ka])} · {shape_str([kb, n])}"
+            )
+        if not (compatible(y[0], m) and compatible(y[1], n)):
+            raise VerifyException(f"the product is {shape_str([m, n])}, not {shape_str(y)}")
+        quantized = [isinstance(t, QuantizedTensorType) for t in (self.lhs.type, self.rhs.type)]
+        if quantized[0] != quantized[1]:
+            raise VerifyException(
+                "the operands are both f32 tensors or both quantized smx.tensors, not a mix"
+            )
+        if quantized[0]:
+            self._verify_blocks()
+
+    def _verify_blocks(self) -> None:
+        format_a, format_b = self.lhs.type.format, self.rhs.type.format
+        axis_a, axis_b = self.reduction_axes()
+        block_a, block_b = format_a.block_extent(axis_a), format_b.block_extent(axis_b)
+        if block_a != block_b:
+            hint = ""
+            if format_a.is_mx or format_b.is_mx:
+                # The 1-D MX cost SMX avoids: a transposed use needs a re-blocked copy.
+                hint = (
+                    " (a 1-D MX operand needs its 32-element blocks along the reduction "
+                    "axis: quantize a second copy with the transposed block)"
+                )
+            raise VerifyException(
+                "operand blocks differ along the reduction axis: a's "
+                f"{shape_str(format_a.block_shape)} blocks span {block_a}, b's "
+                f"{shape_str(format_b.block_shape)} blocks span {block_b}{hint}"
+            )
+
+
+@irdl_op_definition
+class BiasAddOp(IRDLOperation):
+    """Add a bias row to every row.
+
+    %y = train.bias_add %z, %b : tensor<?x256xf32>, tensor<256xf32> -> tensor<?x256xf32>
+    """
+
+    name = "train.bias_add"
+    input = operand_def(TensorType)
+    bias = operand_def(TensorType)
+    output = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$input `,` $bias attr-dict `:` type($input) `,` type($bias) `->` type($output)"
+    )
+
+    def __init__(self, input: SSAValue | Operation, bias: SSAValue | Operation):
+        super().__init__(operands=[input, bias], result_types=[SSAValue.get(input).type])
+
+    def verify_(self) -> None:
+        x = _rank2(self.input.type, "the input")
+        b = tensor_shape(self.bias.type)
+        if b is None or len(b) != 1 or not compatible(b[0], x[1]):
+            raise VerifyException(
+                f"the bias must be tensor<{shape_str(x[1:])}xf32>, got {self.bias.type}"
+            )
+        if self.output.type != self.input.type:
+            raise VerifyException("the result has the type of the input")
+
+
+@irdl_op_definition
+class ColumnSumOp(IRDLOperation):
+    """Sum over rows, one value per column (the gradient of a bias).
+
+    %db = train.column_sum %dz : tensor<?x256xf32> -> tensor<256xf32>
+    """
+
+    name = "train.column_sum"
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = "$input attr-dict `:` type($input) `->` type($output)"
+
+    def __init__(self, input: SSAValue | Operation):
+        width = SSAValue.get(input).type.get_shape()[1]
+        super().__init__(operands=[input], result_types=[f32_tensor(width)])
+
+    def verify_(self) -> None:
+        x = _rank2(self.input.type, "the input")
+        y = tensor_shape(self.output.type)
+        if y is None or len(y) != 1 or not compatible(y[0], x[1]):
+            raise VerifyException(
+                f"the column sums of {shape_str(x)} are tensor<{shape_str(x[1:])}xf32>"
+            )
+
+
+@irdl_op_definition
+class ActivationGradOp(IRDLOperation):
+    """The gradient through an activation y = φ(z): dz = φ'(z) · dy, elementwise.
+
+    %dz = train.activation_grad tanh %y, %dy : tensor<?x256xf32>    // tanh' = 1 − y²
+    %dz = train.activation_grad sin %z, %dy : tensor<?x256xf32>     // sin' = cos z
+
+    `saved` is the value the derivative is cheapest from (the activation's `saves`: the output
+    y for tanh, the input z for sin), so the forward pass keeps only that tensor alive.
+    """
+
+    name = "train.activation_grad"
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    activation = prop_def(ActivationAttr)
+    saved = operand_def(T)
+    grad = operand_def(T)
+    result = result_def(T)
+    traits = traits_def(Pure())
+    assembly_format = "$activation $saved `,` $grad attr-dict `:` type($result)"
+
+    def __init__(self, activation: str, saved: SSAValue, dy: SSAValue):
+        super().__init__(
+            operands=[saved, dy],
+            result_types=[SSAValue.get(dy).type],
+            properties={"activation": ActivationAttr(activation)},
+        )
+
+
+@irdl_op_definition
+class FlattenOp(IRDLOperation):
+    """Merge all leading dims into rows.
+
+    %rows = train.flatten %b : tensor<?x1025x2xf32> -> tensor<?x2xf32>
+    """
+
+    name = "train.flatten"
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = "$input attr-dict `:` type($input) `->` type($output)"
+
+    def __init__(self, input: SSAValue | Operation):
+        shape = SSAValue.get(input).type.get_shape()
+        rows = DYNAMIC if DYNAMIC in shape[:-1] else math.prod(shape[:-1])
+        super().__init__(operands=[input], result_types=[f32_tensor(rows, shape[-1])])
+
+    def verify_(self) -> None:
+        x, y = tensor_shape(self.input.type), tensor_shape(self.output.type)
+        if x is None or y is None or len(x) < 2 or len(y) != 2 or not compatible(x[-1], y[-1]):
+            raise VerifyException(
+                f"flattens the leading dims into rows: got {self.input.type} -> {self.output.type}"
+            )
+
+
+@irdl_op_definition
+class UnflattenOp(IRDLOperation):
+    """Split rows back into the leading dims of a reference value (the inverse of flatten).
+
+    %g = train.unflatten %y like %b : tensor<?x1xf32>, tensor<?x1025x2xf32> -> tensor<?x1025x1xf32>
+    """
+
+    name = "train.unflatten"
+    input = operand_def(TensorType)
+    like = operand_def(TensorType)
+    output = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$input `like` $like attr-dict `:` type($input) `,` type($like) `->` type($output)"
+    )
+
+    def __init__(self, input: SSAValue | Operation, like: SSAValue | Operation):
+        lead = list(SSAValue.get(like).type.get_shape()[:-1])
+        width = SSAValue.get(input).type.get_shape()[-1]
+        super().__init__(operands=[input, like], result_types=[f32_tensor(*lead, width)])
+
+    def verify_(self) -> None:
+        x, ref, y = (tensor_shape(v.type) for v in (self.input, self.like, self.output))
+        if x is None or ref is None or y is None or len(x) != 2 or len(y) != len(ref):
+            raise VerifyException("unflattens rows into the leading dims of the reference")
+        if not all(compatible(a, b) for a, b in zip(y[:-1], ref[:-1], strict=True)):
+            raise VerifyException("the leading dims must be those of the reference")
+        if not compatible(x[-1], y[-1]):
+            raise VerifyException("unflattening keeps the last dim")
+
+
+@irdl_op_definition
+class ExpandColumnsOp(IRDLOperation):
+    """Place columns into zeros of a wider batch: out = 0; out[:, lo:hi] = x (a one-column x
+    is broadcast). The gradient of `pinn.sum` and `pinn.slice`.
+
+    %dx = train.expand_columns %g dims 0 to 20 : tensor<?x1xf32> -> tensor<?x21xf32>
+    """
+
+    name = "train.expand_columns"
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+    dim_lo = prop_def(IntegerAttr[I64])
+    dim_hi = prop_def(IntegerAttr[I64])
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$input `dims` $dim_lo `to` $dim_hi attr-dict `:` type($input) `->` type($output)"
+    )
+
+    def __init__(self, input: SSAValue | Operation, lo: int, hi: int, width: int):
+        rows = SSAValue.get(input).type.get_shape()[0]
+        super().__init__(
+            operands=[input],
+            result_types=[f32_tensor(rows, width)],
+            properties={"dim_lo": IntegerAttr(lo, i64), "dim_hi": IntegerAttr(hi, i64)},
+        )
+
+    def verify_(self) -> None:
+        x = _rank2(self.input.type, "the input")
+        y = _rank2(self.output.type, "the result")
+        lo, hi = self.dim_lo.value.data, self.dim_hi.value.data
+        if not 0 <= lo < hi <= y[1]:
+            raise VerifyException(
+                f"the column range {lo} to {hi} is not within the {y[1]} columns of the result"
+            )
+        if not (compatible(x[1], hi - lo) or x[1] == 1):
+            raise VerifyException(f"places {x[1]} columns into columns {lo} to {hi}")
+
+
+@irdl_op_definition
+class MeanSquareOp(IRDLOperation):
+    """A loss term's value: the mean over rows of the squared row norms, Σ_c r² averaged.
+
+    %l = train.mean_square %r : tensor<?x1xf32> -> tensor<f32>
+    """
+
+    name = "train.mean_square"
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = "$input attr-dict `:` type($input) `->` type($output)"
+
+    def __init__(self, input: SSAValue | Operation):
+        super().__init__(operands=[input], result_types=[f32_tensor()])
+
+    def verify_(self) -> None:
+        _rank2(self.input.type, "the residual")
+        if tensor_shape(self.output.type) != []:
+            raise VerifyException("the result is a scalar tensor<f32>")
+
+
+@irdl_op_definition
+class MeanSquareGradOp(IRDLOperation):
+    """The gradient of `train.mean_square` w.r.t. its residual: dr = 2 · r · dl / rows.
+
+    %dr = train.mean_square_grad %r, %dl : tensor<?x1xf32>, tensor<f32> -> tensor<?x1xf32>
+    """
+
+    name = "train.mean_square_grad"
+    input = operand_def(TensorType)
+    grad = operand_def(TensorType)
+    output = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$input `,` $grad attr-dict `:` type($input) `,` type($grad) `->` type($output)"
+    )
+
+    def __init__(self, input: SSAValue | Operation, grad: SSAValue | Operation):
+        super().__init__(operands=[input, grad], result_types=[SSAValue.get(input).type])
+
+
+@irdl_op_definition
+class WeightedSumOp(IRDLOperation):
+    """The training loss: Σ wᵢ · lᵢ over the loss terms.
+
+    %loss = train.weighted_sum %l0, %l1 weights [1.0, 300.0] : tensor<f32>, tensor<f32> -> tensor<f32>
+    """
+
+    name = "train.weighted_sum"
+    inputs = var_operand_def(TensorType)
+    weights = prop_def(ArrayAttr[FloatAttr])
+    output = result_def(TensorType)
+    traits = traits_def(Pure())
+
+    def __init__(self, inputs: Sequence[SSAValue], weights: Sequence[float]):
+        super().__init__(
+            operands=[list(inputs)],
+            result_types=[f32_tensor()],
+            properties={"weights": float_array(weights)},
+        )
+
+    @classmethod
+    def parse(cls, parser: Parser) -> WeightedSumOp:
+        unresolved = parser.parse_comma_separated_list(
+            parser.Delimiter.NONE, parser.parse_unresolved_operand
+        )
+        parser.parse_keyword("weights")
+        weights = parse_real_list(parser, "loss weights")
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        pos = parser.pos
+        types = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_type)
+        parser.parse_punctuation("->")
+        parser.parse_type()
+        op = cls(parser.resolve_operands(unresolved, types, pos), weights)
+        op.attributes |= attrs
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_list(self.inputs, printer.print_ssa_value)
+        printer.print_string(" weights ")
+        print_real_list(printer, floats_of(self.weights))
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_list(self.inputs.types, printer.print_attribute)
+        printer.print_string(" -> ")
+        printer.print_attribute(self.output.type)
+
+    def verify_(self) -> None:
+        if len(self.weights.data) != len(self.inputs):
+            raise VerifyException(f"{len(self.inputs)} terms but {len(self.weights.data)} weights")
+        for v in (*self.inputs, self.output):
+            if tensor_shape(v.type) != []:
+                raise VerifyException(f"sums scalars tensor<f32>, got {v.type}")
+
+
+@irdl_op_definition
+class ScaleOp(IRDLOperation):
+    """Multiply by a constant: `train.scale %x by 3.000000e+02 : tensor<f32>`."""
+
+    name = "train.scale"
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    input = operand_def(T)
+    factor = prop_def(FloatAttr[Float64Type])
+    output = result_def(T)
+    traits = traits_def(Pure())
+    assembly_format = "$input `by` $factor attr-dict `:` type($input)"
+
+    def __init__(self, input: SSAValue | Operation, factor: float):
+        super().__init__(
+            operands=[input],
+            result_types=[SSAValue.get(input).type],
+            properties={"factor": FloatAttr(float(factor), f64)},
+        )
+
+
+@irdl_op_definition
+class UpdateOp(IRDLOperation):
+    """One optimizer update of one parameter in f32 (master weights and moments stay f32).
+
+    %p1, %m1, %v1 = train.update adam %p, %g, %m, %v, %step {lr = 0.001, beta1 = 0.9,
+        beta2 = 0.999, eps = 1.0e-08, schedule = "linear_decay", steps = 1000} : tensor<2x256xf32>
+
+    The step (0-based, i64) sets the learning rate of the schedule — lr · (1 − step/steps) for
+    linear decay — and Adam's bias corrections 1 − β^(step+1). `sgd` has no state: p − lr·g.
+    The optimizers, their state slots and default hyperparameters are the table `OPTIMIZERS`.
+    """
+
+    name = "train.update"
+    optimizer = prop_def(StringAttr)
+    param = operand_def(TensorType)
+    grad = operand_def(TensorType)
+    state = var_operand_def(TensorType)
+    step = operand_def(i64)
+    config = prop_def(DictionaryAttr)
+    new_param = result_def(TensorType)
+    new_state = var_result_def(TensorType)
+    traits = traits_def(Pure())
+    irdl_options = (AttrSizedOperandSegments(as_property=True),)
+
+    def __init__(
+        self,
+        optimizer: str,
+        param: SSAValue,
+        grad: SSAValue,
+        state: Sequence[SSAValue],
+        step: SSAValue,
+        config: dict[str, Attribute],
+    ):
+        t = SSAValue.get(param).type
+        super().__init__(
+            operands=[param, grad, list(state), step],
+            result_types=[t, [t] * len(state)],
+            properties={"optimizer": StringAttr(optimizer), "config": DictionaryAttr(config)},
+        )
+
+    @classmethod
+    def parse(cls, parser: Parser) -> UpdateOp:
+        opt = parser.parse_identifier(" (optimizer: " + ", ".join(OPTIMIZERS) + ")")
+        unresolved = parser.parse_comma_separated_list(
+            parser.Delimiter.NONE, parser.parse_unresolved_operand
+        )
+        config = parser.parse_optional_dictionary_attr_dict()
+        parser.parse_punctuation(":")
+        pos = parser.pos
+        t = parser.parse_type()
+        types = [t] * (len(unresolved) - 1) + [i64]
+        operands = parser.resolve_operands(unresolved, types, pos)
+        return cls(opt, operands[0], operands[1], operands[2:-1], operands[-1], config)
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(f" {self.optimizer.data} ")
+        printer.print_list(self.operands, printer.print_ssa_value)
+        printer.print_string(" " + format_config(self.config))
+        printer.print_string(" : ")
+        printer.print_attribute(self.param.type)
+
+    def verify_(self) -> None:
+        opt = OPTIMIZERS.get(self.optimizer.data)
+        if opt is None:
+            raise VerifyException(
+                f"unknown optimizer '{self.optimizer.data}'; expected one of: "
+                + ", ".join(OPTIMIZERS)
+            )
+        if len(self.state) != len(opt.slots):
+            raise VerifyException(
+                f"'{opt.name}' keeps {len(opt.slots)} state tensor(s), got {len(self.state)}"
+            )
+        t = self.param.type
+        for v in (self.grad, *self.state, self.new_param, *self.new_state):
+            if v.type != t:
+                raise VerifyException(
+                    f"parameter, gradient and state share one type ({t}), got {v.type}"
+                )
+        cfg = self.config.data
+        for key in opt.hyperparameters:
+            if key not in cfg:
+                raise VerifyException(f"'{opt.name}' needs '{key}'")
+        schedule = cfg.get("schedule")
+        if schedule is not None and schedule.data not in SCHEDULES:
+            raise VerifyException(f"unknown schedule '{schedule.data}'")
+        if schedule is not None and schedule.data == "linear_decay" and "steps" not in cfg:
+            raise VerifyException("a linear_decay schedule needs 'steps'")
+
+    def hyperparameters(self) -> dict[str, float | int | str]:
+        return {k: python_value(v) for k, v in self.config.data.items()}
+
+
+def format_config(attr: Attribute) -> str:
+    """Print a configuration without the default types: `lr = 0.001`, not `1.0e-03 : f64`."""
+    if isinstance(attr, DictionaryAttr):
+        items = ", ".join(f"{k} = {format_config(v)}" for k, v in attr.data.items())
+        return "{" + items + "}"
+    if isinstance(attr, FloatAttr) and isinstance(attr.type, Float64Type):
+        return format_float(attr.value.data)
+    if isinstance(attr, IntegerAttr) and attr.type == i64:
+        return str(attr.value.data)
+    return str(attr)
+
+
+def python_value(attr: Attribute):
+    """A configuration attribute as a Python value (ints, floats, strings, dicts)."""
+    if isinstance(attr, IntegerAttr):
+        return attr.value.data
+    if isinstance(attr, FloatAttr):
+        return attr.value.data
+    if isinstance(attr, StringAttr):
+        return attr.data
+    if isinstance(attr, DictionaryAttr):
+        return {k: python_value(v) for k, v in attr.data.items()}
+    raise TypeError(f"unsupported attribute {attr}")
+
+
+TRAIN = Dialect(
+    "train",
+    [
+        GemmOp,
+        BiasAddOp,
+        ColumnSumOp,
+        ActivationGradOp,
+        FlattenOp,
+        UnflattenOp,
+        ExpandColumnsOp,
+        MeanSquareOp,
+        MeanSquareGradOp,
+        WeightedSumOp,
+        ScaleOp,
+        UpdateOp,
+    ],
+    [GemmRoleAttr, ActivationAttr],
+)

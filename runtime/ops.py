@@ -1,0 +1,135 @@
+"""What every target needs to know about each op of a compiled step, besides how to compute it.
+
+For each op class: its static parameters as plain Python values (σ, coordinate ranges,
+transpose flags, ...), which operand's buffer its result may take over when that operand dies
+there (elementwise ops), and whether its result is a view of its first operand (reshapes and
+column slices). The execution plan (`pintac.runtime.plan`) reads this table; the NumPy kernels
+take the parameters as keyword arguments, and the accelerator lowering reads the same ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from xdsl.dialects import arith
+from xdsl.ir import Operation
+
+from pintac.dialects import pinn, stein, train
+from pintac.dialects.activations import activation_of
+from pintac.dialects.support import floats_of
+
+Params = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    params: Callable[[Operation], Params]
+    # The operand whose buffer the result may take when that operand dies at this op.
+    inplace: int | None = None
+    # The result shares memory with operand 0, which must then outlive it unchanged.
+    view: bool = False
+
+
+OPS: dict[type[Operation], OpInfo] = {}
+
+
+def _none(op: Operation) -> Params:
+    return {}
+
+
+def register(
+    op_type: type[Operation],
+    params: Callable[[Operation], Params] = _none,
+    *,
+    inplace: int | None = None,
+    view: bool = False,
+) -> None:
+    if op_type in OPS:
+        raise ValueError(f"two entries for {op_type.name}")
+    OPS[op_type] = OpInfo(params, inplace, view)
+
+
+def info(op: Operation) -> OpInfo | None:
+    """The op's entry; activations (`pintac.dialects.activations`) have one implicitly."""
+    found = OPS.get(type(op))
+    if found is None and activation_of(type(op)) is not None:
+        return _ACTIVATION
+    return found
+
+
+_ACTIVATION = OpInfo(_none, inplace=0)
+
+
+def _column_range(op: pinn.SumOp | pinn.SliceOp) -> Params:
+    lo, hi = op.dim_range()
+    return {"lo": lo, "hi": hi}
+
+
+def _static_shape(t) -> tuple[int, ...]:
+    """A tensor type's shape with `?` dims as 1, so the value broadcasts along them."""
+    return tuple(1 if d < 0 else d for d in t.get_shape())
+
+
+def _estimator(op: stein.GradOp | stein.LaplacianOp | stein.GradVjpOp | stein.LaplacianVjpOp):
+    lo, hi = op.dims
+    return {"sigma": op.sigma.value.data, "lo": lo, "hi": hi, "differences": op.is_difference_form}
+
+
+def _sample(op: stein.SampleOp) -> Params:
+    return {
+        "pairs": op.pairs.value.data,
+        "sigma": op.sigma.value.data,
+        "sigma_t": None if op.sigma_t is None else op.sigma_t.value.data,
+        "stream": op.stream.value.data,
+    }
+
+
+for _op in (arith.AddfOp, arith.SubfOp, arith.MulfOp, arith.DivfOp, arith.NegfOp):
+    register(_op)
+register(
+    pinn.ConstantOp,
+    lambda op: {"value": op.value.value.data, "shape": _static_shape(op.result.type)},
+)
+register(pinn.SumOp, _column_range)
+register(pinn.SliceOp, _column_range, view=True)
+
+register(
+    train.GemmOp,
+    lambda op: {"transpose_a": op.is_transposed_a, "transpose_b": op.is_transposed_b},
+)
+register(train.BiasAddOp, inplace=0)
+register(train.ColumnSumOp)
+register(train.ActivationGradOp, lambda op: {"activation": op.activation.data}, inplace=1)
+register(train.FlattenOp, view=True)
+register(train.UnflattenOp, view=True)
+register(
+    train.ExpandColumnsOp,
+    lambda op: {
+        "lo": op.dim_lo.value.data,
+        "hi": op.dim_hi.value.data,
+        "width": op.output.type.get_shape()[1],
+    },
+)
+register(train.MeanSquareOp)
+register(train.MeanSquareGradOp)
+register(train.WeightedSumOp, lambda op: {"weights": tuple(floats_of(op.weights))})
+register(train.ScaleOp, lambda op: {"factor": op.factor.value.data})
+register(train.UpdateOp, lambda op: {"optimizer": op.optimizer.data, **op.hyperparameters()})
+
+register(stein.SampleOp, _sample)
+register(stein.PerturbOp)
+register(stein.GradOp, _estimator)
+register(stein.LaplacianOp, _estimator)
+register(stein.CenterOp)
+register(stein.SmoothedOp)
+register(stein.GradVjpOp, _estimator)
+register(stein.LaplacianVjpOp, _estimator)
+register(stein.CenterVjpOp, lambda op: {"pairs": op.pairs.value.data})
+register(
+    stein.SmoothedVjpOp,
+    lambda op: {"pairs": op.pairs.value.data, "differences": op.is_difference_form},
+)
+register(stein.DifferenceStreamsOp)
+register(stein.DiffActivationOp, lambda op: {"activation": op.activation.data})

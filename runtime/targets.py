@@ -1,0 +1,59 @@
+"""Targets: what turns a compiled module into functions that run, and into files.
+
+A target builds the module's functions (`@train_step`, `@predict`, `@exact`) into callables on
+NumPy arrays, with the arguments and results their `train.role`s describe, and writes the
+artifact `pintac compile --target NAME` produces. The NumPy runtime is the first target.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp
+
+from pintac.runtime.errors import UserError
+
+Function = Callable[..., tuple[Any, ...]]
+
+
+class Executable(ABC):
+    """A built module: its functions by name, and its artifact."""
+
+    functions: dict[str, Function]
+
+    @abstractmethod
+    def write(self, output: str | None) -> None:
+        """Write the artifact to `output` (a path; None: standard output, where it is text)."""
+
+
+class Target(ABC):
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    @abstractmethod
+    def build(self, module: ModuleOp, title: str) -> Executable:
+        """Build every `func.func` of `module`; `title` heads the artifact (problem, pipeline)."""
+
+
+def functions_of(module: ModuleOp) -> dict[str, func.FuncOp]:
+    return {f.sym_name.data: f for f in module.ops if isinstance(f, func.FuncOp)}
+
+
+def _numpy() -> type[Target]:
+    from pintac.runtime.numpy_target import NumpyTarget
+
+    return NumpyTarget
+
+
+# Target name -> factory (modules are imported on first use).
+TARGETS: dict[str, Callable[[], type[Target]]] = {"numpy": _numpy}
+
+
+def get_target(name: str) -> Target:
+    factory = TARGETS.get(name)
+    if factory is None:
+        raise UserError(f"error: unknown target '{name}'; targets: {', '.join(TARGETS)}")
+    return factory()()
