@@ -6,7 +6,7 @@
 
 Each run is `pintac run examples/NAME.mlir` through the Python API: the fp32 pipeline, the
 problem's own training configuration (width 256, 3 hidden layers, Adam with linear decay,
-DESIGN.md §6 batch sizes) unless overridden, the relative L2 error of the raw network on
+the batch sizes of He et al., AISTATS 2023, listed in docs/benchmarks.md) unless overridden, the relative L2 error of the raw network on
 10⁴ held-out points. Results are appended to a JSON file (one record per run) and printed as a
 table row.
 """

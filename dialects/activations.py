@@ -6,7 +6,7 @@ both targets need:
 
 - `op`: the upstream op class that applies it;
 - `fn`: its NumPy implementation, `fn(z, out=None)`, in the operand's dtype. This is the SFU
-  model: the reference runtime and the PINTA simulator run this same code;
+  model: every target evaluates the function with this same code;
 - `saves`: what the backward pass keeps alive, the op's `"input"` z or its `"output"` y,
   whichever the derivative is cheaper from;
 - `derivative`: φ'(z) from the saved value, a fresh array.

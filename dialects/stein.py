@@ -3,9 +3,9 @@
 `stein-expand` rewrites each `pinn` derivative op into this dialect: draw K antithetic pairs of
 Gaussian perturbations per collocation point (`stein.sample`), evaluate the network on the
 perturbed batch (`stein.perturb`, then `pinn.eval`), and combine the 2K+1 values with an estimator
-(`stein.grad`, `stein.laplacian`, `stein.center`, `stein.smoothed`). `stein-difference`
-(DiffQuant) then evaluates the network as a base stream plus difference streams
-(`stein.difference_streams`, `stein.diff_activation`) and switches the estimators to their
+(`stein.grad`, `stein.laplacian`, `stein.center`, `stein.smoothed`). For difference-based
+quantization (DiffQuant) the network is evaluated as a base stream plus difference streams
+(`stein.difference_streams`, `stein.diff_activation`) and the estimators take their
 *difference form*, which reads the 2K differences g(x±δ_k) − g(x) instead of the values.
 Every estimator is linear in the values (or differences); its transpose, the vector-Jacobian
 product `pinn-autodiff` back-propagates through, is `stein.grad_vjp`, `stein.laplacian_vjp`,

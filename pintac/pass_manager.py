@@ -20,13 +20,14 @@ from typing import IO
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 from xdsl.printer import Printer
 from xdsl.utils.arg_spec import parse_pipeline
 from xdsl.utils.exceptions import ArgSpecParseError
 
 from pintac.diagnostics import ParsedModule, verify
-from pintac.runtime.errors import UserError
+from pintac.runtime.errors import PassError, UserError
 
 PassFactory = Callable[[], type[ModulePass]]
 
@@ -147,7 +148,8 @@ def run_pipeline(
         try:
             p.apply(ctx, module)
         except UserError as e:
-            raise _failure(parsed, spec, str(e), _generic_text(before), instr) from None
+            op = e.op if isinstance(e, PassError) else None
+            raise _failure(parsed, spec, str(e), _generic_text(before), instr, op) from None
         except Exception as e:  # a crash inside a pass: report it, keep the input IR
             message = f"internal error: {type(e).__name__}: {e}"
             raise _failure(parsed, spec, message, _generic_text(before), instr) from e
@@ -190,11 +192,21 @@ def format_timing(timings: Sequence[PassTiming]) -> str:
 
 
 def _failure(
-    parsed: ParsedModule, spec: str, message: str, ir_before: str, instr: Instrumentation
+    parsed: ParsedModule,
+    spec: str,
+    message: str,
+    ir_before: str,
+    instr: Instrumentation,
+    op: Operation | None = None,
 ) -> UserError:
+    """The error of a failed pass: located at `op` when it came from the input file."""
     path = _write_reproducer(parsed.source.name, spec, ir_before, instr.reproducer)
+    text = f"pass '{spec}' failed: {message}"
+    located = (
+        str(parsed.error_at(op, text)) if op is not None else f"{parsed.source.name}: error: {text}"
+    )
     return UserError(
-        f"{parsed.source.name}: error: pass '{spec}' failed: {message}\n"
+        f"{located}\n"
         f"note: the IR before this pass was written to {path}\n"
         f"note: reproduce with: pintac opt {path} -p '{spec}'"
     )

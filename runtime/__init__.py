@@ -1,1 +1,1 @@
-"""Numerics shared by everything, the NumPy reference runtime and the PINTA simulator."""
+"""Numerics shared by every target, the execution plan, and the NumPy reference runtime."""

@@ -15,9 +15,9 @@ op by op: the reference path, used to check the generated one.
 from __future__ import annotations
 
 import sys
-from pprint import pformat
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from pprint import pformat
 from typing import Any
 
 from xdsl.dialects import func

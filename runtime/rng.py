@@ -1,7 +1,7 @@
 """The counter-based random numbers of pintac: Philox4x32-10, keyed by (seed, step, stream).
 
-One implementation serves the NumPy runtime and the PINTA simulator's RNG unit, so both
-produce the same perturbations and the same stochastic rounding bit for bit.
+One implementation serves every target, so all of them produce the same perturbations and the
+same stochastic rounding bit for bit.
 
 Every random number is a pure function of (seed, step, stream, index): nothing is carried
 between steps, so a run resumed from a checkpoint draws exactly what an uninterrupted one

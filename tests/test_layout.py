@@ -1,4 +1,4 @@
-"""Guards for the repository layout fixed by DESIGN.md §1."""
+"""Guards for the repository layout (see the README's table of folders)."""
 
 import re
 import tomllib

@@ -1,1 +1,1 @@
-"""The PINTA accelerator: ISA description, assembler, simulator."""
+"""The PINTA accelerator backend (its ISA description, assembler and simulator are to come)."""

@@ -1,9 +1,8 @@
 """The stein dialect: building ops from Python, result-type inference, round trips, and the
 documented semantics.
 
-The NumPy reference below is transcribed from the op docstrings (docs/dialects/stein.md). The
-tests check that it is a correct Stein estimator on functions with known derivatives and that
-the difference form equals the value form, so the documented contract is self-consistent.
+The semantics are checked through the runtime's kernels in float64: they are correct Stein
+estimators on a function with known derivatives, and the difference form equals the value form.
 """
 
 from __future__ import annotations
@@ -37,6 +36,7 @@ from pintac.dialects.stein import (
     sample_type,
 )
 from pintac.registry import make_context
+from pintac.runtime import kernels_stein as ks
 
 N = DYNAMIC_INDEX
 
@@ -77,7 +77,10 @@ def test_type_helpers_join_static_batch():
             "point counts differ: the points have 8 rows, the perturbations have 4",
         ),
         (lambda: sample_type(t(N, N), 4), "(dimension 1 of the points) must be static"),
-        (lambda: difference_streams_type(t(N, 2)), "the perturbations must be a tensor<N x K x D x f32>"),
+        (
+            lambda: difference_streams_type(t(N, 2)),
+            "the perturbations must be a tensor<N x K x D x f32>",
+        ),
         (lambda: estimate_type(t(N, 9, 2)), "must have 1 output, got 2"),
     ],
 )
@@ -271,44 +274,8 @@ def test_custom_syntax():
 
 
 # ---------------------------------------------------------------------------------------------
-# The documented NumPy semantics (transcribed from the docstrings)
+# The documented semantics, run through the runtime's kernels in float64
 # ---------------------------------------------------------------------------------------------
-
-
-def ref_perturb(x, delta):
-    return np.concatenate([x[:, None, :], x[:, None, :] + delta, x[:, None, :] - delta], axis=1)
-
-
-def ref_difference_streams(delta):
-    return np.concatenate([delta, -delta], axis=1)
-
-
-def ref_plus_minus(v, k, differences):
-    if differences:
-        return v[:, :k, 0], v[:, k:, 0]
-    return v[:, 1 : k + 1, 0], v[:, k + 1 :, 0]
-
-
-def ref_grad(v, delta, sigma, lo, hi, differences=False):
-    k = delta.shape[1]
-    plus, minus = ref_plus_minus(v, k, differences)
-    return np.einsum("nk,nkj->nj", plus - minus, delta[:, :, lo:hi]) / (2 * k * sigma**2)
-
-
-def ref_laplacian(v, delta, sigma, lo, hi, differences=False):
-    k = delta.shape[1]
-    if differences:
-        second = v[:, :k, 0] + v[:, k:, 0]
-    else:
-        second = v[:, 1 : k + 1, 0] + v[:, k + 1 :, 0] - 2 * v[:, :1, 0]
-    weight = np.sum(delta[:, :, lo:hi] ** 2, axis=2) - (hi - lo) * sigma**2
-    return np.sum(weight * second, axis=1, keepdims=True) / (2 * k * sigma**4)
-
-
-def ref_smoothed(v, base=None):
-    if base is not None:
-        return base + np.mean(v, axis=1)
-    return np.mean(v[:, 1:, :], axis=1)
 
 
 def quadratic(points):
@@ -319,53 +286,60 @@ def quadratic(points):
     return (np.sum(a * points**2 + b * points, axis=-1) + cross)[..., None], a, b
 
 
-def test_reference_estimators_on_a_quadratic():
+def test_estimators_on_a_quadratic():
     rng = np.random.default_rng(0)
     n, k, d, sigma = 4, 200_000, 3, 0.1
     x = rng.uniform(-1, 1, size=(n, d))
     delta = sigma * rng.standard_normal((n, k, d))
-    values, a, b = quadratic(ref_perturb(x, delta))
-    assert values.shape == (n, 2 * k + 1, 1)
-    np.testing.assert_array_equal(values[:, 0], quadratic(x)[0])  # row 0 is g(x): stein.center
+    batch = ks.stein_perturb(x, delta)
+    assert batch.shape == (n, 2 * k + 1, d)
+    np.testing.assert_array_equal(batch[:, 0], x)  # row 0 is x, then x + δ_k, then x − δ_k
+    np.testing.assert_array_equal(batch[:, 1 : k + 1], x[:, None] + delta)
+    np.testing.assert_array_equal(batch[:, k + 1 :], x[:, None] - delta)
+    values, a, b = quadratic(batch)
+    np.testing.assert_array_equal(ks.stein_center(values), quadratic(x)[0])
+
+    def grad(lo, hi):
+        return ks.stein_grad(values, delta, sigma=sigma, lo=lo, hi=hi, differences=False)
+
+    def laplacian(lo, hi):
+        return ks.stein_laplacian(values, delta, sigma=sigma, lo=lo, hi=hi, differences=False)
 
     exact_grad = 2 * a * x + b + np.stack([x[:, 1], x[:, 0], np.zeros(n)], axis=1)
     # Monte-Carlo error per component ≈ ‖∇g‖ / sqrt(K) ≈ 0.2 % of ‖∇g‖ here: allow 1 %.
     scale = 0.01 * np.linalg.norm(exact_grad, axis=1, keepdims=True)
-    assert np.all(np.abs(ref_grad(values, delta, sigma, 0, d) - exact_grad) <= scale)
-    assert np.all(np.abs(ref_grad(values, delta, sigma, 1, 3) - exact_grad[:, 1:]) <= scale)
-    lap = ref_laplacian(values, delta, sigma, 0, d)
+    assert np.all(np.abs(grad(0, d) - exact_grad) <= scale)
+    assert np.all(np.abs(grad(1, 3) - exact_grad[:, 1:]) <= scale)
     # Its Monte-Carlo error is ≈ 0.045 here; a wrong D in the weight would be off by ≥ 0.75.
-    np.testing.assert_allclose(lap, np.full((n, 1), 2 * a.sum()), atol=0.2)
+    np.testing.assert_allclose(laplacian(0, d), np.full((n, 1), 2 * a.sum()), atol=0.2)
     # A partial Laplacian over [0, 2): the other coordinate's noise does not bias it.
-    lap01 = ref_laplacian(values, delta, sigma, 0, 2)
-    np.testing.assert_allclose(lap01, np.full((n, 1), 2 * a[:2].sum()), atol=0.2)
+    np.testing.assert_allclose(laplacian(0, 2), np.full((n, 1), 2 * a[:2].sum()), atol=0.2)
     # Smoothing a quadratic adds σ² Σ a_i exactly (in expectation).
-    smoothed = ref_smoothed(values)
+    smoothed = ks.stein_smoothed(values)
     np.testing.assert_allclose(smoothed, quadratic(x)[0] + sigma**2 * a.sum(), atol=2e-3)
 
 
-def test_reference_difference_form_equals_value_form():
+def test_difference_form_equals_value_form():
     rng = np.random.default_rng(1)
     n, k, d, sigma = 3, 64, 2, 0.01
     x = rng.uniform(0, 1, size=(n, d))
     delta = sigma * rng.standard_normal((n, k, d))
-    values = np.sin(ref_perturb(x, delta).sum(axis=-1, keepdims=True))
+    batch = ks.stein_perturb(x, delta)
+    values = np.sin(batch.sum(axis=-1, keepdims=True))
     center = values[:, 0]
     # What the difference streams carry: the perturbed rows minus the base, in the same order.
     # (x + δ) − x is δ up to rounding: the reason DiffQuant carries δ itself.
     np.testing.assert_allclose(
-        ref_difference_streams(delta), ref_perturb(x, delta)[:, 1:] - x[:, None], atol=1e-15
+        ks.stein_difference_streams(delta), batch[:, 1:] - x[:, None], atol=1e-15
     )
     diffs = values[:, 1:] - center[:, None]
     for lo, hi in [(0, 2), (1, 2)]:
-        np.testing.assert_allclose(
-            ref_grad(diffs, delta, sigma, lo, hi, differences=True),
-            ref_grad(values, delta, sigma, lo, hi),
-            rtol=1e-9,
-        )
-        np.testing.assert_allclose(
-            ref_laplacian(diffs, delta, sigma, lo, hi, differences=True),
-            ref_laplacian(values, delta, sigma, lo, hi),
-            rtol=1e-6,
-        )
-    np.testing.assert_allclose(ref_smoothed(diffs, base=center), ref_smoothed(values), rtol=1e-12)
+        for kernel, rtol in ((ks.stein_grad, 1e-9), (ks.stein_laplacian, 1e-6)):
+            np.testing.assert_allclose(
+                kernel(diffs, delta, sigma=sigma, lo=lo, hi=hi, differences=True),
+                kernel(values, delta, sigma=sigma, lo=lo, hi=hi, differences=False),
+                rtol=rtol,
+            )
+    np.testing.assert_allclose(
+        ks.stein_smoothed(diffs, base=center), ks.stein_smoothed(values), rtol=1e-12
+    )
