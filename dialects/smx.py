@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
@@ -54,7 +54,7 @@ from xdsl.irdl import (
     result_def,
     traits_def,
 )
-from xdsl.parser import AttrParser, Parser
+from xdsl.parser import AttrParser
 from xdsl.printer import Printer
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
@@ -381,24 +381,6 @@ class RoundingAttr(EnumAttribute[Rounding], SpacedOpaqueSyntaxAttribute):
     name = "smx.rounding"
 
 
-def _enum_choices(enum: type[StrEnum]) -> str:
-    return ", ".join(f"'{v}'" for v in enum)
-
-
-_EnumT = TypeVar("_EnumT", bound=StrEnum)
-
-
-def _parse_enum_keyword(parser: Parser, enum: type[_EnumT], what: str) -> _EnumT:
-    """An enum value written as a bare word; a wrong word names the valid ones."""
-    start = parser.pos
-    word = parser.parse_optional_identifier()
-    if word is None or word not in enum.__members__.values():
-        shown = f"'{word}'" if word is not None else "nothing"
-        end = start + len(word) if word is not None else parser.pos
-        parser.raise_error(f"expected {what} ({_enum_choices(enum)}), got {shown}", start, end)
-    return enum(word)
-
-
 # ---------------------------------------------------------------------------------------------
 # Operations
 # ---------------------------------------------------------------------------------------------
@@ -417,6 +399,10 @@ class QuantizeOp(IRDLOperation):
     stream = opt_prop_def(IntegerAttr[I64])
 
     traits = traits_def(Pure())  # stochastic rounding is a function of its stream
+    assembly_format = (
+        "$input (`rounding` $rounding^)? (`stream` $stream^)? attr-dict "
+        "`:` type($input) `->` type($result)"
+    )
 
     def __init__(
         self,
@@ -465,42 +451,6 @@ class QuantizeOp(IRDLOperation):
         if self.stream is not None and self.stream.value.data < 0:
             raise VerifyException(f"stream must be >= 0, got {self.stream.value.data}")
 
-    # smx.quantize %x [rounding MODE] [stream N] [attr-dict] : TYPE -> TYPE
-    def print(self, printer: Printer) -> None:
-        printer.print_string(" ")
-        printer.print_operand(self.input)
-        if self.rounding_mode is not Rounding.RNE:
-            printer.print_string(f" rounding {self.rounding_mode}")
-        if self.stream is not None:
-            printer.print_string(f" stream {self.stream.value.data}")
-        printer.print_op_attributes(self.attributes)
-        printer.print_string(" : ")
-        printer.print_attribute(self.input.type)
-        printer.print_string(" -> ")
-        printer.print_attribute(self.result.type)
-
-    @classmethod
-    def parse(cls, parser: Parser) -> QuantizeOp:
-        operand = parser.parse_unresolved_operand()
-        properties: dict[str, Attribute] = {"rounding": RoundingAttr(Rounding.RNE)}
-        if parser.parse_optional_keyword("rounding"):
-            properties["rounding"] = RoundingAttr(
-                _parse_enum_keyword(parser, Rounding, "a rounding mode")
-            )
-        if parser.parse_optional_keyword("stream"):
-            properties["stream"] = IntegerAttr(parser.parse_integer(allow_boolean=False), 64)
-        attributes = parser.parse_optional_attr_dict()
-        parser.parse_punctuation(":")
-        input_type = parser.parse_type()
-        parser.parse_punctuation("->")
-        result_type = parser.parse_type()
-        return cls.create(
-            operands=[parser.resolve_operand(operand, input_type)],
-            result_types=[result_type],
-            properties=properties,
-            attributes=attributes,
-        )
-
 
 @irdl_op_definition
 class DequantizeOp(IRDLOperation):
@@ -512,6 +462,7 @@ class DequantizeOp(IRDLOperation):
     result = result_def(TensorType)
 
     traits = traits_def(Pure())
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
 
     def __init__(self, input: SSAValue | Operation):
         input_type = SSAValue.get(input).type
@@ -526,30 +477,6 @@ class DequantizeOp(IRDLOperation):
                 f"result shape {shape_str(result_shape)} does not match input shape "
                 f"{shape_str(input_shape)}"
             )
-
-    # smx.dequantize %q [attr-dict] : TYPE -> TYPE
-    def print(self, printer: Printer) -> None:
-        printer.print_string(" ")
-        printer.print_operand(self.input)
-        printer.print_op_attributes(self.attributes)
-        printer.print_string(" : ")
-        printer.print_attribute(self.input.type)
-        printer.print_string(" -> ")
-        printer.print_attribute(self.result.type)
-
-    @classmethod
-    def parse(cls, parser: Parser) -> DequantizeOp:
-        operand = parser.parse_unresolved_operand()
-        attributes = parser.parse_optional_attr_dict()
-        parser.parse_punctuation(":")
-        input_type = parser.parse_type()
-        parser.parse_punctuation("->")
-        result_type = parser.parse_type()
-        return cls.create(
-            operands=[parser.resolve_operand(operand, input_type)],
-            result_types=[result_type],
-            attributes=attributes,
-        )
 
 
 SMX = Dialect(

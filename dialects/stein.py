@@ -463,10 +463,9 @@ class _CoordinateEstimatorBase(IRDLOperation):
     def is_difference_form(self) -> bool:
         return self.differences is not None
 
-    def _verify_range(self) -> tuple[int, int, int]:
-        """Checks σ, δ and the range; returns (N of δ, lo, hi)."""
+    def verify_(self) -> None:
         _check_sigma(self.sigma.value.data, "sigma")
-        n_delta, _, d = delta_shape(self.delta)
+        n_delta, k, d = delta_shape(self.delta)
         if (self.dim_lo is None) != (self.dim_hi is None):
             raise VerifyException("write a coordinate range as `dims lo to hi`")
         lo, hi = self.dims
@@ -475,7 +474,15 @@ class _CoordinateEstimatorBase(IRDLOperation):
                 f"dims {lo} to {hi} is not a non-empty range within the {d} coordinates [0, {d})"
             )
         _check_sigma_matches_sample(self.delta, self.sigma.value.data, lo, hi)
-        return n_delta, lo, hi
+        first = self.operands[0]
+        self._verify_first(first, n_delta, k, (lo, hi))
+        _check_result(
+            self, self.infer_result_type(first, self.delta, (lo, hi), self.is_difference_form)
+        )
+
+    def _verify_first(self, first: SSAValue, n_delta: int, k: int, dims: tuple[int, int]):
+        """Checks of the first operand (values or cotangent) against δ's N and K."""
+        raise NotImplementedError
 
 
 class _DerivativeEstimator(_CoordinateEstimatorBase):
@@ -488,15 +495,10 @@ class _DerivativeEstimator(_CoordinateEstimatorBase):
         "`:` type($values) `,` type($delta) `->` type($result)"
     )
 
-    def verify_(self) -> None:
-        n_delta, lo, hi = self._verify_range()
-        n_values, m = _values_shape(self.values)
+    def _verify_first(self, first: SSAValue, n_delta: int, k: int, dims: tuple[int, int]):
+        n_values, m = _values_shape(first)
         _check_batch(n_values, n_delta, "the network values", "the perturbations")
-        _count_form(m, delta_shape(self.delta)[1], self.is_difference_form)
-        _check_result(
-            self,
-            self.infer_result_type(self.values, self.delta, (lo, hi), self.is_difference_form),
-        )
+        _count_form(m, k, self.is_difference_form)
 
 
 @irdl_op_definition
@@ -581,19 +583,15 @@ class _DerivativeEstimatorVjp(_CoordinateEstimatorBase):
         """Columns of the cotangent: those of the estimate it is the cotangent of."""
         raise NotImplementedError
 
-    def verify_(self) -> None:
-        n_delta, lo, hi = self._verify_range()
-        width = self.cotangent_width((lo, hi))
-        n, r = f32_shape(self.dout, 2, "the cotangent", "a tensor<N x R x f32>")
+    def _verify_first(self, first: SSAValue, n_delta: int, k: int, dims: tuple[int, int]):
+        width = self.cotangent_width(dims)
+        n, r = f32_shape(first, 2, "the cotangent", "a tensor<N x R x f32>")
         static(r, "the width of the cotangent (dimension 1)")
         if r != width:
+            lo, hi = dims
             what = f"dims {lo} to {hi}" if self.name == "stein.grad_vjp" else "the Laplacian"
             raise VerifyException(f"the cotangent must have {width} column(s) for {what}, got {r}")
         _check_batch(n, n_delta, "the cotangents", "the perturbations")
-        _check_result(
-            self,
-            self.infer_result_type(self.dout, self.delta, (lo, hi), self.is_difference_form),
-        )
 
 
 @irdl_op_definition
