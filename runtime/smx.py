@@ -1,0 +1,610 @@
+"""Square-block MX (SMX) quantization and the exact quantized GEMM, in NumPy.
+
+One implementation serves every target: the NumPy runtime carries the dequantized float32
+values this module produces, and the accelerator simulator stores the integer codes and tile
+exponents of `quantize_codes`.
+
+Quantization of a matrix X, or of a stack (..., M, N) whose blocks tile the last two dims:
+
+* rows and columns are zero-padded to multiples of the block edge b;
+* each b x b tile T gets the exponent `e = clamp(floor(log2 max|T|) - (bits - 2), -127, 127)`,
+  or -127 when the tile is all zero;
+* each element becomes `q = clip(round(T / 2^e), -(2^(bits-1) - 1), 2^(bits-1) - 1)` and its
+  value is `q * 2^e`.
+
+A rank-1 tensor is one row (1, N); its padded tiles hold one real row, so its blocks are 1 x b
+(the `smx` dialect only allows b = 1 there, where the two coincide).
+
+Rounding modes: `rne` (to nearest, ties to even), `away` (to nearest, ties away from zero) and
+`stochastic` (`q = floor(T / 2^e + u)`, u uniform in [0, 1) from the counter-based RNG).
+
+Because tiles are square, `quantize(X).T == quantize(X.T)` bit for bit for `rne` and `away`.
+Stochastic rounding draws element (i, j) from its row-major index in the unpadded tensor, so
+a transposed tensor sees the same tile exponents but other draws; the accelerator quantizes
+once and reads the stored tiles transposed, so it never needs the two to agree.
+
+Non-finite input is a user error (`UserError`) naming the tensor: a NaN or an infinity in
+training is something to stop at, not to encode.
+
+`gemm` is the quantized GEMM: the exact sum of products of float32 operands, rounded once to
+float32 (round to nearest even). See its docstring for the fast path and its exactness check.
+
+API: `quantize`, `quantize_codes`, `dequantize`, `gemm`, `gemm_with_stats` (plus `GemmStats`)
+and `non_finite_error` (the error both SMX and MX raise).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from pintac.runtime import rng
+from pintac.runtime.errors import UserError
+
+#: Rounding modes of `quantize`.
+ROUNDINGS = ("rne", "away", "stochastic")
+#: Tile edges (powers of two, so tiles divide the accelerator's PE tiles).
+BLOCK_SIZES = (1, 2, 4, 8, 16, 32, 64)
+#: Signed integer code widths (symmetric two's complement needs at least 2 bits).
+BITS_MIN, BITS_MAX = 2, 16
+#: Range of a tile exponent; an all-zero tile uses EXP_MIN.
+EXP_MIN, EXP_MAX = -127, 127
+
+
+def non_finite_error(x: np.ndarray, name: str, step: int | None) -> UserError:
+    """The `UserError` for a tensor `x` holding NaN or infinity, naming it and the first one."""
+    flat = np.flatnonzero(~np.isfinite(x))
+    index = tuple(int(i) for i in np.unravel_index(int(flat[0]), x.shape)) if flat.size else ()
+    value = float(x[index]) if flat.size else float("nan")
+    at_step = "" if step is None else f" at step {step}"
+    where = f" (first at index {list(index)})" if x.ndim else ""
+    return UserError(
+        f"{name} holds a non-finite value ({value}){at_step}: cannot quantize it{where}"
+    )
+
+
+def _check_settings(bits: int, block: int, rounding: str, key) -> None:
+    if not BITS_MIN <= bits <= BITS_MAX:
+        raise ValueError(f"SMX code width must be {BITS_MIN}..{BITS_MAX} bits, got {bits}")
+    if block not in BLOCK_SIZES:
+        raise ValueError(f"SMX block edge must be one of {BLOCK_SIZES}, got {block}")
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding must be one of {ROUNDINGS}, got {rounding!r}")
+    if rounding == "stochastic" and key is None:
+        raise ValueError("stochastic rounding needs key=(seed, step, stream)")
+
+
+class _Tiling(NamedTuple):
+    """How a tensor is cut into tiles: its matrix view padded to whole tiles."""
+
+    source: np.ndarray  # the float32 input
+    rows: int  # tile rows (1 for a rank-1 tensor)
+    cols: int  # tile columns
+    padded: np.ndarray  # float32 (..., Mp, Np)
+
+
+def _tile(x: np.ndarray, block: int) -> _Tiling:
+    if x.ndim == 0:
+        raise ValueError("SMX quantization needs a tensor of rank >= 1")
+    mat = x.reshape(1, -1) if x.ndim == 1 else x
+    rows = 1 if x.ndim == 1 else block
+    m, n = mat.shape[-2:]
+    pad_m, pad_n = -m % rows, -n % block
+    if pad_m or pad_n:
+        widths = [(0, 0)] * (mat.ndim - 2) + [(0, pad_m), (0, pad_n)]
+        mat = np.pad(mat, widths)
+    return _Tiling(x, rows, block, mat)
+
+
+def _pow2_table(offset: int) -> np.ndarray:
+    """float32 2^(e + offset) for e = EXP_MIN..EXP_MAX (index e - EXP_MIN), 0 where it overflows."""
+    k = np.arange(EXP_MIN, EXP_MAX + 1) + offset
+    return np.where(k <= 127, np.ldexp(1.0, np.minimum(k, 127)), 0.0).astype(np.float32)
+
+
+_POW2 = _pow2_table(0)  # 2^e, from the subnormal 2^-127 up
+_INV_POW2 = _pow2_table(0)[::-1].copy()  # 2^-e
+_HALF_GRID = _pow2_table(-1)  # 2^(e - 1): half a step of the grid
+# Adding then subtracting 1.5 * 2^(23 + e) rounds a float32 |x| < 2^(22 + e) to a multiple of
+# 2^e, ties to even: the sum lies in [2^(23 + e), 2^(24 + e)), where the float32 spacing is
+# 2^e, and the constant is an even multiple of it. The result is exact (no scaling), and a zero
+# comes out +0.0, as a zero code dequantizes. The constant overflows for e > 104; tiles that
+# large (amax >= 2^(104 + bits - 2)) take a float64 path.
+_GRID_MAGIC = (1.5 * _pow2_table(23)).astype(np.float32)
+_MAGIC_EXP_MAX = 104
+
+
+def _tile_exponents(t: _Tiling, bits: int, mag: np.ndarray, name: str, step):
+    """Tile exponents (int32) and amax (float32), both (..., Mp/rows, Np/cols).
+
+    `mag` is uint32 scratch of the padded size.
+    """
+    *lead, mp, np_ = t.padded.shape
+    # |x| as its bit pattern: for non-negative floats the integer order is the float order,
+    # and NaN and infinity sort above every finite value, so one max finds amax and detects
+    # non-finite input
+    np.bitwise_and(t.padded.view(np.uint32), np.uint32(0x7FFFFFFF), out=mag)
+    top = mag.reshape(*lead, mp // t.rows, t.rows, np_).max(axis=-2)
+    cols = top.reshape(*lead, mp // t.rows, np_ // t.cols, t.cols)
+    # a max over a short last axis is slow in NumPy; strided maxima are not
+    top = cols[..., 0].copy()
+    for c in range(1, t.cols):
+        np.maximum(top, cols[..., c], out=top)
+    if top.max() >= 0x7F800000:
+        raise non_finite_error(t.source, name, step)
+    # floor(log2 amax) exactly: the biased exponent field for normal amax, frexp (exact,
+    # amax = f * 2^k with f in [0.5, 1)) for subnormal amax; log2 can round a value just below
+    # a power of two up to it
+    floor_log2 = (top >> np.uint32(23)).astype(np.int32) - 127
+    small = top < 0x00800000
+    if small.any():
+        floor_log2[small] = np.frexp(top[small].view(np.float32))[1] - 1
+    e = np.clip(floor_log2 - (bits - 2), EXP_MIN, EXP_MAX)
+    e[top == 0] = EXP_MIN
+    return e, top.view(np.float32)
+
+
+def _expand(per_tile: np.ndarray, cols: int) -> np.ndarray:
+    """Per-tile values (..., Mb, Nb) broadcastable over the tiled view (..., Mb, rows, Np)."""
+    return np.repeat(per_tile, cols, axis=-1)[..., :, None, :]
+
+
+def _round_scaled(s: np.ndarray, rounding: str) -> np.ndarray:
+    """Round float64 `s` to integers (rne or away), with +0.0 for zero."""
+    q = np.rint(s)
+    if rounding == "away":
+        tie = np.abs(s - q) == 0.5
+        q[tie] = s[tie] + np.copysign(0.5, s[tie])
+    return q + 0.0
+
+
+class _Tiles(NamedTuple):
+    """Selected tiles of a padded tensor: index arrays for a (L, Mb, rows, Nb, cols) view."""
+
+    lead: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+
+
+def _select(mask: np.ndarray) -> _Tiles:
+    flat = mask.reshape(-1, *mask.shape[-2:])
+    # flatnonzero is much faster than nonzero on a 3-D mask
+    return _Tiles(*np.unravel_index(np.flatnonzero(flat), flat.shape))
+
+
+def _values(
+    t: _Tiling, bits: int, rounding: str, key, name: str, step
+) -> tuple[np.ndarray, np.ndarray]:
+    """Quantized values q * 2^e, float32 (..., Mp, Np), and int32 tile exponents."""
+    *lead, mp, np_ = t.padded.shape
+    mb, nb = mp // t.rows, np_ // t.cols
+    out = np.empty(t.padded.shape, dtype=np.float32)
+    if out.size == 0:
+        return out, np.zeros((*lead, mb, nb), np.int32)
+    e, amax = _tile_exponents(t, bits, out.view(np.uint32), name, step)
+    tiled = (*lead, mb, t.rows, np_)
+    x, o = t.padded.reshape(tiled), out.reshape(tiled)
+    limit = 2 ** (bits - 1) - 1
+    idx = e - EXP_MIN
+    if rounding == "stochastic":
+        q = _stochastic(x, _expand(_INV_POW2[idx], t.cols), t, key)
+        np.clip(q, -limit, limit, out=q)
+        q *= _expand(_POW2[idx], t.cols)
+        o[...] = q
+        return out, e
+    magic = _expand(_GRID_MAGIC[idx], t.cols)
+    np.add(x, magic, out=o)
+    o -= magic
+    if rounding == "away":
+        # ties are where rne moved by exactly half a step (x - rne(x) is exact); they go to
+        # x + sign(x) * half a step, which is on the grid
+        diff = np.subtract(x, o)
+        np.abs(diff, out=diff)
+        tie = np.flatnonzero(diff == _expand(_HALF_GRID[idx], t.cols))
+        if tie.size:
+            xt = t.padded.reshape(-1)[tie]
+            out.reshape(-1)[tie] = xt + np.copysign(diff.reshape(-1)[tie], xt)
+    # only a tile whose amax reaches (limit + 1/2) * 2^e rounds a value up to 2^(bits-1) * 2^e
+    threshold = (limit + 0.5) * np.ldexp(1.0, np.arange(EXP_MIN, EXP_MAX + 1))
+    saturating = amax >= threshold[idx]
+    fix = _select(saturating) if saturating.any() else None
+    if fix is not None:
+        o5 = out.reshape(-1, mb, t.rows, nb, t.cols)
+        bound = (limit * _POW2[e.reshape(-1, mb, nb)[fix] - EXP_MIN])[:, None, None]
+        o5[fix.lead, fix.row, :, fix.col, :] = np.clip(
+            o5[fix.lead, fix.row, :, fix.col, :], -bound, bound
+        )
+    huge = e > _MAGIC_EXP_MAX
+    if huge.any():
+        huge = _select(huge)
+        x5 = t.padded.reshape(-1, mb, t.rows, nb, t.cols)
+        o5 = out.reshape(-1, mb, t.rows, nb, t.cols)
+        he = e.reshape(-1, mb, nb)[huge][:, None, None]
+        s = np.ldexp(x5[huge.lead, huge.row, :, huge.col, :].astype(np.float64), -he)
+        q = np.clip(_round_scaled(s, rounding), -limit, limit)
+        o5[huge.lead, huge.row, :, huge.col, :] = np.ldexp(q, he)
+    return out, e
+
+
+def _stochastic(x: np.ndarray, inv: np.ndarray, t: _Tiling, key) -> np.ndarray:
+    """floor(T / 2^e + u) for the tiled view x, u = 1 - v with v the RNG's (0, 1] uniforms.
+
+    floor(s + 1 - v) = floor(s) + [s >= floor(s) + v]; in float64, s = T * 2^-e, floor(s) + v
+    (at most 16 integer and 24 fraction bits) and the comparison are exact, so the draw is
+    exactly floor(s + u): P(round up) = floor(frac(s) * 2^24) / 2^24, which is frac(s) (an
+    unbiased rounding) whenever s has at most 24 fraction bits, and otherwise less than
+    frac(s) by under 2^-24.
+    """
+    seed, step, stream = key
+    # the draw of an element is its row-major index in the unpadded tensor
+    shape = t.source.shape
+    v = rng.uniform(seed, step, rng.STREAM_ROUNDING + int(stream), shape)
+    v = v.reshape(t.padded.shape[:-2] + ((1, -1) if len(shape) == 1 else shape[-2:]))
+    m, n = v.shape[-2:]
+    mp, np_ = t.padded.shape[-2:]
+    if (mp, np_) != (m, n):
+        # padding is zero, so any v > 0 rounds it to 0
+        widths = [(0, 0)] * (v.ndim - 2) + [(0, mp - m), (0, np_ - n)]
+        v = np.pad(v, widths, constant_values=1.0)
+    v = v.reshape(x.shape)
+    s = x.astype(np.float64)
+    s *= inv
+    f = np.floor(s)
+    v += f
+    up = s >= v
+    f += up  # -1 + 1 and -0.0 + 0 give +0.0
+    return f
+
+
+def quantize_codes(
+    x,
+    bits: int = 8,
+    block: int = 4,
+    rounding: str = "rne",
+    *,
+    key: tuple[int, int, int] | None = None,
+    name: str = "tensor",
+    step: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """SMX codes and exponents of `x` (converted to float32).
+
+    Returns `(codes, exponents)`: int32 codes of the padded shape (..., Mp, Np) and int16 tile
+    exponents (..., Mp/b, Np/b). A rank-1 tensor gives codes (Np,) and exponents (Np/b,).
+    `key=(seed, step, stream)` keys stochastic rounding; `name` and `step` are for the error
+    message on non-finite input (`step` defaults to the key's).
+    """
+    _check_settings(bits, block, rounding, key)
+    x = np.asarray(x, dtype=np.float32)
+    if step is None and key is not None:
+        step = key[1]
+    t = _tile(x, block)
+    values, e = _values(t, bits, rounding, key, name, step)
+    *lead, mp, np_ = values.shape
+    # values are q * 2^e exactly, so scaling by 2^-e is exact
+    q = values.reshape(*lead, mp // t.rows, t.rows, np_) * _expand(_INV_POW2[e - EXP_MIN], block)
+    codes = q.reshape(values.shape).astype(np.int32)
+    e = e.astype(np.int16)
+    if x.ndim == 1:
+        return codes.reshape(-1), e.reshape(-1)
+    return codes, e
+
+
+def dequantize(codes, exponents, block: int, shape) -> np.ndarray:
+    """float32 values `code * 2^exponent` cropped to `shape` (inverse of `quantize_codes`)."""
+    shape = tuple(shape)
+    codes = np.asarray(codes)
+    exponents = np.asarray(exponents)
+    if len(shape) == 1:
+        codes, exponents = codes.reshape(1, -1), exponents.reshape(1, -1)
+    rows = 1 if len(shape) == 1 else block
+    *lead, mp, np_ = codes.shape
+    q = codes.astype(np.float32).reshape(*lead, mp // rows, rows, np_)
+    q *= _expand(_POW2[exponents.astype(np.int32) - EXP_MIN], block)
+    return _crop(q.reshape(codes.shape), shape)
+
+
+def _crop(padded: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    m, n = (1, shape[0]) if len(shape) == 1 else shape[-2:]
+    if padded.shape[-2:] == (m, n):
+        return padded.reshape(shape)
+    return np.ascontiguousarray(padded[..., :m, :n]).reshape(shape)
+
+
+def quantize(
+    x,
+    bits: int = 8,
+    block: int = 4,
+    rounding: str = "rne",
+    *,
+    key: tuple[int, int, int] | None = None,
+    name: str = "tensor",
+    step: int | None = None,
+) -> np.ndarray:
+    """The SMX-quantized values `q * 2^e` of `x` as float32, with the shape of `x`.
+
+    `x` is converted to float32 first. Equal bit for bit to
+    `dequantize(*quantize_codes(x, ...), block, x.shape)`. Every value
+    is exact in float32: |q| < 2^15 has at most 15 significant bits, and e >= -127 puts its
+    lowest bit at or above 2^-127, within the float32 subnormal grid (multiples of 2^-149);
+    e <= 127 - (bits - 2) for finite input, so q * 2^e stays below 2^128 - 2^104 (the float32
+    maximum).
+    """
+    _check_settings(bits, block, rounding, key)
+    x = np.asarray(x, dtype=np.float32)
+    if step is None and key is not None:
+        step = key[1]
+    t = _tile(x, block)
+    values, _ = _values(t, bits, rounding, key, name, step)
+    return _crop(values, x.shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# The quantized GEMM
+# ---------------------------------------------------------------------------------------------
+
+
+class GemmStats(NamedTuple):
+    """What `gemm_with_stats` did."""
+
+    #: Output elements computed on the exact (sliced) path instead of the float64 fast path.
+    exact_elements: int
+    #: Digit slices the exact path cut op(a) and op(b) into (0 when it did not run).
+    slices_a: int
+    slices_b: int
+
+
+class _LineRange(NamedTuple):
+    """Per line (row of op(a) or column of op(b)): |v| < 2^hi, v a multiple of 2^lo."""
+
+    hi: np.ndarray  # int64
+    lo: np.ndarray  # int64
+
+
+def _line_range(x: np.ndarray, axis: int) -> _LineRange:
+    """Bounds for the lines of float32 `x` reduced along `axis` (all-zero lines: hi = lo = 0).
+
+    hi - 1 = floor(log2) of the line's largest magnitude. lo = floor(log2) of its smallest
+    nonzero magnitude, minus (p - 1) where p = 24 - (trailing zero bits of the OR of the
+    line's mantissa fields): a normal v has at most p significant bits, so its lowest set bit
+    is at or above floor(log2 |v|) - (p - 1). A subnormal v = m * 2^-149 has its lowest bit at
+    -149 + ctz(m) >= -125 - p, above floor(log2 |v|) - (p - 1) <= -126 - p, so the bound
+    holds for it too.
+    """
+    bits = x.view(np.uint32)
+    mag = np.bitwise_and(bits, np.uint32(0x7FFFFFFF))
+    top = mag.max(axis=axis)
+    if top.max() >= 0x7F800000:  # NaN and infinity sort above every finite magnitude
+        raise ValueError("gemm operands must be finite")
+    mag -= np.uint32(1)  # zero wraps to the largest uint32 and drops out of the min
+    bottom = mag.min(axis=axis) + np.uint32(1)
+    np.bitwise_and(bits, np.uint32(0x007FFFFF), out=mag)
+    mant = np.bitwise_or.reduce(mag, axis=axis).astype(np.int64)
+    low_bit = mant & -mant  # 0 when every normal is a power of two (p = 1)
+    ctz = np.where(low_bit == 0, 23, np.frexp(low_bit.astype(np.float64))[1] - 1)
+    p = 24 - ctz
+    hi = np.frexp(top.view(np.float32))[1].astype(np.int64)
+    lo = np.frexp(bottom.view(np.float32))[1].astype(np.int64) - 1 - (p - 1)
+    zero = top == 0
+    hi[zero] = 0
+    lo[zero] = 0
+    return _LineRange(hi, lo)
+
+
+def _slice_widths(span_a: int, span_b: int, budget: int) -> tuple[int, int]:
+    """Digit widths (wa, wb), wa + wb <= budget, minimizing the number of slice products."""
+    best = None
+    for wa in range(1, budget):
+        wb = budget - wa
+        cost = max(1, -(-span_a // wa)) * max(1, -(-span_b // wb))
+        if best is None or cost < best[0]:
+            best = (cost, wa, wb)
+    return best[1], best[2]
+
+
+def _digits(x64: np.ndarray, lo: np.ndarray, axis: int, width: int, count: int) -> list:
+    """Signed base-2^width digits of x * 2^-lo (lo per line along `axis`), float64.
+
+    Each step is exact: scaling by powers of two, floor, and a subtraction that clears low
+    bits of an integer-valued float.
+    """
+    scale = np.ldexp(1.0, -lo)
+    mag = np.abs(x64) * (scale[:, None] if axis == 1 else scale[None, :])
+    base, inv = 2.0**width, 2.0**-width
+    out = []
+    for i in range(count):
+        if i == count - 1:
+            digit = mag  # below 2^width by the choice of count
+        else:
+            high = np.floor(mag * inv)
+            digit = mag - high * base
+            mag = high
+        out.append(np.copysign(digit, x64))
+    return out
+
+
+_ACC_BITS = 30  # accumulator digit width: two digits stay below 2^60 in int64
+_EXACT_CHUNK = 1 << 16  # output elements per exact block
+
+
+def _exact_block(a: np.ndarray, b: np.ndarray, ra: _LineRange, rb: _LineRange):
+    """Exact a @ b (float32 values held in float64) rounded once to float32; slice counts.
+
+    Each operand line is scaled by 2^-lo to integers and cut into signed digits of wa (wb)
+    bits, with wa + wb + ceil(log2 K) <= 53: every digit GEMM then sums integers below 2^53
+    and is exact in float64. The digit products are added at their bit offsets into int64
+    accumulator digits of 30 bits, normalized, and the top 60 bits plus a sticky bit are
+    rounded to float32 (ties to even, subnormals and overflow to inf included).
+    """
+    k = a.shape[1]
+    budget = 53 - max(0, (k - 1).bit_length())
+    span_a = int((ra.hi - ra.lo).max(initial=0))
+    span_b = int((rb.hi - rb.lo).max(initial=0))
+    wa, wb = _slice_widths(span_a, span_b, budget)
+    na, nb = max(1, -(-span_a // wa)), max(1, -(-span_b // wb))
+    da = _digits(a, ra.lo, 1, wa, na)
+    db = _digits(b, rb.lo, 0, wb, nb)
+    m, n = a.shape[0], b.shape[1]
+    top_offset = wa * (na - 1) + wb * (nb - 1)
+    ndig = (top_offset + 53 + 16) // _ACC_BITS + 3
+    acc = np.zeros((ndig, m, n), dtype=np.int64)
+    mask = np.int64((1 << _ACC_BITS) - 1)
+    for s, x in enumerate(da):
+        for t, y in enumerate(db):
+            d = (x @ y).astype(np.int64)
+            u, r = divmod(wa * s + wb * t, _ACC_BITS)
+            # d * 2^r split at bit (30 - r) of d: three pieces, each below 2^30 or small
+            low = d & np.int64((1 << (_ACC_BITS - r)) - 1)
+            acc[u] += low << np.int64(r)
+            high = d >> np.int64(_ACC_BITS - r)
+            acc[u + 1] += high & mask
+            acc[u + 2] += high >> np.int64(_ACC_BITS)
+    _normalize(acc, mask)
+    negative = acc[-1] < 0
+    if negative.any():
+        acc[:, negative] = -acc[:, negative]
+        _normalize(acc, mask)
+    # acc holds |sum| / 2^(lo_a + lo_b) in digits [0, 2^30), most significant last
+    nonzero = acc != 0
+    top = ndig - 1 - np.argmax(nonzero[::-1], axis=0)  # index of the leading digit
+    is_zero = ~nonzero.any(axis=0)
+    top = np.where(is_zero, 1, np.maximum(top, 1))
+    rows, cols = np.indices((m, n))
+    lead = acc[top, rows, cols]
+    below = acc[top - 1, rows, cols]
+    hi = (lead << np.int64(_ACC_BITS)) | below
+    # any bit under the two leading digits only breaks ties
+    csum = np.cumsum(nonzero, axis=0)
+    sticky = np.where(top >= 2, csum[np.maximum(top - 2, 0), rows, cols] > 0, False)
+    exp0 = ra.lo[:, None] + rb.lo[None, :] + _ACC_BITS * (top - 1)  # weight of hi's bit 0
+    nbits = np.frexp(lead.astype(np.float64))[1] + _ACC_BITS  # lead < 2^30: exact
+    nbits = np.where(lead == 0, np.frexp(below.astype(np.float64))[1], nbits)
+    # the float32 grid at this magnitude: 24 significant bits, never finer than 2^-149
+    shift = np.maximum(exp0 + nbits - 24, -149) - exp0
+    # shift <= 0 only when the sum has at most 24 bits (and no sticky bit): no rounding; past
+    # 62 every bit is dropped and the sum is under a quarter of 2^-149, which rounds to 0
+    shift = np.clip(shift, 0, 62)
+    q = hi >> shift
+    rem = hi & ((np.int64(1) << shift) - 1)
+    half = np.int64(1) << np.maximum(shift - 1, 0)  # rem < half when shift is 0
+    up = (rem > half) | ((rem == half) & (sticky | ((q & 1) == 1)))
+    q += up
+    with np.errstate(over="ignore"):
+        out = np.ldexp(q.astype(np.float64), exp0 + shift).astype(np.float32)
+    out[is_zero] = 0.0
+    out[negative] = -out[negative]
+    return out, na, nb
+
+
+def _normalize(acc: np.ndarray, mask: np.int64) -> None:
+    """Carry acc's digits so that all but the last lie in [0, 2^30) (floor division)."""
+    for u in range(acc.shape[0] - 1):
+        acc[u + 1] += acc[u] >> np.int64(_ACC_BITS)
+        acc[u] &= mask
+
+
+def _exact_lo(x64: np.ndarray, axis: int, line: _LineRange) -> np.ndarray:
+    """`line.lo` raised to the lowest set bit of each line of float64 `x64` along `axis`.
+
+    A line with hi - lo <= 62 scales by 2^-lo to integers below 2^62, whose OR has as many
+    trailing zeros as the entry with the fewest (two's complement keeps them). Other lines
+    keep their bound.
+    """
+    fits = (line.hi - line.lo) <= 62
+    scale = np.where(fits, np.ldexp(1.0, np.where(fits, -line.lo, 0)), 0.0)
+    ints = (x64 * (scale[:, None] if axis == 1 else scale[None, :])).astype(np.int64)
+    bits = np.bitwise_or.reduce(ints, axis=axis)
+    low = bits & -bits
+    return np.where(low != 0, line.lo + np.frexp(low.astype(np.float64))[1] - 1, line.lo)
+
+
+def _failing(span_a: np.ndarray, span_b: np.ndarray, budget: int):
+    """Rows of op(a) and columns of op(b) in some output element that fails the check."""
+    return (
+        np.flatnonzero(span_a + span_b.max() > budget),
+        np.flatnonzero(span_b + span_a.max() > budget),
+    )
+
+
+def gemm_with_stats(
+    a, b, *, transpose_a: bool = False, transpose_b: bool = False
+) -> tuple[np.ndarray, GemmStats]:
+    """`gemm` plus what it did (for tests and benchmarks)."""
+    a = np.asarray(a, dtype=np.float32)
+    b = np.asarray(b, dtype=np.float32)
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"gemm needs matrices, got shapes {a.shape} and {b.shape}")
+    opa = a.T if transpose_a else a
+    opb = b.T if transpose_b else b
+    (m, k), (k2, n) = opa.shape, opb.shape
+    if k != k2:
+        raise ValueError(f"gemm reduction dims differ: {opa.shape} @ {opb.shape}")
+    if m == 0 or n == 0 or k == 0:
+        return np.zeros((m, n), dtype=np.float32), GemmStats(0, 0, 0)
+    # lines of op(a) are its rows: axis 1 of op(a), which is axis 0 of a when transposed
+    ra = _line_range(a, 0 if transpose_a else 1)
+    rb = _line_range(b, 1 if transpose_b else 0)
+    budget = 53 - (k - 1).bit_length()
+    rows, cols = _failing(ra.hi - ra.lo, rb.hi - rb.lo, budget)
+    a64 = opa.astype(np.float64)
+    b64 = opb.astype(np.float64)
+    if rows.size or cols.size:
+        # the quick bounds assume every entry uses the line's widest significand; the exact
+        # lowest bits of the failing lines often rescue them
+        if rows.size:
+            sub = _LineRange(ra.hi[rows], ra.lo[rows])
+            ra.lo[rows] = _exact_lo(a64 if rows.size == m else a64[rows], 1, sub)
+        if cols.size:
+            sub = _LineRange(rb.hi[cols], rb.lo[cols])
+            rb.lo[cols] = _exact_lo(b64 if cols.size == n else b64[:, cols], 0, sub)
+        rows, cols = _failing(ra.hi - ra.lo, rb.hi - rb.lo, budget)
+    if rows.size == m and cols.size == n:
+        out = np.empty((m, n), dtype=np.float32)
+    else:
+        exact = a64 @ b64
+        exact += 0.0  # an exact zero is +0.0 whatever the signs of the products
+        with np.errstate(over="ignore"):  # overflow to inf is the rounding asked for
+            out = exact.astype(np.float32)
+    if rows.size == 0 or cols.size == 0:
+        return out, GemmStats(0, 0, 0)
+    sub_b = b64[:, cols]
+    range_b = _LineRange(rb.hi[cols], rb.lo[cols])
+    na = nb = 0
+    # row chunks bound the int64 accumulators (a few dozen digits per output element)
+    chunk = max(1, _EXACT_CHUNK // cols.size)
+    for start in range(0, rows.size, chunk):
+        part = rows[start : start + chunk]
+        exact, pa, pb = _exact_block(
+            a64[part], sub_b, _LineRange(ra.hi[part], ra.lo[part]), range_b
+        )
+        out[np.ix_(part, cols)] = exact
+        na, nb = max(na, pa), max(nb, pb)
+    return out, GemmStats(rows.size * cols.size, na, nb)
+
+
+def gemm(a, b, *, transpose_a: bool = False, transpose_b: bool = False) -> np.ndarray:
+    """op(a) @ op(b) for float32 operands: the exact sum of products, rounded once to float32.
+
+    `op` transposes when its flag is set. Operands are converted to float32 first and must be
+    finite (ValueError otherwise).
+
+    Round to nearest even, with float32 subnormals and overflow to infinity; an exact zero is
+    +0.0 (a nonzero sum that rounds to zero keeps its sign). The result does not depend on
+    summation order or tiling.
+
+    Fast path: float64 `@`. Every product of two float32s is exact in float64. For output
+    (i, j), let each entry of row i of op(a) be a multiple of 2^lo_a[i] with magnitude below
+    2^hi_a[i], and likewise column j of op(b) with lo_b[j], hi_b[j]. Then every product is a
+    multiple of 2^(lo_a + lo_b), and every partial sum, in any order or grouping, has
+    magnitude below K * 2^(hi_a + hi_b). If
+        (hi_a[i] - lo_a[i]) + (hi_b[j] - lo_b[j]) <= 53 - ceil(log2 K),
+    all of those sums are exactly representable in float64, so the float64 result is exact
+    and casting it rounds once. The check runs in two stages: quick bounds per line from the
+    largest and smallest nonzero magnitudes and the widest significand in the line (see
+    `_line_range`), then, for the lines where that fails, the exact lowest set bit (see
+    `_exact_lo`). Quantized operands have narrow significands on a few tile grids, so the
+    check passes unless the tile exponents along a line spread widely. The rows and columns
+    that still fail are recomputed exactly by cutting the operands into integer digit slices
+    whose float64 GEMMs are exact and adding those in int64 (see `_exact_block`).
+    """
+    return gemm_with_stats(a, b, transpose_a=transpose_a, transpose_b=transpose_b)[0]
