@@ -33,6 +33,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
     f32,
+    i64,
 )
 from xdsl.dialects.utils import EnumAttribute
 from xdsl.ir import (
@@ -53,6 +54,7 @@ from xdsl.irdl import (
     prop_def,
     result_def,
     traits_def,
+    var_operand_def,
 )
 from xdsl.parser import AttrParser
 from xdsl.printer import Printer
@@ -127,10 +129,12 @@ def _parse_signed_dimension(parser: AttrParser) -> int:
 class FormatAttr(ParametrizedAttribute):
     """`#smx.format<int8, block 4x4>`: an element kind and the block sharing one exponent.
 
-    Element kinds: `intN` (2 <= N <= 16) with a square power-of-two block (SMX), or an OCP MX
-    element (`mxint8`, `fp8_e4m3`, `fp8_e5m2`, `fp6_e2m3`, `fp6_e3m2`, `fp4_e2m1`) with a
-    `1x32` or `32x1` block. A block `RxC` covers R consecutive rows and C consecutive columns
-    of the last two dimensions of a tensor.
+    Element kinds: `intN` (2 <= N <= 16) with a square power-of-two block (SMX) or a 1-D
+    `1x32` / `32x1` block (1-D MX with N-bit integer elements: MXINT8 is `int8, block 1x32`
+    up to the clamping of the exponent), or an OCP MX element (`mxint8`, `fp8_e4m3`,
+    `fp8_e5m2`, `fp6_e2m3`, `fp6_e3m2`, `fp4_e2m1`) with a `1x32` or `32x1` block. A block
+    `RxC` covers R consecutive rows and C consecutive columns of the last two dimensions of a
+    tensor.
     """
 
     name = "smx.format"
@@ -164,19 +168,24 @@ class FormatAttr(ParametrizedAttribute):
         return self.element.data
 
     @property
-    def is_smx(self) -> bool:
-        """An `intN` square-block format."""
+    def is_int(self) -> bool:
+        """`intN` elements: symmetric integer codes with the SMX exponent rule."""
         return _int_kind_bits(self.element_kind) is not None
 
     @property
+    def is_smx(self) -> bool:
+        """An `intN` square-block format."""
+        return self.is_int and self.is_square
+
+    @property
     def is_mx(self) -> bool:
-        """An OCP MX 1-D format."""
-        return self.element_kind in MX_ELEMENTS
+        """A 1-D block format: an OCP MX element, or `intN` along 32 elements."""
+        return not self.is_square
 
     @property
     def is_integer(self) -> bool:
         """Integer codes (`intN` or `mxint8`), as opposed to small floats."""
-        return self.is_smx or self.element_kind == "mxint8"
+        return self.is_int or self.element_kind == "mxint8"
 
     @property
     def bits(self) -> int:
@@ -214,14 +223,14 @@ class FormatAttr(ParametrizedAttribute):
     def emax(self) -> int:
         """Exponent of the largest element: a block's shared exponent is
         floor(log2(amax)) - emax (for `intN`, bits - 2)."""
-        if self.is_smx:
+        if self.is_int:
             return self.bits - 2
         return MX_ELEMENTS[self.element_kind].emax
 
     @property
     def max_value(self) -> float:
         """Largest element magnitude before scaling (max_code for `intN`)."""
-        if self.is_smx:
+        if self.is_int:
             return float(self.max_code)
         return MX_ELEMENTS[self.element_kind].max_value
 
@@ -247,16 +256,20 @@ class FormatAttr(ParametrizedAttribute):
             )
         if rows <= 0 or cols <= 0:
             raise VerifyException(f"block sizes must be positive, got {rows}x{cols}")
-        if int_bits is not None:
+        one_d = (rows, cols) in ((1, MX_BLOCK_SIZE), (MX_BLOCK_SIZE, 1))
+        if int_bits is not None and not one_d:
             if rows != cols:
-                raise VerifyException(f"smx block must be square, got {rows}x{cols}")
+                raise VerifyException(
+                    f"an intN block is square (SMX) or 1x{MX_BLOCK_SIZE} / {MX_BLOCK_SIZE}x1 "
+                    f"(1-D MX), got {rows}x{cols}"
+                )
             if rows not in SMX_BLOCK_SIZES:
                 raise VerifyException(
                     f"smx block must be a power of two between 1 and {SMX_BLOCK_SIZES[-1]}, "
                     f"got {rows}x{cols}: a non-dividing block would straddle the "
                     "accelerator's power-of-two PE tiles"
                 )
-        elif (rows, cols) not in ((1, MX_BLOCK_SIZE), (MX_BLOCK_SIZE, 1)):
+        elif int_bits is None and not one_d:
             raise VerifyException(
                 f"{element} is a 1-D OCP MX format: its block must be 1x{MX_BLOCK_SIZE} or "
                 f"{MX_BLOCK_SIZE}x1, got {rows}x{cols}"
@@ -389,18 +402,25 @@ class RoundingAttr(EnumAttribute[Rounding], SpacedOpaqueSyntaxAttribute):
 @irdl_op_definition
 class QuantizeOp(IRDLOperation):
     """Quantize an f32 tensor to a block format. Rounding `rne` (default), `away` (ties away
-    from zero) or `stochastic` (reproducible: draws from RNG stream `stream`)."""
+    from zero) or `stochastic`: reproducible, it draws from RNG stream `stream` under the
+    step's key `%seed, %step` (the operands of `pinn.rng_key`), as `stein.sample` does.
+
+        %q = smx.quantize %x : tensor<?x256xf32> -> !smx.tensor<?x256, int8, block 4x4>
+        %g = smx.quantize %dy rounding stochastic stream 3 key %seed, %step
+               : tensor<?x64xf32> -> !smx.tensor<?x64, int12, block 4x4>
+    """
 
     name = "smx.quantize"
 
     input = operand_def(TensorType)
+    key = var_operand_def(i64)
     result = result_def(QuantizedTensorType)
     rounding = prop_def(RoundingAttr, default_value=RoundingAttr(Rounding.RNE))
     stream = opt_prop_def(IntegerAttr[I64])
 
-    traits = traits_def(Pure())  # stochastic rounding is a function of its stream
+    traits = traits_def(Pure())  # stochastic rounding is a function of (key, stream)
     assembly_format = (
-        "$input (`rounding` $rounding^)? (`stream` $stream^)? attr-dict "
+        "$input (`rounding` $rounding^)? (`stream` $stream^)? (`key` $key^)? attr-dict "
         "`:` type($input) `->` type($result)"
     )
 
@@ -410,11 +430,12 @@ class QuantizeOp(IRDLOperation):
         format: FormatAttr,
         rounding: Rounding | str = Rounding.RNE,
         stream: int | None = None,
+        key: Sequence[SSAValue] = (),
     ):
         input_type = SSAValue.get(input).type
         assert isinstance(input_type, TensorType)
         super().__init__(
-            operands=[input],
+            operands=[input, list(key)],
             result_types=[QuantizedTensorType(input_type.get_shape(), format)],
             properties={
                 "rounding": RoundingAttr(Rounding(rounding)),
@@ -439,14 +460,14 @@ class QuantizeOp(IRDLOperation):
                 f"{shape_str(input_shape)}"
             )
         mode = self.rounding_mode
-        if mode is Rounding.STOCHASTIC and self.stream is None:
+        if mode is Rounding.STOCHASTIC and (self.stream is None or len(self.key) != 2):
             raise VerifyException(
-                "stochastic rounding needs a 'stream' (the RNG stream that makes it "
-                "reproducible), e.g. `rounding stochastic stream 0`"
+                "stochastic rounding needs a 'stream' and the step's key (the RNG draws that "
+                "make it reproducible), e.g. `rounding stochastic stream 0 key %seed, %step`"
             )
-        if mode is not Rounding.STOCHASTIC and self.stream is not None:
+        if mode is not Rounding.STOCHASTIC and (self.stream is not None or self.key):
             raise VerifyException(
-                f"'stream' is only meaningful with stochastic rounding, not {mode}"
+                f"'stream' and 'key' are only meaningful with stochastic rounding, not {mode}"
             )
         if self.stream is not None and self.stream.value.data < 0:
             raise VerifyException(f"stream must be >= 0, got {self.stream.value.data}")

@@ -34,6 +34,7 @@ from xdsl.dialects.builtin import (
     Float64Type,
     FloatAttr,
     IntegerAttr,
+    SymbolRefAttr,
     TensorType,
     UnitAttr,
     f64,
@@ -55,7 +56,9 @@ from xdsl.printer import Printer
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
+from pintac.dialects import pinn
 from pintac.dialects.support import (
+    DYNAMIC,
     compatible,
     dim_str,
     f32_shape,
@@ -905,7 +908,85 @@ class DifferenceStreamsOp(IRDLOperation):
         _check_result(self, difference_streams_type(self.delta))
 
 
+@irdl_op_definition
+class EvalStreamsOp(IRDLOperation):
+    """A network evaluated as DiffQuant's base stream and difference streams.
+
+        %gb, %gd = stein.eval_streams @u(%x, %d0)
+                     : tensor<?x2xf32>, tensor<?x1024x2xf32> -> tensor<?x1xf32>, tensor<?x1024x1xf32>
+
+    Semantics: `gb = u(x)` and `gd[:, m] = u(x + d[:, m]) − u(x)` for each of the M streams,
+    computed layer by layer on the differences: a linear layer maps a difference stream d to
+    d·W (W(h + d) − Wh = Wd, no bias), a nonlinearity to φ(z_b + z_d) − φ(z_b)
+    (`stein.diff_activation`), so a σ-sized difference is carried by itself, never as a small
+    change of a large value. `pinn-build-loss` lowers it with each layer's difference lowering.
+    """
+
+    name = "stein.eval_streams"
+    network = prop_def(SymbolRefAttr)
+    base = operand_def(TensorType)
+    differences = operand_def(TensorType)
+    base_out = result_def(TensorType)
+    differences_out = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$network `` `(` $base `,` $differences `)` attr-dict `:` type($base) `,` "
+        "type($differences) `->` type($base_out) `,` type($differences_out)"
+    )
+
+    def __init__(self, network: str, base: SSAValue | Operation, differences: SSAValue | Operation):
+        n, _ = points_shape(base)
+        dn, m, _ = f32_shape(differences, 3, "the difference streams", _STREAMS_LAYOUT)
+        super().__init__(
+            operands=[base, differences],
+            result_types=[f32_tensor(n, 1), f32_tensor(dn, m, 1)],
+            properties={"network": SymbolRefAttr(network)},
+        )
+
+    def verify_(self) -> None:
+        n, d = points_shape(self.base)
+        dn, m, dd = f32_shape(self.differences, 3, "the difference streams", _STREAMS_LAYOUT)
+        _check_batch(n, dn, "the base stream", "the difference streams")
+        if dd != d:
+            raise VerifyException(
+                f"the base stream has {d} coordinates but the difference streams have {dd}"
+            )
+        bn, bw = f32_shape(self.base_out, 2, "the base output", "a tensor<N x 1 x f32>")
+        on, om, ow = f32_shape(self.differences_out, 3, "the output differences", _STREAMS_LAYOUT)
+        if bw != 1 or ow != 1 or om != m or not compatible(bn, n) or not compatible(on, dn):
+            raise VerifyException(
+                f"a scalar network on {dim_str(n)} points with {m} streams gives "
+                f"tensor<{dim_str(n)}x1xf32> and tensor<{dim_str(dn)}x{m}x1xf32>"
+            )
+        target = pinn.lookup(self, self.network)
+        if target is not None and not isinstance(target, pinn.NetworkOp):
+            raise VerifyException(
+                f"@{self.network.string_value()} is a '{target.name}', not a network"
+            )
+        if isinstance(target, pinn.NetworkOp) and target.input_width not in (d, DYNAMIC):
+            raise VerifyException(
+                f"@{target.sym_name.data} takes points with {target.input_width} coordinates, "
+                f"got {d}"
+            )
+
+
+_STREAMS_LAYOUT = "a tensor<N x M x D x f32> (points x streams x coordinates)"
+
+
 _ZD_LAYOUT = "a tensor<N x M x H x f32> (points x streams x width)"
+
+
+def _check_streams(zb: SSAValue, zd: SSAValue) -> None:
+    """z_b (N x H) and z_d (N x M x H) of one layer's base and difference streams."""
+    bn, bh = f32_shape(
+        zb, 2, "the base pre-activation z_b", "a tensor<N x H x f32> (points x width)"
+    )
+    dn, _, dh = f32_shape(zd, 3, "the difference pre-activation z_d", _ZD_LAYOUT)
+    _check_batch(bn, dn, "the base stream", "the difference stream")
+    if not compatible(bh, dh):
+        raise VerifyException(
+            f"the base stream has width {dim_str(bh)} but the difference stream has {dim_str(dh)}"
+        )
 
 
 @irdl_op_definition
@@ -941,21 +1022,63 @@ class DiffActivationOp(IRDLOperation):
         )
 
     def verify_(self) -> None:
-        bn, bh = f32_shape(
-            self.zb, 2, "the base pre-activation z_b", "a tensor<N x H x f32> (points x width)"
-        )
-        dn, _, dh = f32_shape(self.zd, 3, "the difference pre-activation z_d", _ZD_LAYOUT)
-        _check_batch(bn, dn, "the base stream", "the difference stream")
-        if not compatible(bh, dh):
-            raise VerifyException(
-                f"the base stream has width {dim_str(bh)} but the difference stream has "
-                f"{dim_str(dh)}"
-            )
+        _check_streams(self.zb, self.zd)
         if self.result.type != self.zd.type:
             raise VerifyException(
                 f"result type {self.result.type} must equal the difference stream's type "
                 f"{self.zd.type}"
             )
+
+
+@irdl_op_definition
+class DiffActivationVjpOp(IRDLOperation):
+    """The transpose of `stein.diff_activation` (its two vector-Jacobian products).
+
+        %dzb, %dzd = stein.diff_activation_vjp tanh %zb, %zd, %dout
+                       : tensor<?x256xf32>, tensor<?x1024x256xf32>, tensor<?x1024x256xf32>
+                       -> tensor<?x256xf32>, tensor<?x1024x256xf32>
+
+    For out = φ(z_b + z_d) − φ(z_b) and the cotangent dout (shaped like z_d):
+
+        p = phi_prime(zb[:, None, :] + zd)                              # (N, M, H)
+        dzd = p * dout
+        dzb = np.sum((p - phi_prime(zb)[:, None, :]) * dout, axis=1)    # (N, H)
+
+    φ' comes from the activation's table entry (from φ(z_b + z_d) when it saves its output).
+    """
+
+    name = "stein.diff_activation_vjp"
+    activation = prop_def(ActivationAttr)
+    zb = operand_def(TensorType)
+    zd = operand_def(TensorType)
+    dout = operand_def(TensorType)
+    dzb = result_def(TensorType)
+    dzd = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$activation $zb `,` $zd `,` $dout attr-dict `:` type($zb) `,` type($zd) `,` "
+        "type($dout) `->` type($dzb) `,` type($dzd)"
+    )
+
+    def __init__(
+        self,
+        activation: str,
+        zb: SSAValue | Operation,
+        zd: SSAValue | Operation,
+        dout: SSAValue | Operation,
+    ):
+        super().__init__(
+            operands=[zb, zd, dout],
+            result_types=[SSAValue.get(zb).type, SSAValue.get(zd).type],
+            properties={"activation": ActivationAttr(activation)},
+        )
+
+    def verify_(self) -> None:
+        _check_streams(self.zb, self.zd)
+        if self.dout.type != self.zd.type or self.dzd.type != self.zd.type:
+            raise VerifyException("dout and the z_d gradient have the type of z_d")
+        if self.dzb.type != self.zb.type:
+            raise VerifyException("the z_b gradient has the type of z_b")
 
 
 STEIN = Dialect(
@@ -972,7 +1095,9 @@ STEIN = Dialect(
         CenterVjpOp,
         SmoothedVjpOp,
         DifferenceStreamsOp,
+        EvalStreamsOp,
         DiffActivationOp,
+        DiffActivationVjpOp,
     ],
     [],
 )

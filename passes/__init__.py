@@ -7,9 +7,11 @@ from xdsl.passes import ModulePass
 # pass name -> (module in pintac.passes, class name); modules are imported on first use.
 _PASSES: dict[str, tuple[str, str]] = {
     "stein-expand": ("stein_expand", "SteinExpandPass"),
+    "stein-difference": ("stein_difference", "SteinDifferencePass"),
     "pinn-build-loss": ("pinn_build_loss", "PinnBuildLossPass"),
     "pinn-autodiff": ("pinn_autodiff", "PinnAutodiffPass"),
     "optimizer-lower": ("optimizer_lower", "OptimizerLowerPass"),
+    "smx-quantize": ("smx_quantize", "SmxQuantizePass"),
 }
 
 

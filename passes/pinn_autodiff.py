@@ -134,32 +134,35 @@ def _scale(e: Emitter, op: train.ScaleOp, dys, needs):
     return [e(train.ScaleOp(dy, op.factor.value.data))]
 
 
-def _pairs(values: SSAValue) -> int:
-    return (values.type.get_shape()[1] - 1) // 2  # value form: 2K+1 evaluations per point
-
-
-def _value_form(op: Operation) -> None:
-    if op.is_difference_form:
-        raise PassError(f"pinn-autodiff: the difference form of '{op.name}' has no rule yet", op)
-
-
 def _stein_derivative(vjp_op: type[Operation]) -> Rule:
     def rule(e: Emitter, op: Operation, dys, needs):
         (dy,) = dys
-        _value_form(op)
-        # the network values get the transposed estimator; the perturbations are data
-        return [e(vjp_op(dy, op.delta, op.sigma.value.data, op.dims)), None]
+        # the network values (or differences) get the transposed estimator; δ is data
+        vjp = vjp_op(dy, op.delta, op.sigma.value.data, op.dims, op.is_difference_form)
+        return [e(vjp), None]
 
     return rule
 
 
-def _stein_value(vjp_op: type[Operation]) -> Rule:
-    def rule(e: Emitter, op: Operation, dys, needs):
-        (dy,) = dys
-        _value_form(op)
-        return [e(vjp_op(dy, _pairs(op.values)))]
+def _center(e: Emitter, op: stein.CenterOp, dys, needs):
+    (dy,) = dys
+    return [e(stein.CenterVjpOp(dy, (op.values.type.get_shape()[1] - 1) // 2))]
 
-    return rule
+
+def _smoothed(e: Emitter, op: stein.SmoothedOp, dys, needs):
+    (dy,) = dys
+    m = op.values.type.get_shape()[1]
+    if not op.is_difference_form:
+        return [e(stein.SmoothedVjpOp(dy, (m - 1) // 2))]
+    # base + mean of the differences: the base's cotangent is dy itself
+    dd = e(stein.SmoothedVjpOp(dy, m // 2, differences=True)) if needs[0] else None
+    return [dd, dy]
+
+
+def _diff_activation(e: Emitter, op: stein.DiffActivationOp, dys, needs):
+    (dy,) = dys
+    vjp = e.builder.insert(stein.DiffActivationVjpOp(op.activation.data, op.zb, op.zd, dy))
+    return [vjp.dzb if needs[0] else None, vjp.dzd if needs[1] else None]
 
 
 VJP_RULES: dict[type[Operation], Rule] = {
@@ -179,8 +182,9 @@ VJP_RULES: dict[type[Operation], Rule] = {
     train.ScaleOp: _scale,
     stein.GradOp: _stein_derivative(stein.GradVjpOp),
     stein.LaplacianOp: _stein_derivative(stein.LaplacianVjpOp),
-    stein.CenterOp: _stein_value(stein.CenterVjpOp),
-    stein.SmoothedOp: _stein_value(stein.SmoothedVjpOp),
+    stein.CenterOp: _center,
+    stein.SmoothedOp: _smoothed,
+    stein.DiffActivationOp: _diff_activation,
 }
 
 

@@ -26,8 +26,8 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint
 
-from pintac.dialects import pinn, train
-from pintac.passes.layer_lowerings import LAYER_LOWERINGS, names_parameters
+from pintac.dialects import pinn, stein, train
+from pintac.passes.layer_lowerings import LAYER_LOWERINGS, lower_streams, names_parameters
 from pintac.runtime.errors import PassError
 
 
@@ -64,6 +64,13 @@ class _FunctionBody:
             if isinstance(value.owner, train.UnflattenOp):
                 value.name_hint = op.output.name_hint
             mapper[op.output] = value
+        elif isinstance(op, stein.EvalStreamsOp):
+            base, diff = self.inline_streams(
+                op.network.string_value(), mapper[op.base], mapper[op.differences]
+            )
+            base.name_hint = op.base_out.name_hint
+            diff.name_hint = op.differences_out.name_hint
+            mapper[op.base_out], mapper[op.differences_out] = base, diff
         elif isinstance(op, pinn.RngKeyOp):
             if self.rng_key is None:
                 raise PassError(
@@ -104,6 +111,31 @@ class _FunctionBody:
         if rows is not x:
             out = self.add(train.UnflattenOp(out, x)).output
         return out
+
+    def inline_streams(self, name: str, x: SSAValue, d: SSAValue) -> tuple[SSAValue, SSAValue]:
+        """The network on DiffQuant's streams: its value at x (N x 1) and its differences
+        u(x + d_m) − u(x) on the streams d (N x M x D -> N x M x 1), each layer by its
+        difference lowering."""
+        net = self.networks[name]
+        arg = net.body.block.args[0]
+        base: dict[SSAValue, SSAValue] = {arg: x}
+        diff: dict[SSAValue, SSAValue | None] = {arg: d}
+        for op in net.body.block.ops:
+            if isinstance(op, pinn.ReturnOp):
+                (out,) = op.values
+                if diff.get(out) is None:
+                    raise PassError(f"@{name} does not depend on its input", op)
+                return base[out], diff[out]
+            bases, diffs = lower_streams(
+                self.builder,
+                op,
+                [base[o] for o in op.operands],
+                [diff.get(o) for o in op.operands],
+                self.params,
+            )
+            for result, b, dd in zip(op.results, bases, diffs, strict=True):
+                base[result], diff[result] = b, dd
+        raise AssertionError("verified networks end in pinn.return")
 
 
 @dataclass(frozen=True)

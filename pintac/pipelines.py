@@ -8,10 +8,25 @@ from __future__ import annotations
 
 from pintac.runtime.errors import UserError
 
+_TRAIN = "pinn-build-loss,pinn-autodiff"
+_STEP = "optimizer-lower,cse,dce"
+
 PIPELINES: dict[str, tuple[str, str]] = {
     "fp32": (
-        "stein-expand,pinn-build-loss,pinn-autodiff,optimizer-lower,cse,dce",
+        f"stein-expand,{_TRAIN},{_STEP}",
         "f32 training with Stein's-estimator derivatives (the baseline)",
+    ),
+    "smx-naive": (
+        f"stein-expand,{_TRAIN},smx-quantize,{_STEP}",
+        "fully quantized SMX training, the perturbed batches quantized as they are",
+    ),
+    "smx-diff": (
+        f"stein-expand,stein-difference,{_TRAIN},smx-quantize,{_STEP}",
+        "fully quantized SMX training with difference-based quantization (DiffQuant)",
+    ),
+    "mx-diff": (
+        f"stein-expand,stein-difference,{_TRAIN},smx-quantize{{format=mx}},{_STEP}",
+        "as smx-diff, in 1-D MX blocks along the reduction axis (two copies per tensor)",
     ),
 }
 

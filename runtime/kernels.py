@@ -27,6 +27,7 @@ KERNELS: dict[type[Operation], Callable[..., Any]] = {}
 KERNEL_MODULES = (
     "pintac.runtime.kernels_core",
     "pintac.runtime.kernels_stein",
+    "pintac.runtime.kernels_smx",
 )
 
 

@@ -13,6 +13,7 @@ from xdsl.dialects import arith
 
 from pintac.dialects import pinn, train
 from pintac.dialects.activations import ACTIVATIONS
+from pintac.runtime import smx
 from pintac.runtime.kernels import kernel
 
 F32 = np.float32
@@ -53,7 +54,11 @@ def column_slice(x, *, lo: int, hi: int):
 
 
 @kernel(train.GemmOp)
-def gemm(a, b, *, transpose_a: bool, transpose_b: bool):
+def gemm(a, b, *, transpose_a: bool, transpose_b: bool, exact: bool = False):
+    """op(a) · op(b). `exact`: the exact sum of products rounded once (quantized operands,
+    whose values are exactly representable); otherwise BLAS in the operands' dtype."""
+    if exact:
+        return smx.gemm(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
     return np.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
 
 

@@ -38,6 +38,7 @@ from pintac.dialects.stein import (
     CenterOp,
     CenterVjpOp,
     DiffActivationOp,
+    DiffActivationVjpOp,
     DifferenceStreamsOp,
     GradOp,
     GradVjpOp,
@@ -301,3 +302,23 @@ def stein_diff_activation(zb: np.ndarray, zd: np.ndarray, *, activation: str) ->
     phi(out, out=out)
     out -= phi(zb)[:, None, :]
     return out
+
+
+def _derivative_at(act, z: np.ndarray) -> np.ndarray:
+    """φ'(z) from the activation's table entry, whatever value it saves."""
+    return act.derivative(act.fn(z) if act.saves == "output" else z)
+
+
+@kernel(DiffActivationVjpOp)
+def stein_diff_activation_vjp(
+    zb: np.ndarray, zd: np.ndarray, dout: np.ndarray, *, activation: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(dzb, dzd) of φ(z_b + z_d) − φ(z_b): p = φ'(z_b + z_d), dzd = p·dout,
+    dzb = Σ_streams (p − φ'(z_b))·dout."""
+    act = ACTIVATIONS[activation]
+    full = np.add(zb[:, None, :], zd)
+    p = _derivative_at(act, full)
+    dzd = np.multiply(p, dout, out=p)
+    dzb = np.sum(dzd, axis=1)
+    dzb -= _derivative_at(act, zb) * np.sum(dout, axis=1)
+    return dzb, dzd

@@ -16,7 +16,7 @@ from typing import Any
 from xdsl.dialects import arith
 from xdsl.ir import Operation
 
-from pintac.dialects import pinn, stein, train
+from pintac.dialects import pinn, smx, stein, train
 from pintac.dialects.activations import activation_of
 from pintac.dialects.support import floats_of
 
@@ -97,7 +97,11 @@ register(pinn.SliceOp, _column_range, view=True)
 
 register(
     train.GemmOp,
-    lambda op: {"transpose_a": op.is_transposed_a, "transpose_b": op.is_transposed_b},
+    lambda op: {
+        "transpose_a": op.is_transposed_a,
+        "transpose_b": op.is_transposed_b,
+        "exact": op.is_quantized,
+    },
 )
 register(train.BiasAddOp, inplace=0)
 register(train.ColumnSumOp)
@@ -133,3 +137,21 @@ register(
 )
 register(stein.DifferenceStreamsOp)
 register(stein.DiffActivationOp, lambda op: {"activation": op.activation.data})
+register(stein.DiffActivationVjpOp, lambda op: {"activation": op.activation.data})
+
+
+def _quantize(op: smx.QuantizeOp) -> Params:
+    fmt = op.format
+    hint = op.input.name_hint
+    return {
+        "element": fmt.element_kind,
+        "bits": fmt.bits,
+        "block": fmt.block_shape,
+        "rounding": str(op.rounding_mode),
+        "stream": None if op.stream is None else op.stream.value.data,
+        "name": f"%{hint}" if hint else "a tensor",
+    }
+
+
+register(smx.QuantizeOp, _quantize)
+register(smx.DequantizeOp, view=True)

@@ -29,7 +29,8 @@ training is something to stop at, not to encode.
 `gemm` is the quantized GEMM: the exact sum of products of float32 operands, rounded once to
 float32 (round to nearest even). See its docstring for the fast path and its exactness check.
 
-API: `quantize`, `quantize_codes`, `dequantize`, `gemm`, `gemm_with_stats` (plus `GemmStats`)
+API: `quantize`, `quantize_1d` (1-D blocks), `quantize_codes`, `dequantize`, `gemm`,
+`gemm_with_stats` (plus `GemmStats`)
 and `non_finite_error` (the error both SMX and MX raise).
 """
 
@@ -84,11 +85,12 @@ class _Tiling(NamedTuple):
     padded: np.ndarray  # float32 (..., Mp, Np)
 
 
-def _tile(x: np.ndarray, block: int) -> _Tiling:
+def _tile(x: np.ndarray, block: int, rows: int | None = None) -> _Tiling:
+    """Square tiles, or 1 x block tiles (rows = 1: one exponent per run along a row)."""
     if x.ndim == 0:
         raise ValueError("SMX quantization needs a tensor of rank >= 1")
     mat = x.reshape(1, -1) if x.ndim == 1 else x
-    rows = 1 if x.ndim == 1 else block
+    rows = 1 if x.ndim == 1 or rows == 1 else block
     m, n = mat.shape[-2:]
     pad_m, pad_n = -m % rows, -n % block
     if pad_m or pad_n:
@@ -335,6 +337,40 @@ def quantize(
     if step is None and key is not None:
         step = key[1]
     t = _tile(x, block)
+    values, _ = _values(t, bits, rounding, key, name, step)
+    return _crop(values, x.shape)
+
+
+def quantize_1d(
+    x,
+    bits: int = 8,
+    block: int = 32,
+    axis: int = -1,
+    rounding: str = "rne",
+    *,
+    key: tuple[int, int, int] | None = None,
+    name: str = "tensor",
+    step: int | None = None,
+) -> np.ndarray:
+    """1-D MX with integer elements: `quantize` with 1 x `block` runs along `axis` (-1, the
+    rows' direction, or -2, down the columns) sharing one exponent, by the same rule.
+
+    With `bits=8, block=32, axis=-1` this is OCP MXINT8 (as `mx.quantize_mx(x, "mxint8")`)
+    wherever the shared exponent needs no clamping. For `axis=-2` the tensor is quantized
+    transposed; stochastic draws then follow the transposed tensor's row-major order.
+    """
+    _check_settings(bits, block, rounding, key)
+    x = np.asarray(x, dtype=np.float32)
+    if axis not in (-1, -2, x.ndim - 1, x.ndim - 2) or x.ndim < 2:
+        raise ValueError(f"1-D blocks run along the last or second-to-last axis, got {axis}")
+    if axis in (-2, x.ndim - 2):
+        flipped = quantize_1d(
+            x.swapaxes(-1, -2), bits, block, -1, rounding, key=key, name=name, step=step
+        )
+        return np.ascontiguousarray(flipped.swapaxes(-1, -2))
+    if step is None and key is not None:
+        step = key[1]
+    t = _tile(x, block, rows=1)
     values, _ = _values(t, bits, rounding, key, name, step)
     return _crop(values, x.shape)
 

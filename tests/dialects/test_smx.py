@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from xdsl.builder import Builder
 from xdsl.dialects import func
-from xdsl.dialects.builtin import DYNAMIC_INDEX, ModuleOp, TensorType, f16, f32
+from xdsl.dialects.builtin import DYNAMIC_INDEX, ModuleOp, TensorType, f16, f32, i64
 from xdsl.ir import Attribute, SSAValue
 from xdsl.parser import Parser
 from xdsl.printer import Printer
@@ -127,7 +127,7 @@ def test_mx_table_matches_ml_dtypes():
         ("int08", 4, "unknown element kind 'int08'"),
         ("uint8", 4, r"unknown element kind 'uint8'; valid kinds: int2\.\.int16 \(SMX\), mxint8"),
         ("fp16", 4, "fp8_e4m3, fp8_e5m2, fp6_e2m3, fp6_e3m2, fp4_e2m1"),
-        ("int8", (4, 8), "smx block must be square, got 4x8"),
+        ("int8", (4, 8), "an intN block is square \\(SMX\\) or 1x32 / 32x1 \\(1-D MX\\), got 4x8"),
         ("int8", 3, "power of two between 1 and 64, got 3x3: a non-dividing block"),
         ("int8", 128, "power of two between 1 and 64, got 128x128"),
         ("int8", 0, "block sizes must be positive, got 0x0"),
@@ -146,7 +146,7 @@ def test_invalid_formats(element: str, block: int | tuple[int, int], message: st
 def test_invalid_format_text_is_a_located_parse_error():
     from xdsl.utils.exceptions import ParseError
 
-    with pytest.raises(ParseError, match="smx block must be square, got 4x8"):
+    with pytest.raises(ParseError, match="an intN block is square \\(SMX\\) or 1x32 / 32x1 \\(1-D MX\\), got 4x8"):
         parse_attr("#smx.format<int8, block 4x8>")
 
 
@@ -182,7 +182,7 @@ def test_format_text_round_trip(fmt: FormatAttr):
         st.tuples(
             st.just("int8"),
             st.tuples(st.sampled_from(SMX_BLOCK_SIZES), st.sampled_from(SMX_BLOCK_SIZES)),
-        ).filter(lambda fb: fb[1][0] != fb[1][1]),
+        ).filter(lambda fb: fb[1][0] != fb[1][1] and fb[1] not in ((1, 32), (32, 1))),
         st.tuples(
             st.just("int4"), st.integers(-70, 200).filter(lambda b: b not in SMX_BLOCK_SIZES)
         ),
@@ -257,14 +257,17 @@ def test_quantize_builder_infers_the_type():
 
 def test_quantize_rounding_and_stream():
     x = tensor(8, 8)
-    QuantizeOp(x, INT12_4x4, Rounding.STOCHASTIC, stream=3).verify()
+    seed, step = create_ssa_value(i64), create_ssa_value(i64)
+    QuantizeOp(x, INT12_4x4, Rounding.STOCHASTIC, stream=3, key=(seed, step)).verify()
     QuantizeOp(x, INT8_4x4, "away").verify()
     with pytest.raises(VerifyException, match="stochastic rounding needs a 'stream'"):
         QuantizeOp(x, INT12_4x4, "stochastic").verify()
+    with pytest.raises(VerifyException, match="and the step's key"):
+        QuantizeOp(x, INT12_4x4, "stochastic", stream=3).verify()
     with pytest.raises(VerifyException, match="only meaningful with stochastic rounding, not rne"):
         QuantizeOp(x, INT8_4x4, stream=1).verify()
     with pytest.raises(VerifyException, match="stream must be >= 0"):
-        QuantizeOp(x, INT8_4x4, "stochastic", stream=-2).verify()
+        QuantizeOp(x, INT8_4x4, "stochastic", stream=-2, key=(seed, step)).verify()
     with pytest.raises(ValueError):
         QuantizeOp(x, INT8_4x4, "nearest")
 
@@ -348,14 +351,20 @@ def test_ops_are_pure():
 
 def build_linear_layer() -> ModuleOp:
     """Y = X W and both backward GEMMs from one quantized copy of X, W and dY."""
-    inputs = [TensorType(f32, (Q, 256)), TensorType(f32, (256, 64)), TensorType(f32, (Q, 64))]
+    inputs = [
+        TensorType(f32, (Q, 256)),
+        TensorType(f32, (256, 64)),
+        TensorType(f32, (Q, 64)),
+        i64,
+        i64,
+    ]
     outputs = [TensorType(f32, (Q, 64)), TensorType(f32, (Q, 256)), TensorType(f32, (256, 64))]
     function = func.FuncOp("linear_layer", (inputs, outputs))
     builder = Builder(InsertPoint.at_end(function.body.block))
-    x, w, dy = function.body.block.args
+    x, w, dy, seed, step = function.body.block.args
     qx = builder.insert(QuantizeOp(x, INT8_4x4))
     qw = builder.insert(QuantizeOp(w, INT8_4x4, "away"))
-    qdy = builder.insert(QuantizeOp(dy, INT12_4x4, "stochastic", stream=0))
+    qdy = builder.insert(QuantizeOp(dy, INT12_4x4, "stochastic", stream=0, key=(seed, step)))
     y = builder.insert(GemmOp(qx, qw, "fwd"))
     dx = builder.insert(GemmOp(qdy, qw, "dgrad", transpose_b=True))
     dw = builder.insert(GemmOp(qx, qdy, "wgrad", transpose_a=True))
@@ -375,7 +384,7 @@ def test_built_module_round_trips():
     text = str(module)
     assert "role dgrad transpose_b :" in text
     assert "role wgrad transpose_a :" in text
-    assert "rounding stochastic stream 0 :" in text
+    assert "rounding stochastic stream 0 key %" in text
     for printed in (text, print_generic(module)):
         again = Parser(make_context(), printed).parse_module()
         again.verify()

@@ -589,3 +589,19 @@ def test_gemm_matches_exact_oracle_on_any_float32(data, m, k, n, ta, tb):
     a = data.draw(hnp.arrays(np.float32, (k, m) if ta else (m, k), elements=finite))
     b = data.draw(hnp.arrays(np.float32, (n, k) if tb else (k, n), elements=finite))
     check_gemm(a, b, ta, tb)
+
+
+@pytest.mark.parametrize("axis", [-1, -2])
+@pytest.mark.parametrize("seed", range(4))
+def test_int8_1d_blocks_are_mxint8(axis, seed):
+    """`quantize_1d` with 8 bits and 32-element runs is OCP MXINT8 (the mx module's own
+    implementation) wherever the shared exponent needs no clamping."""
+    from pintac.runtime import mx
+
+    rng = np.random.default_rng(seed)
+    scale = np.exp(rng.uniform(-20, 20, (37, 1)))
+    x = (rng.standard_normal((37, 70)) * scale).astype(np.float32)
+    got = smx.quantize_1d(x, bits=8, block=32, axis=axis)
+    assert np.array_equal(got, mx.quantize_mx(x, "mxint8", axis=axis))
+    # the transpose of a row-blocked copy is the column-blocked copy of the transpose
+    assert np.array_equal(smx.quantize_1d(x.T, 8, 32, axis=-2 if axis == -1 else -1), got.T)

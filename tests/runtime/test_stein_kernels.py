@@ -550,7 +550,10 @@ Q = DYNAMIC_INDEX
 
 
 def test_every_stein_op_has_a_kernel():
+    """Every op the runtime meets; `stein.eval_streams` is lowered by pinn-build-loss."""
     for op_type in stein.STEIN.operations:
+        if op_type is stein.EvalStreamsOp:
+            continue
         found = KERNELS.get(op_type)
         assert found is not None, op_type.name
         assert found.__module__ == "pintac.runtime.kernels_stein", op_type.name

@@ -37,7 +37,7 @@ func.func @noncanonical_kind() attributes {f = #smx.format<int08, block 4x4>} {
 
 // -----
 
-// CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: smx block must be square, got 4x8
+// CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: an intN block is square (SMX) or 1x32 / 32x1 (1-D MX), got 4x8
 func.func @not_square(%x: !smx.tensor<?x256, int8, block 4x8>) {
   func.return
 }
@@ -134,7 +134,7 @@ func.func @quantize_to_builtin(%x: tensor<?x256xf32>) {
 // -----
 
 func.func @stochastic_without_stream(%x: tensor<?x256xf32>) {
-  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.quantize' {{(op )?}}stochastic rounding needs a 'stream' (the RNG stream that makes it reproducible), e.g. `rounding stochastic stream 0`
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.quantize' {{(op )?}}stochastic rounding needs a 'stream' and the step's key (the RNG draws that make it reproducible), e.g. `rounding stochastic stream 0 key %seed, %step`
   %q = smx.quantize %x rounding stochastic : tensor<?x256xf32> -> !smx.tensor<?x256, int12, block 4x4>
   func.return
 }
@@ -142,16 +142,16 @@ func.func @stochastic_without_stream(%x: tensor<?x256xf32>) {
 // -----
 
 func.func @stream_without_stochastic(%x: tensor<?x256xf32>) {
-  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.quantize' {{(op )?}}'stream' is only meaningful with stochastic rounding, not away
+  // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.quantize' {{(op )?}}'stream' and 'key' are only meaningful with stochastic rounding, not away
   %q = smx.quantize %x rounding away stream 2 : tensor<?x256xf32> -> !smx.tensor<?x256, int8, block 4x4>
   func.return
 }
 
 // -----
 
-func.func @negative_stream(%x: tensor<?x256xf32>) {
+func.func @negative_stream(%x: tensor<?x256xf32>, %seed: i64, %step: i64) {
   // CHECK: {{.*}}invalid.mlir:[[# @LINE + 1]]:{{[0-9]+}}: error: 'smx.quantize' {{(op )?}}stream must be >= 0, got -1
-  %q = smx.quantize %x rounding stochastic stream -1 : tensor<?x256xf32> -> !smx.tensor<?x256, int12, block 4x4>
+  %q = smx.quantize %x rounding stochastic stream -1 key %seed, %step : tensor<?x256xf32> -> !smx.tensor<?x256, int12, block 4x4>
   func.return
 }
 

@@ -2,25 +2,25 @@
 // RUN: PINTAC_GENERIC_ROUNDTRIP
 
 // Every rounding mode; `rne` is the default and is not printed.
-func.func @quantize(%x: tensor<?x256xf32>) -> (!smx.tensor<?x256, int8, block 4x4>, !smx.tensor<?x256, int8, block 4x4>, !smx.tensor<?x256, int8, block 4x4>, !smx.tensor<?x256, int12, block 4x4>) {
+func.func @quantize(%x: tensor<?x256xf32>, %seed: i64, %step: i64) -> (!smx.tensor<?x256, int8, block 4x4>, !smx.tensor<?x256, int8, block 4x4>, !smx.tensor<?x256, int8, block 4x4>, !smx.tensor<?x256, int12, block 4x4>) {
   %rne = smx.quantize %x : tensor<?x256xf32> -> !smx.tensor<?x256, int8, block 4x4>
   %explicit_rne = smx.quantize %x rounding rne : tensor<?x256xf32> -> !smx.tensor<?x256, int8, block 4x4>
   %away = smx.quantize %x rounding away : tensor<?x256xf32> -> !smx.tensor<?x256, int8, block 4x4>
-  %sr = smx.quantize %x rounding stochastic stream 7 {tensor = "dY1"} : tensor<?x256xf32> -> !smx.tensor<?x256, int12, block 4x4>
+  %sr = smx.quantize %x rounding stochastic stream 7 key %seed, %step {tensor = "dY1"} : tensor<?x256xf32> -> !smx.tensor<?x256, int12, block 4x4>
   func.return %rne, %explicit_rne, %away, %sr : !smx.tensor<?x256, int8, block 4x4>, !smx.tensor<?x256, int8, block 4x4>, !smx.tensor<?x256, int8, block 4x4>, !smx.tensor<?x256, int12, block 4x4>
 }
 
-// CHECK-LABEL: func.func @quantize(%x: tensor<?x256xf32>)
+// CHECK-LABEL: func.func @quantize(%x: tensor<?x256xf32>, %seed: i64, %step: i64)
 // CHECK-NEXT:    %rne = smx.quantize %x : tensor<?x256xf32> -> !smx.tensor<?x256, int8, block 4x4>
 // CHECK-NEXT:    %explicit_rne = smx.quantize %x : tensor<?x256xf32> -> !smx.tensor<?x256, int8, block 4x4>
 // CHECK-NEXT:    %away = smx.quantize %x rounding away : tensor<?x256xf32> -> !smx.tensor<?x256, int8, block 4x4>
-// CHECK-NEXT:    %sr = smx.quantize %x rounding stochastic stream 7 {tensor = "dY1"} : tensor<?x256xf32> -> !smx.tensor<?x256, int12, block 4x4>
+// CHECK-NEXT:    %sr = smx.quantize %x rounding stochastic stream 7 key %seed, %step {tensor = "dY1"} : tensor<?x256xf32> -> !smx.tensor<?x256, int12, block 4x4>
 
 // CHECK-GENERIC-LABEL: "func.func"() <{sym_name = "quantize"
 // CHECK-GENERIC:         %rne = "smx.quantize"(%x) <{rounding = #smx<rounding rne>}> : (tensor<?x256xf32>) -> !smx.tensor<?x256, int8, block 4x4>
 // CHECK-GENERIC-NEXT:    %explicit_rne = "smx.quantize"(%x) <{rounding = #smx<rounding rne>}> : (tensor<?x256xf32>) -> !smx.tensor<?x256, int8, block 4x4>
 // CHECK-GENERIC-NEXT:    %away = "smx.quantize"(%x) <{rounding = #smx<rounding away>}> : (tensor<?x256xf32>) -> !smx.tensor<?x256, int8, block 4x4>
-// CHECK-GENERIC-NEXT:    %sr = "smx.quantize"(%x) <{rounding = #smx<rounding stochastic>, stream = 7 : i64}> {tensor = "dY1"} : (tensor<?x256xf32>) -> !smx.tensor<?x256, int12, block 4x4>
+// CHECK-GENERIC-NEXT:    %sr = "smx.quantize"(%x, %seed, %step) <{rounding = #smx<rounding stochastic>, stream = 7 : i64}> {tensor = "dY1"} : (tensor<?x256xf32>, i64, i64) -> !smx.tensor<?x256, int12, block 4x4>
 
 // -----
 
@@ -46,10 +46,10 @@ func.func @dequantize(%a: !smx.tensor<?x?, int8, block 4x4>, %b: !smx.tensor<256
 
 // One linear layer Y = X W, trained: X and W are quantized once each and serve all three
 // GEMMs through the transposes (Q(X)^T = Q(X^T) for square blocks).
-func.func @linear_layer(%x: tensor<?x256xf32>, %w: tensor<256x64xf32>, %dy: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x256xf32>, tensor<256x64xf32>) {
+func.func @linear_layer(%x: tensor<?x256xf32>, %w: tensor<256x64xf32>, %dy: tensor<?x64xf32>, %seed: i64, %step: i64) -> (tensor<?x64xf32>, tensor<?x256xf32>, tensor<256x64xf32>) {
   %qx = smx.quantize %x : tensor<?x256xf32> -> !smx.tensor<?x256, int8, block 4x4>
   %qw = smx.quantize %w : tensor<256x64xf32> -> !smx.tensor<256x64, int8, block 4x4>
-  %qdy = smx.quantize %dy rounding stochastic stream 0 : tensor<?x64xf32> -> !smx.tensor<?x64, int12, block 4x4>
+  %qdy = smx.quantize %dy rounding stochastic stream 0 key %seed, %step : tensor<?x64xf32> -> !smx.tensor<?x64, int12, block 4x4>
   %y = train.gemm %qx, %qw role fwd : !smx.tensor<?x256, int8, block 4x4>, !smx.tensor<256x64, int8, block 4x4> -> tensor<?x64xf32>
   %dx = train.gemm %qdy, %qw role dgrad transpose_b : !smx.tensor<?x64, int12, block 4x4>, !smx.tensor<256x64, int8, block 4x4> -> tensor<?x256xf32>
   %dw = train.gemm %qx, %qdy role wgrad transpose_a : !smx.tensor<?x256, int8, block 4x4>, !smx.tensor<?x64, int12, block 4x4> -> tensor<256x64xf32>
