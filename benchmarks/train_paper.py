@@ -4,11 +4,11 @@
     python benchmarks/train_paper.py all --out benchmarks/results/fp32.json
     python benchmarks/train_paper.py hjb20d --steps 500 --pairs 256   # override settings
 
-Each run is `pintac run examples/NAME.mlir` through the Python API: the fp32 pipeline, the
-problem's own training configuration (width 256, 3 hidden layers, Adam with linear decay,
-the batch sizes of He et al., AISTATS 2023, listed in docs/benchmarks.md) unless overridden, the relative L2 error of the raw network on
-10⁴ held-out points. Results are appended to a JSON file (one record per run) and printed as a
-table row.
+Each run is `pintac run examples/NAME.mlir` through the Python API: the fp32 pipeline (or
+`--pipeline`), the problem's own training configuration (width 256, 3 hidden layers, Adam
+with linear decay, the batch sizes of He et al., AISTATS 2023, listed in docs/benchmarks.md)
+unless overridden, the relative L2 error of the raw network on 10⁴ held-out points. Results
+are appended to a JSON file (one record per run) and printed as a table row.
 """
 
 from __future__ import annotations
@@ -34,17 +34,28 @@ def configure(text: str, pairs: int | None, lr: float | None) -> str:
     return text
 
 
-def train(name: str, steps: int | None, pairs: int | None, lr: float | None, seed: int | None):
+def train(
+    name: str,
+    steps: int | None,
+    pairs: int | None,
+    lr: float | None,
+    seed: int | None,
+    pipeline: str = "fp32",
+    text: str | None = None,
+    quiet: bool = False,
+):
+    """Train one example (or `text`, a variant of it) and return its record."""
     import pintac.api as pt
     from pintac.progress import Progress
     from pintac.run import _tune_malloc
 
     _tune_malloc()
-    text = configure((ROOT / "examples" / f"{name}.mlir").read_text(), pairs, lr)
-    problem = pt.loads(text, f"examples/{name}.mlir")
-    program = problem.compile("fp32", steps=steps)
+    if text is None:
+        text = (ROOT / "examples" / f"{name}.mlir").read_text()
+    problem = pt.loads(configure(text, pairs, lr), f"examples/{name}.mlir")
+    program = problem.compile(pipeline, steps=steps)
     trainer = pt.Trainer(program, seed=seed)
-    progress = Progress(program.steps, stream=sys.stderr)
+    progress = Progress(program.steps, stream=sys.stderr, enabled=not quiet)
     start = time.perf_counter()
     trainer.train(program.steps, callback=lambda s, m: progress.update(s, m["loss"]))
     progress.close()
@@ -52,7 +63,7 @@ def train(name: str, steps: int | None, pairs: int | None, lr: float | None, see
     evaluation = trainer.evaluate()
     return {
         "example": name,
-        "pipeline": "fp32",
+        "pipeline": pipeline,
         "steps": program.steps,
         "pairs": program.config("pairs"),
         "lr": program.config("lr"),
@@ -75,12 +86,13 @@ def main(argv=None) -> int:
     ap.add_argument("--pairs", type=int)
     ap.add_argument("--lr", type=float)
     ap.add_argument("--seed", type=int)
+    ap.add_argument("--pipeline", default="fp32", help="a named pipeline or pipeline string")
     ap.add_argument("--out", metavar="FILE", help="append the records to this JSON list")
     args = ap.parse_args(argv)
     names = EXAMPLES if args.example == "all" else (args.example,)
     records = []
     for name in names:
-        rec = train(name, args.steps, args.pairs, args.lr, args.seed)
+        rec = train(name, args.steps, args.pairs, args.lr, args.seed, args.pipeline)
         records.append(rec)
         print(
             f"| {rec['example']} | {rec['steps']} | {rec['pairs']} | {rec['lr']} | "

@@ -57,7 +57,11 @@ def column_slice(x, *, lo: int, hi: int):
 def gemm(a, b, *, transpose_a: bool, transpose_b: bool, exact: bool = False):
     """op(a) · op(b). `exact`: the exact sum of products rounded once (quantized operands,
     whose values are exactly representable); otherwise BLAS in the operands' dtype."""
+    if isinstance(a, smx.Quantized) and isinstance(b, smx.Quantized):
+        return smx.gemm_quantized(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
     if exact:
+        a = a.values if isinstance(a, smx.Quantized) else a
+        b = b.values if isinstance(b, smx.Quantized) else b
         return smx.gemm(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
     return np.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
 

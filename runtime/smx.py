@@ -644,3 +644,114 @@ def gemm(a, b, *, transpose_a: bool = False, transpose_b: bool = False) -> np.nd
     whose float64 GEMMs are exact and adding those in int64 (see `_exact_block`).
     """
     return gemm_with_stats(a, b, transpose_a=transpose_a, transpose_b=transpose_b)[0]
+
+
+class Quantized:
+    """A quantized matrix as the NumPy runtime holds it: its values q·2^e (float32), the tile
+    exponents and code width they came from, and what `gemm_quantized` derives from them
+    (the values in float64 and per-line exponent bounds), made once however many GEMMs read
+    the copy."""
+
+    __slots__ = ("_lines", "_values64", "bits", "block", "exponents", "values")
+
+    def __init__(
+        self, values: np.ndarray, exponents: np.ndarray, bits: int, block: tuple[int, int]
+    ):
+        if values.ndim != 2:
+            raise ValueError("a Quantized holds a matrix")
+        self.values = values
+        self.exponents = exponents  # int, (Mp / block rows, Np / block cols)
+        self.bits = bits
+        self.block = block
+        self._values64: np.ndarray | None = None
+        self._lines: dict[int, _LineRange] = {}
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.values.shape
+
+    def values64(self) -> np.ndarray:
+        if self._values64 is None:
+            self._values64 = self.values.astype(np.float64)
+        return self._values64
+
+    def line_range(self, axis: int) -> _LineRange:
+        """Bounds of the lines running along `axis` (1: rows, 0: columns) from the tile
+        exponents: a value of a tile with exponent e is a multiple of 2^e below
+        2^(e + bits - 1). All-zero tiles (exponent EXP_MIN, values 0) are left out."""
+        found = self._lines.get(axis)
+        if found is None:
+            found = self._lines[axis] = self._line_range(axis)
+        return found
+
+    def _line_range(self, axis: int) -> _LineRange:
+        e = self.exponents.astype(np.int64)
+        rows, cols = self.block
+        zero = e == EXP_MIN
+        if zero.any():
+            m, n = self.values.shape
+            padded = np.zeros((e.shape[0] * rows, e.shape[1] * cols), np.float32)
+            padded[:m, :n] = self.values
+            tiles = np.abs(padded).reshape(e.shape[0], rows, e.shape[1], cols).max(axis=(1, 3))
+            zero &= tiles == 0
+        lo = np.where(zero, np.iinfo(np.int64).max, e).min(axis=axis)
+        hi = np.where(zero, np.iinfo(np.int64).min, e).max(axis=axis) + self.bits - 1
+        empty = lo == np.iinfo(np.int64).max
+        lo[empty], hi[empty] = 0, 0
+        per_line = rows if axis == 1 else cols
+        length = self.values.shape[0 if axis == 1 else 1]
+        return _LineRange(np.repeat(hi, per_line)[:length], np.repeat(lo, per_line)[:length])
+
+
+def gemm_quantized(
+    a: Quantized, b: Quantized, *, transpose_a: bool = False, transpose_b: bool = False
+) -> np.ndarray:
+    """`gemm` of two quantized matrices, the exactness check read off their tile exponents.
+
+    The same result as `gemm(a.values, b.values, ...)`, bit for bit; when the tile exponents
+    show that float64 holds every partial sum exactly (the condition of `gemm`), a float64
+    `@` of the cached float64 values rounds once to float32 without scanning the data.
+    Otherwise `gemm` runs on the values.
+    """
+    ra = a.line_range(0 if transpose_a else 1)
+    rb = b.line_range(1 if transpose_b else 0)
+    k = a.shape[0 if transpose_a else 1]
+    budget = 53 - (k - 1).bit_length()
+    rows, cols = _failing(ra.hi - ra.lo, rb.hi - rb.lo, budget)
+    if rows.size or cols.size or k == 0:
+        return gemm(a.values, b.values, transpose_a=transpose_a, transpose_b=transpose_b)
+    a64, b64 = a.values64(), b.values64()
+    exact = (a64.T if transpose_a else a64) @ (b64.T if transpose_b else b64)
+    exact += 0.0  # an exact zero is +0.0 whatever the signs of the products
+    with np.errstate(over="ignore"):  # overflow to inf is the rounding asked for
+        return exact.astype(np.float32)
+
+
+def quantize_matrix(
+    x,
+    bits: int = 8,
+    block: tuple[int, int] = (4, 4),
+    rounding: str = "rne",
+    *,
+    key: tuple[int, int, int] | None = None,
+    name: str = "tensor",
+    step: int | None = None,
+) -> Quantized:
+    """A matrix quantized to square `b x b` tiles (`quantize`) or 1-D runs `1 x b` / `b x 1`
+    (`quantize_1d`), with the values the same bit for bit, kept as a `Quantized`."""
+    x = np.asarray(x, dtype=np.float32)
+    rows, cols = block
+    if x.ndim != 2:
+        raise ValueError(f"quantize_matrix needs a matrix, got shape {x.shape}")
+    if rows == cols or rows == 1:
+        edge = max(rows, cols)
+        _check_settings(bits, edge, rounding, key)
+        if step is None and key is not None:
+            step = key[1]
+        t = _tile(x, edge, rows=rows)
+        values, e = _values(t, bits, rounding, key, name, step)
+        return Quantized(_crop(values, x.shape), e, bits, block)
+    if cols != 1:
+        raise ValueError(f"blocks are square, 1 x b or b x 1, got {rows}x{cols}")
+    flipped = quantize_matrix(x.T, bits, (1, rows), rounding, key=key, name=name, step=step)
+    return Quantized(np.ascontiguousarray(flipped.values.T), flipped.exponents.T, bits, (rows, 1))

@@ -1,0 +1,232 @@
+"""Quantized training ablations: error and step time of fp32, smx-naive, smx-diff and mx-diff.
+
+    python benchmarks/smx_ablation.py accuracy      # the training runs (hours: resumable)
+    python benchmarks/smx_ablation.py laplacian     # naive vs difference quantization of Δu
+    python benchmarks/smx_ablation.py step-time     # s/step of each pipeline, same process
+    python benchmarks/smx_ablation.py table         # the tables of docs/benchmarks.md
+
+`accuracy` trains, at the examples' settings (width 256, 3 hidden layers, Adam 1e-3 with
+linear decay, 1000 steps, seed 0):
+  poisson2d (100 + 100 points) at K = 128 and K = 512 under fp32, smx-naive, smx-diff, mx-diff;
+  hjb20d and heat100d (K = 1024) under fp32 and smx-diff;
+  a sweep of the activation width (INT4, 6, 8, 12) for smx-diff on poisson2d at K = 128.
+Each finished run is appended to `benchmarks/results/smx.json` and skipped when the script is
+run again, so an interrupted campaign continues where it stopped. `--only` picks runs by a
+substring of their label.
+
+`laplacian` fixes one network (poisson2d, width 256, the parameters after 200 f32 steps) and
+points, and compares the Laplacian estimate (K = 512) under INT8 and INT12 quantization,
+naive and by differences, with the f32 estimate of the same network and samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "smx.json"
+
+
+def _train_paper():
+    spec = importlib.util.spec_from_file_location(
+        "train_paper", ROOT / "benchmarks" / "train_paper.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def runs() -> list[dict]:
+    """Every training run of the campaign: label, example, pipeline, pairs."""
+    out = []
+    for pairs in (128, 512):
+        for pipeline in ("fp32", "smx-naive", "smx-diff", "mx-diff"):
+            out.append(
+                {
+                    "label": f"poisson2d K={pairs} {pipeline}",
+                    "example": "poisson2d",
+                    "pipeline": pipeline,
+                    "pairs": pairs,
+                }
+            )
+    for example in ("hjb20d", "heat100d"):
+        for pipeline in ("fp32", "smx-diff"):
+            out.append(
+                {
+                    "label": f"{example} {pipeline}",
+                    "example": example,
+                    "pipeline": pipeline,
+                    "pairs": None,
+                }
+            )
+    for bits in (4, 6, 12):  # INT8 is the K = 128 smx-diff run above
+        spec = SMX_DIFF.replace("smx-quantize", f"smx-quantize{{act={bits}}}")
+        out.append(
+            {
+                "label": f"poisson2d K=128 smx-diff act=int{bits}",
+                "example": "poisson2d",
+                "pipeline": spec,
+                "pairs": 128,
+                "act_bits": bits,
+            }
+        )
+    return out
+
+
+SMX_DIFF = (
+    "stein-expand,stein-difference,pinn-build-loss,pinn-autodiff,smx-quantize,"
+    "optimizer-lower,cse,dce"
+)
+
+
+def load_results() -> list[dict]:
+    return json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+
+
+def save(record: dict) -> None:
+    records = load_results() + [record]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(records, indent=2) + "\n")
+
+
+def accuracy(only: str | None) -> None:
+    tp = _train_paper()
+    done = {r["label"] for r in load_results() if "label" in r}
+    for run in runs():
+        if run["label"] in done or (only and only not in run["label"]):
+            continue
+        print(f"== {run['label']}", file=sys.stderr, flush=True)
+        record = tp.train(run["example"], None, run["pairs"], None, 0, run["pipeline"])
+        record["label"] = run["label"]
+        record["act_bits"] = run.get("act_bits", 8)
+        save(record)
+        print(
+            f"{run['label']}: rel. L2 {record['rel_l2']:.3e}, "
+            f"{record['seconds_per_step_median']:.2f} s/step",
+            flush=True,
+        )
+
+
+def _laplacian_estimates(program, params, x, seed) -> np.ndarray:
+    """The values of the residual's stein.laplacian op when @train_step runs on `x`."""
+    from xdsl.dialects import func
+
+    from pintac.dialects import stein
+    from pintac.runtime.kernels import run_op
+
+    f = program.functions["train_step"]
+    state = program.initial_state(seed)
+    state.params.update(params)
+    points = program.batch(seed, 0)
+    points["pde"] = x
+    env = dict(zip(f.args, program.step_arguments(state, seed, points), strict=True))
+    for op in f.body.block.ops:
+        if isinstance(op, func.ReturnOp):
+            break
+        for r, v in zip(op.results, run_op(op, *(env[o] for o in op.operands)), strict=True):
+            env[r] = v
+        if isinstance(op, stein.LaplacianOp):
+            return env[op.result]
+    raise ValueError("no stein.laplacian in the step")
+
+
+def laplacian() -> None:
+    import pintac.api as pt
+
+    text = (ROOT / "examples" / "poisson2d.mlir").read_text()
+    problem = pt.loads(text, "examples/poisson2d.mlir")
+    trainer = pt.Trainer(problem.compile("fp32"), seed=0)
+    trainer.train(200)
+    params = trainer.state.params
+    x = trainer.program.batch(0, 12345)["pde"]
+    reference = _laplacian_estimates(problem.compile("fp32"), params, x, 0)
+    rows = []
+    for bits in (8, 12):
+        for name, spec in (
+            (
+                "naive",
+                f"stein-expand,pinn-build-loss,pinn-autodiff,smx-quantize{{act={bits} weight={bits}}},optimizer-lower",
+            ),
+            (
+                "difference",
+                f"stein-expand,stein-difference,pinn-build-loss,pinn-autodiff,smx-quantize{{act={bits} weight={bits}}},optimizer-lower",
+            ),
+        ):
+            est = _laplacian_estimates(problem.compile(spec), params, x, 0)
+            error = float(np.linalg.norm(est - reference) / np.linalg.norm(reference))
+            rows.append({"bits": bits, "quantization": name, "rel_error": error})
+            print(f"INT{bits} {name}: relative error of the Laplacian estimate {error:.3e}")
+    save({"label": "laplacian error", "date": time.strftime("%Y-%m-%d"), "rows": rows})
+
+
+def step_time(repeats: int, pairs: int) -> None:
+    """Median s/step of each pipeline on poisson2d (width 256, 100 + 100 points, K = pairs),
+    the pipelines alternating step by step in one process so machine noise hits all alike."""
+    import pintac.api as pt
+    from pintac.run import _tune_malloc
+
+    _tune_malloc()
+    text = (
+        (ROOT / "examples" / "poisson2d.mlir")
+        .read_text()
+        .replace("pairs = 512", f"pairs = {pairs}")
+    )
+    problem = pt.loads(text, "examples/poisson2d.mlir")
+    names = ("fp32", "smx-naive", "smx-diff", "mx-diff")
+    trainers = {name: pt.Trainer(problem.compile(name), seed=0) for name in names}
+    for trainer in trainers.values():
+        trainer.train(1)  # warm-up: buffers, BLAS threads
+    for _ in range(repeats):
+        for trainer in trainers.values():
+            trainer.train(1)
+    medians = {name: statistics.median(t.step_seconds[1:]) for name, t in trainers.items()}
+    for name, seconds in medians.items():
+        print(f"{name}: {seconds:.3f} s/step, {seconds / medians['fp32']:.2f}x fp32")
+    save(
+        {
+            "label": f"step time K={pairs}",
+            "date": time.strftime("%Y-%m-%d"),
+            "repeats": repeats,
+            "median_s": medians,
+            "ratio_to_fp32": {n: s / medians["fp32"] for n, s in medians.items()},
+        }
+    )
+
+
+def table() -> None:
+    records = {r["label"]: r for r in load_results()}
+    print("| run | rel. L2 error | s/step |\n|---|---|---|")
+    for run in runs():
+        r = records.get(run["label"])
+        if r is not None:
+            print(f"| {run['label']} | {r['rel_l2']:.2e} | {r['seconds_per_step_median']:.2f} |")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("what", choices=("accuracy", "laplacian", "step-time", "table"))
+    ap.add_argument("--only", help="accuracy: run only labels containing this")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--pairs", type=int, default=128)
+    args = ap.parse_args(argv)
+    if args.what == "accuracy":
+        accuracy(args.only)
+    elif args.what == "laplacian":
+        laplacian()
+    elif args.what == "step-time":
+        step_time(args.repeats, args.pairs)
+    else:
+        table()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
