@@ -605,3 +605,36 @@ def test_int8_1d_blocks_are_mxint8(axis, seed):
     assert np.array_equal(got, mx.quantize_mx(x, "mxint8", axis=axis))
     # the transpose of a row-blocked copy is the column-blocked copy of the transpose
     assert np.array_equal(smx.quantize_1d(x.T, 8, 32, axis=-2 if axis == -1 else -1), got.T)
+
+
+@pytest.mark.parametrize("block", [(4, 4), (8, 8), (1, 32), (32, 1)])
+@pytest.mark.parametrize("seed", range(6))
+def test_gemm_of_quantized_copies_equals_the_exact_gemm_of_their_values(block, seed):
+    """`gemm_quantized` (exactness read off the tile exponents, float64 values cached) gives
+    the bits of `gemm` on the values: with zero tiles, tiny tiles at the exponent floor, and
+    spreads wide enough to force the general path."""
+    rng = np.random.default_rng(seed)
+    m, k, n = rng.integers(1, 70, 3)
+    a = rng.standard_normal((m, k)) * np.exp2(rng.integers(-30, 30, (m, 1)))
+    b = rng.standard_normal((k, n)) * np.exp2(rng.integers(-30, 30, (1, n)))
+    a[: m // 3] = 0.0  # zero tiles
+    if seed % 2:
+        b[0, 0] = 1e-38  # a tile at the exponent floor that is not zero
+    a, b = a.astype(np.float32), b.astype(np.float32)
+    other = block if block[0] == block[1] else block[::-1]
+    qa, qb = smx.quantize_matrix(a, 8, block), smx.quantize_matrix(b, 12, other)
+    assert np.array_equal(
+        qa.values,
+        smx.quantize_1d(a, 8, 32, -1 if block[0] == 1 else -2)
+        if block[0] != block[1]
+        else smx.quantize(a, 8, block[0]),
+    )
+    pairs = [
+        (qa, qb, False, False),
+        (qa, qa, True, False),
+        (qb, qb, False, True),
+    ]
+    for x, y, ta, tb in pairs:
+        got = smx.gemm_quantized(x, y, transpose_a=ta, transpose_b=tb)
+        want = smx.gemm(x.values, y.values, transpose_a=ta, transpose_b=tb)
+        assert got.tobytes() == want.tobytes()
