@@ -62,15 +62,18 @@ class _Imports:
         return "\n".join(lines) + "\n"
 
 
-def function_source(plan: Plan, imports: _Imports) -> str:
-    """One plan as a Python function."""
+def function_source(plan: Plan, imports: _Imports, exact_gemms: bool = False) -> str:
+    """One plan as a Python function; `exact_gemms` makes every GEMM exact (the contract)."""
     name = [v.name for v in plan.values]
     lines = [f"def {plan.name}({', '.join(name[a] for a in plan.arguments)}):"]
     for step in plan.steps:
         args = [name[i] for i in step.inputs]
         if step.inplace is not None:
             args.append(f"out={name[step.inputs[step.inplace]]}")
-        args += [f"{key}={value!r}" for key, value in step.params.items()]
+        params = dict(step.params)
+        if exact_gemms and "exact" in params:
+            params["exact"] = True
+        args += [f"{key}={value!r}" for key, value in params.items()]
         targets = ", ".join(name[o] for o in step.outputs)
         kernel = imports.kernel_name(step.op)
         lines.append(f"    {targets} = {kernel}({', '.join(args)})  # {step.name}")
@@ -81,10 +84,12 @@ def function_source(plan: Plan, imports: _Imports) -> str:
     return "\n".join(lines) + "\n"
 
 
-def module_source(functions: dict[str, func.FuncOp], title: str) -> str:
+def module_source(
+    functions: dict[str, func.FuncOp], title: str, exact_gemms: bool = False
+) -> str:
     """The generated Python module: a docstring, imports, the role tables and the functions."""
     imports = _Imports()
-    bodies = [function_source(build_plan(f), imports) for f in functions.values()]
+    bodies = [function_source(build_plan(f), imports, exact_gemms) for f in functions.values()]
     arg_roles = {n: train.arg_roles(f) for n, f in functions.items()}
     res_roles = {n: train.result_roles(f) for n, f in functions.items()}
     doc = (
@@ -122,9 +127,21 @@ class NumpyExecutable(Executable):
 class NumpyTarget(Target):
     name = "numpy"
     description = "Python calling pintac's NumPy kernels (runs on the CPU)"
+    exact_gemms = False
 
     def build(self, module: ModuleOp, title: str) -> NumpyExecutable:
-        return NumpyExecutable(module_source(functions_of(module), title), "pintac_step")
+        source = module_source(functions_of(module), title, self.exact_gemms)
+        return NumpyExecutable(source, "pintac_step")
+
+
+class NumpyExactTarget(NumpyTarget):
+    """The NumPy runtime under the accelerator's arithmetic contract: every GEMM, f32 ones
+    included, is the exact sum of products rounded once (docs/numerics.md), so a run can be
+    compared bit for bit with another target's. Slower than `numpy` on f32 GEMMs."""
+
+    name = "numpy-exact"
+    description = "as numpy, every GEMM exact (the arithmetic contract shared with PINTA)"
+    exact_gemms = True
 
 
 def interpret(f: func.FuncOp, args: Sequence[Any]) -> tuple[Any, ...]:

@@ -48,8 +48,14 @@ def _numpy() -> type[Target]:
     return NumpyTarget
 
 
+def _numpy_exact() -> type[Target]:
+    from pintac.runtime.numpy_target import NumpyExactTarget
+
+    return NumpyExactTarget
+
+
 # Target name -> factory (modules are imported on first use).
-TARGETS: dict[str, Callable[[], type[Target]]] = {"numpy": _numpy}
+TARGETS: dict[str, Callable[[], type[Target]]] = {"numpy": _numpy, "numpy-exact": _numpy_exact}
 
 
 def get_target(name: str) -> Target:
