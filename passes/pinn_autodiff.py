@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from xdsl.builder import Builder
 from xdsl.context import Context
 from xdsl.dialects import arith, builtin, func
-from xdsl.ir import Block, Operation, SSAValue
+from xdsl.ir import Block, BlockArgument, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint
 
@@ -251,6 +251,10 @@ class PinnAutodiffPass(ModulePass):
                     continue
                 prev = adjoint.get(operand)
                 adjoint[operand] = d if prev is None else emit(arith.AddfOp(prev, d))
+                # the gradients of parameters (arguments) are named when complete, below
+                named = operand.name_hint and not isinstance(operand, BlockArgument)
+                if named and adjoint[operand].name_hint is None:
+                    adjoint[operand].name_hint = f"d{operand.name_hint}"
 
         roles = train.arg_roles(f)
         grads = []

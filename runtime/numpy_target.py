@@ -84,9 +84,7 @@ def function_source(plan: Plan, imports: _Imports, exact_gemms: bool = False) ->
     return "\n".join(lines) + "\n"
 
 
-def module_source(
-    functions: dict[str, func.FuncOp], title: str, exact_gemms: bool = False
-) -> str:
+def module_source(functions: dict[str, func.FuncOp], title: str, exact_gemms: bool = False) -> str:
     """The generated Python module: a docstring, imports, the role tables and the functions."""
     imports = _Imports()
     bodies = [function_source(build_plan(f), imports, exact_gemms) for f in functions.values()]
@@ -144,12 +142,23 @@ class NumpyExactTarget(NumpyTarget):
     exact_gemms = True
 
 
-def interpret(f: func.FuncOp, args: Sequence[Any]) -> tuple[Any, ...]:
-    """Run `f` op by op with the kernels: the reference semantics, no code generation."""
+def interpret(
+    f: func.FuncOp,
+    args: Sequence[Any],
+    observe: Callable[[Any, Sequence[Any], Sequence[Any]], None] | None = None,
+) -> tuple[Any, ...]:
+    """Run `f` op by op with the kernels: the reference semantics, no code generation.
+
+    `observe(op, operands, results)`, if given, sees every op's values as they are computed.
+    """
     env: dict[Any, Any] = dict(zip(f.args, args, strict=True))
     for op in f.body.block.ops:
         if isinstance(op, func.ReturnOp):
             return tuple(env[v] for v in op.arguments)
-        for r, value in zip(op.results, run_op(op, *(env[v] for v in op.operands)), strict=True):
+        operands = [env[v] for v in op.operands]
+        results = run_op(op, *operands)
+        if observe is not None:
+            observe(op, operands, results)
+        for r, value in zip(op.results, results, strict=True):
             env[r] = value
     raise ValueError(f"@{f.sym_name.data} has no func.return")
