@@ -46,17 +46,20 @@ def _train_paper():
 
 def runs() -> list[dict]:
     """Every training run of the campaign: label, example, pipeline, pairs."""
-    out = []
-    for pairs in (128, 512):
-        for pipeline in ("fp32", "smx-naive", "smx-diff", "mx-diff"):
-            out.append(
-                {
-                    "label": f"poisson2d K={pairs} {pipeline}",
-                    "example": "poisson2d",
-                    "pipeline": pipeline,
-                    "pairs": pairs,
-                }
-            )
+
+    def poisson(pairs: int) -> list[dict]:
+        return [
+            {
+                "label": f"poisson2d K={pairs} {pipeline}",
+                "example": "poisson2d",
+                "pipeline": pipeline,
+                "pairs": pairs,
+            }
+            for pipeline in ("fp32", "smx-naive", "smx-diff", "mx-diff")
+        ]
+
+    # the cheap runs first, so that an interrupted campaign has the main comparisons
+    out = poisson(128)
     for example in ("hjb20d", "heat100d"):
         for pipeline in ("fp32", "smx-diff"):
             out.append(
@@ -78,7 +81,7 @@ def runs() -> list[dict]:
                 "act_bits": bits,
             }
         )
-    return out
+    return out + poisson(512)
 
 
 SMX_DIFF = (
