@@ -33,10 +33,16 @@ def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
 
         return SMX
 
+    def get_pinta() -> Dialect:
+        from pintac.dialects.pinta import PINTA
+
+        return PINTA
+
     return {
         "pinn": get_pinn,
         "train": get_train,
         "stein": get_stein,
         "tt": get_tt,
         "smx": get_smx,
+        "pinta": get_pinta,
     }

@@ -12,6 +12,7 @@ _PASSES: dict[str, tuple[str, str]] = {
     "pinn-autodiff": ("pinn_autodiff", "PinnAutodiffPass"),
     "optimizer-lower": ("optimizer_lower", "OptimizerLowerPass"),
     "smx-quantize": ("smx_quantize", "SmxQuantizePass"),
+    "lower-to-pinta": ("lower_to_pinta", "LowerToPintaPass"),
 }
 
 

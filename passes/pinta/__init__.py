@@ -1,0 +1,1 @@
+"""The pieces of `lower-to-pinta`: concrete shapes, memory, per-op tiling, scheduling."""

@@ -1,0 +1,967 @@
+"""The instructions of a training step, op by op, in tiles (before scheduling and tokens).
+
+Each op of the step's execution plan (`pintac.runtime.plan`) streams its operands from their
+DRAM homes through the SPM in tiles along their leading dimension (rows, or points for the
+per-point Stein tensors), computes each tile with one or a few instructions, and stores the
+result tiles to the result's home. What must be whole for an op (a GEMM's weights, the
+residual of a mean square) is loaded once and stays for the op's tiles. The result is the
+instructions in a valid sequential order; `schedule.py` reorders them and adds the tokens.
+
+The rules follow the NumPy runtime's kernels exactly (the PINTA semantics call the same
+kernels), tile by tile: every kernel is row- or point-wise, or accumulates over row tiles in
+an order that equals the whole-tensor reduction (exact GEMM accumulation; column sums of 2 or
+more columns, whose NumPy sum runs row after row).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from xdsl.dialects import arith, func
+from xdsl.ir import Operation
+
+from pintac.dialects import pinn, smx, stein, train
+from pintac.dialects.activations import activation_of
+from pintac.passes.pinta.memory import FirstFit, Home, Staging, Tile
+from pintac.passes.pinta.shapes import concrete_shapes
+from pintac.runtime.errors import PassError
+from pintac.runtime.pinta import isa
+from pintac.runtime.pinta.codes import FORMATS
+from pintac.runtime.pinta.config import HardwareConfig
+from pintac.runtime.pinta.program import ConstantPool
+from pintac.runtime.plan import Plan, Step, build_plan
+
+# Field limits the tiling respects (from the ISA table's widths).
+MAX_DMA_ROWS = (1 << 16) - 1
+MAX_STEIN_POINTS = 255
+MAX_SFU_ROWS = 4095
+MAX_SFU_STREAMS = 4095
+MAX_SFU_COLS = 1023
+MAX_RNG_POINTS = 4095
+MAX_UPDATE = (1 << 20) - 1
+MAX_GEMM_MK = (1 << 16) - 1
+MAX_GEMM_N = 4095
+
+
+@dataclass
+class Emitted:
+    """An instruction of the step, what it is for, and the plan step it belongs to."""
+
+    ins: isa.Instruction
+    note: str
+    step: int
+
+
+@dataclass(frozen=True)
+class HostTensor:
+    """A value the host reads or writes between steps: `kind` param/state/points/loss."""
+
+    name: str
+    kind: str
+    key: str
+    home: Home
+
+
+def _name(plan: Plan, index: int) -> str:
+    return plan.values[index].name
+
+
+def _format_of(t, what: str) -> tuple[str, str]:
+    """(DMA format, GEMM precision) of a value's type."""
+    if not isinstance(t, smx.QuantizedTensorType):
+        return "f32", "f32"
+    fmt = t.format
+    if not fmt.is_int:
+        raise PassError(
+            f"{what}: PINTA quantizes to integer SMX formats; {fmt.element_kind} has no "
+            "quantizer on PINTA (use format=smx or an intN format)"
+        )
+    rows, cols = fmt.block_shape
+    shape = "b" if rows == cols else ("r" if rows == 1 else "c")
+    name = f"q{fmt.bits}{shape}{max(rows, cols)}"
+    if name not in FORMATS:
+        raise PassError(f"{what}: no PINTA storage format for {fmt.bits}-bit blocks {rows}x{cols}")
+    return name, f"int{fmt.bits}"
+
+
+class StepLowering:
+    """Lower `@train_step` for a batch: `run()` gives the host tensors, the constant pool,
+    the DRAM size and the instructions in a sequential order."""
+
+    def __init__(self, f: func.FuncOp, batch: dict[str, int], cfg: HardwareConfig):
+        self.f = f
+        self.cfg = cfg
+        self.plan = build_plan(f)
+        self.shapes = concrete_shapes(f, batch)
+        self.roles = train.arg_roles(f)
+        self.result_roles = train.result_roles(f)
+        self.pool = ConstantPool()
+        self.code: list[Emitted] = []
+        self.homes: dict[int, Home] = {}
+        self.host: list[HostTensor] = []
+        self.parity = 0
+        self.spm_words = cfg.memory.spm_bytes // 4
+        self.acc_words = cfg.memory.acc_bytes // cfg.memory.acc_word_bytes
+        self.step_index = 0
+        ssa = list(f.args) + [r for op in f.body.block.ops for r in op.results]
+        self.shape_of = {i: self.shapes[v] for i, v in enumerate(ssa)}
+        self.producer_op = {i: (v.owner if i >= len(f.args) else None) for i, v in enumerate(ssa)}
+
+    # ------------------------------------------------------------------------------ homes
+
+    def _type(self, index: int):
+        return self.plan.values[index].type
+
+    def _home_for(self, index: int, addr: int) -> Home:
+        fmt, prec = _format_of(self._type(index), f"%{_name(self.plan, index)}")
+        return Home(addr, self.shape_of[index], fmt, prec)
+
+    def _place(self) -> int:
+        """Homes for every value; returns the DRAM words used."""
+        plan = self.plan
+        at = 0
+        # the host's tensors first: parameters, state, points; then the losses
+        by_role: dict[str, int] = {}
+        for i, role in zip(plan.arguments, self.roles, strict=True):
+            kind, _, key = role.partition(":")
+            if kind not in ("param", "state", "points"):
+                continue  # seed and step are machine registers
+            self.homes[i] = self._home_for(i, at)
+            self.host.append(HostTensor(_name(plan, i), kind, key, self.homes[i]))
+            by_role[role] = i
+            at += max(1, self.homes[i].size)
+        root_home: dict[int, Home] = {}
+        for i, role in zip(plan.results, self.result_roles, strict=True):
+            root = plan.values[i].storage
+            if role in by_role:  # the new value of a parameter or state slot: in place
+                source = by_role[role]
+                if plan.values[source].last_use is not None and (
+                    plan.values[source].last_use > (plan.values[i].producer or 0)
+                ):
+                    raise PassError(
+                        f"@{plan.name}: %{_name(plan, source)} is read after its new value "
+                        "is computed; PINTA updates parameters in place"
+                    )
+                root_home[root] = self.homes[source]
+            else:
+                kind = "loss"
+                key = role.partition(":")[2] if role.startswith("term:") else role
+                home = Home(at, self.shape_of[i])
+                root_home[root] = home
+                self.host.append(HostTensor(_name(plan, i), kind, key or "loss", home))
+                at += max(1, home.size)
+        # the working values by first fit over their lifetimes
+        alloc = FirstFit(at)
+        roots: dict[int, list[int]] = {}
+        for v in plan.values:
+            roots.setdefault(v.storage, []).append(v.index)
+        first_step = {
+            r: min(
+                plan.values[m].producer if plan.values[m].producer is not None else -1
+                for m in members
+            )
+            for r, members in roots.items()
+        }
+        last_step = {r: max(plan.live_range(m)[1] for m in members) for r, members in roots.items()}
+        placed: dict[int, int] = {}
+        live: list[int] = []
+        order = sorted(roots, key=lambda r: first_step[r])
+        cursor = 0
+        for step in range(-1, len(plan.steps) + 1):
+            for r in [r for r in live if last_step[r] < step]:
+                alloc.free(placed[r])
+                live.remove(r)
+            while cursor < len(order) and first_step[order[cursor]] <= step:
+                r = order[cursor]
+                cursor += 1
+                if r in self.homes or r in root_home:
+                    continue
+                size = max(1, math.prod(self.shape_of[r]))
+                placed[r] = alloc.allocate(size)
+                live.append(r)
+        for v in plan.values:
+            if v.index in self.homes:
+                continue
+            root = v.storage
+            if root in root_home:
+                addr = root_home[root].addr
+            elif root in self.homes:
+                addr = self.homes[root].addr
+            else:
+                addr = placed[root]
+            self.homes[v.index] = self._home_for(v.index, addr)
+        return alloc.high
+
+    # ------------------------------------------------------------------------------ emitting
+
+    def emit(self, mnemonic: str, note: str, **fields) -> None:
+        ins = isa.make(mnemonic, **fields)
+        problems = isa.problems(ins)
+        if problems:
+            field, message = problems[0]
+            raise PassError(
+                f"{self.what}: cannot express {mnemonic} field '{field}': {message} "
+                "(a limit of the PINTA ISA)"
+            )
+        self.code.append(Emitted(ins, note, self.step_index))
+
+    def dma(self, direction: str, home: Home, u0: int, u1: int, spm: int, note: str) -> None:
+        """LOAD or STORE units [u0, u1) of `home`, in chunks of at most MAX_DMA_ROWS rows."""
+        line = home.line
+        rows = home.rows_of(u1 - u0)
+        first_row = home.rows_of(u0)
+        done = 0
+        while done < rows:
+            n = min(rows - done, MAX_DMA_ROWS)
+            dram = home.addr + (first_row + done) * line
+            sram = spm + done * line
+            fields = {"fmt": home.fmt, "rows": n, "cols": line, "stride": line}
+            if direction == "LOAD":
+                self.emit("LOAD", note, dst=sram, src=dram, **fields)
+            else:
+                self.emit("STORE", note, dst=dram, src=sram, **fields)
+            done += n
+
+    def load(self, index: int, u0: int, u1: int, spm: int) -> None:
+        self.dma("LOAD", self.homes[index], u0, u1, spm, self._rows_note(index, u0, u1))
+
+    def store(self, index: int, u0: int, u1: int, spm: int) -> None:
+        self.dma("STORE", self.homes[index], u0, u1, spm, self._rows_note(index, u0, u1))
+
+    def _rows_note(self, index: int, u0: int, u1: int) -> str:
+        home = self.homes[index]
+        name = f"%{_name(self.plan, index)}"
+        if home.units <= 1 or (u0 == 0 and u1 == home.units):
+            return name
+        return f"{name}[{u0}:{u1}]"
+
+    def const(self, value: float) -> int:
+        return self.pool.add(value)
+
+    # ------------------------------------------------------------------------------ tiling
+
+    def tiles(
+        self,
+        units: int,
+        staging: Staging,
+        per_unit: dict[str, int],
+        *,
+        align: int = 1,
+        max_units: int | None = None,
+        acc_per_unit: int = 0,
+    ) -> list[Tile]:
+        """Split [0, units) into tiles whose buffers (`per_unit` words each) fit in a half of
+        the SPM; successive tiles alternate halves."""
+        words = sum(per_unit.values())
+        limit = staging.half // words if words else units
+        if acc_per_unit:
+            limit = min(limit, staging.acc_half // acc_per_unit)
+        if max_units is not None:
+            limit = min(limit, max_units)
+        if limit < units:
+            limit -= limit % align
+        if limit < 1 or (limit < units and limit < align):
+            need = words * min(units, align) * 4
+            raise PassError(
+                f"{self.what}: one tile needs {need} bytes of SPM but the op has "
+                f"{staging.half * 4} per half ({self.cfg.memory.spm_bytes} bytes in all); "
+                "give PINTA a larger SPM (--hw-set memory.spm_bytes=...)"
+            )
+        out = []
+        u0 = 0
+        while u0 < units:
+            u1 = min(units, u0 + limit)
+            base = staging.half_base(self.parity)
+            spm = {}
+            for name, w in per_unit.items():
+                spm[name] = base
+                base += w * (u1 - u0)
+            acc = staging.acc_base(self.parity)
+            out.append(Tile(u0, u1, spm, acc, first=u0 == 0, last=u1 >= units))
+            self.parity ^= 1
+            u0 = u1
+        return out
+
+    def staging(self) -> Staging:
+        return Staging(self.spm_words, self.acc_words, self.what)
+
+    def resident_load(self, staging: Staging, index: int) -> int:
+        """Load a whole value into a buffer that stays for the op; its SPM address."""
+        home = self.homes[index]
+        at = staging.resident(max(1, home.size), f"%{_name(self.plan, index)}")
+        self.load(index, 0, home.units, at)
+        return at
+
+    # ------------------------------------------------------------------------------ the step
+
+    def run(self) -> tuple[list[HostTensor], int, list[Emitted]]:
+        dram_words = self._place()
+        for step in self.plan.steps:
+            self.step_index = step.index
+            self.what = self._describe(step)
+            rule = RULES.get(type(step.op))
+            if rule is None and activation_of(type(step.op)) is not None:
+                rule = _activation
+            if rule is None:
+                raise PassError(
+                    f"lower-to-pinta: no PINTA lowering for '{step.op.name}' ({self.what})",
+                    step.op,
+                )
+            try:
+                rule(self, step)
+            except PassError as e:
+                if e.op is None:
+                    e.op = step.op  # locate the message at the op in the source
+                raise
+        self.step_index = len(self.plan.steps)
+        self.code.append(Emitted(isa.make("HALT"), "end of the step", self.step_index))
+        if len(self.pool) > 4096:
+            raise PassError(f"@{self.plan.name}: more than 4096 constants")
+        return self.host, dram_words, self.code
+
+    def _describe(self, step: Step) -> str:
+        outs = ", ".join(f"%{_name(self.plan, o)}" for o in step.outputs)
+        return f"'{step.op.name}' computing {outs}" if outs else f"'{step.op.name}'"
+
+    def home(self, index: int) -> Home:
+        return self.homes[index]
+
+
+Rule = Callable[[StepLowering, Step], None]
+RULES: dict[type[Operation], Rule] = {}
+
+
+def rule(*op_types: type[Operation]):
+    def register(fn: Rule) -> Rule:
+        for t in op_types:
+            RULES[t] = fn
+        return fn
+
+    return register
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+def _rowwise(
+    lo: StepLowering,
+    step: Step,
+    tiled_inputs: Sequence[int],
+    resident_inputs: Sequence[int],
+    outputs: Sequence[int],
+    body: Callable[[Tile, dict[int, int], dict[int, int]], None],
+    *,
+    scratch: int = 0,
+    align: int = 1,
+    max_units: int | None = None,
+    acc_per_unit: int = 0,
+) -> None:
+    """An op whose outputs' units depend on the same units of `tiled_inputs` only: load
+    the residents once, then per tile load the inputs, run `body(tile, spm of inputs and
+    residents, spm of outputs)` and store the outputs."""
+    staging = lo.staging()
+    resident = {i: lo.resident_load(staging, i) for i in dict.fromkeys(resident_inputs)}
+    units = lo.home(outputs[0]).units
+    per_unit = {f"in{k}": lo.home(i).unit_words for k, i in enumerate(tiled_inputs)}
+    per_unit |= {f"out{k}": lo.home(o).unit_words for k, o in enumerate(outputs)}
+    if scratch:
+        per_unit["scratch"] = scratch
+    for tile in lo.tiles(
+        units, staging, per_unit, align=align, max_units=max_units, acc_per_unit=acc_per_unit
+    ):
+        spm_in = dict(resident)
+        for k, i in enumerate(tiled_inputs):
+            spm_in[i] = tile.spm[f"in{k}"]
+            lo.load(i, tile.u0, tile.u1, spm_in[i])
+        spm_out = {o: tile.spm[f"out{k}"] for k, o in enumerate(outputs)}
+        body(tile, spm_in, spm_out)
+        for o in outputs:
+            lo.store(o, tile.u0, tile.u1, spm_out[o])
+
+
+def _sfu_dims(rows: int, cols: int) -> tuple[int, int, int]:
+    """rows x cols elements as SFU (rows, streams, cols) within the field limits."""
+    width = next(c for c in range(min(cols, MAX_SFU_COLS), 0, -1) if cols % c == 0)
+    lines = rows * (cols // width)
+    streams = next(
+        (s for s in range(1, MAX_SFU_STREAMS + 1) if lines % s == 0 and lines // s <= MAX_SFU_ROWS),
+        None,
+    )
+    if streams is None:
+        raise ValueError(f"{rows} x {cols} elements do not fit one SFU instruction")
+    return lines // streams, streams, width
+
+
+def _sfu_max_rows(cols: int) -> int:
+    width = next(c for c in range(min(cols, MAX_SFU_COLS), 0, -1) if cols % c == 0)
+    return max(1, MAX_SFU_ROWS * MAX_SFU_STREAMS // (cols // width))
+
+
+# ---------------------------------------------------------------------------------- rules
+
+
+@rule(train.FlattenOp, train.UnflattenOp, smx.DequantizeOp)
+def _view(lo: StepLowering, step: Step) -> None:
+    """A view: the result shares its operand's home (see `memory.py`); no instructions."""
+
+
+@rule(pinn.ConstantOp)
+def _constant(lo: StepLowering, step: Step) -> None:
+    (out,) = step.outputs
+    home = lo.home(out)
+    staging = lo.staging()
+    at = staging.resident(max(1, home.size), f"%{_name(lo.plan, out)}")
+    rows, cols = max(1, home.rows_of(home.units)), home.line
+    entry = lo.const(step.params["value"])
+    lo.emit("VEC", f"%{_name(lo.plan, out)}", op="fill", dst=at, rows=rows, cols=cols, const=entry)
+    lo.store(out, 0, home.units, at)
+
+
+_VEC_BINARY = {arith.AddfOp: "add", arith.SubfOp: "sub", arith.MulfOp: "mul", arith.DivfOp: "div"}
+
+
+@rule(arith.AddfOp, arith.SubfOp, arith.MulfOp, arith.DivfOp, arith.NegfOp)
+def _elementwise(lo: StepLowering, step: Step) -> None:
+    (out,) = step.outputs
+    shape = lo.shape_of[out]
+    note = f"%{_name(lo.plan, out)}"
+    tiled, filled = [], []
+    for i in step.inputs:
+        if lo.shape_of[i] == shape:
+            tiled.append(i)
+        elif isinstance(lo.producer_op[i], pinn.ConstantOp):
+            filled.append(i)  # a broadcast constant: filled per tile
+        else:
+            raise PassError(
+                f"{lo.what}: operands of shapes {lo.shape_of[i]} and {shape} broadcast; "
+                "PINTA's vector unit needs equal shapes (or a pinn.constant)"
+            )
+    home = lo.home(out)
+    op = _VEC_BINARY.get(type(step.op), "neg")
+
+    def body(tile: Tile, spm_in: dict[int, int], spm_out: dict[int, int]) -> None:
+        rows, cols = home.rows_of(tile.n), home.line
+        addr = dict(spm_in)
+        for i in filled:
+            value = lo.producer_op[i].value.value.data
+            addr[i] = tile.spm["scratch"]
+            lo.emit(
+                "VEC",
+                f"{note}: constant {value}",
+                op="fill",
+                dst=addr[i],
+                rows=rows,
+                cols=cols,
+                const=lo.const(value),
+            )
+        a = addr[step.inputs[0]]
+        b = addr[step.inputs[1]] if len(step.inputs) > 1 else 0
+        lo.emit("VEC", note, op=op, dst=spm_out[out], a=a, b=b, rows=rows, cols=cols)
+
+    _rowwise(lo, step, tiled, [], [out], body, scratch=home.unit_words if filled else 0)
+
+
+@rule(train.ScaleOp)
+def _scale(lo: StepLowering, step: Step) -> None:
+    (x,), (out,) = step.inputs, step.outputs
+    home = lo.home(out)
+    factor = lo.const(step.params["factor"])
+
+    def body(tile, spm_in, spm_out):
+        lo.emit(
+            "VEC",
+            f"%{_name(lo.plan, out)}",
+            op="scale",
+            dst=spm_out[out],
+            a=spm_in[x],
+            rows=home.rows_of(tile.n),
+            cols=home.line,
+            const=factor,
+        )
+
+    _rowwise(lo, step, [x], [], [out], body)
+
+
+@rule(train.BiasAddOp)
+def _bias_add(lo: StepLowering, step: Step) -> None:
+    (x, bias), (out,) = step.inputs, step.outputs
+    home = lo.home(out)
+
+    def body(tile, spm_in, spm_out):
+        lo.emit(
+            "VEC",
+            f"%{_name(lo.plan, out)}",
+            op="bias_add",
+            dst=spm_out[out],
+            a=spm_in[x],
+            b=spm_in[bias],
+            rows=home.rows_of(tile.n),
+            cols=home.line,
+        )
+
+    _rowwise(lo, step, [x], [bias], [out], body)
+
+
+def _activation(lo: StepLowering, step: Step) -> None:
+    (x,), (out,) = step.inputs, step.outputs
+    home = lo.home(out)
+    fn = activation_of(type(step.op)).name
+
+    def body(tile, spm_in, spm_out):
+        rows, streams, cols = _sfu_dims(home.rows_of(tile.n), home.line)
+        lo.emit(
+            "SFU",
+            f"%{_name(lo.plan, out)}",
+            fn=fn,
+            kind="apply",
+            dst=spm_out[out],
+            a=spm_in[x],
+            rows=rows,
+            streams=streams,
+            cols=cols,
+        )
+
+    _rowwise(lo, step, [x], [], [out], body, max_units=_sfu_max_rows(home.line))
+
+
+@rule(train.ActivationGradOp)
+def _activation_grad(lo: StepLowering, step: Step) -> None:
+    (saved, dy), (out,) = step.inputs, step.outputs
+    home = lo.home(out)
+
+    def body(tile, spm_in, spm_out):
+        rows, streams, cols = _sfu_dims(home.rows_of(tile.n), home.line)
+        lo.emit(
+            "SFU",
+            f"%{_name(lo.plan, out)}",
+            fn=step.params["activation"],
+            kind="grad",
+            dst=spm_out[out],
+            a=spm_in[saved],
+            b=spm_in[dy],
+            rows=rows,
+            streams=streams,
+            cols=cols,
+        )
+
+    _rowwise(lo, step, [saved, dy], [], [out], body, max_units=_sfu_max_rows(home.line))
+
+
+@rule(pinn.SumOp, pinn.SliceOp, train.ExpandColumnsOp)
+def _columns(lo: StepLowering, step: Step) -> None:
+    (x,), (out,) = step.inputs, step.outputs
+    p = step.params
+    if isinstance(step.op, train.ExpandColumnsOp):
+        op, cols = "expand_columns", p["width"]
+    else:
+        op = "colrange_sum" if isinstance(step.op, pinn.SumOp) else "colslice"
+        cols = lo.home(x).line
+
+    def body(tile, spm_in, spm_out):
+        lo.emit(
+            "VCOL",
+            f"%{_name(lo.plan, out)}",
+            op=op,
+            dst=spm_out[out],
+            a=spm_in[x],
+            rows=tile.n,
+            cols=cols,
+            lo=p["lo"],
+            hi=p["hi"],
+        )
+
+    _rowwise(lo, step, [x], [], [out], body, max_units=MAX_DMA_ROWS)
+
+
+@rule(smx.QuantizeOp)
+def _quantize(lo: StepLowering, step: Step) -> None:
+    x, out = step.inputs[0], step.outputs[0]
+    home = lo.home(out)
+    p = step.params
+    brows, bcols = p["block"]
+    rows_total, cols = home.rows_of(home.units), home.line
+    if len(home.shape) != 2:
+        raise PassError(f"{lo.what}: PINTA quantizes matrices, got shape {home.shape}")
+    fields = {}
+    if p["rounding"] == "stochastic":
+        transposed = bcols == 1 and brows > 1
+        fields = {"stream": p["stream"], "tensor_cols": rows_total if transposed else cols}
+    staging = lo.staging()
+    for tile in lo.tiles(home.units, staging, {"x": cols}, align=brows, max_units=MAX_DMA_ROWS):
+        buf = tile.spm["x"]  # QUANT works in place: the tile of x becomes the tile of q
+        lo.load(x, tile.u0, tile.u1, buf)
+        if fields:
+            fields["elem_offset"] = tile.u0 if transposed else tile.u0 * cols
+        lo.emit(
+            "QUANT",
+            f"%{_name(lo.plan, out)}",
+            addr=buf,
+            rows=tile.n,
+            cols=cols,
+            bits=p["bits"],
+            brows=brows,
+            bcols=bcols,
+            rounding=p["rounding"],
+            **fields,
+        )
+        lo.store(out, tile.u0, tile.u1, buf)
+
+
+@rule(train.GemmOp)
+def _gemm(lo: StepLowering, step: Step) -> None:
+    (a, b), (out,) = step.inputs, step.outputs
+    ta, tb = step.params["transpose_a"], step.params["transpose_b"]
+    ha, hb, hout = lo.home(a), lo.home(b), lo.home(out)
+    m, n = hout.shape
+    k = ha.shape[0] if ta else ha.shape[1]
+    note = f"%{_name(lo.plan, out)}"
+    if n > MAX_GEMM_N:
+        raise PassError(f"{lo.what}: {n} output columns; a PINTA GEMM has at most {MAX_GEMM_N}")
+    prec = {"prec_a": ha.prec, "prec_b": hb.prec}
+    staging = lo.staging()
+    if not ta:
+        # rows of A and of the result in tiles; B stays
+        b_at = lo.resident_load(staging, b)
+        for tile in lo.tiles(m, staging, {"a": k, "out": n}, acc_per_unit=n, max_units=MAX_GEMM_MK):
+            lo.load(a, tile.u0, tile.u1, tile.spm["a"])
+            lo.emit(
+                "GEMM",
+                note,
+                acc=tile.acc,
+                a=tile.spm["a"],
+                b=b_at,
+                m=tile.n,
+                k=k,
+                n=n,
+                ta=0,
+                tb=int(tb),
+                init=1,
+                **prec,
+            )
+            lo.emit("ACCRD", note, dst=tile.spm["out"], acc=tile.acc, m=tile.n, n=n)
+            lo.store(out, tile.u0, tile.u1, tile.spm["out"])
+        return
+    if tb:
+        raise PassError(f"{lo.what}: a GEMM with both operands transposed has no PINTA tiling")
+    # the reduction runs along the rows of A and B: accumulate their tiles in the ACC
+    acc = staging.resident_acc(m * n, note)
+    out_at = staging.resident(m * n, note)
+    for tile in lo.tiles(k, staging, {"a": m, "b": n}, max_units=MAX_GEMM_MK):
+        lo.load(a, tile.u0, tile.u1, tile.spm["a"])
+        lo.load(b, tile.u0, tile.u1, tile.spm["b"])
+        lo.emit(
+            "GEMM",
+            f"{note} += rows {tile.u0}:{tile.u1}",
+            acc=acc,
+            a=tile.spm["a"],
+            b=tile.spm["b"],
+            m=m,
+            k=tile.n,
+            n=n,
+            ta=1,
+            tb=0,
+            init=int(tile.first),
+            **prec,
+        )
+    lo.emit("ACCRD", note, dst=out_at, acc=acc, m=m, n=n)
+    lo.store(out, 0, hout.units, out_at)
+
+
+@rule(train.ColumnSumOp)
+def _column_sum(lo: StepLowering, step: Step) -> None:
+    (x,), (out,) = step.inputs, step.outputs
+    hx = lo.home(x)
+    rows, cols = hx.shape
+    note = f"%{_name(lo.plan, out)}"
+    staging = lo.staging()
+    total = staging.resident(cols, note)
+    # NumPy sums one column pairwise: such a sum takes the whole column in one instruction
+    max_units = None if cols >= 2 else rows
+    for tile in lo.tiles(rows, staging, {"x": cols}, max_units=max_units):
+        if cols < 2 and not (tile.first and tile.last):
+            raise PassError(f"{lo.what}: the column of {rows} rows does not fit in the SPM")
+        lo.load(x, tile.u0, tile.u1, tile.spm["x"])
+        lo.emit(
+            "RED",
+            note,
+            kind="colsum",
+            dst=total,
+            src=tile.spm["x"],
+            rows=tile.n,
+            cols=cols,
+            init=int(tile.first),
+        )
+    lo.store(out, 0, lo.home(out).units, total)
+
+
+def _whole(lo: StepLowering, inputs: Sequence[int]) -> tuple[Staging, dict[int, int]]:
+    staging = lo.staging()
+    return staging, {i: lo.resident_load(staging, i) for i in dict.fromkeys(inputs)}
+
+
+@rule(train.MeanSquareOp)
+def _mean_square(lo: StepLowering, step: Step) -> None:
+    (x,), (out,) = step.inputs, step.outputs
+    staging, at = _whole(lo, [x])
+    dst = staging.resident(1, f"%{_name(lo.plan, out)}")
+    hx = lo.home(x)
+    lo.emit(
+        "RED",
+        f"%{_name(lo.plan, out)}",
+        kind="meansq",
+        dst=dst,
+        src=at[x],
+        rows=hx.rows_of(hx.units),
+        cols=hx.line,
+    )
+    lo.store(out, 0, 1, dst)
+
+
+@rule(train.MeanSquareGradOp)
+def _mean_square_grad(lo: StepLowering, step: Step) -> None:
+    (x, dl), (out,) = step.inputs, step.outputs
+    staging, at = _whole(lo, [x, dl])
+    hx = lo.home(x)
+    dst = staging.resident(hx.size, f"%{_name(lo.plan, out)}")
+    lo.emit(
+        "RED",
+        f"%{_name(lo.plan, out)}",
+        kind="meansq_grad",
+        dst=dst,
+        src=at[x],
+        b=at[dl],
+        rows=hx.rows_of(hx.units),
+        cols=hx.line,
+    )
+    lo.store(out, 0, lo.home(out).units, dst)
+
+
+@rule(train.WeightedSumOp)
+def _weighted_sum(lo: StepLowering, step: Step) -> None:
+    (out,) = step.outputs
+    staging = lo.staging()
+    src = staging.resident(len(step.inputs), "the losses")
+    for k, i in enumerate(step.inputs):
+        lo.load(i, 0, 1, src + k)
+    dst = staging.resident(1, "the loss")
+    weights = lo.pool.add_block(step.params["weights"])
+    lo.emit(
+        "RED",
+        f"%{_name(lo.plan, out)}",
+        kind="wsum",
+        dst=dst,
+        src=src,
+        rows=1,
+        cols=len(step.inputs),
+        const=weights,
+    )
+    lo.store(out, 0, 1, dst)
+
+
+@rule(train.UpdateOp)
+def _update(lo: StepLowering, step: Step) -> None:
+    p = dict(step.params)
+    optimizer = p.pop("optimizer")
+    spec = train.OPTIMIZERS[optimizer]
+    hyper = {**spec.hyperparameters, **p}
+    block = lo.pool.hyperparameters(
+        hyper["lr"],
+        hyper.get("beta1", 0.9),
+        hyper.get("beta2", 0.999),
+        hyper.get("eps", 1e-8),
+        hyper.get("schedule", "constant"),
+        hyper.get("steps"),
+    )
+    param, grad, *state = step.inputs[:-1]
+    new_param, *new_state = step.outputs
+    home = lo.home(param)
+    line = home.size // home.units
+    names = ["p", "g"] + ["m", "v"][: len(state)]
+    staging = lo.staging()
+    for tile in lo.tiles(
+        home.units, staging, dict.fromkeys(names, line), max_units=MAX_UPDATE // line
+    ):
+        for name, i in zip(names, [param, grad, *state], strict=True):
+            lo.load(i, tile.u0, tile.u1, tile.spm[name])
+        lo.emit(
+            "UPDATE",
+            f"%{_name(lo.plan, param)}",
+            kind=optimizer,
+            p=tile.spm["p"],
+            g=tile.spm["g"],
+            m=tile.spm.get("m", 0),
+            v=tile.spm.get("v", 0),
+            count=tile.n * line,
+            hyper=block,
+        )
+        for name, o in zip(["p", "m", "v"], [new_param, *new_state], strict=False):
+            lo.store(o, tile.u0, tile.u1, tile.spm[name])
+
+
+# ------------------------------------------------------------------------------ stein
+
+
+@rule(stein.SampleOp)
+def _sample(lo: StepLowering, step: Step) -> None:
+    (out,) = step.outputs
+    n, k, d = lo.shape_of[out]
+    p = step.params
+    staging = lo.staging()
+    fields = {"pairs": k, "coords": d, "stream": p["stream"], "sigma": lo.const(p["sigma"])}
+    if p["sigma_t"] is not None:
+        fields |= {"sigma_t": lo.const(p["sigma_t"]), "has_sigma_t": 1}
+    for tile in lo.tiles(n, staging, {"delta": k * d}, max_units=MAX_RNG_POINTS):
+        lo.emit(
+            "RNG",
+            lo._rows_note(out, tile.u0, tile.u1),
+            dst=tile.spm["delta"],
+            points=tile.n,
+            point_offset=tile.u0,
+            **fields,
+        )
+        lo.store(out, tile.u0, tile.u1, tile.spm["delta"])
+
+
+def _stein(sl: StepLowering, step: Step, kind: str, inputs: Sequence[int], **fields) -> None:
+    """A STEIN kernel over blocks of points; `inputs` go to fields a and b in order."""
+    (out,) = step.outputs
+    note = f"%{_name(sl.plan, out)}"
+
+    def body(tile, spm_in, spm_out):
+        slots = dict(zip("ab", (spm_in[i] for i in inputs), strict=False))
+        sl.emit("STEIN", note, kind=kind, dst=spm_out[out], points=tile.n, **slots, **fields)
+
+    _rowwise(sl, step, list(dict.fromkeys(inputs)), [], [out], body, max_units=MAX_STEIN_POINTS)
+
+
+def _delta_fields(lo: StepLowering, delta: int) -> dict:
+    _, k, d = lo.shape_of[delta]
+    return {"pairs": k, "coords": d}
+
+
+@rule(stein.PerturbOp)
+def _perturb(lo: StepLowering, step: Step) -> None:
+    x, delta = step.inputs
+    _stein(lo, step, "perturb", [x, delta], **_delta_fields(lo, delta))
+
+
+@rule(stein.DifferenceStreamsOp)
+def _difference_streams(lo: StepLowering, step: Step) -> None:
+    (delta,) = step.inputs
+    _stein(lo, step, "difference_streams", [delta], **_delta_fields(lo, delta))
+
+
+_ESTIMATORS = {
+    stein.GradOp: "grad",
+    stein.LaplacianOp: "laplacian",
+    stein.GradVjpOp: "grad_vjp",
+    stein.LaplacianVjpOp: "laplacian_vjp",
+}
+
+
+@rule(*_ESTIMATORS)
+def _estimator(lo: StepLowering, step: Step) -> None:
+    first, delta = step.inputs
+    p = step.params
+    _stein(
+        lo,
+        step,
+        _ESTIMATORS[type(step.op)],
+        [first, delta],
+        diff=int(p["differences"]),
+        lo=p["lo"],
+        hi=p["hi"],
+        sigma=lo.const(p["sigma"]),
+        **_delta_fields(lo, delta),
+    )
+
+
+def _pairs_of_values(lo: StepLowering, values: int, differences: bool) -> int:
+    width = lo.shape_of[values][1]
+    return width // 2 if differences else (width - 1) // 2
+
+
+@rule(stein.CenterOp)
+def _center(lo: StepLowering, step: Step) -> None:
+    (values,) = step.inputs
+    _stein(lo, step, "center", [values], pairs=_pairs_of_values(lo, values, False))
+
+
+@rule(stein.SmoothedOp)
+def _smoothed(lo: StepLowering, step: Step) -> None:
+    differences = len(step.inputs) > 1
+    pairs = _pairs_of_values(lo, step.inputs[0], differences)
+    _stein(lo, step, "smoothed", step.inputs, pairs=pairs, diff=int(differences))
+
+
+@rule(stein.CenterVjpOp)
+def _center_vjp(lo: StepLowering, step: Step) -> None:
+    _stein(lo, step, "center_vjp", step.inputs, pairs=step.params["pairs"])
+
+
+@rule(stein.SmoothedVjpOp)
+def _smoothed_vjp(lo: StepLowering, step: Step) -> None:
+    p = step.params
+    _stein(lo, step, "smoothed_vjp", step.inputs, pairs=p["pairs"], diff=int(p["differences"]))
+
+
+@rule(stein.DiffActivationOp)
+def _diff_activation(lo: StepLowering, step: Step) -> None:
+    (zb, zd), (out,) = step.inputs, step.outputs
+    _, streams, cols = lo.shape_of[zd]
+    _check_sfu_width(lo, streams, cols)
+
+    def body(tile, spm_in, spm_out):
+        lo.emit(
+            "SFU",
+            f"%{_name(lo.plan, out)}",
+            fn=step.params["activation"],
+            kind="diff",
+            dst=spm_out[out],
+            a=spm_in[zb],
+            b=spm_in[zd],
+            rows=tile.n,
+            streams=streams,
+            cols=cols,
+        )
+
+    _rowwise(lo, step, [zb, zd], [], [out], body, max_units=MAX_SFU_ROWS)
+
+
+@rule(stein.DiffActivationVjpOp)
+def _diff_activation_vjp(lo: StepLowering, step: Step) -> None:
+    (zb, zd, dout), (dzb, dzd) = step.inputs, step.outputs
+    _, streams, cols = lo.shape_of[zd]
+    _check_sfu_width(lo, streams, cols)
+    staging = lo.staging()
+    per_unit = {"zb": cols, "zd": streams * cols, "dout": streams * cols}
+    per_unit["out"] = cols + streams * cols  # dzb, then dzd right after it
+    for tile in lo.tiles(lo.home(zb).units, staging, per_unit, max_units=MAX_SFU_ROWS):
+        for name, i in (("zb", zb), ("zd", zd), ("dout", dout)):
+            lo.load(i, tile.u0, tile.u1, tile.spm[name])
+        dst = tile.spm["out"]
+        lo.emit(
+            "SFU",
+            f"%{_name(lo.plan, dzb)}, %{_name(lo.plan, dzd)}",
+            fn=step.params["activation"],
+            kind="diff_vjp",
+            dst=dst,
+            a=tile.spm["zb"],
+            b=tile.spm["zd"],
+            c=tile.spm["dout"],
+            rows=tile.n,
+            streams=streams,
+            cols=cols,
+        )
+        lo.store(dzb, tile.u0, tile.u1, dst)
+        lo.store(dzd, tile.u0, tile.u1, dst + tile.n * cols)
+
+
+def _check_sfu_width(lo: StepLowering, streams: int, cols: int) -> None:
+    if streams > MAX_SFU_STREAMS or cols > MAX_SFU_COLS:
+        raise PassError(
+            f"{lo.what}: {streams} streams of width {cols}; a PINTA SFU instruction takes at "
+            f"most {MAX_SFU_STREAMS} streams of width {MAX_SFU_COLS}"
+        )

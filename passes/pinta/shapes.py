@@ -1,0 +1,86 @@
+"""Concrete shapes of a training step's values for a given batch.
+
+Compiled steps keep the batch as a dynamic leading dimension (`tensor<?x2xf32>`). PINTA
+programs are static, so the lowering fixes every `?`: the points of each term have their
+batch size, and each op's result takes the leading size of its first operand with a dynamic
+leading dimension, except where an op changes it (flatten, unflatten). Constants
+written with a `?` broadcast, as in the runtime, and keep a size of 1 there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from xdsl.dialects import func
+from xdsl.dialects.builtin import DYNAMIC_INDEX, TensorType
+from xdsl.ir import Operation, SSAValue
+
+from pintac.dialects import pinn, train
+from pintac.dialects.smx import QuantizedTensorType
+from pintac.runtime.errors import PassError
+
+Shape = tuple[int, ...]
+
+
+def declared_shape(value: SSAValue) -> Shape:
+    t = value.type
+    if isinstance(t, TensorType | QuantizedTensorType):
+        return tuple(t.get_shape())
+    return ()  # i64 scalars: the seed and the step
+
+
+def _leading(op: Operation, shapes: Mapping[SSAValue, Shape]) -> int | None:
+    for operand in op.operands:
+        declared = declared_shape(operand)
+        if declared and declared[0] == DYNAMIC_INDEX:
+            return shapes[operand][0]
+    return None
+
+
+def _result_shape(op: Operation, declared: Shape, shapes: Mapping[SSAValue, Shape]) -> Shape:
+    if DYNAMIC_INDEX not in declared:
+        return declared
+    if DYNAMIC_INDEX in declared[1:]:
+        raise PassError(
+            f"'{op.name}' has a result with a dynamic dimension other than the batch",
+            op,
+        )
+    if isinstance(op, train.FlattenOp):
+        n, *inner, cols = shapes[op.input]
+        return (n * math.prod(inner), cols)
+    if isinstance(op, train.UnflattenOp):
+        like = shapes[op.like]
+        rows, cols = shapes[op.input]
+        return (*like[:-1], cols)
+    if isinstance(op, pinn.ConstantOp):
+        return (1, *declared[1:])
+    leading = _leading(op, shapes)
+    if leading is None:
+        raise PassError(f"cannot tell the batch size of the result of '{op.name}'", op)
+    return (leading, *declared[1:])
+
+
+def concrete_shapes(f: func.FuncOp, batch: Mapping[str, int]) -> dict[SSAValue, Shape]:
+    """Every value's shape in `f` with the batch sizes of its point sets (by term name)."""
+    shapes: dict[SSAValue, Shape] = {}
+    for arg, role in zip(f.args, train.arg_roles(f), strict=True):
+        declared = declared_shape(arg)
+        if declared and declared[0] == DYNAMIC_INDEX:
+            kind, _, term = role.partition(":")
+            if kind != "points":
+                raise PassError(
+                    f"argument %{arg.name_hint} of @{f.sym_name.data} (role '{role}') has a "
+                    "dynamic size that is not the batch of a loss term"
+                )
+            if term not in batch:
+                raise PassError(
+                    f"the batch size of the points of '{term}' is not given: set it in "
+                    f'pinn.train (batch = {{{term} = N}}) or as an option (batch="{term}=N")'
+                )
+            declared = (batch[term], *declared[1:])
+        shapes[arg] = declared
+    for op in f.body.block.ops:
+        for r in op.results:
+            shapes[r] = _result_shape(op, declared_shape(r), shapes)
+    return shapes

@@ -1,0 +1,75 @@
+// RUN: pintac opt %s -p 'lower-to-pinta{batch="pde=8"}' | filecheck %s
+// RUN: pintac opt %s -p 'lower-to-pinta{batch="pde=8" set="memory.spm_bytes=320,memory.acc_bytes=128"}' | filecheck %s --check-prefix=TILED
+// RUN: not pintac opt %s -p 'lower-to-pinta{batch="pde=8" set="memory.spm_bytes=256"}' 2>&1 | filecheck %s --check-prefix=SMALL
+// RUN: not pintac opt %s -p 'lower-to-pinta' 2>&1 | filecheck %s --check-prefix=NOBATCH
+
+// One linear layer fitted by SGD: y = x W, loss = mean(y²), dW = xᵀ dy.
+func.func @train_step(%W: tensor<2x4xf32> {train.role = "param:W"}, %x: tensor<?x2xf32> {train.role = "points:pde"}, %seed: i64 {train.role = "seed"}, %step: i64 {train.role = "step"}) -> (tensor<2x4xf32> {train.role = "param:W"}, tensor<f32> {train.role = "loss"}) {
+  %y = train.gemm %x, %W role fwd : tensor<?x2xf32>, tensor<2x4xf32> -> tensor<?x4xf32>
+  %loss = train.mean_square %y : tensor<?x4xf32> -> tensor<f32>
+  %one = pinn.constant 1.0 : tensor<f32>
+  %dy = train.mean_square_grad %y, %one : tensor<?x4xf32>, tensor<f32> -> tensor<?x4xf32>
+  %dW = train.gemm %x, %dy role wgrad transpose_a : tensor<?x2xf32>, tensor<?x4xf32> -> tensor<2x4xf32>
+  %W_next = train.update sgd %W, %dW, %step {lr = 0.5} : tensor<2x4xf32>
+  func.return %W_next, %loss : tensor<2x4xf32>, tensor<f32>
+}
+
+// The host's tensors have fixed DRAM homes; the new W goes back into W's home. The constant
+// pool (1.0 for the fill, then sgd's hyperparameter block) follows the working space.
+// CHECK:      pinta.program @train_step constants [1.0, 0.5, 0.9, 0.999, 1.0e-08, 0.0, 0.0] at 91 dram 105 {
+// CHECK-NEXT:   pinta.tensor @W param "W" at 0 : 2x4
+// CHECK-NEXT:   pinta.tensor @x points "pde" at 8 : 8x2
+// CHECK-NEXT:   pinta.tensor @loss loss "loss" at 24 : scalar
+// The scheduler moves the wgrad GEMM's load of x (second half of the SPM) to the front.
+// CHECK-NEXT:   pinta.load fmt=f32 dst=8 src=8 rows=8 cols=2 stride=2 {note = "%x"}
+// CHECK-NEXT:   pinta.load fmt=f32 dst=0 src=0 rows=2 cols=4 stride=4 push_next {note = "%W"}
+// CHECK-NEXT:   pinta.load fmt=f32 dst=524292 src=8 rows=8 cols=2 stride=2 {note = "%x"}
+// y: one GEMM into the ACC, rounded once by ACCRD, stored to its working home at 27.
+// CHECK-NEXT:   pinta.gemm acc=0 a=8 b=0 m=8 k=2 n=4 ta=0 tb=0 init=1 prec_a=f32 prec_b=f32 pop_prev {note = "%y"}
+// CHECK-NEXT:   pinta.accrd dst=24 acc=0 m=8 n=4 push_next {note = "%y"}
+// CHECK-NEXT:   pinta.store fmt=f32 dst=27 src=24 rows=8 cols=4 stride=4 pop_prev push_prev {note = "%y"}
+// Reading y back waits for its store: a token from the store queue relayed by a compute NOP.
+// CHECK-NEXT:   pinta.nop queue=compute pop_next push_prev {note = "relay a token"}
+// CHECK-NEXT:   pinta.load fmt=f32 dst=0 src=27 rows=8 cols=4 stride=4 pop_next push_next {note = "%y"}
+// CHECK-NEXT:   pinta.red kind=meansq dst=32 src=0 b=0 rows=8 cols=4 init=0 const=0 pop_prev push_next {note = "%loss"}
+// CHECK-NEXT:   pinta.vec op=fill dst=0 a=0 b=0 rows=1 cols=1 const=0 push_next {note = "%one"}
+// CHECK-NEXT:   pinta.store fmt=f32 dst=24 src=32 rows=1 cols=1 stride=1 pop_prev {note = "%loss"}
+// CHECK-NEXT:   pinta.store fmt=f32 dst=25 src=0 rows=1 cols=1 stride=1 pop_prev push_prev {note = "%one"}
+// CHECK-NEXT:   pinta.nop queue=compute pop_next push_prev {note = "relay a token"}
+// CHECK-NEXT:   pinta.load fmt=f32 dst=0 src=27 rows=8 cols=4 stride=4 pop_next {note = "%y"}
+// CHECK-NEXT:   pinta.load fmt=f32 dst=32 src=25 rows=1 cols=1 stride=1 push_next {note = "%one"}
+// CHECK-NEXT:   pinta.red kind=meansq_grad dst=33 src=0 b=32 rows=8 cols=4 init=0 const=0 pop_prev push_next {note = "%dy"}
+// dy takes the home of y (dead by then); dW accumulates over the rows in the ACC.
+// CHECK-NEXT:   pinta.store fmt=f32 dst=59 src=33 rows=8 cols=4 stride=4 pop_prev push_prev {note = "%dy"}
+// CHECK-NEXT:   pinta.nop queue=compute pop_next push_prev {note = "relay a token"}
+// CHECK-NEXT:   pinta.load fmt=f32 dst=524308 src=59 rows=8 cols=4 stride=4 pop_next push_next {note = "%dy"}
+// CHECK-NEXT:   pinta.gemm acc=0 a=524292 b=524308 m=2 k=8 n=4 ta=1 tb=0 init=1 prec_a=f32 prec_b=f32 pop_prev {note = "%dW += rows 0:8"}
+// CHECK-NEXT:   pinta.accrd dst=0 acc=0 m=2 n=4 push_next {note = "%dW"}
+// CHECK-NEXT:   pinta.store fmt=f32 dst=27 src=0 rows=2 cols=4 stride=4 pop_prev push_prev {note = "%dW"}
+// CHECK-NEXT:   pinta.nop queue=compute pop_next push_prev {note = "relay a token"}
+// CHECK-NEXT:   pinta.load fmt=f32 dst=0 src=0 rows=2 cols=4 stride=4 pop_next {note = "%W"}
+// CHECK-NEXT:   pinta.load fmt=f32 dst=8 src=27 rows=2 cols=4 stride=4 push_next {note = "%dW"}
+// CHECK-NEXT:   pinta.update kind=sgd p=0 g=8 m=0 v=0 count=8 hyper=1 pop_prev push_next {note = "%W"}
+// CHECK-NEXT:   pinta.store fmt=f32 dst=0 src=0 rows=2 cols=4 stride=4 pop_prev {note = "%W_next"}
+// CHECK-NEXT:   pinta.halt {note = "end of the step"}
+// CHECK-NEXT: }
+
+// An 80-word SPM and 16 accumulators: y in tiles of 2 rows alternating between the two
+// halves of the SPM (x at 8 and 44) and of the ACC (0 and 8), W resident at 0; the loads
+// of the next tiles run ahead of the GEMMs, as far as the buffers they overwrite allow.
+// TILED:      pinta.load fmt=f32 dst=0 src=0 rows=2 cols=4 stride=4 {note = "%W"}
+// TILED-NEXT: pinta.load fmt=f32 dst=8 src=8 rows=2 cols=2 stride=2 push_next {note = "%x[0:2]"}
+// TILED-NEXT: pinta.load fmt=f32 dst=44 src=12 rows=2 cols=2 stride=2 push_next {note = "%x[2:4]"}
+// TILED-NEXT: pinta.gemm acc=0 a=8 b=0 m=2 k=2 n=4 ta=0 tb=0 init=1 prec_a=f32 prec_b=f32 pop_prev push_prev {note = "%y"}
+// TILED-NEXT: pinta.accrd dst=12 acc=0 m=2 n=4 push_next {note = "%y"}
+// TILED-NEXT: pinta.store fmt=f32 dst=27 src=12 rows=2 cols=4 stride=4 pop_prev push_prev {note = "%y[0:2]"}
+// TILED-NEXT: pinta.load fmt=f32 dst=8 src=16 rows=2 cols=2 stride=2 pop_next push_next {note = "%x[4:6]"}
+// TILED-NEXT: pinta.gemm acc=8 a=44 b=0 m=2 k=2 n=4 ta=0 tb=0 init=1 prec_a=f32 prec_b=f32 pop_prev push_prev {note = "%y"}
+// The weight gradient: a first GEMM over rows 0:6 starts the accumulation (init=1), the
+// second adds rows 6:8 (init=0); one ACCRD rounds the exact sum.
+// TILED:      pinta.gemm acc=0 a=8 b=20 m=2 k=6 n=4 ta=1 tb=0 init=1 prec_a=f32 prec_b=f32 pop_prev {note = "%dW += rows 0:6"}
+// TILED:      pinta.gemm acc=0 a=44 b=48 m=2 k=2 n=4 ta=1 tb=0 init=0 prec_a=f32 prec_b=f32 pop_prev {note = "%dW += rows 6:8"}
+// TILED-NEXT: pinta.accrd dst=0 acc=0 m=2 n=4 push_next {note = "%dW"}
+
+// SMALL: lower-to-pinta.mlir:11:9: error: {{.*}}: 'train.mean_square_grad' computing %dy: %dy (128 bytes) does not fit in the SPM (256 bytes) next to the op's other buffers
+// NOBATCH: error: {{.*}} the batch size of the points of 'pde' is not given
