@@ -21,6 +21,7 @@ does for the step (which value, which rows), for people reading the lowering.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
@@ -131,14 +132,15 @@ class InstructionOp(IRDLOperation):
                 raise VerifyException(f"field '{key}' must not be negative, got {value}")
 
 
+@functools.cache
+def _value_attr(value: FieldValue) -> Attribute:
+    # programs have tens of thousands of instructions with few distinct field values, and
+    # attributes are immutable: make each once
+    return StringAttr(value) if isinstance(value, str) else IntegerAttr(int(value), i64)
+
+
 def _fields_attr(fields: Mapping[str, FieldValue]) -> DictionaryAttr:
-    attrs: dict[str, Attribute] = {}
-    for key, value in fields.items():
-        if isinstance(value, str):
-            attrs[key] = StringAttr(value)
-        else:
-            attrs[key] = IntegerAttr(int(value), i64)
-    return DictionaryAttr(attrs)
+    return DictionaryAttr({key: _value_attr(value) for key, value in fields.items()})
 
 
 def _instruction_op(mnemonic: str) -> type[InstructionOp]:

@@ -73,7 +73,14 @@ def bias_add(x, b, out=None):
 
 @kernel(train.ColumnSumOp)
 def column_sum(x):
-    return x.sum(axis=0)
+    """Σ over the rows, from +0 adding row 0, row 1, ... in order: the order a sum over row
+    tiles keeps (PINTA's). NumPy's axis-0 sum of a C-ordered matrix of two or more columns
+    runs so; one column it would sum pairwise, so that one is a running sum (whose + 0.0
+    stands for the start from +0: it only turns an all -0.0 column's -0.0 into +0.0)."""
+    x = np.ascontiguousarray(x)
+    if x.shape[1] == 1:
+        return np.add.accumulate(x[:, 0])[-1:] + x.dtype.type(0.0)
+    return np.add.reduce(x, axis=0)
 
 
 @kernel(train.ActivationGradOp)

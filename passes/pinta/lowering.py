@@ -9,8 +9,8 @@ instructions in a valid sequential order; `schedule.py` reorders them and adds t
 
 The rules follow the NumPy runtime's kernels exactly (the PINTA semantics call the same
 kernels), tile by tile: every kernel is row- or point-wise, or accumulates over row tiles in
-an order that equals the whole-tensor reduction (exact GEMM accumulation; column sums of 2 or
-more columns, whose NumPy sum runs row after row).
+an order that equals the whole-tensor reduction (exact GEMM accumulation; column sums, which
+the runtime adds row after row).
 """
 
 from __future__ import annotations
@@ -368,6 +368,10 @@ def _rowwise(
     per_unit |= {f"out{k}": lo.home(o).unit_words for k, o in enumerate(outputs)}
     if scratch:
         per_unit["scratch"] = scratch
+    # the vector unit's instructions take at most MAX_DMA_ROWS rows of the output
+    out = lo.home(outputs[0])
+    rows_limit = max(1, MAX_DMA_ROWS * out.line // max(1, out.unit_words))
+    max_units = rows_limit if max_units is None else min(max_units, rows_limit)
     for tile in lo.tiles(
         units, staging, per_unit, align=align, max_units=max_units, acc_per_unit=acc_per_unit
     ):
@@ -677,11 +681,7 @@ def _column_sum(lo: StepLowering, step: Step) -> None:
     note = f"%{_name(lo.plan, out)}"
     staging = lo.staging()
     total = staging.resident(cols, note)
-    # NumPy sums one column pairwise: such a sum takes the whole column in one instruction
-    max_units = None if cols >= 2 else rows
-    for tile in lo.tiles(rows, staging, {"x": cols}, max_units=max_units):
-        if cols < 2 and not (tile.first and tile.last):
-            raise PassError(f"{lo.what}: the column of {rows} rows does not fit in the SPM")
+    for tile in lo.tiles(rows, staging, {"x": cols}, max_units=MAX_DMA_ROWS):
         lo.load(x, tile.u0, tile.u1, tile.spm["x"])
         lo.emit(
             "RED",

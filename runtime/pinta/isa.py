@@ -576,10 +576,9 @@ _add(
         B("init", "colsum: 1 starts the sum, 0 adds to the running sum at dst"),
         A("const", "const", "wsum: first of the cols weights in the constant pool"),
     ),
-    "colsum: dst (1 x cols) = np.add.reduce([dst if not init] + rows of src, axis=0), "
-    "summing rows in order, so row tiles accumulated in order equal x.sum(axis=0) of the "
-    "whole tensor when it has 2 or more columns (a one-column tensor: NumPy sums pairwise, "
-    "so give the whole column to one init=1 instruction); meansq: dst = "
+    "colsum: dst (1 x cols) = kernels_core.column_sum([dst if not init] + rows of src), "
+    "which adds rows in order, so row tiles accumulated in order equal the column sum of "
+    "the whole tensor; meansq: dst = "
     "kernels_core.mean_square(src) (one instruction per residual); meansq_grad: dst = "
     "kernels_core.mean_square_grad(src, dl); wsum: dst = kernels_core.weighted_sum of the "
     "cols scalars at src with weights const[const + i].",

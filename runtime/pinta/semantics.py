@@ -227,11 +227,9 @@ def red(m: Machine, ins) -> None:
     kind = ins.kind
     if kind == "colsum":
         tile = m.spm_view(ins.src, (ins.rows, ins.cols))
-        if ins.init:
-            out = np.add.reduce(tile, axis=0)
-        else:
-            acc = m.spm_view(ins.dst, (1, ins.cols))
-            out = np.add.reduce(np.concatenate([acc, tile]), axis=0)
+        if not ins.init:  # the running sum continues: rows are added in order
+            tile = np.concatenate([m.spm_view(ins.dst, (1, ins.cols)), tile])
+        out = core.column_sum(tile)
     elif kind == "meansq":
         out = core.mean_square(m.spm_view(ins.src, (ins.rows, ins.cols)))
     elif kind == "meansq_grad":

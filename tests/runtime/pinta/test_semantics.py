@@ -337,12 +337,21 @@ def test_sfu_difference_form_and_its_vjp_over_point_blocks(fn):
 # ---------------------------------------------------------------------------------- RED
 
 
-@pytest.mark.parametrize("cols", [2, 3, 16, 33])
+def running_sum(x: np.ndarray) -> np.ndarray:
+    """The column sums from +0, adding the rows one by one in float32: an oracle."""
+    acc = np.zeros(x.shape[1], np.float32)
+    for row in x:
+        acc = np.add(acc, row, dtype=np.float32)
+    return acc
+
+
+@pytest.mark.parametrize("cols", [1, 2, 3, 16, 33])
 @pytest.mark.parametrize("cuts", [[0, 1000], [0, 1, 2, 1000], [0, 8, 9, 300, 700, 1000]])
-def test_colsum_over_row_tiles_equals_numpy_sum_of_the_whole(cols, cuts):
+def test_colsum_over_row_tiles_equals_the_runtime_sum_of_the_whole(cols, cuts):
     rng = np.random.default_rng(cols)
     x = rand(rng, 1000, cols, spread=4)
-    x[:, 0] = -0.0  # a column of negative zeros sums to -0.0
+    x[:, 0] = -0.0  # a column of negative zeros sums to +0.0 (sums start from +0)
+    x[0, -1] = 3e38  # a sum that overflows midway shows the order
     bench = Bench()
     for i, (r0, r1) in enumerate(zip(cuts, cuts[1:], strict=False)):
         bench.put(0, x[r0:r1])
@@ -350,19 +359,18 @@ def test_colsum_over_row_tiles_equals_numpy_sum_of_the_whole(cols, cuts):
             isa.RED(kind="colsum", dst=50000, src=0, rows=r1 - r0, cols=cols, init=int(i == 0))
         )
     got = bench.get(50000, (cols,))
-    assert same_bits(got, x.sum(axis=0))
     assert same_bits(got, core.column_sum(x))
+    assert same_bits(got, running_sum(x))
+    if cols >= 2:  # NumPy's own axis-0 sum of a matrix runs row by row too
+        assert same_bits(got, x.sum(axis=0))
 
 
-def test_colsum_of_one_column_in_one_instruction_equals_numpy():
-    """NumPy sums a single column pairwise, which row tiles cannot reproduce: the whole
-    column goes to one instruction (docs/pinta-isa.md, RED)."""
-    rng = np.random.default_rng(11)
-    x = rand(rng, 777, 1, spread=4)
-    bench = Bench()
-    bench.put(0, x)
-    bench.run(isa.RED(kind="colsum", dst=5000, src=0, rows=777, cols=1, init=1))
-    assert same_bits(bench.get(5000, (1,)), x.sum(axis=0))
+def test_a_single_column_is_a_running_sum_not_numpys_pairwise_sum():
+    x = np.array([[1.0]] + [[2.0**-24]] * 15, np.float32)
+    # in order, each tiny term rounds away against 1.0 (a tie, to even); NumPy's pairwise
+    # sum adds them up in partial sums first
+    assert core.column_sum(x)[0] == np.float32(1.0)
+    assert x.sum(axis=0)[0] != np.float32(1.0)
 
 
 def test_loss_reductions_call_the_runtime_kernels():
