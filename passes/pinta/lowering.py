@@ -253,34 +253,46 @@ class StepLowering:
         acc_per_unit: int = 0,
     ) -> list[Tile]:
         """Split [0, units) into tiles whose buffers (`per_unit` words each) fit in a half of
-        the SPM; successive tiles alternate halves."""
+        the SPM, successive tiles alternating halves (double buffering); when one unit does
+        not fit in a half, tiles take the whole free SPM one after the other."""
         words = sum(per_unit.values())
-        limit = staging.half // words if words else units
-        if acc_per_unit:
-            limit = min(limit, staging.acc_half // acc_per_unit)
-        if max_units is not None:
-            limit = min(limit, max_units)
-        if limit < units:
-            limit -= limit % align
-        if limit < 1 or (limit < units and limit < align):
+
+        def fitting(space: int, acc_space: int) -> int:
+            limit = space // words if words else units
+            if acc_per_unit:
+                limit = min(limit, acc_space // acc_per_unit)
+            if max_units is not None:
+                limit = min(limit, max_units)
+            if limit < units:
+                limit -= limit % align
+            return limit if limit >= 1 and (limit >= units or limit >= align) else 0
+
+        double = True
+        limit = fitting(staging.half, staging.acc_half)
+        if not limit:
+            double = False
+            limit = fitting(2 * staging.half, 2 * staging.acc_half)
+        if not limit:
             need = words * min(units, align) * 4
             raise PassError(
                 f"{self.what}: one tile needs {need} bytes of SPM but the op has "
-                f"{staging.half * 4} per half ({self.cfg.memory.spm_bytes} bytes in all); "
+                f"{2 * staging.half * 4} ({self.cfg.memory.spm_bytes} bytes in all); "
                 "give PINTA a larger SPM (--hw-set memory.spm_bytes=...)"
             )
         out = []
         u0 = 0
         while u0 < units:
             u1 = min(units, u0 + limit)
-            base = staging.half_base(self.parity)
+            parity = self.parity if double else 0
+            base = staging.half_base(parity)
             spm = {}
             for name, w in per_unit.items():
                 spm[name] = base
                 base += w * (u1 - u0)
-            acc = staging.acc_base(self.parity)
+            acc = staging.acc_base(parity)
             out.append(Tile(u0, u1, spm, acc, first=u0 == 0, last=u1 >= units))
-            self.parity ^= 1
+            if double:
+                self.parity ^= 1
             u0 = u1
         return out
 
@@ -357,15 +369,20 @@ def _rowwise(
     align: int = 1,
     max_units: int | None = None,
     acc_per_unit: int = 0,
+    inplace: dict[int, int] | None = None,
 ) -> None:
     """An op whose outputs' units depend on the same units of `tiled_inputs` only: load
     the residents once, then per tile load the inputs, run `body(tile, spm of inputs and
-    residents, spm of outputs)` and store the outputs."""
+    residents, spm of outputs)` and store the outputs. `inplace` maps outputs to the tiled
+    input whose buffer they overwrite (elementwise instructions)."""
+    inplace = inplace or {}
     staging = lo.staging()
     resident = {i: lo.resident_load(staging, i) for i in dict.fromkeys(resident_inputs)}
     units = lo.home(outputs[0]).units
     per_unit = {f"in{k}": lo.home(i).unit_words for k, i in enumerate(tiled_inputs)}
-    per_unit |= {f"out{k}": lo.home(o).unit_words for k, o in enumerate(outputs)}
+    per_unit |= {
+        f"out{k}": lo.home(o).unit_words for k, o in enumerate(outputs) if o not in inplace
+    }
     if scratch:
         per_unit["scratch"] = scratch
     # the vector unit's instructions take at most MAX_DMA_ROWS rows of the output
@@ -379,7 +396,10 @@ def _rowwise(
         for k, i in enumerate(tiled_inputs):
             spm_in[i] = tile.spm[f"in{k}"]
             lo.load(i, tile.u0, tile.u1, spm_in[i])
-        spm_out = {o: tile.spm[f"out{k}"] for k, o in enumerate(outputs)}
+        spm_out = {
+            o: spm_in[inplace[o]] if o in inplace else tile.spm[f"out{k}"]
+            for k, o in enumerate(outputs)
+        }
         body(tile, spm_in, spm_out)
         for o in outputs:
             lo.store(o, tile.u0, tile.u1, spm_out[o])
@@ -927,7 +947,7 @@ def _diff_activation(lo: StepLowering, step: Step) -> None:
             cols=cols,
         )
 
-    _rowwise(lo, step, [zb, zd], [], [out], body, max_units=MAX_SFU_ROWS)
+    _rowwise(lo, step, [zb, zd], [], [out], body, max_units=MAX_SFU_ROWS, inplace={out: zd})
 
 
 @rule(stein.DiffActivationVjpOp)
@@ -936,12 +956,12 @@ def _diff_activation_vjp(lo: StepLowering, step: Step) -> None:
     _, streams, cols = lo.shape_of[zd]
     _check_sfu_width(lo, streams, cols)
     staging = lo.staging()
-    per_unit = {"zb": cols, "zd": streams * cols, "dout": streams * cols}
-    per_unit["out"] = cols + streams * cols  # dzb, then dzd right after it
+    # dzb, then dzd right after it: dzd overwrites z_d, read by the same instruction
+    per_unit = {"zb": cols, "dzb": cols, "zd": streams * cols, "dout": streams * cols}
     for tile in lo.tiles(lo.home(zb).units, staging, per_unit, max_units=MAX_SFU_ROWS):
         for name, i in (("zb", zb), ("zd", zd), ("dout", dout)):
             lo.load(i, tile.u0, tile.u1, tile.spm[name])
-        dst = tile.spm["out"]
+        dst = tile.spm["dzb"]
         lo.emit(
             "SFU",
             f"%{_name(lo.plan, dzb)}, %{_name(lo.plan, dzd)}",
