@@ -118,9 +118,22 @@ class StepLowering:
         fmt, prec = _format_of(self._type(index), f"%{_name(self.plan, index)}")
         return Home(addr, self.shape_of[index], fmt, prec)
 
+    def _storage(self) -> dict[int, int]:
+        """The value whose home each value shares: the plan's storage, except that only the
+        ops lowered as views (`VIEWS`) share their operand's home; the plan's other views
+        (column slices) are copies here."""
+        storage = {i: i for i in range(len(self.plan.values))}
+        for step in self.plan.steps:
+            if step.view and type(step.op) in VIEWS:
+                storage[step.outputs[0]] = storage[step.inputs[0]]
+            elif step.inplace is not None:
+                storage[step.outputs[0]] = storage[step.inputs[step.inplace]]
+        return storage
+
     def _place(self) -> int:
         """Homes for every value; returns the DRAM words used."""
         plan = self.plan
+        storage = self._storage()
         at = 0
         # the host's tensors first: parameters, state, points; then the losses
         by_role: dict[str, int] = {}
@@ -134,7 +147,7 @@ class StepLowering:
             at += max(1, self.homes[i].size)
         root_home: dict[int, Home] = {}
         for i, role in zip(plan.results, self.result_roles, strict=True):
-            root = plan.values[i].storage
+            root = storage[i]
             if role in by_role:  # the new value of a parameter or state slot: in place
                 source = by_role[role]
                 if plan.values[source].last_use is not None and (
@@ -156,7 +169,7 @@ class StepLowering:
         alloc = FirstFit(at)
         roots: dict[int, list[int]] = {}
         for v in plan.values:
-            roots.setdefault(v.storage, []).append(v.index)
+            roots.setdefault(storage[v.index], []).append(v.index)
         first_step = {
             r: min(
                 plan.values[m].producer if plan.values[m].producer is not None else -1
@@ -184,7 +197,7 @@ class StepLowering:
         for v in plan.values:
             if v.index in self.homes:
                 continue
-            root = v.storage
+            root = storage[v.index]
             if root in root_home:
                 addr = root_home[root].addr
             elif root in self.homes:
@@ -426,7 +439,10 @@ def _sfu_max_rows(cols: int) -> int:
 # ---------------------------------------------------------------------------------- rules
 
 
-@rule(train.FlattenOp, train.UnflattenOp, smx.DequantizeOp)
+VIEWS = (train.FlattenOp, train.UnflattenOp, smx.DequantizeOp)
+
+
+@rule(*VIEWS)
 def _view(lo: StepLowering, step: Step) -> None:
     """A view: the result shares its operand's home (see `memory.py`); no instructions."""
 

@@ -51,9 +51,13 @@ def run_both(program: pt.Program, step: LoweredStep, steps: int, config=None):
 
 
 @pytest.mark.parametrize("pipeline", ["fp32", "smx-diff"])
-def test_poisson2d_small_trains_bit_for_bit_on_the_simulator(pipeline):
-    program = pt.load(SMALL).compile(pipeline, target="numpy-exact")
-    run_both(program, lowered(program), steps=2)
+@pytest.mark.parametrize("example", ["poisson2d_small", "heat10d_small"])
+def test_small_problems_train_bit_for_bit_on_the_simulator(example, pipeline):
+    """20 steps: parameters, optimizer state and losses equal bit for bit (for fp32, to the
+    runtime following the arithmetic contract, exact GEMMs)."""
+    problem = pt.load(ROOT / "examples" / f"{example}.mlir")
+    program = problem.compile(pipeline, target="numpy-exact")
+    run_both(program, lowered(program), steps=20)
 
 
 def test_tiles_and_both_halves_of_the_buffers_give_the_same_bits():
