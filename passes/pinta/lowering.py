@@ -98,6 +98,7 @@ class StepLowering:
         self.roles = train.arg_roles(f)
         self.result_roles = train.result_roles(f)
         self.pool = ConstantPool()
+        self.hyper_blocks: dict[tuple, int] = {}
         self.code: list[Emitted] = []
         self.homes: dict[int, Home] = {}
         self.host: list[HostTensor] = []
@@ -802,14 +803,10 @@ def _update(lo: StepLowering, step: Step) -> None:
     optimizer = p.pop("optimizer")
     spec = train.OPTIMIZERS[optimizer]
     hyper = {**spec.hyperparameters, **p}
-    block = lo.pool.hyperparameters(
-        hyper["lr"],
-        hyper.get("beta1", 0.9),
-        hyper.get("beta2", 0.999),
-        hyper.get("eps", 1e-8),
-        hyper.get("schedule", "constant"),
-        hyper.get("steps"),
-    )
+    key = tuple(sorted(hyper.items()))
+    block = lo.hyper_blocks.get(key)
+    if block is None:  # parameters with the same settings share one block
+        block = lo.hyper_blocks[key] = lo.pool.hyperparameters(**hyper)
     param, grad, *state = step.inputs[:-1]
     new_param, *new_state = step.outputs
     home = lo.home(param)
