@@ -41,7 +41,7 @@ def measure(example: str, pipeline: str, repeats: int) -> dict:
     lowering = time.perf_counter() - start
     op = next(o for o in module.ops if isinstance(o, pinta.ProgramOp))
     step = LoweredStep.of(op)
-    sim = PintaStep(step, program.arg_roles, program.result_roles)
+    sim = PintaStep(step)
     state = program.initial_state(0)
     runtime, simulated = [], []
     for _ in range(repeats + 1):  # the first pair warms caches and BLAS threads up

@@ -6,7 +6,8 @@ and the instruction stream, one op per instruction in program order. Each instru
 mirrors one class of the ISA (docs/pinta-isa.md), its fields written as the assembler writes
 them, its dependency-token flags as bare words:
 
-    pinta.program @train_step constants [1.0, 0.001] dram 4096 {
+    pinta.program @train_step ("param:W0", "points:pde", "seed", "step") -> ("param:W0", "loss")
+        constants [1.0, 0.001] at 96 dram 100 {
       pinta.tensor @W0 param "W0" at 0 : 2x16
       pinta.load fmt=f32 dst=0 src=0 rows=2 cols=16 stride=16 push_next
       pinta.gemm acc=0 a=0 b=64 m=32 k=2 n=16 ta=0 tb=0 init=1 prec_a=f32 prec_b=f32 pop_prev
@@ -243,12 +244,16 @@ class TensorOp(IRDLOperation):
 class ProgramOp(IRDLOperation):
     """A training step for PINTA: DRAM homes, then instructions ending in `pinta.halt`.
 
-    `constants` is the constant pool (64-bit entries, placed in DRAM at `const_base`);
-    `dram_words` is the DRAM the program uses, homes and working space together.
+    The roles (`train.role`s) of the step's arguments and results say what the host passes
+    and gets back, in order. `constants` is the constant pool (64-bit entries, placed in DRAM
+    at `const_base`); `dram_words` is the DRAM the program uses, homes, working space and
+    constants together.
     """
 
     name = "pinta.program"
     sym_name = prop_def(StringAttr)
+    arg_roles = prop_def(ArrayAttr)
+    result_roles = prop_def(ArrayAttr)
     constants = prop_def(ArrayAttr)
     const_base = prop_def(IntegerAttr)
     dram_words = prop_def(IntegerAttr)
@@ -258,20 +263,30 @@ class ProgramOp(IRDLOperation):
     def __init__(
         self,
         sym_name: str,
+        roles: tuple[Sequence[str], Sequence[str]],
         constants: Sequence[float],
         const_base: int,
         dram_words: int,
         body: Region | None = None,
     ):
+        args, results = roles
         super().__init__(
             properties={
                 "sym_name": StringAttr(sym_name),
+                "arg_roles": ArrayAttr([StringAttr(r) for r in args]),
+                "result_roles": ArrayAttr([StringAttr(r) for r in results]),
                 "constants": float_array(constants),
                 "const_base": IntegerAttr(const_base, i64),
                 "dram_words": IntegerAttr(dram_words, i64),
             },
             regions=[body if body is not None else Region(Block())],
         )
+
+    @property
+    def roles(self) -> tuple[list[str], list[str]]:
+        """The `train.role`s of the step's arguments and results, in order: what the host
+        passes and gets back (see `pintac.runtime.pinta.lowered`)."""
+        return [r.data for r in self.arg_roles.data], [r.data for r in self.result_roles.data]
 
     @property
     def constant_values(self) -> list[float]:
@@ -288,6 +303,17 @@ class ProgramOp(IRDLOperation):
     @classmethod
     def parse(cls, parser: Parser) -> ProgramOp:
         name = parser.parse_symbol_name().data
+        roles = []
+        for delimiter in ("(", "-> ("):
+            for word in delimiter.split():
+                parser.parse_punctuation(word)
+            items = []
+            if parser.parse_optional_punctuation(")") is None:
+                items.append(parser.parse_str_literal(" (a role)"))
+                while parser.parse_optional_punctuation(",") is not None:
+                    items.append(parser.parse_str_literal(" (a role)"))
+                parser.parse_punctuation(")")
+            roles.append(items)
         parser.parse_keyword("constants")
         constants = parse_real_list(parser, "a constant")
         parser.parse_keyword("at")
@@ -296,7 +322,7 @@ class ProgramOp(IRDLOperation):
         dram_words = parser.parse_integer(allow_negative=False)
         attrs = parser.parse_optional_attr_dict_with_keyword()
         body = parser.parse_region()
-        op = cls(name, constants, const_base, dram_words, body)
+        op = cls(name, (roles[0], roles[1]), constants, const_base, dram_words, body)
         if attrs is not None:
             op.attributes |= attrs.data
         return op
@@ -304,7 +330,9 @@ class ProgramOp(IRDLOperation):
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
         printer.print_symbol_name(self.sym_name.data)
-        printer.print_string(" constants ")
+        args, results = self.roles
+        printer.print_string(" (" + ", ".join(f'"{r}"' for r in args) + ") -> (")
+        printer.print_string(", ".join(f'"{r}"' for r in results) + ") constants ")
         print_real_list(printer, self.constant_values)
         printer.print_string(f" at {self.const_base.value.data} dram {self.dram_words.value.data}")
         if self.attributes:

@@ -10,7 +10,6 @@ for the NumPy target); after it, it reads the new parameters, state and losses o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +42,8 @@ class LoweredStep:
     """A training step for PINTA: program, host tensors, constant pool, DRAM size."""
 
     name: str
+    arg_roles: list[str]
+    result_roles: list[str]
     instructions: list[isa.Instruction]
     notes: list[str]
     tensors: list[HostTensor]
@@ -68,8 +69,11 @@ class LoweredStep:
             )
             for t in op.tensors
         ]
+        args, results = op.roles
         return cls(
             op.sym_name.data,
+            args,
+            results,
             instructions,
             notes,
             tensors,
@@ -113,16 +117,10 @@ def _role_tensor(role: str) -> tuple[str, str] | None:
 class PintaStep:
     """`@train_step` on the simulator, called like the NumPy target's function."""
 
-    def __init__(
-        self,
-        lowered: LoweredStep,
-        arg_roles: Sequence[str],
-        result_roles: Sequence[str],
-        config: HardwareConfig | None = None,
-    ):
+    def __init__(self, lowered: LoweredStep, config: HardwareConfig | None = None):
         self.lowered = lowered
-        self.arg_roles = list(arg_roles)
-        self.result_roles = list(result_roles)
+        self.arg_roles = lowered.arg_roles
+        self.result_roles = lowered.result_roles
         self.image = lowered.image()
         self.simulator = Simulator(
             lowered.instructions,

@@ -34,7 +34,7 @@ def same_bits(a, b) -> bool:
 def run_both(program: pt.Program, step: LoweredStep, steps: int, config=None):
     """Train `steps` steps with the runtime and with the simulator from the same state; the
     roles whose values differ in any bit, per step."""
-    sim = PintaStep(step, program.arg_roles, program.result_roles, config)
+    sim = PintaStep(step, config)
     state = program.initial_state(0)
     for _ in range(steps):
         args = program.step_arguments(state, 0, program.batch(0, state.step))

@@ -14,9 +14,9 @@ func.func @train_step(%W: tensor<2x4xf32> {train.role = "param:W"}, %x: tensor<?
   func.return %W_next, %loss : tensor<2x4xf32>, tensor<f32>
 }
 
-// The host's tensors have fixed DRAM homes; the new W goes back into W's home. The constant
+// The roles say what the host passes and gets back. The host's tensors have fixed DRAM homes; the new W goes back into W's home. The constant
 // pool (1.0 for the fill, then sgd's hyperparameter block) follows the working space.
-// CHECK:      pinta.program @train_step constants [1.0, 0.5, 0.9, 0.999, 1.0e-08, 0.0, 0.0] at 91 dram 105 {
+// CHECK:      pinta.program @train_step ("param:W", "points:pde", "seed", "step") -> ("param:W", "loss") constants [1.0, 0.5, 0.9, 0.999, 1.0e-08, 0.0, 0.0] at 91 dram 105 {
 // CHECK-NEXT:   pinta.tensor @W param "W" at 0 : 2x4
 // CHECK-NEXT:   pinta.tensor @x points "pde" at 8 : 8x2
 // CHECK-NEXT:   pinta.tensor @loss loss "loss" at 24 : scalar
