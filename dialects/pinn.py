@@ -1350,6 +1350,28 @@ class TrainOp(IRDLOperation):
             missing = [t for t in terms if t not in batch]
             if missing:
                 raise VerifyException(f"batch gives no size for loss term(s): {', '.join(missing)}")
+        # What the runtime cannot honour, caught here so that the error points at pinn.train
+        # (the limits are those of `pintac run` and the Python API, `pintac.limits`).
+        schedule = cfg.get("schedule")
+        decays = isinstance(schedule, StringAttr) and schedule.data == "linear_decay"
+        if decays and "steps" not in cfg:
+            raise VerifyException(
+                "a linear_decay schedule needs 'steps' (the number of steps the learning rate "
+                "decays over)"
+            )
+        limits = {"steps": 2**32 - 1, "eval_points": 10**8}
+        for key, limit in limits.items():
+            if key in cfg and cfg[key].value.data > limit:
+                _, desc = TRAIN_KEYS[key]
+                raise VerifyException(
+                    f"training option '{key}' ({desc}) must be at most {limit}, "
+                    f"got {cfg[key].value.data}"
+                )
+        if "seed" in cfg and cfg["seed"].value.data < 0:
+            raise VerifyException(
+                f"training option 'seed' (random seed) must be from 0 to {2**64 - 1}, "
+                f"got {cfg['seed'].value.data}"
+            )
 
     def get(self, key: str, default=None):
         """A configuration value as a Python value (ints, floats, strings, dicts)."""

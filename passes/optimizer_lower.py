@@ -13,6 +13,7 @@ beta2, eps), then default to Adam, lr 1e-3, constant schedule.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -38,6 +39,38 @@ class OptimizerLowerPass(ModulePass):
     beta1: float | None = None
     beta2: float | None = None
     eps: float | None = None
+
+    def __post_init__(self) -> None:
+        """Check the options when the pass is made, so a bad one fails before any pass runs."""
+        if self.kind is not None and self.kind not in train.OPTIMIZERS:
+            raise PassError(
+                f"option kind: unknown optimizer '{self.kind}'; expected one of: "
+                + ", ".join(train.OPTIMIZERS)
+            )
+        if self.schedule is not None and self.schedule.replace("-", "_") not in train.SCHEDULES:
+            raise PassError(
+                f"option schedule: unknown schedule '{self.schedule}'; expected constant or "
+                "linear-decay"
+            )
+        if self.steps is not None and (
+            isinstance(self.steps, bool)
+            or not isinstance(self.steps, int)
+            or not 1 <= self.steps <= 2**63 - 1
+        ):
+            raise PassError(
+                f"option steps must be an integer from 1 to {2**63 - 1}, got {self.steps}"
+            )
+        for key in ("lr", "eps", "beta1", "beta2"):
+            value = getattr(self, key)
+            if value is None:
+                continue
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            ok = ok and math.isfinite(value) and value > 0
+            if key.startswith("beta"):
+                if not (ok and value < 1):
+                    raise PassError(f"option {key} must be in (0, 1), got {value}")
+            elif not ok:
+                raise PassError(f"option {key} must be a positive number, got {value}")
 
     def settings(self, module: builtin.ModuleOp) -> dict[str, object]:
         """The optimizer, schedule and hyperparameters: options, else `pinn.train`, else the

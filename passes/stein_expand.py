@@ -92,6 +92,10 @@ class SteinExpandPass(ModulePass):
     sigma: float | None = None
     sigma_t: float | None = None
 
+    def __post_init__(self) -> None:
+        # Checked when the pass is made, so a bad option fails before any pass runs.
+        _check_settings(self.pairs, self.sigma, self.sigma_t, "option")
+
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
         _check_settings(self.pairs, self.sigma, self.sigma_t, "option")
         stream = _first_free_stream(op)
@@ -136,6 +140,10 @@ def _check_settings(pairs, sigma, sigma_t, where: str) -> None:
     """Raise a UserError for a bad K, σ or σ_t (None: not given, nothing to check)."""
     if pairs is not None and (isinstance(pairs, bool) or not isinstance(pairs, int) or pairs < 1):
         raise PassError(f"{where} pairs must be an integer >= 1, got {pairs}")
+    if pairs is not None and pairs > 2**63 - 1:
+        raise PassError(
+            f"{where} pairs must be at most {2**63 - 1} (a 64-bit integer), got {pairs}"
+        )
     for key, value in (("sigma", sigma), ("sigma-t", sigma_t)):
         if value is None:
             continue

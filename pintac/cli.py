@@ -1,4 +1,9 @@
-"""The `pintac` console script: `pintac <command> [args...]`."""
+"""The `pintac` console script: `pintac <command> [args...]`.
+
+`main` returns the exit status and never raises: 0 on success, 1 for every mistake in the
+input, the options or the files (a message naming what is wrong, never a traceback), 130 when
+Ctrl-C stops it (at any moment, start-up included).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ commands:
   run      train a problem on the CPU and report its error (pintac run examples/poisson2d.mlir)
   compile  compile a problem with a named pipeline; write the IR or the generated NumPy step
   opt      parse, verify and transform IR with a pass pipeline (the mlir-opt of pintac)
+  plot     draw a run's losses and error, and with its checkpoint the solution
+  predict  evaluate a trained model (a checkpoint) at given points or on a grid
 
 Run `pintac <command> --help` for the options of a command.
 """
@@ -37,14 +44,37 @@ def _compile(argv: Sequence[str]) -> int:
     return run(argv)
 
 
+def _plot(argv: Sequence[str]) -> int:
+    from pintac.plot import run
+
+    return run(argv)
+
+
+def _predict(argv: Sequence[str]) -> int:
+    from pintac.predict import run
+
+    return run(argv)
+
+
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "run": _run,
     "compile": _compile,
     "opt": _opt,
+    "plot": _plot,
+    "predict": _predict,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt as e:
+        message = getattr(e, "message", None) or "pintac: interrupted"
+        _write(sys.stderr, message + "\n")
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from pintac.runtime.errors import UserError
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -61,13 +91,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return command(argv[1:])
     except UserError as e:
-        sys.stderr.write(f"{e}\n")
+        _write(sys.stderr, f"{e}\n")
         return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("pintac: interrupted\n")
-        return 130
+    except SystemExit as e:  # argparse after --help; nothing else exits
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except MemoryError:
+        _write(
+            sys.stderr,
+            f"pintac {argv[0]}: error: out of memory; the problem's batch sizes, Stein pairs "
+            "or evaluation points are too large for this machine\n",
+        )
+        return 1
     except BrokenPipeError:  # `pintac opt ... | head`: the reader went away; not an error
+        _silence_stdout()
         return 0
+
+
+def _write(stream, text: str) -> None:
+    try:
+        stream.write(text)
+        stream.flush()
+    except (OSError, ValueError):  # a closed or broken stream: nowhere left to say it
+        pass
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush does not
+    complain about the pipe again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
 from pintac.runtime.errors import UserError
-from pintac.runtime.files import write_text
+from pintac.runtime.files import check_writable, write_text
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -16,6 +18,49 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UserError(f"{self.prog}: error: {message}\n{self.format_usage().rstrip()}")
+
+
+def int_option(low: int, high: int) -> Callable[[str], int]:
+    """An argparse `type` for an integer in [low, high]: anything else is a usage error that
+    names the option, the range and the value given."""
+
+    def parse(text: str) -> int:
+        value = None
+        if re.fullmatch(r"[+-]?[0-9]+", text):
+            try:
+                value = int(text)
+            except ValueError:  # more digits than Python converts
+                value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be an integer from {low} to {high}, got {text!r}"
+            )
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def float_option(text: str) -> float:
+    """An argparse `type` for a finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+float_option.__name__ = "number"
+
+
+def check_output(path: str | None, what: str = "output") -> None:
+    """Before any work: a UserError if `path` (None or `-`: standard output) cannot be
+    written."""
+    if path is None or path == "-":
+        return
+    check_writable(Path(path), what)
 
 
 def write_output(text: str, path: str | None, what: str = "output") -> None:

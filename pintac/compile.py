@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Sequence
 from io import StringIO
 
-from pintac.cli_util import ArgumentParser, write_output
+from pintac.cli_util import ArgumentParser, check_output, write_output
 from pintac.pass_manager import Instrumentation, print_module
 from pintac.pipelines import add_pipeline_argument
 from pintac.runtime.targets import TARGETS
@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the IR after every pass (to stderr)",
     )
     ap.add_argument("--pass-timing", action="store_true", help="report pass times (to stderr)")
+    ap.add_argument(
+        "--reproducer",
+        metavar="FILE",
+        help="where to write the IR when a pass fails (default: a temp file)",
+    )
     return ap
 
 
@@ -42,11 +47,15 @@ def run(argv: Sequence[str]) -> int:
     import pintac.api as pt
 
     args = build_parser().parse_args(argv)
+    check_output(args.output)
+    check_output(args.reproducer, "reproducer")
     problem = pt.load(args.input)
     instr = Instrumentation(
         print_after={"*"} if args.print_ir_after_all else set(),
         timing=args.pass_timing,
         generic=args.print_op_generic,
+        reproducer=args.reproducer,
+        reproducer_to_temp=True,
     )
     if args.target == "mlir":
         program = problem.compile(args.pipeline, instrumentation=instr)

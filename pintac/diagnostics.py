@@ -81,17 +81,42 @@ def read_source(path: str) -> Source:
     return Source(name, text)
 
 
+_STRING_ESCAPE = re.compile(r'["nt\\]|[0-9A-Fa-f]{2}')
+
+
+def _skip_string(src: Source, start: int) -> int:
+    """The offset of the closing quote of the string literal opening at `start`."""
+    text, n, i = src.text, len(src.text), start + 1
+    while i < n and text[i] != '"':
+        if text[i] in "\n\v\f":
+            break
+        if text[i] == "\\":
+            if not _STRING_ESCAPE.match(text, i + 1):
+                raise UserError(
+                    src.diagnostic(
+                        i, 'invalid escape in a string literal (use \\n, \\t, \\\\, \\" or \\XX)'
+                    )
+                )
+            i += 2 if text[i + 1] in '"nt\\' else 3
+            continue
+        i += 1
+    if i >= n or text[i] != '"':
+        raise UserError(src.diagnostic(start, "string literal not closed on its line"))
+    return i
+
+
 def check_nesting(src: Source, limit: int = MAX_NESTING) -> None:
-    """Reject absurdly nested input with a located error instead of a stack overflow."""
+    """Reject absurdly nested input with a located error instead of a stack overflow, and
+    string literals the lexer would choke on (unclosed on their line, or with an invalid
+    escape: its pattern backtracks exponentially on them) with a located error instead of a
+    hang."""
     depth = 0
     openers, closers = "({[<", ")}]>"
     i, text, n = 0, src.text, len(src.text)
     while i < n:
         c = text[i]
         if c == '"':  # string literal: skip to its closing quote
-            i += 1
-            while i < n and text[i] != '"':
-                i += 2 if text[i] == "\\" else 1
+            i = _skip_string(src, i)
         elif c == "/" and text.startswith("//", i):  # comment: skip to end of line
             i = text.find("\n", i)
             if i == -1:

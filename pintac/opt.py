@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from io import StringIO
 
-from pintac.cli_util import ArgumentParser, write_output
+from pintac.cli_util import ArgumentParser, check_output, write_output
 from pintac.diagnostics import Source, parse_source, read_source, verify
 from pintac.pass_manager import (
     Instrumentation,
@@ -143,6 +143,8 @@ def run(argv: Sequence[str]) -> int:
         sys.stdout.write(list_passes())
         return 0
 
+    check_output(args.output)
+    check_output(args.reproducer, "reproducer")
     available = available_passes()
     passes = parse_pipeline_spec(args.passes, available)
     before = _pass_names(args.print_ir_before) | ({"*"} if args.print_ir_before_all else set())
@@ -160,6 +162,7 @@ def run(argv: Sequence[str]) -> int:
         timing=args.pass_timing,
         generic=args.print_op_generic,
         reproducer=args.reproducer,
+        reproducer_to_temp=True,
     )
 
     src = read_source(args.input)

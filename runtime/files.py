@@ -1,15 +1,24 @@
 """Writing output files atomically: a failed or interrupted write never damages what was there.
 
-Every file pintac writes (IR, generated code, reports, checkpoints) goes through
-`atomic_write`: the bytes go to a temporary file in the destination's directory, which is
-flushed, fsync'ed, given the permissions a plain `open()` would give (0666 less the umask)
-and renamed over the destination. On any failure the temporary file is removed.
+Every file pintac writes (IR, generated code, reports, checkpoints, reproducers, plots) goes
+through `atomic_write`: the bytes go to a temporary file in the destination's directory, which
+is flushed, fsync'ed, given the permissions a plain `open()` would give (0666 less the umask)
+and renamed over the destination. On any failure — an error, a full disk, Ctrl-C — the
+temporary file is removed and the destination is as it was. Missing parent directories are
+created. A destination that is a device or a pipe (`/dev/null`, `/dev/stdout`) is written in
+place: it cannot be replaced.
+
+`check_writable` and `check_directory` find out up front, without writing anything, whether an
+output can be written, so that a long run does not discover at its end that its report cannot
+be saved.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -24,18 +33,131 @@ def _umask() -> int:
     return mask
 
 
+def _reason(e: OSError, directory: Path | None = None) -> str:
+    """Why an OSError happened, in words that name the culprit."""
+    if e.errno == errno.ENOENT and directory is not None and directory.is_dir():
+        return f"cannot create files in {directory}"
+    if e.errno == errno.EROFS:
+        return "the file system is read-only"
+    if e.errno == errno.ENOSPC:
+        return "no space left on the device"
+    if e.errno in (errno.EACCES, errno.EPERM):
+        where = f" in {directory}" if directory is not None else ""
+        return f"permission denied{where}"
+    return (e.strerror or str(e)).lower() if e.strerror else str(e)
+
+
+def _existing_ancestor(path: Path) -> Path:
+    """The nearest ancestor of `path` (or `path` itself) that exists, not following a missing
+    component further than needed."""
+    current = path
+    while not os.path.lexists(current):
+        parent = current.parent
+        if parent == current:
+            break
+        current = parent
+    return current
+
+
+def _problem_with_directory(directory: Path) -> str | None:
+    """Why files cannot be created in `directory` (created if missing), or None if they can.
+
+    Nothing is left behind: a probe file is created and removed at once; directories that
+    would have to be created are not created (their nearest existing ancestor is probed).
+    """
+    directory = Path(directory)
+    base = _existing_ancestor(directory)
+    if not base.is_dir():
+        return f"{base} is not a directory"
+    try:
+        fd, probe = tempfile.mkstemp(dir=base, prefix=".pintac-probe-", suffix=".tmp")
+    except OSError as e:
+        return _reason(e, base)
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+    return None
+
+
+def check_writable(path: str | Path, what: str = "output") -> None:
+    """Raise a UserError naming `path` if the file `path` cannot be written (see the module
+    doc). Writes nothing."""
+    path = Path(path)
+    if str(path) == "":
+        raise UserError(f"error: the path of the {what} is empty")
+    if path.is_dir():
+        raise UserError(f"{path}: error: cannot write the {what}: it is a directory")
+    if path.exists() and not path.is_file():
+        if not os.access(path, os.W_OK):
+            raise UserError(f"{path}: error: cannot write the {what}: permission denied")
+        return  # a device or a pipe: written in place
+    problem = _problem_with_directory(path.parent)
+    if problem is not None:
+        raise UserError(f"{path}: error: cannot write the {what}: {problem}")
+
+
+def check_directory(directory: str | Path, what: str = "output") -> None:
+    """Raise a UserError if files for `what` cannot be created in `directory` (created if
+    missing). Writes nothing."""
+    directory = Path(directory)
+    if str(directory) == "":
+        raise UserError(f"error: the directory for the {what} is empty")
+    if directory.exists() and not directory.is_dir():
+        raise UserError(f"{directory}: error: cannot write the {what}: it is not a directory")
+    problem = _problem_with_directory(directory)
+    if problem is not None:
+        raise UserError(f"{directory}: error: cannot write the {what}: {problem}")
+
+
+def _make_parents(path: Path, what: str) -> None:
+    directory = path.parent
+    if directory.is_dir():
+        return
+    base = _existing_ancestor(directory)
+    if not base.is_dir():
+        raise UserError(f"{path}: error: cannot write the {what}: {base} is not a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(
+            f"{path}: error: cannot write the {what}: cannot create the directory "
+            f"{directory}: {_reason(e, base)}"
+        ) from None
+
+
+def _special(path: Path) -> bool:
+    """A device, a pipe or a socket: something to write into, not to replace."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
 def atomic_write(path: Path, fill: Callable[[BinaryIO], None], what: str = "output") -> None:
     """Create or replace `path` with what `fill(stream)` writes, atomically.
 
     Raises a UserError naming the path and what it is for when it cannot be written.
     """
     path = Path(path)
+    if str(path) == "":
+        raise UserError(f"error: the path of the {what} is empty")
     if path.is_dir():
         raise UserError(f"{path}: error: cannot write the {what}: it is a directory")
+    if path.is_symlink():  # replace the file the link points to, and keep the link
+        path = Path(os.path.realpath(path))
+    if _special(path):
+        _write_in_place(path, fill, what)
+        return
+    _make_parents(path, what)
     tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        except OSError as e:
+            raise UserError(
+                f"{path}: error: cannot write the {what}: {_reason(e, path.parent)}"
+            ) from None
         with os.fdopen(fd, "wb") as stream:
             fill(stream)
             stream.flush()
@@ -44,13 +166,28 @@ def atomic_write(path: Path, fill: Callable[[BinaryIO], None], what: str = "outp
         os.replace(tmp, path)
         tmp = None
     except OSError as e:
-        raise UserError(f"{path}: error: cannot write the {what}: {e.strerror}") from None
+        raise UserError(
+            f"{path}: error: cannot write the {what}: {_reason(e, path.parent)}"
+        ) from None
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-    with contextlib.suppress(OSError):  # make the rename itself durable where possible
-        dir_fd = os.open(path.parent, os.O_RDONLY)
+    _fsync_directory(path.parent)
+
+
+def _write_in_place(path: Path, fill: Callable[[BinaryIO], None], what: str) -> None:
+    try:
+        with open(path, "wb") as stream:
+            fill(stream)
+    except OSError as e:
+        raise UserError(f"{path}: error: cannot write the {what}: {_reason(e)}") from None
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable where the platform allows (POSIX)."""
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(directory, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:

@@ -48,6 +48,11 @@ MALFORMED: dict[str, bytes] = {
     + b">" * 3_000
     + b")\n",
     "unterminated-string": b'pinn.problem @p {\n  pinn.train {optimizer = "adam}\n}\n',
+    # xDSL's string pattern backtracks exponentially on these: they must fail fast
+    "string-not-closed-on-its-line": b'"/ a comment missing its first slash, long enough\n'
+    + SMALL.encode(),
+    "invalid-string-escape": b'pinn.problem @p {\n  pinn.train {optimizer = "a\\qdam and more'
+    + b' words to backtrack over"}\n}\n',
     "missing-type": b"pinn.problem @p {\n  pinn.param @W init zeros\n}\n",
     "missing-init-name": b"pinn.problem @p {\n  pinn.param @W : tensor<2x2xf32> init\n}\n",
     "bad-domain-kind": b"pinn.problem @p {\n  pinn.domain @d sphere [0.0] to [1.0]\n}\n",

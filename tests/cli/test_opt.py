@@ -258,3 +258,24 @@ def test_context_knows_all_pintac_dialects():
     ctx = make_context()
     for name in ("builtin", "func", "arith", "math", "pinn", "stein", "tt", "smx"):
         assert name in ctx.registered_dialect_names
+
+
+def test_pass_timing_columns_add_up(func_file, capsys):
+    code, _, err = run([func_file, "-p", "cse,dce,canonicalize", "--pass-timing"], capsys)
+    assert code == 0
+    lines = err.splitlines()
+    header = next(line for line in lines if "verify" in line and "%" in line).split()
+    assert [h for h in header if h != "(s)"][:4] == ["pass", "verify", "total", "%"], header
+    rows = {}
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 5 and parts[-1] in ("cse", "dce", "canonicalize", "total"):
+            rows[parts[-1]] = [float(p.rstrip("%")) for p in parts[:4]]
+    assert set(rows) == {"cse", "dce", "canonicalize", "total"}
+    grand = rows.pop("total")
+    for column in range(3):  # pass, verify and total seconds each add up to the total row
+        assert sum(r[column] for r in rows.values()) == pytest.approx(grand[column], abs=3e-4)
+    for passed, verified, total, pct in rows.values():
+        assert total == pytest.approx(passed + verified, abs=2e-4)
+        assert pct == pytest.approx(100 * total / grand[2], abs=0.5 + 100 * 2e-4 / grand[2])
+    assert grand[3] == 100.0

@@ -168,15 +168,20 @@ def test_resume_without_a_checkpoint(tmp_path, capsys):
 def test_checkpoint_of_another_problem_is_refused(tmp_path, capsys):
     run([SMALL, "--steps", 2, "--quiet", "--checkpoint", tmp_path / "ck"], capsys)
     other = tmp_path / "other.mlir"
-    other.write_text(
-        SMALL.read_text()
-        .replace("tensor<?x16xf32>", "tensor<?x16xf32>")
-        .replace(
+    other.write_text(SMALL.read_text().replace("@poisson2d_small", "@other"))
+    code, _, err = run([other, "--quiet", "--checkpoint", tmp_path / "ck", "--resume"], capsys)
+    assert code == 1
+    assert "belongs to problem 'poisson2d_small', not 'other'" in err
+    # the same problem with a different initialization is a changed problem
+    changed = tmp_path / "changed.mlir"
+    changed.write_text(
+        SMALL.read_text().replace(
             "pinn.param @b2 : tensor<1xf32> init zeros", "pinn.param @b2 : tensor<1xf32> init ones"
         )
     )
-    code, _, err = run([other, "--quiet", "--checkpoint", tmp_path / "ck", "--resume"], capsys)
-    # same step function, so it resumes; a different pipeline does not:
+    code, _, err = run([changed, "--quiet", "--checkpoint", tmp_path / "ck", "--resume"], capsys)
+    assert code == 1 and "has changed since the checkpoint" in err
+    # and so is a different pipeline
     code, _, err = run(
         [
             SMALL,
@@ -189,7 +194,7 @@ def test_checkpoint_of_another_problem_is_refused(tmp_path, capsys):
         ],
         capsys,
     )
-    assert code == 1 and "cannot resume" in err
+    assert code == 1 and "was trained with pipeline" in err
 
 
 def test_unknown_pipeline(capsys):

@@ -120,14 +120,53 @@ def test_reserved_and_object_arrays_are_refused(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_missing_directories_are_created(tmp_path):
+    path = tmp_path / "no" / "such" / "dir" / "c.npz"
+    save_checkpoint(path, {"a": np.ones(2, np.float32)}, {"step": 1})
+    assert load_checkpoint(path)[1] == {"step": 1}
+
+
 def test_unwritable_destinations_are_user_errors(tmp_path):
-    missing = tmp_path / "no" / "such" / "dir" / "c.npz"
-    with pytest.raises(UserError, match=r"c.npz: error: cannot write the checkpoint: directory"):
-        save_checkpoint(missing, {}, {})
     (tmp_path / "d.npz").mkdir()
     with pytest.raises(UserError, match=r"d.npz: error: cannot write the checkpoint: "):
         save_checkpoint(tmp_path / "d.npz", {}, {})
-    assert [p.name for p in tmp_path.iterdir()] == ["d.npz"]  # no temporary left behind
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(UserError, match=r"c.npz: error: cannot write the checkpoint: .*f is not a"):
+        save_checkpoint(tmp_path / "f" / "c.npz", {}, {})
+    with pytest.raises(UserError) as info:
+        save_checkpoint("/proc/c.npz", {}, {})
+    assert "cannot write the checkpoint" in str(info.value)
+    assert "does not exist" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.npz", "f"]  # no temporary left
+
+
+def test_the_header_lists_every_array(tmp_path):
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, sample_arrays(), META)
+    with np.load(path) as npz:
+        header = json.loads(npz["__pintac_meta__"].tobytes())
+    tensors = {t["name"]: (tuple(t["shape"]), np.dtype(t["dtype"])) for t in header["tensors"]}
+    assert tensors == {k: (v.shape, v.dtype) for k, v in sample_arrays().items()}
+
+
+def test_an_array_that_contradicts_the_header_is_detected(tmp_path):
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, {"W0": np.zeros((2, 3), np.float32)}, META)
+    with np.load(path) as npz:
+        entries = {k: npz[k] for k in npz.files}
+    entries["W0"] = np.zeros((3, 3), np.float32)
+    np.savez(path, **entries)
+    expect_error(path, "'W0' is a 3x3 float32 array, but the checkpoint's header says 2x3 float32")
+    entries.pop("W0")
+    np.savez(path, **entries)
+    expect_error(path, "'W0' is missing")
+
+
+def test_metadata_keeps_the_order_of_its_keys(tmp_path):
+    path = tmp_path / "c.npz"
+    meta = {"step": 1, "loss": 2.0, "loss_pde": 1.0, "loss_bc": 0.5, "a": 0}
+    save_checkpoint(path, {}, meta)
+    assert list(load_checkpoint(path)[1]) == list(meta)
 
 
 # ---------------------------------------------------------------- bad files
@@ -210,8 +249,16 @@ def test_wrong_version(tmp_path):
         path, json.dumps({"format": "pintac-checkpoint", "version": 99, "meta": {}}).encode()
     )
     expect_error(
-        path, "checkpoint format version 99 is not supported (this pintac reads version 1)"
+        path, "checkpoint format version 99 is not supported (this pintac reads version 2)"
     )
+
+
+def test_version_1_is_refused_as_written_by_an_older_pintac(tmp_path):
+    path = tmp_path / "c.npz"
+    write_header(
+        path, json.dumps({"format": "pintac-checkpoint", "version": 1, "meta": {}}).encode()
+    )
+    expect_error(path, "version 1 is not supported (this pintac reads version 2): it was written")
 
 
 def test_wrong_format(tmp_path):
