@@ -611,18 +611,20 @@ class Trainer:
         metrics: dict[str, float] = {}
         for _ in range(steps):
             start = time.perf_counter()
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                new_state, metrics = self.program.step(self.state, self.seed)
+            try:
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    new_state, metrics = self.program.step(self.state, self.seed)
+            except UserError as e:  # a non-finite value reaching a quantizer, say
+                what = str(e).removeprefix("error: ")
+                raise TrainingDiverged(
+                    f"error: at step {self.state.step}, {what}; training stopped "
+                    f"({self._last_good()})"
+                ) from None
             self.step_seconds.append(time.perf_counter() - start)
             if not all(math.isfinite(v) for v in metrics.values()):
-                where = (
-                    f"the last good checkpoint is {self.last_checkpoint}"
-                    if self.last_checkpoint is not None
-                    else "no checkpoint was written (use --checkpoint DIR)"
-                )
                 raise TrainingDiverged(
                     f"error: the loss became {metrics.get('loss')} at step {self.state.step}; "
-                    f"training stopped ({where}). Try a smaller learning rate."
+                    f"training stopped ({self._last_good()}). Try a smaller learning rate."
                 )
             self.state = new_state
             if eval_every and self.state.step % eval_every == 0 and self.program.exact is not None:
@@ -639,6 +641,11 @@ class Trainer:
             ):
                 self.save(checkpoint)
         return metrics
+
+    def _last_good(self) -> str:
+        if self.last_checkpoint is not None:
+            return f"the last good checkpoint is {self.last_checkpoint}"
+        return "no checkpoint was written (use --checkpoint DIR)"
 
     def evaluate(self, points: int | None = None, smoothed: bool = False) -> Evaluation:
         n = default_eval_points(self.program, points)

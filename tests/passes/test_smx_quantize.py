@@ -34,9 +34,7 @@ def test_every_training_gemm_is_quantized_and_predict_is_not(pipeline):
 
 
 def copies_per_tensor(program) -> Counter:
-    return Counter(
-        op.input for op in ops(program, "train_step") if isinstance(op, smx.QuantizeOp)
-    )
+    return Counter(op.input for op in ops(program, "train_step") if isinstance(op, smx.QuantizeOp))
 
 
 def test_smx_quantizes_each_tensor_once_and_mx_twice_when_read_both_ways():
@@ -81,3 +79,19 @@ def test_a_non_finite_value_reaching_a_quantizer_is_an_error_naming_the_tensor()
     x[2, 3] = np.nan
     with pytest.raises(UserError, match=rf"%{quantize.input.name_hint} holds a non-finite value"):
         run_op(quantize, x)
+
+
+def test_training_stops_at_a_non_finite_weight_and_keeps_the_last_checkpoint(tmp_path):
+    """The quantizer's error names the tensor and the step; the trainer adds where the last
+    good checkpoint is, and writes nothing over it."""
+    trainer = pt.Trainer(pt.load(SMALL).compile("smx-diff"), seed=0)
+    checkpoint = tmp_path / "ck"
+    trainer.train(2, checkpoint=checkpoint, checkpoint_every=1)
+    saved = checkpoint.read_bytes()
+    trainer.state.params["W1"][3, 4] = np.inf
+    with pytest.raises(pt.TrainingDiverged) as failure:
+        trainer.train(3, checkpoint=checkpoint, checkpoint_every=1)
+    message = str(failure.value)
+    assert "%W1 holds a non-finite value" in message and "step 2" in message
+    assert f"the last good checkpoint is {checkpoint}" in message
+    assert checkpoint.read_bytes() == saved
