@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from xdsl.dialects import func
@@ -46,7 +46,10 @@ from pintac.runtime.checkpoint import describe_array, load_checkpoint, save_chec
 from pintac.runtime.errors import UserError
 from pintac.runtime.init import init_params
 from pintac.runtime.sampling import DomainSpec, sample_points
-from pintac.runtime.targets import functions_of, get_target
+from pintac.runtime.targets import Target, functions_of, get_target
+
+if TYPE_CHECKING:
+    from pintac.runtime.pinta.target import HardwareOptions
 
 DEFAULT_BATCH = 100  # points per loss term when pinn.train gives no batch sizes
 DEFAULT_STEPS = 1000  # training steps when pinn.train gives none (and no schedule needs them)
@@ -135,12 +138,13 @@ class Problem:
         steps: int | None = None,
         instrumentation: Instrumentation | None = None,
         target: str = "numpy",
+        hw: HardwareOptions | None = None,
     ) -> Program:
         """Run a named pipeline (or a pipeline string) on a copy of the problem and build the
         result for a target (`pintac.runtime.targets`).
 
         `steps` overrides the training configuration's number of steps (which sets the
-        length of a linear-decay schedule).
+        length of a linear-decay schedule). `hw` configures the PINTA targets' hardware.
         """
         if steps is not None:
             check_int(steps, "steps", 1, MAX_STEPS)
@@ -165,6 +169,28 @@ class Problem:
             _set_steps(module, steps)
         ctx = make_context()
         run_pipeline(ctx, parsed, passes, instrumentation)
+        built_for = get_target(target, hw)
+        lowered = None
+        batch = self.config("batch", {}) or {}
+        sizes = {
+            t.sym_name.data: int(batch.get(t.sym_name.data, DEFAULT_BATCH)) for t in self.op.terms
+        }
+        lowering = built_for.lowering(sizes)
+        if lowering:  # the target's own passes, on a copy (the program keeps the step's IR)
+            lowered = module.clone()
+            offsets = dict(zip(lowered.walk(), module.walk(), strict=True))
+            lowered_parsed = ParsedModule(
+                lowered,
+                parsed.source,
+                {new: op_offsets[old] for new, old in offsets.items() if old in op_offsets},
+                parsed.line_offset,
+            )
+            run_pipeline(
+                ctx,
+                lowered_parsed,
+                parse_pipeline_spec(lowering, available_passes()),
+                instrumentation,
+            )
         return Program(
             module,
             pipeline,
@@ -173,6 +199,8 @@ class Problem:
             target,
             problem=self,
             pipeline_id=",".join(str(p) for p in passes),
+            built_for=built_for,
+            lowered=lowered,
         )
 
 
@@ -291,6 +319,8 @@ class Program:
         *,
         problem: Problem | None = None,
         pipeline_id: str | None = None,
+        built_for: Target | None = None,
+        lowered: ModuleOp | None = None,
     ):
         self.module = module
         self.pipeline = pipeline
@@ -310,8 +340,11 @@ class Program:
             )
         self.functions = funcs
         self.target = target
-        self.executable = get_target(target).build(
-            module, f"Training step of problem {self.name}, pipeline {pipeline}: {spec}"
+        self.lowered = lowered  # the module after the target's lowering, if it has one
+        self.executable = (built_for or get_target(target)).build(
+            lowered or module,
+            f"Training step of problem {self.name}, pipeline {pipeline}: {spec}",
+            pipeline,
         )
         built = self.executable.functions
         self.train_step = built["train_step"]

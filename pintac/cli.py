@@ -16,8 +16,13 @@ USAGE = """\
 usage: pintac <command> [args...]
 
 commands:
-  run      train a problem on the CPU and report its error (pintac run examples/poisson2d.mlir)
-  compile  compile a problem with a named pipeline; write the IR or the generated NumPy step
+  run      train a problem and report its error (pintac run examples/poisson2d.mlir),
+           on the CPU or on the PINTA simulator (--target pinta-sim)
+  compile  compile a problem's training step for PINTA (a program directory), the NumPy
+           runtime or as IR (pintac compile examples/poisson2d.mlir --pipeline smx-diff)
+  sim      train with a compiled PINTA program on the cycle/energy simulator
+  asm      assemble PINTA assembly (.pasm) into a program file
+  disasm   disassemble a PINTA program file
   opt      parse, verify and transform IR with a pass pipeline (the mlir-opt of pintac)
   plot     draw a run's losses and error, and with its checkpoint the solution
   predict  evaluate a trained model (a checkpoint) at given points or on a grid
@@ -56,9 +61,30 @@ def _predict(argv: Sequence[str]) -> int:
     return run(argv)
 
 
+def _sim(argv: Sequence[str]) -> int:
+    from pintac.sim import run
+
+    return run(argv)
+
+
+def _asm(argv: Sequence[str]) -> int:
+    from pintac.asm import asm
+
+    return asm(argv)
+
+
+def _disasm(argv: Sequence[str]) -> int:
+    from pintac.asm import disasm
+
+    return disasm(argv)
+
+
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "run": _run,
     "compile": _compile,
+    "sim": _sim,
+    "asm": _asm,
+    "disasm": _disasm,
     "opt": _opt,
     "plot": _plot,
     "predict": _predict,

@@ -69,3 +69,38 @@ def write_output(text: str, path: str | None, what: str = "output") -> None:
         sys.stdout.write(text)
         return
     write_text(Path(path), text, what)
+
+
+def add_hardware_arguments(ap: argparse.ArgumentParser) -> None:
+    """`--hw FILE` and `--hw-set KEY=VALUE` for the PINTA targets."""
+    ap.add_argument(
+        "--hw",
+        metavar="FILE",
+        help="PINTA hardware configuration (TOML; default: the bundled defaults, "
+        "docs/pinta-hardware.md)",
+    )
+    ap.add_argument(
+        "--hw-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one configuration key, e.g. --hw-set gemm.pes=32 (repeatable)",
+    )
+
+
+def hardware_options(args: argparse.Namespace):
+    """The `HardwareOptions` of `--hw` / `--hw-set`, checked now (a bad key or value is an
+    error naming it, before anything is compiled)."""
+    from pintac.runtime.pinta.target import HardwareOptions
+
+    hw = HardwareOptions(args.hw, tuple(args.hw_set))
+    hw.load()
+    return hw
+
+
+def format_bytes(n: float) -> str:
+    """`323 B`, `150 kB`, `2.1 MB`, `1.05 GB` (powers of 1000)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{int(n)} B"

@@ -3,31 +3,60 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections import Counter
 from collections.abc import Sequence
 from io import StringIO
+from pathlib import Path
 
-from pintac.cli_util import ArgumentParser, check_output, write_output
+from pintac.cli_util import (
+    ArgumentParser,
+    add_hardware_arguments,
+    check_output,
+    format_bytes,
+    hardware_options,
+    write_output,
+)
 from pintac.pass_manager import Instrumentation, print_module
 from pintac.pipelines import add_pipeline_argument
+from pintac.runtime.errors import UserError
+from pintac.runtime.files import check_directory
 from pintac.runtime.targets import TARGETS
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = ArgumentParser(
         prog="pintac compile",
-        description="Compile a PINN problem with a named pipeline.",
-        epilog="example: pintac compile examples/poisson2d.mlir --target numpy -o step.py",
+        description="Compile a PINN problem's training step with a named pipeline, for PINTA "
+        "(microcode for the bundled simulator), the NumPy runtime or as IR.",
+        epilog="examples: pintac compile examples/poisson2d.mlir --pipeline smx-diff; "
+        "pintac compile examples/poisson2d.mlir --target numpy -o step.py",
     )
     ap.add_argument("input", help="problem file (.mlir), or - for stdin")
     add_pipeline_argument(ap)
     ap.add_argument(
         "--target",
-        choices=("mlir", *TARGETS),
-        default="mlir",
-        help="mlir: the IR after the pipeline; numpy: the training step as an importable "
-        "Python module calling pintac's NumPy kernels",
+        choices=("pinta", "mlir", *(t for t in TARGETS if t not in ("pinta", "pinta-sim"))),
+        default="pinta",
+        help="pinta: a program directory for the PINTA accelerator (program.bin, its "
+        "assembly program.pasm, the DRAM image, manifest.json) and a summary; mlir: the IR "
+        "after the pipeline; numpy: the training step as an importable Python module "
+        "calling pintac's NumPy kernels (numpy-exact: every GEMM exact)",
     )
-    ap.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    ap.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="write here (pinta: a directory, default NAME.pinta for NAME.mlir; others: a "
+        "file, default stdout)",
+    )
+    add_hardware_arguments(ap)
+    ap.add_argument(
+        "--report",
+        action="store_true",
+        help="also print what the pipeline made of the step: the quantized copies (tensor, "
+        "use, format, copies)",
+    )
     ap.add_argument("--print-op-generic", action="store_true", help="generic MLIR form")
     ap.add_argument(
         "--print-ir-after-all",
@@ -47,8 +76,17 @@ def run(argv: Sequence[str]) -> int:
     import pintac.api as pt
 
     args = build_parser().parse_args(argv)
-    check_output(args.output)
+    if args.target == "pinta":
+        if args.output is None:
+            stem = "stdin" if args.input == "-" else Path(args.input).stem
+            args.output = f"{stem}.pinta"
+        check_directory(args.output, "program directory")
+    else:
+        check_output(args.output)
+        if args.hw or args.hw_set:
+            raise UserError("pintac compile: error: --hw and --hw-set configure --target pinta")
     check_output(args.reproducer, "reproducer")
+    hw = hardware_options(args) if args.target == "pinta" else None
     problem = pt.load(args.input)
     instr = Instrumentation(
         print_after={"*"} if args.print_ir_after_all else set(),
@@ -63,6 +101,40 @@ def run(argv: Sequence[str]) -> int:
         print_module(program.module, out, args.print_op_generic)
         write_output(out.getvalue(), args.output)
     else:
-        program = problem.compile(args.pipeline, instrumentation=instr, target=args.target)
+        program = problem.compile(args.pipeline, instrumentation=instr, target=args.target, hw=hw)
         program.write(args.output)
+        if args.target == "pinta":
+            sys.stdout.write(pinta_summary(program, args.output))
+    if args.report:
+        sys.stdout.write(_report(program))
     return 0
+
+
+def _report(program) -> str:
+    from pintac.runtime.quantization_report import format_plan, quantization_plan
+
+    plan = quantization_plan(program.functions["train_step"])
+    return "quantized copies of @train_step:\n" + format_plan(plan)
+
+
+def pinta_summary(program, directory: str) -> str:
+    """What `pintac compile` made for PINTA: instructions by class, memories, a step."""
+    executable = program.executable
+    step = executable.step
+    report = executable.report
+    usage = executable.usage()
+    counts = Counter(i.mnemonic for i in step.instructions)
+    classes = ", ".join(f"{m} {n}" for m, n in counts.most_common())
+    cfg = executable.config
+    lines = [
+        f"compiled     {program.name} ({program.pipeline}) for PINTA into {directory}/",
+        f"instructions {len(step.instructions)}: {classes}",
+        f"memory       SPM {format_bytes(usage['spm'])} of {format_bytes(cfg.memory.spm_bytes)}, "
+        f"ACC {format_bytes(usage['acc'])} of {format_bytes(cfg.memory.acc_bytes)}, "
+        f"DRAM {format_bytes(4 * step.dram_words)} of {format_bytes(cfg.memory.dram_bytes)}",
+        f"step         {report.cycles} cycles ({report.time_us / 1e3:.3g} ms at "
+        f"{cfg.clock.mhz:g} MHz), PE utilization {report.pe_utilization:.1%}, "
+        f"{report.total_energy_pj / 1e9:.3g} mJ",
+        f"run it       pintac sim {directory} --steps 10",
+    ]
+    return "\n".join(lines) + "\n"

@@ -13,7 +13,17 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from pintac.cli_util import ArgumentParser, check_output, int_option, write_output
+import numpy as np
+
+from pintac.cli_util import (
+    ArgumentParser,
+    add_hardware_arguments,
+    check_output,
+    format_bytes,
+    hardware_options,
+    int_option,
+    write_output,
+)
 from pintac.limits import MAX_EVAL_POINTS, MAX_SEED, MAX_STEPS
 from pintac.pipelines import add_pipeline_argument
 from pintac.runtime.errors import UserError
@@ -98,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="draw the losses, the error and the solution into DIR (needs matplotlib)",
     )
+    ap.add_argument(
+        "--target",
+        choices=("numpy", "numpy-exact", "pinta-sim"),
+        default="numpy",
+        help="where the training step runs: the NumPy runtime (numpy-exact: every GEMM "
+        "exact, the arithmetic contract), or PINTA's simulator (pinta-sim)",
+    )
+    add_hardware_arguments(ap)
     ap.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
     return ap
 
@@ -178,7 +196,10 @@ class _Session:
                 )
         problem = pt.load(args.input)
         started = time.perf_counter()
-        program = problem.compile(args.pipeline, steps=steps)
+        if (args.hw or args.hw_set) and args.target != "pinta-sim":
+            raise UserError("pintac run: error: --hw and --hw-set configure --target pinta-sim")
+        hw = hardware_options(args) if args.target == "pinta-sim" else None
+        program = problem.compile(args.pipeline, steps=steps, target=args.target, hw=hw)
         compile_seconds = time.perf_counter() - started
         self.total = total = program.steps
         evaluate = not args.no_eval
@@ -339,7 +360,32 @@ def _summary(
         "seconds_per_step_median": statistics.median(trainer.step_seconds) if steps_run else None,
         "history": trainer.history,
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "target": args.target,
+        "quantization": _quantization(program, trainer),
+        "pinta": _pinta_report(program),
     }
+
+
+def _quantization(program, trainer) -> dict | None:
+    """Per kind of quantized tensor: bytes in quantized copies, copies, SQNR, measured on one
+    step at the final parameters (None for an f32 pipeline)."""
+    from pintac.dialects import smx
+    from pintac.runtime.quantization_report import measure
+
+    f = program.functions["train_step"]
+    if not any(isinstance(op, smx.QuantizeOp) for op in f.walk()):
+        return None
+    state, seed = trainer.state, trainer.seed
+    args = program.step_arguments(state, seed, program.batch(seed, state.step))
+    with np.errstate(all="ignore"):
+        return measure(f, args).as_json()
+
+
+def _pinta_report(program) -> dict | None:
+    """The simulated step's cycles, queues, traffic and energy (pinta-sim only)."""
+    if program.target != "pinta-sim":
+        return None
+    return program.executable.report.to_dict()
 
 
 def _print_summary(s: dict) -> None:
@@ -356,6 +402,18 @@ def _print_summary(s: dict) -> None:
     if s["rel_l2"] is not None:
         kind = "smoothed" if s["smoothed"] else "raw network"
         lines.append(f"rel. L2 err  {s['rel_l2']:.4e} ({s['eval_points']} held-out points, {kind})")
+    for use, q in (s["quantization"] or {}).items():
+        lines.append(
+            f"quantized    {use}: {format_bytes(q['bytes'])} per step in {q['copies']} "
+            f"copies, SQNR {q['sqnr_db']:.1f} dB"
+        )
+    if s["pinta"] is not None:
+        p = s["pinta"]
+        lines.append(
+            f"PINTA        {p['cycles']} cycles per step ({p['time_us'] / 1e3:.3g} ms at "
+            f"{p['clock_mhz']:g} MHz), PE utilization {p['pe_utilization']:.1%}, "
+            f"{p['energy_pj']['total'] / 1e9:.3g} mJ"
+        )
     if s["seconds_per_step_median"] is not None:
         lines.append(
             f"time         {s['train_seconds']:.1f} s training "

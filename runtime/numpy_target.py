@@ -127,7 +127,7 @@ class NumpyTarget(Target):
     description = "Python calling pintac's NumPy kernels (runs on the CPU)"
     exact_gemms = False
 
-    def build(self, module: ModuleOp, title: str) -> NumpyExecutable:
+    def build(self, module: ModuleOp, title: str, pipeline: str = "") -> NumpyExecutable:
         source = module_source(functions_of(module), title, self.exact_gemms)
         return NumpyExecutable(source, "pintac_step")
 

@@ -2,13 +2,15 @@
 
 A target builds the module's functions (`@train_step`, `@predict`, `@exact`) into callables on
 NumPy arrays, with the arguments and results their `train.role`s describe, and writes the
-artifact `pintac compile --target NAME` produces. The NumPy runtime is the first target.
+artifact `pintac compile --target NAME` produces. Targets: the NumPy runtime (`numpy`, and
+`numpy-exact` under the arithmetic contract) and PINTA (`pinta`, `pinta-sim`: microcode run
+by the simulator, after the driver runs the target's `lowering`, `lower-to-pinta`).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from xdsl.dialects import func
@@ -33,9 +35,16 @@ class Target(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
 
+    def lowering(self, batch: Mapping[str, int]) -> str | None:
+        """A pass pipeline the driver runs on a copy of the compiled module before `build`
+        (the target's own lowering, for these batch sizes by loss term), or None."""
+        del batch
+        return None
+
     @abstractmethod
-    def build(self, module: ModuleOp, title: str) -> Executable:
-        """Build every `func.func` of `module`; `title` heads the artifact (problem, pipeline)."""
+    def build(self, module: ModuleOp, title: str, pipeline: str = "") -> Executable:
+        """Build every `func.func` of `module`; `title` heads the artifact (problem, pipeline);
+        `pipeline` names the pipeline that compiled it."""
 
 
 def functions_of(module: ModuleOp) -> dict[str, func.FuncOp]:
@@ -54,12 +63,31 @@ def _numpy_exact() -> type[Target]:
     return NumpyExactTarget
 
 
+def _pinta() -> type[Target]:
+    from pintac.runtime.pinta.target import PintaTarget
+
+    return PintaTarget
+
+
+def _pinta_sim() -> type[Target]:
+    from pintac.runtime.pinta.target import PintaSimTarget
+
+    return PintaSimTarget
+
+
 # Target name -> factory (modules are imported on first use).
-TARGETS: dict[str, Callable[[], type[Target]]] = {"numpy": _numpy, "numpy-exact": _numpy_exact}
+TARGETS: dict[str, Callable[[], type[Target]]] = {
+    "numpy": _numpy,
+    "numpy-exact": _numpy_exact,
+    "pinta": _pinta,
+    "pinta-sim": _pinta_sim,
+}
+HARDWARE_TARGETS = ("pinta", "pinta-sim")
 
 
-def get_target(name: str) -> Target:
+def get_target(name: str, hw: Any = None) -> Target:
+    """The target `name`; `hw` (a `pinta.target.HardwareOptions`) configures PINTA's."""
     factory = TARGETS.get(name)
     if factory is None:
         raise UserError(f"error: unknown target '{name}'; targets: {', '.join(TARGETS)}")
-    return factory()()
+    return factory()(hw) if name in HARDWARE_TARGETS else factory()()

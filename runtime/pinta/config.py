@@ -435,15 +435,19 @@ def _comment(text: str) -> list[str]:
     return ["# " + line for line in textwrap.wrap(text, 96)]
 
 
-def config_toml() -> str:
-    """The bundled pinta.toml: every key with its default, unit and meaning."""
-    out = [
-        "# PINTA hardware configuration: the defaults. Generated from the schema in",
-        "# runtime/pinta/config.py by `python -m pintac.runtime.pinta docs`; the meaning of",
-        "# every key is in docs/pinta-hardware.md. Copy this file to change a value, or",
-        '# override one key with "section.key=value".',
-    ]
-    defaults = HardwareConfig()
+def config_toml(config: HardwareConfig | None = None) -> str:
+    """A configuration as TOML, every key with its unit and meaning: by default the defaults
+    (the bundled pinta.toml)."""
+    if config is None:
+        out = [
+            "# PINTA hardware configuration: the defaults. Generated from the schema in",
+            "# runtime/pinta/config.py by `python -m pintac.runtime.pinta docs`; the meaning of",
+            "# every key is in docs/pinta-hardware.md. Copy this file to change a value, or",
+            '# override one key with "section.key=value".',
+        ]
+    else:
+        out = ["# PINTA hardware configuration (docs/pinta-hardware.md has every key)."]
+    defaults = HardwareConfig() if config is None else config
     for name, cls in SECTIONS.items():
         section = getattr(defaults, name)
         out += ["", f"# {cls.__doc__.splitlines()[0]}", f"[{name}]"]

@@ -230,7 +230,7 @@ print(repr(float(results["loss"])))
 
 
 def test_compile_mlir_target(capsys):
-    assert main(["compile", str(SMALL)]) == 0
+    assert main(["compile", str(SMALL), "--target", "mlir"]) == 0
     out = capsys.readouterr().out
     assert "func.func @train_step(" in out and "train.update adam" in out
     assert "role dgrad" in out and "role wgrad" in out

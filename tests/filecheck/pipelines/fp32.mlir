@@ -1,6 +1,6 @@
 // The fp32 pipeline on the small Poisson problem: a complete training step.
-// RUN: pintac compile %S/../../../examples/poisson2d_small.mlir | filecheck %s
-// RUN: pintac compile %S/../../../examples/poisson2d_small.mlir --print-op-generic | pintac opt | filecheck %s
+// RUN: pintac compile %S/../../../examples/poisson2d_small.mlir --target mlir | filecheck %s
+// RUN: pintac compile %S/../../../examples/poisson2d_small.mlir --target mlir --print-op-generic | pintac opt | filecheck %s
 // RUN: pintac compile %S/../../../examples/poisson2d_small.mlir --target numpy | filecheck %s --check-prefix=PY
 
 // CHECK-LABEL: func.func @train_step(%W0: tensor<2x16xf32> {train.role = "param:W0"},

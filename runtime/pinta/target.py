@@ -1,0 +1,302 @@
+"""The PINTA targets: a lowered module (`lower-to-pinta`) as an artifact and on the simulator.
+
+`pinta` and `pinta-sim` build the same executable: `@train_step` runs on the simulator
+(`PintaStep`), `@predict` and `@exact` on the NumPy runtime (the host evaluates the network).
+`write(DIR)` writes the artifact `pintac compile` produces:
+
+    DIR/program.bin     the instructions (`runtime/pinta/program.py` format)
+    DIR/program.pasm    their assembly, with what each does for the step as a comment
+    DIR/dram.img        the initial DRAM image: parameters (initialized with the problem's
+                        seed), zero optimizer state, the constant pool; raw float32 words
+    DIR/manifest.json   the pipeline, DRAM homes, roles, constants, counts and predicted
+                        cycles, and the files
+    DIR/problem.mlir    the problem, for the host's sampling and evaluation (`pintac sim`)
+    DIR/hardware.toml   the hardware configuration the program was compiled for
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.printer import Printer
+
+from pintac.dialects import pinn, pinta
+from pintac.runtime.errors import UserError
+from pintac.runtime.files import atomic_write, check_directory
+from pintac.runtime.init import init_params
+from pintac.runtime.numpy_target import NumpyTarget
+from pintac.runtime.pinta.asm import disassemble_word
+from pintac.runtime.pinta.config import HardwareConfig, config_toml, load_config
+from pintac.runtime.pinta.lowered import HostTensor, LoweredStep, PintaStep
+from pintac.runtime.pinta.program import read_program
+from pintac.runtime.pinta.report import StepReport
+from pintac.runtime.pinta.simulator import Simulator
+from pintac.runtime.targets import Executable, Target
+
+MANIFEST_FORMAT = "pintac-pinta-program"
+MANIFEST_VERSION = 1
+FILES = {
+    "program": "program.bin",
+    "assembly": "program.pasm",
+    "dram": "dram.img",
+    "manifest": "manifest.json",
+    "problem": "problem.mlir",
+    "hardware": "hardware.toml",
+}
+
+
+@dataclass(frozen=True)
+class HardwareOptions:
+    """A hardware configuration file (None: the defaults) and `section.key=value` overrides."""
+
+    config: str | None = None
+    overrides: tuple[str, ...] = field(default_factory=tuple)
+
+    def load(self) -> HardwareConfig:
+        return load_config(self.config, list(self.overrides))
+
+    def lowering(self, batch: Mapping[str, int] | None = None) -> str:
+        """The `lower-to-pinta` pass with these options (and batch sizes, by loss term)."""
+        options = []
+        if batch:
+            options.append(f'batch="{",".join(f"{k}={v}" for k, v in batch.items())}"')
+        if self.config:
+            options.append(f'config="{self.config}"')
+        if self.overrides:
+            options.append(f'set="{",".join(self.overrides)}"')
+        return "lower-to-pinta" + ("{" + " ".join(options) + "}" if options else "")
+
+
+def initial_image(step: LoweredStep, problem: pinn.ProblemOp, seed: int | None) -> np.ndarray:
+    """The DRAM image before the first step: parameters from their inits, zero state, the
+    constant pool."""
+    image = step.image()
+    params = init_params(problem, seed)
+    for t in step.tensors:
+        if t.kind == "param":
+            image[t.address : t.address + t.size] = params[t.key].reshape(-1)
+    return image
+
+
+def assembly(step: LoweredStep, title: str) -> str:
+    """The program's assembly text: a header, then one instruction per line with its note."""
+    words = step.program.words
+    lines = [f"; {line}" for line in title.splitlines()]
+    lines.append(f"; {len(words)} instructions; DRAM homes:")
+    lines += [f";   {t.name}: {t.kind} {t.key} at {t.address}, {_shape(t)}" for t in step.tensors]
+    for word, note in zip(words, step.notes, strict=True):
+        text = disassemble_word(word)
+        lines.append(f"{text}  ; {note}" if note else text)
+    return "\n".join(lines) + "\n"
+
+
+def _shape(t: HostTensor) -> str:
+    return "x".join(map(str, t.shape)) or "scalar"
+
+
+def problem_text(module: ModuleOp) -> str:
+    problem = next(op for op in module.ops if isinstance(op, pinn.ProblemOp))
+    out = StringIO()
+    Printer(stream=out).print_op(problem)
+    return out.getvalue() + "\n"
+
+
+class PintaExecutable(Executable):
+    """`@train_step` on the simulator, `@predict`/`@exact` on NumPy; the artifact directory."""
+
+    def __init__(self, module: ModuleOp, title: str, config: HardwareConfig, pipeline: str = ""):
+        op = next((o for o in module.ops if isinstance(o, pinta.ProgramOp)), None)
+        if op is None:
+            raise UserError("error: the module has no pinta.program (run lower-to-pinta first)")
+        self.module = module
+        self.title = title
+        self.config = config
+        self.pipeline = pipeline
+        self.step = LoweredStep.of(op)
+        host = NumpyTarget().build(module, title)
+        self._train_step: PintaStep | None = None
+        self.functions = dict(host.functions)
+        self.functions["train_step"] = self._call_train_step
+
+    @property
+    def simulator(self) -> PintaStep:
+        """The simulator running `@train_step` (made on the first call)."""
+        if self._train_step is None:
+            self._train_step = PintaStep(self.step, self.config)
+        return self._train_step
+
+    def _call_train_step(self, *args: Any) -> tuple[np.ndarray, ...]:
+        return self.simulator(*args)
+
+    @functools.cached_property
+    def report(self) -> StepReport:
+        """Cycles, traffic and energy of a step, from the program alone."""
+        image = np.zeros(self.step.dram_words, np.float32)  # untouched pages cost nothing
+        sim = Simulator(
+            self.step.instructions,
+            self.config,
+            image,
+            const_base=self.step.const_base,
+            const_entries=len(self.step.constants),
+        )
+        return sim.report()
+
+    def usage(self) -> dict[str, int]:
+        """Bytes of the SPM and ACC the program addresses (the highest word used)."""
+        high = {"spm": 0, "acc": 0}
+        for ins in self.step.instructions:
+            for a in ins.spec.accesses(ins, self.config):
+                if a.memory in high and a.extent:
+                    high[a.memory] = max(high[a.memory], a.start + a.extent)
+        return {"spm": 4 * high["spm"], "acc": self.config.memory.acc_word_bytes * high["acc"]}
+
+    def manifest(self, report: StepReport, seed: int | None) -> dict[str, Any]:
+        step = self.step
+        return {
+            "format": MANIFEST_FORMAT,
+            "version": MANIFEST_VERSION,
+            "title": self.title,
+            "pipeline": self.pipeline,
+            "seed": seed,
+            "arg_roles": step.arg_roles,
+            "result_roles": step.result_roles,
+            "tensors": [
+                {
+                    "name": t.name,
+                    "kind": t.kind,
+                    "key": t.key,
+                    "address": t.address,
+                    "shape": list(t.shape),
+                }
+                for t in step.tensors
+            ],
+            "constants": step.constants,
+            "const_base": step.const_base,
+            "dram_words": step.dram_words,
+            "instructions": len(step.instructions),
+            "instructions_by_class": dict(Counter(i.mnemonic for i in step.instructions)),
+            "cycles_per_step": report.cycles,
+            "clock_mhz": report.clock_mhz,
+            "files": FILES,
+        }
+
+    def write(self, output: str | None) -> None:
+        directory = Path(output if output not in (None, "-") else "pinta-program")
+        check_directory(directory, "program directory")
+        directory.mkdir(parents=True, exist_ok=True)
+        problem = next(op for op in self.module.ops if isinstance(op, pinn.ProblemOp))
+        seed = problem.train.get("seed") if problem.train is not None else None
+        report = self.report
+        image = initial_image(self.step, problem, seed)
+        outputs = {
+            "program": self.step.program.to_bytes(),
+            "assembly": assembly(self.step, self.title).encode(),
+            "dram": image.astype("<f4").tobytes(),
+            "manifest": (json.dumps(self.manifest(report, seed), indent=2) + "\n").encode(),
+            "problem": problem_text(self.module).encode(),
+            "hardware": config_toml(self.config).encode(),
+        }
+        for key, data in outputs.items():
+            atomic_write(directory / FILES[key], lambda f, d=data: f.write(d), FILES[key])
+
+
+class PintaTarget(Target):
+    name = "pinta"
+    description = "microcode for the PINTA accelerator, run by the bundled simulator"
+
+    def __init__(self, hw: HardwareOptions | None = None):
+        self.hw = hw or HardwareOptions()
+
+    def lowering(self, batch: Mapping[str, int]) -> str | None:
+        return self.hw.lowering(batch)
+
+    def build(self, module: ModuleOp, title: str, pipeline: str = "") -> PintaExecutable:
+        return PintaExecutable(module, title, self.hw.load(), pipeline)
+
+
+class PintaSimTarget(PintaTarget):
+    name = "pinta-sim"
+    description = "as pinta, training on the simulator (pintac run)"
+
+
+@dataclass
+class ProgramDirectory:
+    """A program directory written by `pintac compile` (`PintaExecutable.write`), read back."""
+
+    path: Path
+    manifest: dict[str, Any]
+    step: LoweredStep
+    image: np.ndarray
+    config: HardwareConfig
+    problem_text: str
+
+    @classmethod
+    def read(cls, path: str | Path, overrides: tuple[str, ...] = ()) -> ProgramDirectory:
+        """Read and check every file; a missing or damaged one is a `UserError` naming it.
+        `overrides` change the hardware configuration the program was compiled for."""
+        path = Path(path)
+        if not path.is_dir():
+            raise UserError(f"{path}: error: not a program directory (pintac compile writes one)")
+        manifest_path = path / FILES["manifest"]
+        try:
+            manifest = json.loads(manifest_path.read_text())
+        except OSError as e:
+            raise UserError(f"{manifest_path}: error: cannot read it: {e.strerror}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise UserError(f"{manifest_path}: error: not a JSON manifest: {e}") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+            raise UserError(f"{manifest_path}: error: not a manifest of a PINTA program")
+        if manifest.get("version") != MANIFEST_VERSION:
+            raise UserError(
+                f"{manifest_path}: error: manifest version {manifest.get('version')}; this "
+                f"pintac reads version {MANIFEST_VERSION} (compile the problem again)"
+            )
+        try:
+            step = LoweredStep(
+                name="train_step",
+                arg_roles=list(manifest["arg_roles"]),
+                result_roles=list(manifest["result_roles"]),
+                instructions=read_program(path / FILES["program"]).instructions(),
+                notes=[],
+                tensors=[
+                    HostTensor(
+                        t["name"],
+                        t["kind"],
+                        t["key"],
+                        int(t["address"]),
+                        tuple(int(d) for d in t["shape"]),
+                    )
+                    for t in manifest["tensors"]
+                ],
+                constants=[float(c) for c in manifest["constants"]],
+                const_base=int(manifest["const_base"]),
+                dram_words=int(manifest["dram_words"]),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise UserError(f"{manifest_path}: error: a damaged manifest ({e!r})") from None
+        step.notes = [""] * len(step.instructions)
+        image_path = path / FILES["dram"]
+        try:
+            image = np.fromfile(image_path, dtype="<f4").astype(np.float32, copy=False)
+        except OSError as e:
+            raise UserError(f"{image_path}: error: cannot read it: {e.strerror}") from None
+        if image.size != step.dram_words:
+            raise UserError(
+                f"{image_path}: error: {image.size} words; the program uses {step.dram_words}"
+            )
+        config = load_config(path / FILES["hardware"], list(overrides))
+        try:
+            problem = (path / FILES["problem"]).read_text()
+        except OSError as e:
+            where = path / FILES["problem"]
+            raise UserError(f"{where}: error: cannot read it: {e.strerror}") from None
+        return cls(path, manifest, step, image, config, problem)

@@ -1,0 +1,135 @@
+"""The PINTA commands: compile to a program directory, simulate it, assemble, disassemble;
+bad programs, assembly and configurations are errors with exit 1, never tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import pintac.api as pt
+from pintac.cli import main
+
+
+def call(argv, capsys) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+@pytest.fixture
+def compiled(tiny, tmp_path, capsys) -> Path:
+    directory = tmp_path / "tiny.pinta"
+    code, out, _ = call(["compile", tiny, "--pipeline", "smx-diff", "-o", directory], capsys)
+    assert code == 0, out
+    return directory
+
+
+def test_compile_writes_a_program_directory_and_a_summary(tiny, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = call(["compile", tiny, "--pipeline", "smx-diff"], capsys)  # target pinta
+    assert code == 0
+    directory = tmp_path / "tiny.pinta"
+    names = {p.name for p in directory.iterdir()}
+    assert names == {
+        "program.bin",
+        "program.pasm",
+        "dram.img",
+        "manifest.json",
+        "problem.mlir",
+        "hardware.toml",
+    }
+    manifest = json.loads((directory / "manifest.json").read_text())
+    assert manifest["pipeline"] == "smx-diff"
+    assert f"for PINTA into {directory.name}/" in out
+    assert f"instructions {manifest['instructions']}: " in out
+    assert f"step         {manifest['cycles_per_step']} cycles" in out
+
+
+def test_sim_trains_like_the_runtime(tiny, compiled, tmp_path, capsys):
+    report = tmp_path / "sim.json"
+    code, out, _ = call(["sim", compiled, "--steps", 3, "--report", report, "--quiet"], capsys)
+    assert code == 0
+    sim = json.loads(report.read_text())
+    trainer = pt.Trainer(pt.load(tiny).compile("smx-diff"), seed=0)
+    trainer.train(3)
+    assert [h["loss"] for h in sim["history"]] == [h["loss"] for h in trainer.history]
+    assert sim["rel_l2"] == trainer.evaluate().rel_l2
+    assert sim["pinta"]["cycles"] > 0 and "PE utilization" in out
+
+
+def test_run_on_the_simulator_equals_the_runtime(tiny, tmp_path, capsys):
+    reports = {}
+    for target in ("numpy", "pinta-sim"):
+        reports[target] = tmp_path / f"{target}.json"
+        argv = ["run", tiny, "--pipeline", "smx-diff", "--quiet", "--report", reports[target]]
+        code, out, _ = call([*argv, "--target", target], capsys)
+        assert code == 0
+    numpy, sim = (json.loads(reports[t].read_text()) for t in ("numpy", "pinta-sim"))
+    assert [h["loss"] for h in sim["history"]] == [h["loss"] for h in numpy["history"]]
+    assert sim["rel_l2"] == numpy["rel_l2"]
+    assert sim["pinta"]["cycles"] > 0 and numpy["pinta"] is None
+    assert "PINTA        " in out and "cycles per step" in out
+
+
+def test_disasm_and_asm_give_back_the_program(compiled, tmp_path, capsys):
+    text = tmp_path / "again.pasm"
+    binary = tmp_path / "again.bin"
+    assert call(["disasm", compiled / "program.bin", "-o", text], capsys)[0] == 0
+    assert call(["asm", text, "-o", binary], capsys)[0] == 0
+    assert binary.read_bytes() == (compiled / "program.bin").read_bytes()
+    # the annotated assembly pintac compile writes assembles to the same program
+    assert call(["asm", compiled / "program.pasm", "-o", binary], capsys)[0] == 0
+    assert binary.read_bytes() == (compiled / "program.bin").read_bytes()
+
+
+def test_a_truncated_or_corrupted_program_is_refused(compiled, capsys):
+    program = compiled / "program.bin"
+    data = program.read_bytes()
+    program.write_bytes(data[:-5])
+    code, _, err = call(["sim", compiled, "--steps", 1], capsys)
+    assert code == 1 and "program.bin" in err
+    corrupted = bytearray(data)
+    corrupted[40] ^= 0xFF
+    program.write_bytes(bytes(corrupted))
+    code, _, err = call(["sim", compiled, "--steps", 1], capsys)
+    assert code == 1 and "program.bin" in err
+    code, _, err = call(["disasm", program], capsys)
+    assert code == 1 and "program.bin" in err
+
+
+def test_bad_assembly_is_located(tmp_path, capsys):
+    source = tmp_path / "bad.pasm"
+    source.write_text("GEMM acc=0 a=0 b=0 m=1 k=1 n=1\nLAOD dst=0 src=0 rows=1 cols=1\nHALT\n")
+    code, _, err = call(["asm", source], capsys)
+    assert code == 1 and "bad.pasm:2:" in err and "LAOD" in err
+    source.write_text("LOAD fmt=f32 dst=0 src=0 rows=70000 cols=1\nHALT\n")
+    code, _, err = call(["asm", source], capsys)
+    assert code == 1 and "bad.pasm:1:" in err and "rows" in err
+
+
+def test_a_program_that_overflows_a_buffer_traps_with_the_instruction(compiled, capsys):
+    text = (compiled / "program.pasm").read_text()
+    # move the first load to the last words of the SPM: its rows run past the end
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("LOAD"))
+    fields = lines[first].split(";")[0].split()
+    lines[first] = " ".join("dst=1048575" if f.startswith("dst=") else f for f in fields)
+    (compiled / "program.pasm").write_text("\n".join(lines) + "\n")
+    assert call(["asm", compiled / "program.pasm", "-o", compiled / "program.bin"], capsys)[0] == 0
+    code, _, err = call(["sim", compiled, "--steps", 1], capsys)
+    assert code == 1
+    assert f"PINTA trap at PC {first - text[: text.index('LOAD')].count(chr(10))}" in err
+    assert "out of bounds" in err and "LOAD" in err
+
+
+def test_hardware_that_cannot_hold_a_layer_or_an_unknown_key(tiny, tmp_path, capsys):
+    out = tmp_path / "x.pinta"
+    code, _, err = call(["compile", tiny, "-o", out, "--hw-set", "memory.spm_bytes=64"], capsys)
+    assert code == 1 and "computing %" in err and "SPM" in err
+    code, _, err = call(["compile", tiny, "-o", out, "--hw-set", "gemm.pe=4"], capsys)
+    assert code == 1 and "unknown key 'pe'" in err
+    code, _, err = call(["run", tiny, "--hw-set", "gemm.pes=4"], capsys)
+    assert code == 1 and "--target pinta-sim" in err
