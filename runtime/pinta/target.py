@@ -6,8 +6,9 @@
 
     DIR/program.bin     the instructions (`runtime/pinta/program.py` format)
     DIR/program.pasm    their assembly, with what each does for the step as a comment
-    DIR/dram.img        the initial DRAM image: parameters (initialized with the problem's
-                        seed), zero optimizer state, the constant pool; raw float32 words
+    DIR/dram.img        the host's part of the initial DRAM (raw float32 words from address
+                        0): parameters initialized with the problem's seed, zero optimizer
+                        state; working space (zeros) and constant pool follow from the manifest
     DIR/manifest.json   the pipeline, DRAM homes, roles, constants, counts and predicted
                         cycles, and the files
     DIR/problem.mlir    the problem, for the host's sampling and evaluation (`pintac sim`)
@@ -76,15 +77,21 @@ class HardwareOptions:
         return "lower-to-pinta" + ("{" + " ".join(options) + "}" if options else "")
 
 
-def initial_image(step: LoweredStep, problem: pinn.ProblemOp, seed: int | None) -> np.ndarray:
-    """The DRAM image before the first step: parameters from their inits, zero state, the
-    constant pool."""
-    image = step.image()
+def homes_end(step: LoweredStep) -> int:
+    """The DRAM words the host's tensors take (they come first in DRAM)."""
+    return max((t.address + t.size for t in step.tensors), default=0)
+
+
+def initial_homes(step: LoweredStep, problem: pinn.ProblemOp, seed: int | None) -> np.ndarray:
+    """The host's part of the DRAM before the first step: parameters from their inits, zero
+    optimizer state, points and losses. The rest of the DRAM is working space (zeros) and the
+    constant pool (from the program)."""
+    homes = np.zeros(homes_end(step), np.float32)
     params = init_params(problem, seed)
     for t in step.tensors:
         if t.kind == "param":
-            image[t.address : t.address + t.size] = params[t.key].reshape(-1)
-    return image
+            homes[t.address : t.address + t.size] = params[t.key].reshape(-1)
+    return homes
 
 
 def assembly(step: LoweredStep, title: str) -> str:
@@ -196,11 +203,11 @@ class PintaExecutable(Executable):
         problem = next(op for op in self.module.ops if isinstance(op, pinn.ProblemOp))
         seed = problem.train.get("seed") if problem.train is not None else None
         report = self.report
-        image = initial_image(self.step, problem, seed)
+        homes = initial_homes(self.step, problem, seed)
         outputs = {
             "program": self.step.program.to_bytes(),
             "assembly": assembly(self.step, self.title).encode(),
-            "dram": image.astype("<f4").tobytes(),
+            "dram": homes.astype("<f4").tobytes(),
             "manifest": (json.dumps(self.manifest(report, seed), indent=2) + "\n").encode(),
             "problem": problem_text(self.module).encode(),
             "hardware": config_toml(self.config).encode(),
@@ -286,13 +293,16 @@ class ProgramDirectory:
         step.notes = [""] * len(step.instructions)
         image_path = path / FILES["dram"]
         try:
-            image = np.fromfile(image_path, dtype="<f4").astype(np.float32, copy=False)
+            homes = np.fromfile(image_path, dtype="<f4").astype(np.float32, copy=False)
         except OSError as e:
             raise UserError(f"{image_path}: error: cannot read it: {e.strerror}") from None
-        if image.size != step.dram_words:
+        if homes.size != homes_end(step):
             raise UserError(
-                f"{image_path}: error: {image.size} words; the program uses {step.dram_words}"
+                f"{image_path}: error: {homes.size} words; the program's tensors take "
+                f"{homes_end(step)}"
             )
+        image = step.image()
+        image[: homes.size] = homes
         config = load_config(path / FILES["hardware"], list(overrides))
         try:
             problem = (path / FILES["problem"]).read_text()
