@@ -1,10 +1,7 @@
-"""`python -m pintac.runtime.pinta COMMAND`: PINTA's developer tools.
-
-docs [--check]             regenerate docs/pinta-isa.md, runtime/pinta/pinta.toml and the
-                           configuration table of docs/pinta-hardware.md (--check: only
-                           report whether they are up to date)
-asm IN.pasm -o OUT.pbin    assemble a program
-disasm IN.pbin             print a program's assembly
+"""`python -m pintac.runtime.pinta docs [--check]`: regenerate docs/pinta-isa.md,
+runtime/pinta/pinta.toml and the configuration table of docs/pinta-hardware.md (--check:
+only report whether they are up to date). Users assemble and disassemble with `pintac asm`
+and `pintac disasm`.
 """
 
 from __future__ import annotations
@@ -47,41 +44,15 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     docs = sub.add_parser("docs", help="regenerate the generated documentation")
     docs.add_argument("--check", action="store_true")
-    a = sub.add_parser("asm", help="assemble a .pasm file")
-    a.add_argument("input")
-    a.add_argument("-o", "--output", required=True)
-    d = sub.add_parser("disasm", help="disassemble a program file")
-    d.add_argument("input")
     args = parser.parse_args(argv)
-    try:
-        if args.command == "docs":
-            stale = [
-                p for p, text in generated().items() if not p.is_file() or p.read_text() != text
-            ]
-            if args.check:
-                for p in stale:
-                    print(f"out of date: {p}")
-                return 1 if stale else 0
-            for p in stale:
-                p.write_text(generated()[p])
-                print(f"wrote {p}")
-        elif args.command == "asm":
-            from pintac.runtime.pinta.asm import assemble
-            from pintac.runtime.pinta.program import write_program
-
-            try:
-                source = Path(args.input).read_text()
-            except OSError as e:
-                raise UserError(f"cannot read {args.input}: {e.strerror}") from None
-            write_program(args.output, assemble(source, args.input))
-        else:
-            from pintac.runtime.pinta.asm import disassemble
-            from pintac.runtime.pinta.program import read_program
-
-            sys.stdout.write(disassemble(read_program(args.input).words))
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    stale = [p for p, text in generated().items() if not p.is_file() or p.read_text() != text]
+    if args.check:
+        for p in stale:
+            print(f"out of date: {p}")
+        return 1 if stale else 0
+    for p in stale:
+        p.write_text(generated()[p])
+        print(f"wrote {p}")
     return 0
 
 
