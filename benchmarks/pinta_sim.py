@@ -54,7 +54,9 @@ def measure(example: str, pipeline: str, repeats: int) -> dict:
         for a, b in zip(expected, got, strict=True):
             a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
             if not np.array_equal(a.view(np.uint32), b.view(np.uint32)):
-                raise SystemExit(f"{example} {pipeline}: the simulator differs at step {state.step}")
+                raise SystemExit(
+                    f"{example} {pipeline}: the simulator differs at step {state.step}"
+                )
         runtime.append(t1 - t0)
         simulated.append(t2 - t1)
         state, _ = program.step(state, 0)

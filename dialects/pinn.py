@@ -90,6 +90,10 @@ class ParamInit:
     args: tuple[str, ...]
     draw: Callable[..., np.ndarray]
     check: Callable[[list[float], Sequence[int]], str | None] = lambda args, shape: None
+    # Computed from the values of another parameter, the one the param's `source` attribute
+    # names, instead of drawn: the runtime (`pintac.runtime.init`) computes it once the
+    # source's values are known, and `draw` is never called.
+    derived: bool = False
 
 
 def _glorot_fans(shape: Sequence[int]) -> tuple[int, int]:
@@ -112,6 +116,16 @@ def _needs_matrix(init: str) -> Callable[[list[float], Sequence[int]], str | Non
 def _xavier_normal(shape, args, normal, uniform) -> np.ndarray:
     fan_in, fan_out = _glorot_fans(shape)
     return (math.sqrt(2.0 / (fan_in + fan_out)) * normal(shape)).astype(np.float32)
+
+
+def _derived(shape, args, normal, uniform) -> np.ndarray:
+    raise ValueError("a derived init is computed from its source parameter, not drawn")
+
+
+def _needs_core(args: list[float], shape: Sequence[int]) -> str | None:
+    if len(shape) != 4:
+        return f"init 'tt_svd' gives a TT core (rank 4), got rank {len(shape)}"
+    return None
 
 
 def _xavier_uniform(shape, args, normal, uniform) -> np.ndarray:
@@ -142,6 +156,10 @@ PARAM_INITS: dict[str, ParamInit] = {
     ),
     "xavier_normal": ParamInit((), _xavier_normal, _needs_matrix("xavier_normal")),
     "xavier_uniform": ParamInit((), _xavier_uniform, _needs_matrix("xavier_uniform")),
+    # A TT core of the TT-SVD of the source matrix: the params with this init and one source,
+    # in program order, are the cores of the source's TT-SVD with their ranks as maximum ranks
+    # (zero-padded where the SVD keeps fewer), `pintac.runtime.tt.cores_from_dense`.
+    "tt_svd": ParamInit((), _derived, _needs_core, derived=True),
 }
 
 
@@ -480,7 +498,10 @@ class ParamOp(IRDLOperation):
     Inits (the table `PARAM_INITS`): zeros, ones, constant(value), normal(std),
     uniform(low, high), and for weight matrices xavier_normal (Glorot) and xavier_uniform with
     the rows as fan-in and the columns as fan-out. Without `init`, a matrix is xavier_normal and
-    a vector zeros; a tensor of another rank (a TT core) needs an explicit init.
+    a vector zeros; a tensor of another rank (a TT core) needs an explicit init. A derived init
+    (`tt_svd`) computes the values from the parameter its `source` attribute names:
+
+        pinn.param @W1_G0 : tensor<1x4x4x8xf32> init tt_svd {source = @W1}
     """
 
     name = "pinn.param"
@@ -571,6 +592,46 @@ class ParamOp(IRDLOperation):
             raise VerifyException(f"init '{init}' arguments must be finite")
         if (problem := rule.check(args, shape)) is not None:
             raise VerifyException(problem)
+        if rule.derived:
+            self._verify_source(init)
+
+    def _verify_source(self, init: str) -> None:
+        """A derived init names a matrix parameter of the problem as its `source`; the params
+        deriving from it (program order) are the chain of TT cores of that matrix."""
+        ref = self.attributes.get("source")
+        if not isinstance(ref, SymbolRefAttr):
+            raise VerifyException(
+                f"init '{init}' computes the values from another parameter: name it with an "
+                "attribute {source = @W}"
+            )
+        source = lookup_kind(self, ref, ParamOp, "the source")
+        name = ref.string_value()
+        if len(source.shape) != 2 or PARAM_INITS[source.init.data].derived:
+            raise VerifyException(
+                f"the source @{name} of init '{init}' must be a matrix with an init of its "
+                f"own, got {source.type} init {source.init.data}"
+            )
+        problem = self.parent_op()
+        if not isinstance(problem, ProblemOp):
+            return
+        chain = [
+            p
+            for p in problem.ops_of(ParamOp)
+            if PARAM_INITS.get(p.init.data, PARAM_INITS["zeros"]).derived
+            and p.attributes.get("source") == ref
+        ]
+        from pintac.dialects.tt import check_chain  # tt imports train, which pinn imports
+
+        labels = [f"@{p.sym_name.data}" for p in chain]
+        try:
+            shape = check_chain([p.type for p in chain], labels, boundary_ranks_one=True)
+        except VerifyException as e:
+            raise VerifyException(f"the TT cores of @{name} ({', '.join(labels)}): {e}") from None
+        if [shape.in_width, shape.out_width] != source.shape:
+            raise VerifyException(
+                f"the TT cores of @{name} ({', '.join(labels)}) make a "
+                f"{shape.in_width}x{shape.out_width} matrix, but @{name} is {source.type}"
+            )
 
     @property
     def shape(self) -> list[int]:

@@ -32,6 +32,7 @@ from typing import ClassVar
 from xdsl.dialects.builtin import (
     I64,
     ArrayAttr,
+    DenseArrayBase,
     DictionaryAttr,
     Float64Type,
     FloatAttr,
@@ -476,6 +477,94 @@ class UnflattenOp(IRDLOperation):
 
 
 @irdl_op_definition
+class PermuteOp(IRDLOperation):
+    """Data movement: view a tensor as `shape`, transpose its axes by `perm`, reshape the
+    result to the result type's shape (all row-major):
+
+        y = x.reshape(shape).transpose(perm).reshape(shape of y)
+
+    %lhs = train.permute %a shape [-1, 4, 64, 8] perm [0, 1, 3, 2] : tensor<?x2048xf32> -> tensor<?x64xf32>
+
+    `shape` may hold one `-1` standing for the one dynamic dim: the number of elements
+    divided by the product of the other entries (the batch). With `perm` the identity it is a
+    reshape. TT layers lower to these and `train.gemm` (GEMM operands in, products out).
+    """
+
+    name = "train.permute"
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+    shape = prop_def(DenseArrayBase.constr(i64))
+    perm = prop_def(DenseArrayBase.constr(i64))
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$input `shape` $shape `perm` $perm attr-dict `:` type($input) `->` type($output)"
+    )
+
+    def __init__(
+        self,
+        input: SSAValue | Operation,
+        shape: Sequence[int],
+        perm: Sequence[int],
+        result_shape: Sequence[int],
+    ):
+        """`result_shape` uses DYNAMIC (or -1) for the result's dynamic dim."""
+        element = SSAValue.get(input).type.get_element_type()
+        dims = [DYNAMIC if d < 0 else d for d in result_shape]
+        super().__init__(
+            operands=[input],
+            result_types=[TensorType(element, dims)],
+            properties={
+                "shape": DenseArrayBase.from_list(i64, [int(d) for d in shape]),
+                "perm": DenseArrayBase.from_list(i64, [int(p) for p in perm]),
+            },
+        )
+
+    @property
+    def shape_values(self) -> tuple[int, ...]:
+        return tuple(self.shape.get_values())
+
+    @property
+    def perm_values(self) -> tuple[int, ...]:
+        return tuple(self.perm.get_values())
+
+    def verify_(self) -> None:
+        shape, perm = self.shape_values, self.perm_values
+        if sorted(perm) != list(range(len(shape))):
+            raise VerifyException(
+                f"perm {list(perm)} must be a permutation of 0..{len(shape) - 1}, one entry "
+                f"per dim of shape {list(shape)}"
+            )
+        if any(d < 1 and d != -1 for d in shape):
+            raise VerifyException(f"shape {list(shape)} holds sizes >= 1 and at most one -1")
+        if shape.count(-1) > 1:
+            raise VerifyException(f"shape {list(shape)} holds more than one -1")
+        x, y = self.input.type, self.output.type
+        if x.get_element_type() != y.get_element_type():
+            raise VerifyException(
+                f"the result has the input's element type {x.get_element_type()}, "
+                f"got {y.get_element_type()}"
+            )
+        x_dyn, y_dyn = x.get_shape().count(DYNAMIC), y.get_shape().count(DYNAMIC)
+        if x_dyn > 1 or y_dyn > 1:
+            raise VerifyException(
+                f"at most one dynamic dim in the input and in the result, got {x} -> {y}"
+            )
+        if (x_dyn == 1) != (-1 in shape) or x_dyn != y_dyn:
+            raise VerifyException(
+                f"a dynamic input dim, a -1 in shape and a dynamic result dim go together, "
+                f"got {x}, shape {list(shape)}, {y}"
+            )
+        if x_dyn == 0:
+            counts = {math.prod(x.get_shape()), math.prod(shape), math.prod(y.get_shape())}
+            if len(counts) > 1:
+                raise VerifyException(
+                    f"element counts differ: the input {x} has {math.prod(x.get_shape())}, "
+                    f"shape {list(shape)} {math.prod(shape)}, the result {y} "
+                    f"{math.prod(y.get_shape())}"
+                )
+
+
+@irdl_op_definition
 class ExpandColumnsOp(IRDLOperation):
     """Place columns into zeros of a wider batch: out = 0; out[:, lo:hi] = x (a one-column x
     is broadcast). The gradient of `pinn.sum` and `pinn.slice`.
@@ -758,6 +847,7 @@ TRAIN = Dialect(
         FlattenOp,
         UnflattenOp,
         ExpandColumnsOp,
+        PermuteOp,
         MeanSquareOp,
         MeanSquareGradOp,
         WeightedSumOp,

@@ -30,14 +30,18 @@ from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     I64,
     ArrayAttr,
+    DenseArrayBase,
     IntegerAttr,
     ModuleOp,
     SymbolRefAttr,
     TensorType,
+    i64,
 )
-from xdsl.ir import Attribute, Dialect, Operation, SSAValue
+from xdsl.dialects.utils import EnumAttribute
+from xdsl.ir import Attribute, Dialect, Operation, SpacedOpaqueSyntaxAttribute, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
+    irdl_attr_definition,
     irdl_op_definition,
     operand_def,
     opt_prop_def,
@@ -48,6 +52,7 @@ from xdsl.irdl import (
 )
 from xdsl.traits import Pure, SymbolTable, SymbolUserOpInterface
 from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.str_enum import StrEnum
 
 from pintac.dialects.support import shape_str
 from pintac.dialects.train import GemmLike, GemmRole, GemmRoleAttr
@@ -226,6 +231,20 @@ def lookup_param_type(op: Operation, ref: SymbolRefAttr) -> TensorType | None:
     return None
 
 
+class ContractionOrder(StrEnum):
+    """The order in which a TT layer contracts an activation with its (super-)cores."""
+
+    LTR = "ltr"  # the first core first (the sequential scheme of tt.contract)
+    RTL = "rtl"  # the last core first, each core permuted to (n, s, r, m)
+
+
+@irdl_attr_definition
+class OrderAttr(EnumAttribute[ContractionOrder], SpacedOpaqueSyntaxAttribute):
+    """`#tt<order rtl>`; written `order rtl` on `tt.linear`."""
+
+    name = "tt.order"
+
+
 class TTLinearSymbolUser(SymbolUserOpInterface):
     """tt.linear reads its cores and bias through symbols; checks them when they resolve."""
 
@@ -238,12 +257,17 @@ class TTLinearSymbolUser(SymbolUserOpInterface):
 class LinearOp(IRDLOperation):
     """A TT-matrix linear layer: ``y = x @ W + b``, W = reconstruct(cores).
 
-    Syntax: ``tt.linear %x, [@G0, @G1, @G2], @b : tensor<?x256xf32> -> tensor<?x256xf32>``
-    (the bias is optional). The cores and the bias are parameter symbols (``pinn.param``),
-    looked up in the enclosing symbol tables. When they resolve, the verifier checks that the
-    cores chain with boundary ranks 1, prod(n_k) equals the input width, prod(m_k) the output
-    width, and the bias is tensor<M>. When they do not (outside a problem) those checks are
-    skipped.
+    Syntax: ``tt.linear %x, [@G0, @G1, @G2], @b groups [2, 1] order ltr : tensor<?x256xf32>
+    -> tensor<?x256xf32>`` (bias, groups and order optional). The cores and the bias are
+    parameter symbols (``pinn.param``), looked up in the enclosing symbol tables. When they
+    resolve, the verifier checks that the cores chain with boundary ranks 1, prod(n_k) equals
+    the input width, prod(m_k) the output width, and the bias is tensor<M>. When they do not
+    (outside a problem) those checks are skipped.
+
+    `groups` (partial reconstruction, PRS) are the sizes of consecutive core groups, summing
+    to the number of cores: each group is merged into one super-core once per step, and the
+    activation is contracted with the super-cores. Absent, every core is its own group.
+    `order` is the contraction order (`ltr`, the default, or `rtl`).
     """
 
     name = "tt.linear"
@@ -252,11 +276,14 @@ class LinearOp(IRDLOperation):
     output = result_def(TensorType)
     cores = prop_def(ArrayAttr[SymbolRefAttr])
     bias = opt_prop_def(SymbolRefAttr)
+    groups = opt_prop_def(DenseArrayBase.constr(i64))
+    order = opt_prop_def(OrderAttr)
 
     traits = traits_def(Pure(), TTLinearSymbolUser())
 
     assembly_format = (
-        "$input `,` $cores (`,` $bias^)? attr-dict `:` type($input) `->` type($output)"
+        "$input `,` $cores (`,` $bias^)? (`groups` $groups^)? (`order` $order^)? attr-dict "
+        "`:` type($input) `->` type($output)"
     )
 
     def __init__(
@@ -265,17 +292,53 @@ class LinearOp(IRDLOperation):
         cores: Sequence[str | SymbolRefAttr],
         result_type: Attribute,
         bias: str | SymbolRefAttr | None = None,
+        groups: Sequence[int] | None = None,
+        order: ContractionOrder | str | None = None,
     ):
         refs = [c if isinstance(c, SymbolRefAttr) else SymbolRefAttr(c) for c in cores]
         props: dict[str, Attribute] = {"cores": ArrayAttr(refs)}
         if bias is not None:
             props["bias"] = bias if isinstance(bias, SymbolRefAttr) else SymbolRefAttr(bias)
+        if groups is not None:
+            props["groups"] = DenseArrayBase.from_list(i64, [int(g) for g in groups])
+        if order is not None:
+            props["order"] = OrderAttr(ContractionOrder(order))
         super().__init__(operands=[input], result_types=[result_type], properties=props)
+
+    @property
+    def group_sizes(self) -> tuple[int, ...]:
+        """The sizes of the consecutive core groups (one per core when `groups` is absent)."""
+        if self.groups is None:
+            return (1,) * len(self.cores)
+        return tuple(self.groups.get_values())
+
+    @property
+    def contraction_order(self) -> ContractionOrder:
+        return ContractionOrder.LTR if self.order is None else self.order.data
+
+    def set_grouping(self, groups: Sequence[int], order: ContractionOrder | str) -> None:
+        """Set `groups` and `order`; the defaults (a group per core, `ltr`) are left out."""
+        groups = tuple(int(g) for g in groups)
+        if groups == (1,) * len(self.cores):
+            self.properties.pop("groups", None)
+        else:
+            self.groups = DenseArrayBase.from_list(i64, list(groups))
+        if ContractionOrder(order) is ContractionOrder.LTR:
+            self.properties.pop("order", None)
+        else:
+            self.order = OrderAttr(ContractionOrder(order))
 
     def _verify_local(self) -> tuple[int, int, Attribute]:
         """Checks that need no symbol lookup; returns (N, M, element type)."""
         if len(self.cores) == 0:
             raise VerifyException("needs at least one TT core")
+        if self.groups is not None:
+            sizes = list(self.groups.get_values())
+            if not sizes or min(sizes) < 1 or sum(sizes) != len(self.cores):
+                raise VerifyException(
+                    f"groups {sizes} must be sizes >= 1 of consecutive core groups summing to "
+                    f"the {len(self.cores)} cores"
+                )
         in_rows, in_width = _matrix(self.input.type, "input")
         out_rows, out_width = _matrix(self.output.type, "result")
         _check_same_batch(in_rows, out_rows)
@@ -503,13 +566,15 @@ class ContractOp(GemmLike):
         _element_types_agree(self)
 
 
-TT = Dialect("tt", [LinearOp, MergeOp, ReconstructOp, ContractOp], [])
+TT = Dialect("tt", [LinearOp, MergeOp, ReconstructOp, ContractOp], [OrderAttr])
 
 __all__ = [
     "TT",
     "ContractOp",
+    "ContractionOrder",
     "LinearOp",
     "MergeOp",
+    "OrderAttr",
     "ReconstructOp",
     "TTMatrixShape",
     "check_chain",

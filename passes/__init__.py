@@ -12,6 +12,8 @@ _PASSES: dict[str, tuple[str, str]] = {
     "pinn-autodiff": ("pinn_autodiff", "PinnAutodiffPass"),
     "optimizer-lower": ("optimizer_lower", "OptimizerLowerPass"),
     "smx-quantize": ("smx_quantize", "SmxQuantizePass"),
+    "tt-compress": ("tt_compress", "TTCompressPass"),
+    "tt-partial-reconstruct": ("tt_partial_reconstruct", "TTPartialReconstructPass"),
     "lower-to-pinta": ("lower_to_pinta", "LowerToPintaPass"),
 }
 

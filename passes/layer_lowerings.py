@@ -11,8 +11,8 @@
   φ(z_b) and `stein.diff_activation`; linear elementwise ops act on the differences directly.
 
 A layer names its parameters by symbol (`pinn.dense %x, @W0, @b0`); its lowerings read them
-as the function's parameter arguments. Adding a layer kind (a TT-matrix layer, say) is adding
-its entries here.
+as the function's parameter arguments. Adding a layer kind is adding its entries here;
+`pinn.dense` and the TT-matrix layer `tt.linear` have theirs.
 
 Streams. The base stream is rows of points, `N x H`; the difference streams are
 `N x M x H` (M streams per point, in the order of `stein.difference_streams`). A difference
@@ -21,15 +21,18 @@ value is None where it is identically zero (data that does not depend on the poi
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 
 from xdsl.builder import Builder
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import ArrayAttr, SymbolRefAttr
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Block, Operation, SSAValue
 
-from pintac.dialects import pinn, stein, train
+from pintac.dialects import pinn, stein, train, tt
 from pintac.dialects.activations import activation_of
+from pintac.dialects.support import DYNAMIC
+from pintac.runtime import tt as tt_numerics
 from pintac.runtime.errors import PassError
 
 Params = Mapping[str, SSAValue]
@@ -128,6 +131,186 @@ def lower_dense_streams(
         return [zb], [None]
     w = params[op.weight.string_value()]
     zd = on_rows(b, d, lambda rows: b.insert(train.GemmOp(rows, w, train.GemmRole.FWD)).result)
+    return [zb], [_named(zd, _diff_name(op.output.name_hint))]
+
+
+# ---------------------------------------------------------------- tt.linear
+#
+# A TT-matrix layer becomes data movement (`train.permute`) and `train.gemm`, the one GEMM op
+# SMX quantization and the accelerator look for; its gradients then follow from the rules of
+# those two ops. The GEMMs are exactly those of `pintac.runtime.tt` (`merge_gemm`,
+# `contract_gemm`), in the plan the cost model `tt.contraction_cost` describes:
+#
+# - each group of 2+ consecutive cores is merged into a super-core, left to right: G
+#   (r_a, n, m, r_b) and H (r_b, n', m', r_c) give G as (r_a n m) x r_b times H as
+#   r_b x (n' m' r_c), then (r_a, n, m, n', m', r_c) -> perm [0, 1, 3, 2, 4, 5] ->
+#   (r_a, n n', m m', r_c). The merges depend on parameters only: they are built once per
+#   function, however often the network is evaluated in it;
+# - each (super-)core (r, n, m, s) becomes the GEMM matrix (r n) x (m s) (order `ltr`) or,
+#   permuted to (n, s, r, m), (n s) x (r m) (order `rtl`);
+# - a contraction of the activation a : (R, P k Q), k the matrix's rows, with prefix P and
+#   suffix Q is lhs = a as (R, P, k, Q) -> perm [0, 1, 3, 2] -> (R P Q) x k, the GEMM with the
+#   matrix, and the product (R P Q) x c viewed as (R, P, Q, c) -> perm [0, 1, 3, 2] ->
+#   (R, P c Q).
+
+# Per function body: the GEMM matrix of each (super-)core already built, by its cores and order.
+_CORE_MATRICES: weakref.WeakKeyDictionary[Block, dict[tuple, SSAValue]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _permute(
+    b: Builder,
+    x: SSAValue,
+    shape: Sequence[int],
+    perm: Sequence[int],
+    result_shape: Sequence[int],
+    private: bool = False,
+) -> SSAValue:
+    """`train.permute` of x (DYNAMIC or -1 for the batch in `shape` and `result_shape`),
+    written in its simplest form: unit dims are dropped; a pure reshape is written with the
+    result's shape and the identity permutation, and is no op on x's own type; a permute of
+    a pure reshape reads the reshape's input. `private`: x is an intermediate value of the
+    layer that only this permute reads: a pure reshape of a `train.permute`'s result then
+    replaces that permute (the same permute with the new result shape), and a reshape this
+    permute reads through is removed."""
+    shape = [-1 if d == DYNAMIC else d for d in shape]
+    keep = [i for i, d in enumerate(shape) if d != 1]
+    rank = {old: new for new, old in enumerate(keep)}
+    moved = [rank[p] for p in perm if p in rank]
+    producer = x.owner if isinstance(x.owner, train.PermuteOp) else None
+    if moved != sorted(moved):
+        source = x
+        if producer is not None and _is_reshape(producer):
+            source = producer.input  # a reshape keeps the row-major order a permute reads
+        kept = [shape[i] for i in keep]
+        y = b.insert(train.PermuteOp(source, kept, moved, result_shape)).output
+        if private and source is not x and not x.uses:
+            producer.detach()
+            producer.erase()
+        return y
+    if list(x.type.get_shape()) == [DYNAMIC if d < 0 else d for d in result_shape]:
+        return x
+    if private and producer is not None and not x.uses:
+        y = b.insert(
+            train.PermuteOp(
+                producer.input, producer.shape_values, producer.perm_values, result_shape
+            )
+        ).output
+        producer.detach()
+        producer.erase()
+        return y
+    shape = [-1 if d == DYNAMIC else d for d in result_shape]
+    return b.insert(train.PermuteOp(x, shape, range(len(shape)), result_shape)).output
+
+
+def _is_reshape(op: train.PermuteOp) -> bool:
+    return op.perm_values == tuple(range(len(op.perm_values)))
+
+
+def _rows(value: SSAValue) -> int:
+    return value.type.get_shape()[0]
+
+
+def _merge(b: Builder, g: SSAValue, h: SSAValue) -> SSAValue:
+    """The super-core of two consecutive cores (r_a, n, m, r_b), (r_b, n', m', r_c)."""
+    ra, n, m, rb = g.type.get_shape()
+    _, n2, m2, rc = h.type.get_shape()
+    lhs = _permute(b, g, [ra * n * m, rb], [0, 1], [ra * n * m, rb], private=True)
+    rhs = _permute(b, h, [rb, n2 * m2 * rc], [0, 1], [rb, n2 * m2 * rc])
+    product = b.insert(train.GemmOp(lhs, rhs, train.GemmRole.FWD)).result
+    return _permute(
+        b, product, [ra, n, m, n2, m2, rc], [0, 1, 3, 2, 4, 5], [ra, n * n2, m * m2, rc]
+    )
+
+
+def _core_matrix(
+    b: Builder, cores: Sequence[SSAValue], names: Sequence[str], order: tt.ContractionOrder
+) -> SSAValue:
+    """The GEMM matrix of the super-core merging `cores` (one core: the core itself), built
+    once per function body."""
+    cache = _CORE_MATRICES.setdefault(b.insertion_point.block, {})
+    key = (tuple(cores), order)
+    if key in cache:
+        return cache[key]
+    s = cores[0]
+    for h in cores[1:]:
+        s = _merge(b, s, h)
+    r, n, m, t = s.type.get_shape()
+    if order is tt.ContractionOrder.LTR:
+        matrix = _permute(b, s, [r * n, m * t], [0, 1], [r * n, m * t], len(cores) > 1)
+    else:  # tt_numerics.rtl_core: (r, n, m, s) -> (n, s, r, m)
+        matrix = _permute(b, s, [r, n, m, t], [1, 3, 0, 2], [n * t, r * m], len(cores) > 1)
+    if len(names) > 1:
+        matrix.name_hint = "_".join(names)
+    cache[key] = matrix
+    return matrix
+
+
+def _contract(
+    b: Builder, a: SSAValue, matrix: SSAValue, prefix: int, suffix: int, private: bool
+) -> SSAValue:
+    """One contraction (`tt_numerics.contract_gemm`): a (R, P k Q) with a k x c matrix gives
+    (R, P c Q). `private`: a is the previous contraction's result."""
+    red, cols = matrix.type.get_shape()
+    rows = _rows(a)
+    batch = -1 if rows == DYNAMIC else rows
+    gemm_rows = DYNAMIC if rows == DYNAMIC else rows * prefix * suffix
+    lhs = _permute(b, a, [batch, prefix, red, suffix], [0, 1, 3, 2], [gemm_rows, red], private)
+    product = b.insert(train.GemmOp(lhs, matrix, train.GemmRole.FWD)).result
+    out_shape = [rows, prefix * cols * suffix]
+    return _permute(b, product, [batch, prefix, suffix, cols], [0, 1, 3, 2], out_shape)
+
+
+def tt_matmul(b: Builder, op: tt.LinearOp, x: SSAValue, params: Params) -> SSAValue:
+    """x · W for the TT-matrix W of `op` (no bias), by its grouping and order."""
+    names = [ref.string_value() for ref in op.cores]
+    cores = [params[name] for name in names]
+    shapes = [tuple(c.type.get_shape()) for c in cores]
+    chain = tt.TTMatrixShape.from_core_shapes(shapes)
+    order = op.contraction_order
+    plan = tt_numerics.contraction_cost(
+        (chain.in_factors, chain.out_factors), chain.ranks, 0, op.group_sizes, order.value
+    )
+    starts = [sum(plan.groups[:t]) for t in range(len(plan.groups))]
+    matrices = [
+        _core_matrix(b, cores[s : s + size], names[s : s + size], order)
+        for s, size in zip(starts, plan.groups, strict=True)
+    ]
+    a = x
+    for k, step in enumerate(plan.steps):
+        assert tuple(matrices[step.group].type.get_shape()) == (step.red, step.cols)
+        a = _contract(b, a, matrices[step.group], step.prefix, step.suffix, k > 0)
+    return a
+
+
+@layer_lowering(tt.LinearOp)
+def lower_tt_linear(
+    b: Builder, op: tt.LinearOp, operands: Sequence[SSAValue], params: Params
+) -> list[SSAValue]:
+    """`y = x · W + b`, W a TT-matrix: `train.permute` and `train.gemm role fwd` per merge and
+    contraction, then `train.bias_add`."""
+    (x,) = operands
+    z = tt_matmul(b, op, x, params)
+    if op.bias is not None:
+        z = b.insert(train.BiasAddOp(z, params[op.bias.string_value()])).output
+    return [_named(z, op.output.name_hint)]
+
+
+@difference_lowering(tt.LinearOp)
+def lower_tt_linear_streams(
+    b: Builder,
+    op: tt.LinearOp,
+    base: Sequence[SSAValue],
+    diff: Sequence[SSAValue | None],
+    params: Params,
+) -> tuple[list[SSAValue], list[SSAValue | None]]:
+    """Base: x_b · W + b; differences: d · W, no bias; both through the same super-cores."""
+    (zb,) = lower_tt_linear(b, op, base, params)
+    (d,) = diff
+    if d is None:
+        return [zb], [None]
+    zd = on_rows(b, d, lambda rows: tt_matmul(b, op, rows, params))
     return [zb], [_named(zd, _diff_name(op.output.name_hint))]
 
 

@@ -64,9 +64,7 @@ def _problem_batch(module: builtin.ModuleOp) -> dict[str, int]:
 def program_op(name: str, lowering: StepLowering, code, dram_words: int) -> pinta.ProgramOp:
     constants = lowering.pool.values
     roles = (lowering.roles, lowering.result_roles)
-    program = pinta.ProgramOp(
-        name, roles, constants, dram_words, dram_words + 2 * len(constants)
-    )
+    program = pinta.ProgramOp(name, roles, constants, dram_words, dram_words + 2 * len(constants))
     block = program.body.block
     for t in lowering.host:
         block.add_op(pinta.TensorOp(t.name, t.kind, t.key, t.home.addr, t.home.shape))

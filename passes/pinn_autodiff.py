@@ -117,6 +117,18 @@ def _unflatten(e: Emitter, op: train.UnflattenOp, dys, needs):
     return [e(train.FlattenOp(dy)), None]
 
 
+def _permute(e: Emitter, op: train.PermuteOp, dys, needs):
+    """The inverse data movement: dy viewed as the transposed shape, transposed back by the
+    inverse permutation, reshaped to x's shape."""
+    (dy,) = dys
+    shape, perm = op.shape_values, op.perm_values
+    inverse = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inverse[p] = i
+    moved = [shape[p] for p in perm]
+    return [e(train.PermuteOp(dy, moved, inverse, op.input.type.get_shape()))]
+
+
 def _mean_square(e: Emitter, op: train.MeanSquareOp, dys, needs):
     (dl,) = dys
     return [e(train.MeanSquareGradOp(op.input, dl))]
@@ -177,6 +189,7 @@ VJP_RULES: dict[type[Operation], Rule] = {
     pinn.SliceOp: _columns,
     train.FlattenOp: _flatten,
     train.UnflattenOp: _unflatten,
+    train.PermuteOp: _permute,
     train.MeanSquareOp: _mean_square,
     train.WeightedSumOp: _weighted_sum,
     train.ScaleOp: _scale,

@@ -7,7 +7,9 @@ inits, loss terms and training configuration):
   func.func @predict(params..., x) -> u        the network
   func.func @exact(x) -> u                     the exact solution, if the problem has one
 
-Networks are inlined wherever they are evaluated, each layer by its lowering in
+The parameter arguments are the parameters some network uses (`trained_params`; a matrix
+kept only as the source of its TT cores' `tt_svd` init is not one). Networks are inlined
+wherever they are evaluated, each layer by its lowering in
 `pintac.passes.layer_lowerings` (`pinn.dense` becomes `train.gemm role fwd` plus
 `train.bias_add` on the parameter arguments); a batch with extra leading dims (Stein's
 perturbed batch) is flattened to rows and back. Derivative ops must have been rewritten
@@ -29,6 +31,7 @@ from xdsl.rewriter import InsertPoint
 from pintac.dialects import pinn, stein, train
 from pintac.passes.layer_lowerings import LAYER_LOWERINGS, lower_streams, names_parameters
 from pintac.runtime.errors import PassError
+from pintac.runtime.init import trained_params
 
 
 class _FunctionBody:
@@ -154,7 +157,7 @@ class PinnBuildLossPass(ModulePass):
         existing = {f.sym_name.data for f in op.ops if isinstance(f, func.FuncOp)}
         if clash := existing & {"loss", "predict", "exact"}:
             raise PassError(f"the module already has @{sorted(clash)[0]}: was the pass run twice?")
-        params = problem.ops_of(pinn.ParamOp)
+        params = trained_params(problem)  # not a parameter only serving as an init's source
         networks = {n.sym_name.data: n for n in problem.ops_of(pinn.NetworkOp)}
         for f in (self._loss(problem, params, networks), self._predict(problem, params, networks)):
             op.body.block.add_op(f)

@@ -18,9 +18,12 @@ f32. What an operand is follows from the GEMM's role and the operand's place:
 | `dgrad` (dY·Wᵀ) | gradient | weight |
 | `wgrad` (Xᵀ·dY) | activation | gradient |
 
-and its bit width from the options `act`, `weight`, `grad`. With `format=smx` (square
-`block`×`block` tiles) a tensor is quantized once, right after it is computed, and that copy
-feeds every GEMM that reads it in either orientation: Q(X)ᵀ = Q(Xᵀ). With `format=mx`
+except that an operand computed from parameters alone (no dependence on the points, the
+seed or the step: a TT core, a reshaped core, a super-core merged from cores) is a weight
+whatever its place: merging TT cores is a product of weights. Its bit width follows from the
+options `act`, `weight`, `grad`. With `format=smx` (square `block`×`block` tiles) a tensor
+is quantized once, right after it is computed, and that copy feeds every GEMM that reads it
+in either orientation: Q(X)ᵀ = Q(Xᵀ). With `format=mx`
 (1-D blocks of 32 along the reduction axis, integer elements of the same widths) a tensor read
 both ways gets a second copy blocked along the other axis, as 1-D MX requires.
 
@@ -61,8 +64,9 @@ FORMATS = ("smx", "mx")
 class _QuantizeOperands(RewritePattern):
     """A train.gemm on f32 operands -> the same GEMM on quantized copies (made once each)."""
 
-    def __init__(self, options: SmxQuantizePass):
+    def __init__(self, options: SmxQuantizePass, weights: set[SSAValue]):
         self.options = options
+        self.weights = weights
         self.copies: dict[tuple[SSAValue, FormatAttr], SSAValue] = {}
         self.next_stream = 0
 
@@ -70,7 +74,10 @@ class _QuantizeOperands(RewritePattern):
     def match_and_rewrite(self, op: train.GemmOp, rewriter: PatternRewriter) -> None:
         if op.is_quantized:
             return
-        uses = OPERAND_USES[op.gemm_role]
+        uses = [
+            "weight" if value in self.weights else use
+            for value, use in zip(op.operands, OPERAND_USES[op.gemm_role], strict=True)
+        ]
         reduction_axes = op.reduction_axes()
         quantized = [
             self._copy(value, use, axis, rewriter)
@@ -119,6 +126,20 @@ class _QuantizeOperands(RewritePattern):
         rewriter.insert(q, where)
         self.copies[(value, fmt)] = q.result
         return q.result
+
+
+def parameter_values(f: func.FuncOp) -> set[SSAValue]:
+    """The values of `f` computed from its parameter arguments alone: depending on at least
+    one `param:` argument and on no other argument (points, seed, step)."""
+    roles = train.arg_roles(f)
+    params = {a for a, r in zip(f.args, roles, strict=True) if r.startswith("param:")}
+    data = {a for a in f.args if a not in params}
+    for op in f.body.block.ops:
+        if any(o in data for o in op.operands):
+            data.update(op.results)
+        elif any(o in params for o in op.operands):
+            params.update(op.results)
+    return params
 
 
 def _rng_key(value: SSAValue) -> tuple[SSAValue, SSAValue]:
@@ -171,5 +192,6 @@ class SmxQuantizePass(ModulePass):
         # evaluating the master weights.
         for f in op.ops:
             if isinstance(f, func.FuncOp) and "loss" in train.result_roles(f):
-                walker = PatternRewriteWalker(_QuantizeOperands(self), apply_recursively=False)
+                pattern = _QuantizeOperands(self, parameter_values(f))
+                walker = PatternRewriteWalker(pattern, apply_recursively=False)
                 walker.rewrite_region(f.body)

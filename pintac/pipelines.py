@@ -28,6 +28,19 @@ PIPELINES: dict[str, tuple[str, str]] = {
         f"stein-expand,stein-difference,{_TRAIN},smx-quantize{{format=mx}},{_STEP}",
         "as smx-diff, in 1-D MX blocks along the reduction axis (two copies per tensor)",
     ),
+    "fp32-tt": (
+        f"tt-compress,stein-expand,{_TRAIN},{_STEP}",
+        "f32 training with the hidden layers as tensor-train layers (rank 8, 3 cores)",
+    ),
+    "full-noprs": (
+        f"tt-compress,stein-expand,stein-difference,{_TRAIN},smx-quantize,{_STEP}",
+        "TT hidden layers, fully quantized SMX training with DiffQuant, core by core",
+    ),
+    "full": (
+        f"tt-compress,tt-partial-reconstruct{{groups=2}},stein-expand,stein-difference,"
+        f"{_TRAIN},smx-quantize,{_STEP}",
+        "the paper's configuration: full-noprs with partial reconstruction into 2 super-cores",
+    ),
 }
 
 DEFAULT_PIPELINE = "fp32"

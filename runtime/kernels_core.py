@@ -107,6 +107,16 @@ def expand_columns(x, *, lo: int, hi: int, width: int):
     return out
 
 
+@kernel(train.PermuteOp)
+def permute(x, *, shape: tuple[int, ...], perm: tuple[int, ...], out_shape: tuple[int, ...]):
+    """x viewed as `shape`, its axes transposed by `perm`, reshaped to `out_shape` (a `-1`
+    stands for the dynamic dim). A view of x where NumPy can make one, else a copy."""
+    t = x.reshape(shape)
+    if perm != tuple(range(len(perm))):
+        t = t.transpose(perm)
+    return t.reshape(out_shape)
+
+
 @kernel(train.MeanSquareOp)
 def mean_square(r):
     return np.asarray(np.einsum("ij,ij->", r, r) / r.dtype.type(r.shape[0]))

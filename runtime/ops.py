@@ -116,6 +116,15 @@ register(
         "width": op.output.type.get_shape()[1],
     },
 )
+register(
+    train.PermuteOp,
+    lambda op: {
+        "shape": op.shape_values,
+        "perm": op.perm_values,
+        "out_shape": tuple(-1 if d < 0 else d for d in op.output.type.get_shape()),
+    },
+    view=True,  # NumPy returns a view when it can; the plan treats the result as one
+)
 register(train.MeanSquareOp)
 register(train.MeanSquareGradOp)
 register(train.WeightedSumOp, lambda op: {"weights": tuple(floats_of(op.weights))})

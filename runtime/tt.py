@@ -688,16 +688,23 @@ def plan_contraction(
     batch: int,
     groups: Sequence[int] | None = None,
     order: str | None = None,
+    num_groups: int | None = None,
 ) -> ContractionPlan:
     """The cheapest plan: over all groupings into consecutive groups (unless `groups` is
-    given) and both orders (unless `order` is given), the least forward MACs per step.
+    given; only those of `num_groups` groups if that is given) and both orders (unless
+    `order` is given), the least forward MACs per step.
 
     Ties go to more groups, then fewer merged weight entries, then `ltr`, then the
     lexicographically smaller group sizes. With the layer's input gradient needed, forward +
     backward is exactly 3x the forward, so the same plan minimizes the training step.
     """
     d = len(factors[0])
-    candidates = [tuple(groups)] if groups is not None else groupings(d)
+    if num_groups is not None and not 1 <= num_groups <= d:
+        raise ValueError(f"num_groups must be from 1 to the {d} cores, got {num_groups}")
+    if groups is not None:
+        candidates = [tuple(groups)]
+    else:
+        candidates = [g for g in groupings(d) if num_groups in (None, len(g))]
     orders = ORDERS if order is None else (order,)
     plans = [contraction_cost(factors, ranks, batch, g, o) for g in candidates for o in orders]
     return min(
@@ -786,9 +793,39 @@ def tt_svd(
     return [g.astype(dtype) for g in cores]
 
 
+def cores_from_dense(
+    w: np.ndarray, core_shapes_: Sequence[Sequence[int]], rel_tol: float = 0.0
+) -> list[np.ndarray]:
+    """Cores of the given shapes (r_{k-1}, n_k, m_k, r_k) for the dense W (N, M): `tt_svd`
+    with the shapes' factors and inner ranks as maximum ranks; a core whose rank came out
+    smaller (W of lower rank, or a `rel_tol` that drops singular values) is padded with zeros,
+    which leaves the product unchanged."""
+    shapes = [tuple(int(v) for v in s) for s in core_shapes_]
+    nf = [s[1] for s in shapes]
+    mf = [s[2] for s in shapes]
+    ranks = [s[3] for s in shapes[:-1]]
+    cores = tt_svd(w, nf, mf, ranks if ranks else None, rel_tol)
+    out = []
+    for core, shape in zip(cores, shapes, strict=True):
+        padded = np.zeros(shape, dtype=core.dtype)
+        padded[tuple(slice(0, d) for d in core.shape)] = core
+        out.append(padded)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Factorizations and initialization
 # ---------------------------------------------------------------------------------------------
+
+
+def max_ranks(in_factors: Sequence[int], out_factors: Sequence[int]) -> tuple[int, ...]:
+    """The largest useful inner ranks (r_1 .. r_{d-1}): r_k = min(prod_{i<=k} n_i m_i,
+    prod_{i>k} n_i m_i), the ranks of W's unfoldings at full rank; a larger rank only adds
+    parameters (TT-SVD can never fill it)."""
+    modes = [n * m for n, m in zip(in_factors, out_factors, strict=True)]
+    return tuple(
+        min(math.prod(modes[: k + 1]), math.prod(modes[k + 1 :])) for k in range(len(modes) - 1)
+    )
 
 
 def balanced_factorization(n: int, d: int) -> tuple[int, ...]:
@@ -896,12 +933,14 @@ __all__ = [
     "contract_vjp_input_gemm",
     "contraction_cost",
     "core_shapes",
+    "cores_from_dense",
     "from_rtl_core",
     "glorot_std",
     "groupings",
     "init_cores",
     "init_std",
     "matmul",
+    "max_ranks",
     "merge",
     "merge_gemm",
     "merge_vjp",

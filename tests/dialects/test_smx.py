@@ -146,7 +146,9 @@ def test_invalid_formats(element: str, block: int | tuple[int, int], message: st
 def test_invalid_format_text_is_a_located_parse_error():
     from xdsl.utils.exceptions import ParseError
 
-    with pytest.raises(ParseError, match="an intN block is square \\(SMX\\) or 1x32 / 32x1 \\(1-D MX\\), got 4x8"):
+    with pytest.raises(
+        ParseError, match="an intN block is square \\(SMX\\) or 1x32 / 32x1 \\(1-D MX\\), got 4x8"
+    ):
         parse_attr("#smx.format<int8, block 4x8>")
 
 

@@ -233,3 +233,86 @@ pinn.problem @core_is_a_network {
   }
 }
 // CHECK: error: 'tt.linear' op symbol @v does not name a tensor parameter: 'pinn.network' has no `type` property or attribute holding a tensor type
+
+// -----
+
+pinn.problem @groups_do_not_cover_the_cores {
+  pinn.param @G0 : tensor<1x4x4x8xf32> init normal(0.1)
+  pinn.param @G1 : tensor<8x8x8x1xf32> init normal(0.1)
+  pinn.network @u(%x : tensor<?x32xf32>) -> tensor<?x32xf32> {
+    %y = tt.linear %x, [@G0, @G1] groups [1, 2] : tensor<?x32xf32> -> tensor<?x32xf32>
+    pinn.return %y : tensor<?x32xf32>
+  }
+}
+// CHECK: error: 'tt.linear' op groups [1, 2] must be sizes >= 1 of consecutive core groups summing to the 2 cores
+
+// -----
+
+pinn.problem @empty_group {
+  pinn.param @G0 : tensor<1x4x4x8xf32> init normal(0.1)
+  pinn.param @G1 : tensor<8x8x8x1xf32> init normal(0.1)
+  pinn.network @u(%x : tensor<?x32xf32>) -> tensor<?x32xf32> {
+    %y = tt.linear %x, [@G0, @G1] groups [2, 0] : tensor<?x32xf32> -> tensor<?x32xf32>
+    pinn.return %y : tensor<?x32xf32>
+  }
+}
+// CHECK: error: 'tt.linear' op groups [2, 0] must be sizes >= 1 of consecutive core groups summing to the 2 cores
+
+// -----
+
+pinn.problem @unknown_order {
+  pinn.param @G0 : tensor<1x4x4x1xf32> init normal(0.1)
+  pinn.network @u(%x : tensor<?x4xf32>) -> tensor<?x4xf32> {
+    %y = tt.linear %x, [@G0] order backwards : tensor<?x4xf32> -> tensor<?x4xf32>
+    pinn.return %y : tensor<?x4xf32>
+  }
+}
+// CHECK: error: Expected `ltr`, or `rtl`.
+
+// -----
+
+pinn.problem @tt_svd_without_source {
+  pinn.param @G0 : tensor<1x4x4x1xf32> init tt_svd
+}
+// CHECK: error: 'pinn.param' op init 'tt_svd' computes the values from another parameter: name it with an attribute {source = @W}
+
+// -----
+
+pinn.problem @tt_svd_source_not_a_matrix {
+  pinn.param @b : tensor<16xf32> init zeros
+  pinn.param @G0 : tensor<1x4x4x1xf32> init tt_svd {source = @b}
+}
+// CHECK: error: 'pinn.param' op the source @b of init 'tt_svd' must be a matrix with an init of its own, got tensor<16xf32> init zeros
+
+// -----
+
+pinn.problem @tt_svd_source_undefined {
+  pinn.param @G0 : tensor<1x4x4x1xf32> init tt_svd {source = @W}
+}
+// CHECK: error: 'pinn.param' op the source @W is not defined in this problem
+
+// -----
+
+pinn.problem @tt_svd_wrong_size {
+  pinn.param @W : tensor<16x16xf32> init xavier_normal
+  pinn.param @G0 : tensor<1x4x4x2xf32> init tt_svd {source = @W}
+  pinn.param @G1 : tensor<2x4x2x1xf32> init tt_svd {source = @W}
+}
+// CHECK: error: 'pinn.param' op the TT cores of @W (@G0, @G1) make a 16x8 matrix, but @W is tensor<16x16xf32>
+
+// -----
+
+pinn.problem @tt_svd_not_chained {
+  pinn.param @W : tensor<16x16xf32> init xavier_normal
+  pinn.param @G0 : tensor<1x4x4x2xf32> init tt_svd {source = @W}
+  pinn.param @G1 : tensor<3x4x4x1xf32> init tt_svd {source = @W}
+}
+// CHECK: error: 'pinn.param' op the TT cores of @W (@G0, @G1): TT cores do not chain: @G0 has output rank 2 but @G1 has input rank 3
+
+// -----
+
+pinn.problem @tt_svd_not_a_core {
+  pinn.param @W : tensor<16x16xf32> init xavier_normal
+  pinn.param @G0 : tensor<16x16xf32> init tt_svd {source = @W}
+}
+// CHECK: error: 'pinn.param' op init 'tt_svd' gives a TT core (rank 4), got rank 2
