@@ -131,6 +131,34 @@ class Problem:
         text = canonical_text(self.op)
         return {"name": self.name, "sha256": hashlib.sha256(text.encode()).hexdigest()}
 
+    def _transform(
+        self,
+        ctx,
+        passes,
+        instrumentation: Instrumentation | None = None,
+        steps: int | None = None,
+    ) -> ParsedModule:
+        """`passes` applied to a copy of the problem's module."""
+        module: ModuleOp = self.parsed.module.clone()
+        # The clone's ops map to the same source offsets, so failures in passes are located.
+        offsets = dict(zip(module.walk(), self.parsed.module.walk(), strict=True))
+        op_offsets = {
+            new: self.parsed.op_offsets[old]
+            for new, old in offsets.items()
+            if old in self.parsed.op_offsets
+        }
+        parsed = ParsedModule(module, self.parsed.source, op_offsets, self.parsed.line_offset)
+        if steps is not None:
+            _set_steps(module, steps)
+        run_pipeline(ctx, parsed, passes, instrumentation)
+        return parsed
+
+    def transformed(self, pipeline: str) -> ModuleOp:
+        """A copy of the problem's module after a pipeline string (a part of a pipeline,
+        e.g. `tt-compress` to see the layers it makes); the problem is left as it is."""
+        passes = parse_pipeline_spec(pipeline_spec(pipeline), available_passes())
+        return self._transform(make_context(), passes).module
+
     def compile(
         self,
         pipeline: str = DEFAULT_PIPELINE,
@@ -156,19 +184,9 @@ class Problem:
                 f"'pinn.problem' op @{self.name} has no loss terms (pinn.residual or "
                 "pinn.boundary): there is nothing to train",
             )
-        module: ModuleOp = self.parsed.module.clone()
-        # The clone's ops map to the same source offsets, so failures in passes are located.
-        offsets = dict(zip(module.walk(), self.parsed.module.walk(), strict=True))
-        op_offsets = {
-            new: self.parsed.op_offsets[old]
-            for new, old in offsets.items()
-            if old in self.parsed.op_offsets
-        }
-        parsed = ParsedModule(module, self.parsed.source, op_offsets, self.parsed.line_offset)
-        if steps is not None:
-            _set_steps(module, steps)
         ctx = make_context()
-        run_pipeline(ctx, parsed, passes, instrumentation)
+        parsed = self._transform(ctx, passes, instrumentation, steps)
+        module, op_offsets = parsed.module, parsed.op_offsets
         built_for = get_target(target, hw)
         lowered = None
         batch = self.config("batch", {}) or {}

@@ -54,8 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--report",
         action="store_true",
-        help="also print what the pipeline made of the step: the quantized copies (tensor, "
-        "use, format, copies)",
+        help="also print what the pipeline made of the step: with tensor-train layers, each "
+        "layer's parameters, compression and MACs; the quantized copies (tensor, use, format, "
+        "copies)",
     )
     ap.add_argument("--print-op-generic", action="store_true", help="generic MLIR form")
     ap.add_argument(
@@ -106,15 +107,32 @@ def run(argv: Sequence[str]) -> int:
         if args.target == "pinta":
             sys.stdout.write(pinta_summary(program, args.output))
     if args.report:
-        sys.stdout.write(_report(program))
+        sys.stdout.write(_report(problem, program))
     return 0
 
 
-def _report(program) -> str:
+def _report(problem, program) -> str:
     from pintac.runtime.quantization_report import format_plan, quantization_plan
 
     plan = quantization_plan(program.functions["train_step"])
-    return "quantized copies of @train_step:\n" + format_plan(plan)
+    return _tt_layers(problem, program.pipeline_id) + (
+        "quantized copies of @train_step:\n" + format_plan(plan)
+    )
+
+
+def _tt_layers(problem, pipeline: str) -> str:
+    """The layer table of `tt_report` when the pipeline makes tensor-train layers: the
+    problem after the pipeline's passes up to its last `tt-` pass."""
+    from pintac.pass_manager import parse_pipeline_spec
+    from pintac.passes.tt_partial_reconstruct import tt_report
+    from pintac.registry import available_passes
+
+    passes = parse_pipeline_spec(pipeline, available_passes())
+    last = max((i for i, p in enumerate(passes) if p.name.startswith("tt-")), default=None)
+    if last is None:
+        return ""
+    module = problem.transformed(",".join(str(p) for p in passes[: last + 1]))
+    return "layers (MACs per batch row):\n" + tt_report(module) + "\n"
 
 
 def pinta_summary(program, directory: str) -> str:
