@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
@@ -464,8 +464,13 @@ class Program:
         self.executable.write(output)
 
     # -- training
-    def initial_state(self, seed: int) -> TrainState:
-        params = init_params(self.problem, seed)
+    def initial_state(
+        self, seed: int, given: Mapping[str, np.ndarray] | None = None
+    ) -> TrainState:
+        """Step 0: parameters from their inits, or from `given` values by parameter name (a
+        trained checkpoint's, say; TT cores initialized `tt_svd` then start from the TT-SVD
+        of their source's given value); zero optimizer state."""
+        params = init_params(self.problem, seed, given)
         slots = {}
         for role in self.arg_roles:
             if role.startswith("state:"):
@@ -610,13 +615,15 @@ class Trainer:
     step_seconds: list[float] = field(default_factory=list)
     last_checkpoint: Path | None = None
     last_checkpoint_step: int | None = None
+    #: Initial parameter values by name (`Program.initial_state`), when no state is given.
+    initial_values: Mapping[str, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         if self.seed is None:
             self.seed = self.program.config("seed", 0)
         self.seed = check_int(self.seed, "the seed", 0, MAX_SEED)
         if self.state is None:
-            self.state = self.program.initial_state(self.seed)
+            self.state = self.program.initial_state(self.seed, self.initial_values)
 
     @property
     def step(self) -> int:

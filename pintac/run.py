@@ -84,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="start over even though --checkpoint DIR holds a checkpoint (it is replaced)",
     )
     ap.add_argument(
+        "--init-from",
+        metavar="CKPT",
+        help="start from the parameters of this checkpoint (a checkpoint.npz, or its "
+        "directory) instead of their inits; with tt-compress{init=svd} a dense model's TT "
+        "layers start from the TT-SVD of its weights",
+    )
+    ap.add_argument(
         "--eval-points",
         type=int_option(1, MAX_EVAL_POINTS),
         metavar="N",
@@ -154,6 +161,11 @@ class _Session:
                 "pintac run: error: --resume and --overwrite exclude each other: --resume "
                 "continues the checkpoint, --overwrite replaces it"
             )
+        if args.resume and args.init_from:
+            raise UserError(
+                "pintac run: error: --resume and --init-from exclude each other: --resume "
+                "continues a run, --init-from starts a new one from a checkpoint's parameters"
+            )
         check_output(args.report, "report")
         if self.checkpoint is not None:
             if self.checkpoint.is_dir():
@@ -218,6 +230,8 @@ class _Session:
                     f"{resumed.seed}, not {args.seed}"
                 )
             self.trainer = trainer = pt.Trainer.resume(program, self.checkpoint)
+        elif args.init_from:
+            self.trainer = trainer = _start_from(program, args.init_from, args.seed)
         else:
             self.trainer = trainer = pt.Trainer(program, seed=args.seed)
         start_step = trainer.step
@@ -345,6 +359,7 @@ def _summary(
         "steps": trainer.step,
         "steps_this_run": steps_run,
         "resumed_at": start_step if args.resume else None,
+        "initialized_from": args.init_from,
         "loss": last.get("loss"),
         "term_losses": {t: last[f"loss_{t}"] for t in terms if f"loss_{t}" in last},
         "term_weights": program.term_weights,
@@ -438,3 +453,26 @@ def _tune_malloc() -> None:
         libc.mallopt(m_trim_threshold, 1 << 30)
     except (OSError, AttributeError):
         pass
+
+
+def _start_from(program, path: str, seed: int | None):
+    """A trainer at step 0 whose parameters are those of the checkpoint at `path`."""
+    import pintac.api as pt
+
+    checkpoint = Path(path)
+    if checkpoint.is_dir():
+        checkpoint = checkpoint / CHECKPOINT_NAME
+    params = pt.read_checkpoint(checkpoint).params
+    try:
+        return pt.Trainer(program, seed=seed, initial_values=params)
+    except UserError as e:
+        hint = ""
+        if "tt-compress" in program.pipeline_id and "init=svd" not in program.pipeline_id:
+            hint = (
+                "\nnote: tt-compress removes the dense weights it compresses; to start its TT "
+                "layers from them, give tt-compress{init=svd} in the pipeline"
+            )
+        message = str(e).removeprefix("error: ")
+        raise UserError(
+            f"{checkpoint}: error: cannot start from this checkpoint: {message}{hint}"
+        ) from None
