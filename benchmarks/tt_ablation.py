@@ -16,10 +16,10 @@ and the relative L2 error on held-out points.
 
 `quantization` takes one 256 x 256 TT layer (rank 8; 2, 3 and 4 cores: 16·16, 4·8·8,
 4·4·4·4) with variance-matched random cores and tanh activations, and measures the relative
-L2 error of its output when every GEMM operand is SMX-quantized (INT8 activations and
-weights, 4x4 tiles, as `smx-quantize` does), against its f32 output, for every number of
-groups g: g = d is the sequential contraction, g = 2 the paper's PRS, g = 1 the reconstructed
-dense matrix.
+L2 error of its output computed as the `full` pipeline does (cores merged into super-cores in
+f32; every contraction on SMX-quantized operands, INT8 activations and weights, 4x4 tiles),
+against its exact output, for every number of groups g: g = d is the sequential contraction,
+g = 2 the paper's PRS, g = 1 the reconstructed dense matrix.
 
 `step-time` runs poisson2d at paper size (100 + 100 points, K = 512) for each pipeline:
 2 warm-up steps, then `--steps` (default 10) timed ones.
@@ -209,13 +209,15 @@ LAYERS = {2: ((16, 16), (16, 16)), 3: ((4, 8, 8), (4, 8, 8)), 4: ((4, 4, 4, 4), 
 
 
 def smx_gemm(bits_act: int = 8, bits_weight: int = 8, block: int = 4):
-    """A `pintac.runtime.tt` GEMM callback quantizing its operands as `smx-quantize` does:
-    in a merge both operands are weights, in a contraction the left one is an activation."""
+    """A `pintac.runtime.tt` GEMM callback computing as the `full` pipeline does: a merge of
+    cores (weights) in f32, exact and rounded once; a contraction on SMX-quantized operands,
+    the left one an activation."""
     from pintac.runtime import smx, tt
 
     def gemm(kind, lhs, rhs):
-        lhs_bits = bits_weight if kind == tt.MERGE else bits_act
-        a = smx.quantize_matrix(lhs.astype(np.float32), lhs_bits, (block, block))
+        if kind == tt.MERGE:
+            return smx.gemm(lhs.astype(np.float32), rhs.astype(np.float32))
+        a = smx.quantize_matrix(lhs.astype(np.float32), bits_act, (block, block))
         b = smx.quantize_matrix(rhs.astype(np.float32), bits_weight, (block, block))
         return smx.gemm_quantized(a, b)
 
@@ -250,7 +252,7 @@ def quantization(rows: int, seeds: int, only: str | None) -> None:
             "ranks": list(ranks),
             "rows": rows,
             "seeds": seeds,
-            "format": "SMX INT8 activations and weights, 4x4 tiles, rne",
+            "format": "merges f32; contractions SMX INT8 activations and weights, 4x4 tiles, rne",
             "rel_l2_error": {k: statistics.mean(v) for k, v in errors.items()},
             "date": time.strftime("%Y-%m-%d"),
         }

@@ -50,7 +50,8 @@ from pintac.dialects.support import float_array, floats_of, parse_real_list, pri
 
 FLAGS = ("pop_prev", "pop_next", "push_prev", "push_next")
 
-# The instruction classes of the ISA, in opcode order (the runtime's table has the fields).
+# The instruction classes of the ISA, in opcode order, an extension of an opcode (PERM, a
+# minor opcode of VCOL's) after its base class (the runtime's table has the fields).
 MNEMONICS = (
     "LOAD",
     "STORE",
@@ -59,6 +60,7 @@ MNEMONICS = (
     "QUANT",
     "VEC",
     "VCOL",
+    "PERM",
     "SFU",
     "RED",
     "STEIN",

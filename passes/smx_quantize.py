@@ -20,8 +20,12 @@ f32. What an operand is follows from the GEMM's role and the operand's place:
 
 except that an operand computed from parameters alone (no dependence on the points, the
 seed or the step: a TT core, a reshaped core, a super-core merged from cores) is a weight
-whatever its place: merging TT cores is a product of weights. Its bit width follows from the
-options `act`, `weight`, `grad`. With `format=smx` (square `block`×`block` tiles) a tensor
+whatever its place. A GEMM of two such operands — merging TT cores into a super-core
+(`tt-partial-reconstruct`) — computes a weight, like the master weights it starts from: it
+stays f32 (exact and rounded once, as every GEMM of a quantized step on every target, see
+docs/numerics.md), and the super-core is quantized once where activations meet it. That is
+what partial reconstruction is for: g quantized contractions per layer instead of one per
+core. Bit widths follow from the options `act`, `weight`, `grad`. With `format=smx` (square `block`×`block` tiles) a tensor
 is quantized once, right after it is computed, and that copy feeds every GEMM that reads it
 in either orientation: Q(X)ᵀ = Q(Xᵀ). With `format=mx`
 (1-D blocks of 32 along the reduction axis, integer elements of the same widths) a tensor read
@@ -72,7 +76,7 @@ class _QuantizeOperands(RewritePattern):
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: train.GemmOp, rewriter: PatternRewriter) -> None:
-        if op.is_quantized:
+        if op.is_quantized or all(value in self.weights for value in op.operands):
             return
         uses = [
             "weight" if value in self.weights else use

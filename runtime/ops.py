@@ -62,6 +62,15 @@ def info(op: Operation) -> OpInfo | None:
 _ACTIVATION = OpInfo(_none, inplace=0)
 
 
+def _in_quantized_step(op: train.GemmOp) -> bool:
+    """Whether `op`'s block has quantized GEMMs: a quantized step follows the arithmetic
+    contract in all its GEMMs, the f32 ones (weight-side TT merges) too, on every target."""
+    block = op.parent_block()
+    return block is not None and any(
+        isinstance(other, train.GemmOp) and other.is_quantized for other in block.ops
+    )
+
+
 def _column_range(op: pinn.SumOp | pinn.SliceOp) -> Params:
     lo, hi = op.dim_range()
     return {"lo": lo, "hi": hi}
@@ -100,7 +109,7 @@ register(
     lambda op: {
         "transpose_a": op.is_transposed_a,
         "transpose_b": op.is_transposed_b,
-        "exact": op.is_quantized,
+        "exact": op.is_quantized or _in_quantized_step(op),
     },
 )
 register(train.BiasAddOp, inplace=0)

@@ -35,6 +35,8 @@ from pintac.runtime.plan import Plan, Step, build_plan
 
 # Field limits the tiling respects (from the ISA table's widths).
 MAX_DMA_ROWS = (1 << 16) - 1
+MAX_DMA_COLS = isa.INSTRUCTIONS["LOAD"].by_name["cols"].top
+MAX_PERM_EXTENT = isa.INSTRUCTIONS["PERM"].by_name["n0"].top
 MAX_STEIN_POINTS = 255
 MAX_SFU_ROWS = 4095
 MAX_SFU_STREAMS = 4095
@@ -122,10 +124,10 @@ class StepLowering:
     def _storage(self) -> dict[int, int]:
         """The value whose home each value shares: the plan's storage, except that only the
         ops lowered as views (`VIEWS`) share their operand's home; the plan's other views
-        (column slices) are copies here."""
+        (column slices, permutes that move data) are copies here."""
         storage = {i: i for i in range(len(self.plan.values))}
         for step in self.plan.steps:
-            if step.view and type(step.op) in VIEWS:
+            if step.view and (type(step.op) in VIEWS or is_reshape(self, step)):
                 storage[step.outputs[0]] = storage[step.inputs[0]]
             elif step.inplace is not None:
                 storage[step.outputs[0]] = storage[step.inputs[step.inplace]]
@@ -237,6 +239,36 @@ class StepLowering:
             else:
                 self.emit("STORE", note, dst=dram, src=sram, **fields)
             done += n
+
+    def dma_words(self, direction: str, index: int, w0: int, w1: int, spm: int) -> None:
+        """LOAD or STORE words [w0, w1) of a value's home (row-major, contiguous): in rows of
+        its last dimension when the range holds whole rows, else in runs of at most
+        MAX_DMA_COLS words."""
+        home = self.homes[index]
+        name = f"%{_name(self.plan, index)}"
+        if home.fmt != "f32":
+            raise PassError(f"{self.what}: {name} is quantized; PINTA moves it in whole blocks")
+        unit = home.unit_words
+        if (w0, w1) == (0, home.size):
+            note = name
+        elif unit and w0 % unit == 0 and w1 % unit == 0:
+            note = f"{name}[{w0 // unit}:{w1 // unit}]"
+        else:
+            note = f"{name} words {w0}:{w1}"
+        line = home.line
+        if w0 % line or w1 % line or line > MAX_DMA_COLS:
+            line = MAX_DMA_COLS  # single rows
+        done, total = 0, w1 - w0
+        while done < total:
+            rows = max(1, min((total - done) // line, MAX_DMA_ROWS))
+            cols = min(line, total - done)
+            dram, sram = home.addr + w0 + done, spm + done
+            fields = {"fmt": "f32", "rows": rows, "cols": cols, "stride": cols}
+            if direction == "LOAD":
+                self.emit("LOAD", note, dst=sram, src=dram, **fields)
+            else:
+                self.emit("STORE", note, dst=dram, src=sram, **fields)
+            done += rows * cols
 
     def load(self, index: int, u0: int, u1: int, spm: int) -> None:
         self.dma("LOAD", self.homes[index], u0, u1, spm, self._rows_note(index, u0, u1))
@@ -443,9 +475,113 @@ def _sfu_max_rows(cols: int) -> int:
 VIEWS = (train.FlattenOp, train.UnflattenOp, smx.DequantizeOp)
 
 
+def permute_axes(
+    size: int, shape: Sequence[int], perm: Sequence[int]
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The data movement of `train.permute` on `size` elements viewed as `shape` (a -1: the
+    rest) with axes `perm`, on the fewest axes: (extents of the source's axes, the source
+    axis each result axis runs along). Axes of extent 1 go, and result axes that run along
+    consecutive source axes in order merge into one; the identity means a reshape."""
+    known = math.prod(d for d in shape if d != -1)
+    full = [size // known if d == -1 else d for d in shape]
+    kept = {old: new for new, old in enumerate(i for i, d in enumerate(full) if d != 1)}
+    extent = [d for d in full if d != 1]
+    groups: list[list[int]] = []  # runs of consecutive source axes, in result order
+    for axis in (kept[p] for p in perm if p in kept):
+        if groups and groups[-1][-1] + 1 == axis:
+            groups[-1].append(axis)
+        else:
+            groups.append([axis])
+    by_source = sorted(range(len(groups)), key=lambda g: groups[g][0])
+    extents = tuple(math.prod(extent[a] for a in groups[g]) for g in by_source)
+    position = {g: i for i, g in enumerate(by_source)}
+    return extents or (1,), tuple(position[g] for g in range(len(groups))) or (0,)
+
+
+def _permute_of(lo: StepLowering, step: Step) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    size = math.prod(lo.shape_of[step.inputs[0]])
+    return permute_axes(size, step.params["shape"], step.params["perm"])
+
+
+def is_reshape(lo: StepLowering, step: Step) -> bool:
+    """A `train.permute` that moves no data: a view of its row-major operand."""
+    if not isinstance(step.op, train.PermuteOp):
+        return False
+    _, axes = _permute_of(lo, step)
+    return axes == tuple(range(len(axes)))
+
+
 @rule(*VIEWS)
 def _view(lo: StepLowering, step: Step) -> None:
     """A view: the result shares its operand's home (see `memory.py`); no instructions."""
+
+
+@rule(train.PermuteOp)
+def _permute(lo: StepLowering, step: Step) -> None:
+    """A reshape is a view (no instructions); a transpose of axes streams through the SPM in
+    tiles along the result's leading axis, one PERM per tile. A tile's source is one block of
+    that axis: contiguous when it is the source's leading axis, else one strided LOAD."""
+    if is_reshape(lo, step):
+        return
+    (x,), (out,) = step.inputs, step.outputs
+    extents, axes = _permute_of(lo, step)
+    if len(extents) > isa.PERM_AXES:
+        raise PassError(
+            f"{lo.what}: the permutation moves {len(extents)} separate axes "
+            f"(extents {list(extents)}, order {list(axes)}); a PINTA PERM moves at most "
+            f"{isa.PERM_AXES}"
+        )
+    a = axes[0]  # the source axis the result's leading axis runs along
+    outer, inner = math.prod(extents[:a]), math.prod(extents[a + 1 :])
+    unit = outer * inner  # words per index along axis a, in the source and in the result
+    hx, hout = lo.home(x), lo.home(out)
+    staging = lo.staging()
+    # tiles of whole rows of the result (and of the source when it is read contiguously),
+    # where such tiles fit in half the SPM; other tiles take more, shorter DMAs
+    rows = math.lcm(hx.line, hout.line) if a == 0 else hout.line
+    align = rows // math.gcd(rows, unit)
+    if align * 2 * unit > staging.half:
+        align = 1
+    max_units = MAX_PERM_EXTENT if a == 0 else min(MAX_PERM_EXTENT, MAX_DMA_COLS // inner)
+    note = f"%{_name(lo.plan, out)}"
+    pad = isa.PERM_AXES - len(extents)
+    for tile in lo.tiles(
+        extents[a], staging, {"x": unit, "y": unit}, align=align, max_units=max(1, max_units)
+    ):
+        if outer == 1:  # a contiguous block of the source
+            lo.dma_words("LOAD", x, tile.u0 * inner, tile.u1 * inner, tile.spm["x"])
+        elif tile.n == extents[a]:  # the whole source
+            lo.dma_words("LOAD", x, 0, hx.size, tile.spm["x"])
+        else:  # the block's runs, one per index of the axes before a
+            stride = extents[a] * inner
+            _load_columns(lo, x, outer, stride, tile.u0 * inner, tile.n * inner, tile.spm["x"])
+        block = (*extents[:a], tile.n, *extents[a + 1 :])
+        fields = {f"n{i}": e for i, e in enumerate((1,) * pad + block)}
+        fields |= {f"p{i}": p for i, p in enumerate((*range(pad), *(pad + q for q in axes)))}
+        lo.emit("PERM", note, dst=tile.spm["y"], src=tile.spm["x"], **fields)
+        lo.dma_words("STORE", out, tile.u0 * unit, tile.u1 * unit, tile.spm["y"])
+
+
+def _load_columns(
+    lo: StepLowering, index: int, rows: int, stride: int, start: int, cols: int, spm: int
+) -> None:
+    """LOAD columns [start, start + cols) of a home viewed as a rows x stride matrix."""
+    home = lo.home(index)
+    note = f"%{_name(lo.plan, index)} as {rows}x{stride}, columns {start}:{start + cols}"
+    done = 0
+    while done < rows:
+        n = min(rows - done, MAX_DMA_ROWS)
+        lo.emit(
+            "LOAD",
+            note,
+            fmt="f32",
+            dst=spm + done * cols,
+            src=home.addr + start + done * stride,
+            rows=n,
+            cols=cols,
+            stride=stride,
+        )
+        done += n
 
 
 @rule(pinn.ConstantOp)

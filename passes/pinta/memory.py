@@ -3,8 +3,8 @@
 Every value of the step has a DRAM home (`Home`). Parameters, optimizer state, points and
 losses have fixed homes the host reads and writes between steps; the others are placed by
 first fit over their lifetimes (the execution plan's), so a buffer is reused once its value
-is dead. Views (reshapes, dequantize) share their source's home; results the plan computes in
-place share their operand's.
+is dead. Views (reshapes, permutes that move no data, dequantize) share their source's home;
+results the plan computes in place share their operand's.
 
 Each op works through the SPM in tiles (`Staging`): buffers that stay for the whole op
 (weights of a GEMM, running sums) first, then two halves that successive tiles use in turn,

@@ -3,7 +3,7 @@
 Compiled steps keep the batch as a dynamic leading dimension (`tensor<?x2xf32>`). PINTA
 programs are static, so the lowering fixes every `?`: the points of each term have their
 batch size, and each op's result takes the leading size of its first operand with a dynamic
-leading dimension, except where an op changes it (flatten, unflatten). Constants
+leading dimension, except where an op changes it (flatten, unflatten, permute). Constants
 written with a `?` broadcast, as in the runtime, and keep a size of 1 there.
 """
 
@@ -55,6 +55,8 @@ def _result_shape(op: Operation, declared: Shape, shapes: Mapping[SSAValue, Shap
         return (*like[:-1], cols)
     if isinstance(op, pinn.ConstantOp):
         return (1, *declared[1:])
+    if isinstance(op, train.PermuteOp):  # the same elements, regrouped into rows
+        return (math.prod(shapes[op.input]) // math.prod(declared[1:]), *declared[1:])
     leading = _leading(op, shapes)
     if leading is None:
         raise PassError(f"cannot tell the batch size of the result of '{op.name}'", op)

@@ -7,9 +7,10 @@ fixed 128-bit words described by one table (`isa.INSTRUCTIONS`, docs/pinta-isa.m
 
 Public API:
 
-- instructions: `LOAD`, `STORE`, `GEMM`, `ACCRD`, `QUANT`, `VEC`, `VCOL`, `SFU`, `RED`,
-  `STEIN`, `RNG`, `UPDATE`, `NOP`, `HALT` (named tuples: `GEMM(acc=0, a=0, b=64, m=8, ...)`),
-  `make(mnemonic, **fields)`, `encode`, `decode`, `validate`, `text`, `INSTRUCTIONS`;
+- instructions: `LOAD`, `STORE`, `GEMM`, `ACCRD`, `QUANT`, `VEC`, `VCOL`, `PERM`, `SFU`,
+  `RED`, `STEIN`, `RNG`, `UPDATE`, `NOP`, `HALT` (named tuples:
+  `GEMM(acc=0, a=0, b=64, m=8, ...)`), `make(mnemonic, **fields)`, `encode`, `decode`,
+  `validate`, `text`, `INSTRUCTIONS`;
 - text: `assemble(text) -> words`, `assemble_instructions`, `disassemble(words) -> text`;
 - files: `Program`, `write_program`, `read_program`; constants: `ConstantPool`;
 - hardware: `HardwareConfig`, `load_config(path=None, overrides=())`;
@@ -27,6 +28,7 @@ from pintac.runtime.pinta.isa import (
     INSTRUCTIONS,
     LOAD,
     NOP,
+    PERM,
     QUANT,
     RED,
     RNG,
@@ -55,6 +57,7 @@ __all__ = [
     "INSTRUCTIONS",
     "LOAD",
     "NOP",
+    "PERM",
     "QUANT",
     "RED",
     "RNG",

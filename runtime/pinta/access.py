@@ -137,6 +137,11 @@ def vcol(ins, cfg) -> list[Access]:
     return [read, _w("dst", ins.dst, ins.rows * out_cols, cfg)]
 
 
+def perm(ins, cfg) -> list[Access]:
+    n = ins.n0 * ins.n1 * ins.n2 * ins.n3
+    return [_r("src", ins.src, n, cfg), _w("dst", ins.dst, n, cfg)]
+
+
 def sfu(ins, cfg) -> list[Access]:
     base = ins.rows * ins.cols
     full = base * ins.streams

@@ -110,7 +110,7 @@ class DramConfig:
 
 @dataclass(frozen=True)
 class VectorConfig:
-    """The float32 vector unit (VEC, VCOL, RED, STEIN, UPDATE)."""
+    """The float32 vector unit (VEC, VCOL, PERM, RED, STEIN, UPDATE)."""
 
     lanes: int = _key(16, "float32 lanes", "lanes", 1)
     latency: int = _key(4, "pipeline latency of a vector instruction", "cycles", 0)

@@ -15,7 +15,10 @@ events (`timing`). From the table come:
 
 Encoding: bits 0-3 hold the opcode, bits 4-7 the flags pop_prev, pop_next, push_prev,
 push_next, and the class's fields follow from bit 8 in table order; unused high bits are
-reserved and must be zero. Opcodes 0 and 15 are reserved (an all-zero word traps).
+reserved and must be zero. Opcodes 0 and 15 are reserved (an all-zero word traps). A class
+may extend another one's opcode with a minor opcode: a code its first (enumerated) field
+leaves free, held in that field's bits, the extension's own fields following them (PERM is
+code 3 of VCOL's `op`).
 """
 
 from __future__ import annotations
@@ -239,10 +242,26 @@ class InstrClass:
     events: Callable  # (ins, cfg) -> {event: count}
     events_doc: str
     check: Callable | None = None  # (ins) -> (field, message) | None: cross-field rules
+    # An extension of another class's opcode: the mnemonic of that class and the code of its
+    # first field (the minor opcode) that selects this class instead.
+    extends: str | None = None
+    minor: int | None = None
     type: type = field(init=False, repr=False)
 
     def __post_init__(self):
         placed, offset = [], HEADER_BITS
+        self.minor_bits = 0
+        if self.extends is not None:
+            selector = INSTRUCTIONS[self.extends].fields[0]
+            if (
+                INSTRUCTIONS[self.extends].opcode != self.opcode
+                or selector.kind != "enum"
+                or self.minor in selector.codes.values()
+                or not 0 <= self.minor < 1 << selector.width
+            ):
+                raise ValueError(f"{self.mnemonic}: minor opcode {self.minor} is not free")
+            self.minor_bits = selector.width
+            offset += selector.width
         for f in self.fields:
             placed.append(Field(**{**f.__dict__, "offset": offset}))
             offset += f.width
@@ -259,6 +278,11 @@ class InstrClass:
 
     def queue_of(self, ins) -> str | None:
         return ins.queue if self.queue == "field" else self.queue
+
+    @property
+    def opcode_text(self) -> str:
+        """The opcode, with the minor opcode of an extension: `7` or `7.3`."""
+        return f"{self.opcode}" if self.minor is None else f"{self.opcode}.{self.minor}"
 
 
 # ---------------------------------------------------------------------------- class checks
@@ -291,6 +315,21 @@ def _vcol_check(ins):
     return None
 
 
+def _perm_check(ins):
+    axes = [getattr(ins, f"p{i}") for i in range(PERM_AXES)]
+    for i, axis in enumerate(axes):
+        if axis in axes[:i]:  # the first repeated axis
+            got = ", ".join(map(str, axes))
+            return f"p{i}", f"p0..p3 must be a permutation of 0..3, got {got}"
+    n = perm_words(ins)
+    if n and ins.src < ins.dst + n and ins.dst < ins.src + n:
+        return "dst", (
+            f"the destination SPM[{ins.dst}, {ins.dst + n}) overlaps the source "
+            f"SPM[{ins.src}, {ins.src + n})"
+        )
+    return None
+
+
 def _red_check(ins):
     if ins.kind == "wsum" and ins.rows != 1:
         return "rows", f"wsum sums the cols scalars of one row: rows must be 1, got {ins.rows}"
@@ -315,6 +354,7 @@ _CHECKS_DOC = {
         ">= rows for b x 1 blocks)."
     ),
     "VCOL": "lo < hi <= cols.",
+    "PERM": "p0..p3 are a permutation of 0..3; the source and destination do not overlap.",
     "RED": "wsum: rows = 1.",
     "STEIN": (
         "grad, laplacian and their VJPs: lo < hi <= coords; perturb, center, center_vjp and "
@@ -333,6 +373,14 @@ _DMA_FMT = (
 _FMT_HINT = "f32 or q{bits}{b|r|c}{edge}, e.g. q8b4 (see DRAM formats)"
 _DMA_CYCLES = "dram.latency + ceil(bytes / dram.bytes_per_cycle), bytes = dma_bytes(fmt)"
 _FP = "fp.add / fp.mult / fp.div per element by op"
+#: Axes of a PERM (its source is an n0 x n1 x n2 x n3 array).
+PERM_AXES = 4
+
+
+def perm_words(ins) -> int:
+    """Words a PERM reads (and writes): n0*n1*n2*n3."""
+    return ins.n0 * ins.n1 * ins.n2 * ins.n3
+
 
 INSTRUCTIONS: dict[str, InstrClass] = {}
 
@@ -532,6 +580,37 @@ _add(
     _vcol_check,
 )
 _add(
+    "PERM",
+    7,
+    "compute",
+    "permute the axes of a row-major array in the SPM (a transpose engine)",
+    (
+        A("dst", "spm", "first word of the result, n[p0] x n[p1] x n[p2] x n[p3], row-major"),
+        A("src", "spm", "first word of the source, n0 x n1 x n2 x n3, row-major"),
+        *(U(f"n{i}", 16, f"extent of source axis {i}", default=1) for i in range(PERM_AXES)),
+        *(
+            U(f"p{i}", 2, f"the source axis that result axis {i} runs along", default=i)
+            for i in range(PERM_AXES)
+        ),
+    ),
+    "dst = src.reshape(n0, n1, n2, n3).transpose(p0, p1, p2, p3), written row-major "
+    "(kernels_core.permute with those extents): result element (i0, i1, i2, i3) is the source "
+    "element whose index along source axis p_k is i_k. Leading extents of 1 make it a 2-D or "
+    "3-D transpose. Values are moved, never rounded.",
+    semantics.perm,
+    access.perm,
+    timing.perm_cycles,
+    "vector.latency + max(n/n3 * ceil(n3/lanes), n/nd * ceil(nd/lanes)); n = n0*n1*n2*n3, "
+    "nd = n[p3], lanes = vector.lanes: SPM lines of the source's runs along its last axis "
+    "read, and of the result's runs along its last axis written, through a lanes x lanes "
+    "transpose buffer, one line each way per cycle (vector.latency when n = 0)",
+    timing.no_events,
+    "SPM read and SPM write traffic only",
+    _perm_check,
+    extends="VCOL",
+    minor=3,
+)
+_add(
     "SFU",
     8,
     "compute",
@@ -706,7 +785,14 @@ _add(
     "none",
 )
 
-BY_OPCODE: dict[int, InstrClass] = {spec.opcode: spec for spec in INSTRUCTIONS.values()}
+BY_OPCODE: dict[int, InstrClass] = {
+    spec.opcode: spec for spec in INSTRUCTIONS.values() if spec.minor is None
+}
+#: The extensions of an opcode by minor opcode: {opcode: {minor: class}}.
+BY_MINOR: dict[int, dict[int, InstrClass]] = {}
+for _spec in INSTRUCTIONS.values():
+    if _spec.minor is not None:
+        BY_MINOR.setdefault(_spec.opcode, {})[_spec.minor] = _spec
 
 # The instruction types, by mnemonic: `isa.GEMM(acc=0, ...)`.
 LOAD = INSTRUCTIONS["LOAD"].type
@@ -716,6 +802,7 @@ ACCRD = INSTRUCTIONS["ACCRD"].type
 QUANT = INSTRUCTIONS["QUANT"].type
 VEC = INSTRUCTIONS["VEC"].type
 VCOL = INSTRUCTIONS["VCOL"].type
+PERM = INSTRUCTIONS["PERM"].type
 SFU = INSTRUCTIONS["SFU"].type
 RED = INSTRUCTIONS["RED"].type
 STEIN = INSTRUCTIONS["STEIN"].type
@@ -796,6 +883,8 @@ def encode(ins) -> int:
         name, message = bad[0]
         raise EncodeError(f"{spec.mnemonic}: field '{name}': {message}")
     word = spec.opcode
+    if spec.minor is not None:
+        word |= spec.minor << HEADER_BITS
     for i, name in enumerate(FLAGS):
         word |= int(getattr(ins, name)) << (OPCODE_BITS + i)
     for f in spec.fields:
@@ -818,6 +907,9 @@ def decode(word: int, pc: int | None = None) -> Instruction:
     spec = BY_OPCODE.get(opcode)
     if spec is None:
         raise PintaTrap(pc, f"bad opcode {opcode}", raw_text(word))
+    if opcode in BY_MINOR:
+        minor = (word >> HEADER_BITS) & ((1 << spec.fields[0].width) - 1)
+        spec = BY_MINOR[opcode].get(minor, spec)
     if word >> spec.used_bits:
         raise PintaTrap(
             pc,
@@ -871,6 +963,37 @@ def _enum_table(title: str, names, note: str = "") -> list[str]:
     return [*out, ""]
 
 
+def _minor_paragraph() -> list[str]:
+    """The encoding section's words on minor opcodes (extensions of an opcode)."""
+    out = []
+    for opcode, extensions in BY_MINOR.items():
+        base = BY_OPCODE[opcode]
+        selector = base.fields[0]
+        span = f"{selector.offset}-{selector.offset + selector.width - 1}"
+        names = ", ".join(
+            f"{spec.mnemonic} (code {minor}, written {spec.opcode_text})"
+            for minor, spec in extensions.items()
+        )
+        out += [
+            f"Opcode {opcode} is shared: bits {span} hold {base.mnemonic}'s `{selector.name}` "
+            f"(codes {', '.join(str(c) for c in selector.codes.values())}) or a minor opcode "
+            f"that selects another class: {names}. Such a class's own fields follow from bit "
+            f"{selector.offset + selector.width}.",
+            "",
+        ]
+    return out
+
+
+def _minor_note(mnemonic: str) -> str:
+    """The note under the table of a class's first field on the minor opcodes in its bits."""
+    extensions = BY_MINOR.get(INSTRUCTIONS[mnemonic].opcode, {})
+    return " ".join(
+        f"Code {minor} of these bits is the minor opcode of [{spec.mnemonic}]"
+        f"(#{spec.mnemonic.lower()})."
+        for minor, spec in extensions.items()
+    )
+
+
 def isa_markdown() -> str:
     """docs/pinta-isa.md, generated from the table."""
     out = [
@@ -888,6 +1011,7 @@ def isa_markdown() -> str:
         "last field are reserved and must be zero. Opcodes 0 and 15 are reserved: an all-zero "
         "word traps.",
         "",
+        *_minor_paragraph(),
         "| bits | field | meaning |",
         "|---|---|---|",
     ]
@@ -918,7 +1042,7 @@ def isa_markdown() -> str:
     for spec in INSTRUCTIONS.values():
         queue = {"field": "by `queue`", None: "dispatcher"}.get(spec.queue, spec.queue)
         out.append(
-            f"| {spec.opcode} | [{spec.mnemonic}](#{spec.mnemonic.lower()}) | {queue} | "
+            f"| {spec.opcode_text} | [{spec.mnemonic}](#{spec.mnemonic.lower()}) | {queue} | "
             f"{spec.used_bits} | {spec.summary} |"
         )
     out.append("")
@@ -927,12 +1051,19 @@ def isa_markdown() -> str:
         out += [
             f"### {spec.mnemonic}",
             "",
-            f"Opcode {spec.opcode}; queue: {queue.get(spec.queue, spec.queue)}. "
+            f"Opcode {spec.opcode_text}; queue: {queue.get(spec.queue, spec.queue)}. "
             f"{spec.summary[0].upper()}{spec.summary[1:]}.",
             "",
         ]
         if spec.fields:
             out += ["| bits | field | values | meaning |", "|---|---|---|---|"]
+            if spec.minor is not None:
+                end = HEADER_BITS + spec.minor_bits - 1
+                out.append(
+                    f"| {HEADER_BITS}-{end} | (minor opcode) | {spec.minor} | selects "
+                    f"{spec.mnemonic} within opcode {spec.opcode} ({spec.extends}'s "
+                    f"`{INSTRUCTIONS[spec.extends].fields[0].name}` bits) |"
+                )
             for f in spec.fields:
                 span = f"{f.offset}" if f.width == 1 else f"{f.offset}-{f.offset + f.width - 1}"
                 values = f.values_doc()
@@ -959,7 +1090,7 @@ def isa_markdown() -> str:
         "",
         *_enum_table("Precisions (`prec_a`, `prec_b`)", PRECISIONS),
         *_enum_table("VEC operations (`op`)", VEC_OPS),
-        *_enum_table("VCOL operations (`op`)", VCOL_OPS),
+        *_enum_table("VCOL operations (`op`)", VCOL_OPS, _minor_note("VCOL")),
         *_enum_table(
             "SFU functions (`fn`)",
             SFU_FUNCTIONS,
@@ -983,7 +1114,8 @@ def isa_markdown() -> str:
         "positional (in the order of the class's table, before any named one), separated by "
         "spaces or commas. Omitted fields take their defaults (0, the first name of an "
         "enumeration, `bits=8`, `brows=bcols=4`, `prec_a=prec_b=int8`, `streams=1`, "
-        "`queue=compute`). Numbers are decimal, `0x` hexadecimal or `0b` binary; enumerated "
+        "`queue=compute`, PERM's extents `n0`..`n3` 1 and axes `p0`..`p3` 0..3: the "
+        "identity). Numbers are decimal, `0x` hexadecimal or `0b` binary; enumerated "
         "values are written by name. Flags are named fields: `pop_prev=1`. `;` and `#` start "
         "a comment. `.word 0x...` emits a raw 128-bit word. The disassembler writes every "
         "field by name in table order and the flags that are set, e.g.",

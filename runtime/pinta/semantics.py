@@ -189,6 +189,14 @@ def vcol(m: Machine, ins) -> None:
     m.spm_write(ins.dst, out)
 
 
+def perm(m: Machine, ins) -> None:
+    """dst = src viewed as n0 x n1 x n2 x n3, its axes transposed to (p0, p1, p2, p3)."""
+    extents = (ins.n0, ins.n1, ins.n2, ins.n3)
+    x = m.spm_view(ins.src, extents)
+    axes = (ins.p0, ins.p1, ins.p2, ins.p3)
+    m.spm_write(ins.dst, core.permute(x, shape=extents, perm=axes, out_shape=(x.size,)))
+
+
 # ------------------------------------------------------------------------------------ SFU
 
 

@@ -131,6 +131,22 @@ def vcol_events(ins, cfg) -> dict[str, int]:
     return {}
 
 
+def perm_cycles(ins, cfg) -> int:
+    """vector.latency + the SPM lines of the longer side: the source read in runs along its
+    last axis, the result written in runs along its last axis (source axis p3), each line at
+    most vector.lanes words of one run, one line each way per cycle."""
+    extents = (ins.n0, ins.n1, ins.n2, ins.n3)
+    n = extents[0] * extents[1] * extents[2] * extents[3]
+    if n == 0:
+        return cfg.vector.latency
+    lanes = cfg.vector.lanes
+
+    def lines(run: int) -> int:
+        return n // run * _ceil(run, lanes)
+
+    return cfg.vector.latency + max(lines(extents[3]), lines(extents[ins.p3]))
+
+
 # ------------------------------------------------------------------------------------ SFU
 
 

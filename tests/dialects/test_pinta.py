@@ -5,7 +5,7 @@ from pintac.runtime.pinta import isa
 
 
 def test_one_instruction_op_per_isa_class_in_opcode_order():
-    by_opcode = sorted(isa.INSTRUCTIONS.values(), key=lambda c: c.opcode)
+    by_opcode = sorted(isa.INSTRUCTIONS.values(), key=lambda c: (c.opcode, c.minor or 0))
     assert list(pinta.MNEMONICS) == [c.mnemonic for c in by_opcode]
     for mnemonic, op in pinta.INSTRUCTION_OPS.items():
         assert op.name == f"pinta.{mnemonic.lower()}"

@@ -6,12 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from xdsl.parser import Parser
 
 import pintac.api as pt
 from pintac.dialects import pinta
 from pintac.passes.lower_to_pinta import LowerToPintaPass
+from pintac.passes.pinta.lowering import permute_axes
 from pintac.registry import make_context
 from pintac.runtime.errors import UserError
+from pintac.runtime.numpy_target import NumpyExactTarget
 from pintac.runtime.pinta.config import load_config
 from pintac.runtime.pinta.lowered import LoweredStep, PintaStep
 
@@ -20,7 +23,11 @@ SMALL = ROOT / "examples" / "poisson2d_small.mlir"
 
 
 def lowered(program: pt.Program, **options) -> LoweredStep:
-    module = program.module.clone()
+    return lowered_module(program.module, **options)
+
+
+def lowered_module(module, **options) -> LoweredStep:
+    module = module.clone()
     LowerToPintaPass(**options).apply(make_context(), module)
     op = next(o for o in module.ops if isinstance(o, pinta.ProgramOp))
     return LoweredStep.of(op)
@@ -50,11 +57,12 @@ def run_both(program: pt.Program, step: LoweredStep, steps: int, config=None):
     return sim
 
 
-@pytest.mark.parametrize("pipeline", ["fp32", "smx-diff"])
+@pytest.mark.parametrize("pipeline", ["fp32", "smx-diff", "full"])
 @pytest.mark.parametrize("example", ["poisson2d_small", "heat10d_small"])
 def test_small_problems_train_bit_for_bit_on_the_simulator(example, pipeline):
     """20 steps: parameters, optimizer state and losses equal bit for bit (for fp32, to the
-    runtime following the arithmetic contract, exact GEMMs)."""
+    runtime following the arithmetic contract, exact GEMMs). `full` adds tensor-train layers
+    with partial reconstruction: their permutes run as PERM instructions or views."""
     problem = pt.load(ROOT / "examples" / f"{example}.mlir")
     program = problem.compile(pipeline, target="numpy-exact")
     run_both(program, lowered(program), steps=20)
@@ -78,3 +86,71 @@ def test_a_config_too_small_for_a_layer_names_the_op():
         UserError, match=r"'stein.perturb' computing %batch: one tile needs \d+ bytes of SPM"
     ):
         lowered(program, set="memory.spm_bytes=1024")
+
+
+def test_fp32_tensor_train_layers_give_the_runtimes_exact_bits():
+    """fp32-tt: f32 TT layers against the runtime under the arithmetic contract (one step:
+    exact f32 GEMMs are slow on both sides)."""
+    problem = pt.load(ROOT / "examples" / "heat10d_small.mlir")
+    program = problem.compile("fp32-tt", target="numpy-exact")
+    run_both(program, lowered(program), steps=1)
+
+
+def test_tensor_train_layers_in_tiles_give_the_same_bits():
+    """full-noprs (core by core: 3-axis permutes) in a small SPM, so that the permutes of the
+    activations run in many tiles alternating between the halves of the SPM."""
+    problem = pt.load(ROOT / "examples" / "heat10d_small.mlir")
+    program = problem.compile("full-noprs", target="numpy-exact")
+    overrides = "memory.spm_bytes=65536,memory.acc_bytes=16384"
+    step = lowered(program, set=overrides)
+    perms = [i for i in step.instructions if i.mnemonic == "PERM"]
+    assert len(perms) > 60
+    assert {(p.p0, p.p1, p.p2, p.p3) for p in perms} == {(0, 1, 3, 2)}
+    run_both(program, step, steps=2, config=load_config(None, overrides.split(",")))
+
+
+@pytest.mark.parametrize(
+    "size, shape, perm, extents, axes",
+    [
+        (64, (-1, 16), (0, 1), (64,), (0,)),  # a reshape
+        (96, (-1, 1, 4), (0, 2, 1), (96,), (0,)),  # moving an axis of 1 moves nothing
+        (192, (-1, 8, 8), (0, 2, 1), (3, 8, 8), (0, 2, 1)),
+        (256, (4, 2, 2, 4, 4), (0, 1, 3, 2, 4), (8, 2, 4, 4), (0, 2, 1, 3)),
+        (512, (-1, 2, 4, 16), (0, 1, 3, 2), (8, 4, 16), (0, 2, 1)),
+        (105, (3, 5, 7), (2, 0, 1), (15, 7), (1, 0)),
+        (32, (2, 2, 2, 2, 2), (4, 3, 2, 1, 0), (2, 2, 2, 2, 2), (4, 3, 2, 1, 0)),
+    ],
+)
+def test_permutes_merge_the_axes_that_move_together(size, shape, perm, extents, axes):
+    assert permute_axes(size, shape, perm) == (extents, axes)
+
+
+PERMUTES = """
+func.func @train_step(%W: tensor<3x5x7xf32> {train.role = "param:W"}, %x: tensor<?x8xf32> {train.role = "points:pde"}, %seed: i64 {train.role = "seed"}, %step: i64 {train.role = "step"}) -> (tensor<?x2xf32> {train.role = "term:t"}, tensor<7x15xf32> {train.role = "term:w"}, tensor<?x8xf32> {train.role = "term:v"}, tensor<f32> {train.role = "loss"}) {
+  %t = train.permute %x shape [-1, 2, 4] perm [0, 2, 1] : tensor<?x8xf32> -> tensor<?x2xf32>
+  %w = train.permute %W shape [3, 5, 7] perm [2, 0, 1] : tensor<3x5x7xf32> -> tensor<7x15xf32>
+  %u = train.permute %x shape [-1, 2, 2, 2] perm [2, 0, 3, 1] : tensor<?x8xf32> -> tensor<?x4xf32>
+  %v = train.permute %u shape [-1, 8] perm [0, 1] : tensor<?x4xf32> -> tensor<?x8xf32>
+  %loss = train.mean_square %t : tensor<?x2xf32> -> tensor<f32>
+  func.return %t, %w, %v, %loss : tensor<?x2xf32>, tensor<7x15xf32>, tensor<?x8xf32>, tensor<f32>
+}
+"""
+
+
+@pytest.mark.parametrize("spm_bytes", [None, 256])
+def test_permutes_equal_the_runtime_whole_and_in_tiles(spm_bytes):
+    """A batched transpose, a 3-D permute whose result's leading axis is the source's last
+    one (strided loads of its columns), a 4-axis permute and a reshape (a view, no
+    instructions); with a 64-word SPM every permute runs in tiles."""
+    module = Parser(make_context(), PERMUTES).parse_module()
+    expected_step = NumpyExactTarget().build(module, "permutes").functions["train_step"]
+    overrides = [f"memory.spm_bytes={spm_bytes}"] if spm_bytes else []
+    step = lowered_module(module, batch="pde=5", set=",".join(overrides))
+    perms = [i for i in step.instructions if i.mnemonic == "PERM"]
+    assert len(perms) == (3 if spm_bytes is None else 12)
+    rng = np.random.default_rng(0)
+    args = (rng.standard_normal((3, 5, 7), np.float32), rng.standard_normal((5, 8), np.float32))
+    expected = expected_step(*args, 0, 0)
+    got = PintaStep(step, load_config(None, overrides))(*args, 0, 0)
+    for role, a, b in zip(step.result_roles, expected, got, strict=True):
+        assert same_bits(a, b), role

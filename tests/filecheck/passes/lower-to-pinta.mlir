@@ -1,7 +1,7 @@
-// RUN: pintac opt %s -p 'lower-to-pinta{batch="pde=8"}' | filecheck %s
-// RUN: pintac opt %s -p 'lower-to-pinta{batch="pde=8" set="memory.spm_bytes=320,memory.acc_bytes=128"}' | filecheck %s --check-prefix=TILED
-// RUN: not pintac opt %s -p 'lower-to-pinta{batch="pde=8" set="memory.spm_bytes=256"}' 2>&1 | filecheck %s --check-prefix=SMALL
-// RUN: not pintac opt %s -p 'lower-to-pinta' 2>&1 | filecheck %s --check-prefix=NOBATCH
+// RUN: pintac opt %s --split-input-file -p 'lower-to-pinta{batch="pde=8"}' | filecheck %s
+// RUN: pintac opt %s --split-input-file -p 'lower-to-pinta{batch="pde=8" set="memory.spm_bytes=320,memory.acc_bytes=128"}' | filecheck %s --check-prefix=TILED
+// RUN: not pintac opt %s --split-input-file -p 'lower-to-pinta{batch="pde=8" set="memory.spm_bytes=256"}' 2>&1 | filecheck %s --check-prefix=SMALL
+// RUN: not pintac opt %s --split-input-file -p 'lower-to-pinta' 2>&1 | filecheck %s --check-prefix=NOBATCH
 
 // One linear layer fitted by SGD: y = x W, loss = mean(y²), dW = xᵀ dy.
 func.func @train_step(%W: tensor<2x4xf32> {train.role = "param:W"}, %x: tensor<?x2xf32> {train.role = "points:pde"}, %seed: i64 {train.role = "seed"}, %step: i64 {train.role = "step"}) -> (tensor<2x4xf32> {train.role = "param:W"}, tensor<f32> {train.role = "loss"}) {
@@ -73,3 +73,54 @@ func.func @train_step(%W: tensor<2x4xf32> {train.role = "param:W"}, %x: tensor<?
 
 // SMALL: lower-to-pinta.mlir:11:9: error: {{.*}}: 'train.mean_square_grad' computing %dy: %dy (128 bytes) does not fit in the SPM (256 bytes) next to the op's other buffers
 // NOBATCH: error: {{.*}} the batch size of the points of 'pde' is not given
+
+// -----
+
+// Permutes (the tensor-train layers' data movement): a batched transpose of the points (each
+// row of x as 2 x 2, transposed), a transpose of a weight, and a reshape.
+func.func @train_step(%W: tensor<2x3xf32> {train.role = "param:W"}, %x: tensor<?x4xf32> {train.role = "points:pde"}, %seed: i64 {train.role = "seed"}, %step: i64 {train.role = "step"}) -> (tensor<f32> {train.role = "loss"}) {
+  %t = train.permute %x shape [-1, 2, 2] perm [0, 2, 1] : tensor<?x4xf32> -> tensor<?x2xf32>
+  %Wt = train.permute %W shape [2, 3] perm [1, 0] : tensor<2x3xf32> -> tensor<3x2xf32>
+  %y = train.gemm %t, %Wt role fwd transpose_b : tensor<?x2xf32>, tensor<3x2xf32> -> tensor<?x3xf32>
+  %r = train.permute %y shape [-1, 6] perm [0, 1] : tensor<?x3xf32> -> tensor<?x6xf32>
+  %loss = train.mean_square %r : tensor<?x6xf32> -> tensor<f32>
+  func.return %loss : tensor<f32>
+}
+
+// CHECK:      builtin.module {
+// CHECK-NEXT:   pinta.program @train_step ("param:W", "points:pde", "seed", "step") -> ("loss") constants [] at 125 dram 125 {
+// CHECK-NEXT:   pinta.tensor @W param "W" at 0 : 2x3
+// CHECK-NEXT:   pinta.tensor @x points "pde" at 6 : 8x4
+// CHECK-NEXT:   pinta.tensor @loss loss "loss" at 38 : scalar
+// t: the 8 rows of x, each a 2 x 2 array, transposed by one PERM (source 1 x 8 x 2 x 2, its
+// last two axes swapped) into the 16 x 2 rows of t.
+// CHECK-NEXT:   pinta.load fmt=f32 dst=0 src=6 rows=8 cols=4 stride=4 push_next {note = "%x"}
+// CHECK-NEXT:   pinta.load fmt=f32 dst=524288 src=0 rows=2 cols=3 stride=3 push_next {note = "%W"}
+// CHECK-NEXT:   pinta.perm dst=32 src=0 n0=1 n1=8 n2=2 n3=2 p0=0 p1=1 p2=3 p3=2 pop_prev push_next {note = "%t"}
+// CHECK-NEXT:   pinta.store fmt=f32 dst=39 src=32 rows=16 cols=2 stride=2 pop_prev push_prev {note = "%t"}
+// Wt: a 2-D transpose, 2 x 3 to 3 x 2.
+// CHECK-NEXT:   pinta.perm dst=524294 src=524288 n0=1 n1=1 n2=2 n3=3 p0=0 p1=1 p2=3 p3=2 pop_prev push_next {note = "%Wt"}
+// CHECK-NEXT:   pinta.nop queue=compute pop_next push_prev {note = "relay a token"}
+// CHECK-NEXT:   pinta.load fmt=f32 dst=6 src=39 rows=16 cols=2 stride=2 pop_next {note = "%t"}
+// CHECK-NEXT:   pinta.store fmt=f32 dst=71 src=524294 rows=3 cols=2 stride=2 pop_prev push_prev {note = "%Wt"}
+// CHECK-NEXT:   pinta.nop queue=compute pop_next push_prev {note = "relay a token"}
+// CHECK-NEXT:   pinta.load fmt=f32 dst=0 src=71 rows=3 cols=2 stride=2 pop_next push_next {note = "%Wt"}
+// CHECK-NEXT:   pinta.gemm acc=0 a=6 b=0 m=16 k=2 n=3 ta=0 tb=1 init=1 prec_a=f32 prec_b=f32 pop_prev {note = "%y"}
+// CHECK-NEXT:   pinta.accrd dst=38 acc=0 m=16 n=3 push_next {note = "%y"}
+// CHECK-NEXT:   pinta.store fmt=f32 dst=77 src=38 rows=16 cols=3 stride=3 pop_prev push_prev {note = "%y"}
+// r reshapes y: a view with no instructions; the mean square reads y's home (77) as 8 x 6.
+// CHECK-NEXT:   pinta.nop queue=compute pop_next push_prev {note = "relay a token"}
+// CHECK-NEXT:   pinta.load fmt=f32 dst=0 src=77 rows=8 cols=6 stride=6 pop_next push_next {note = "%r"}
+// CHECK-NEXT:   pinta.red kind=meansq dst=48 src=0 b=0 rows=8 cols=6 init=0 const=0 pop_prev push_next {note = "%loss"}
+// CHECK-NEXT:   pinta.store fmt=f32 dst=38 src=48 rows=1 cols=1 stride=1 pop_prev {note = "%loss"}
+// CHECK-NEXT:   pinta.halt {note = "end of the step"}
+// CHECK-NEXT: }
+
+// In the 80-word SPM t takes two tiles of whole rows of x, 5 and 3, in the two halves.
+// TILED:      pinta.load fmt=f32 dst=0 src=6 rows=5 cols=4 stride=4 push_next {note = "%x[0:5]"}
+// TILED-NEXT: pinta.load fmt=f32 dst=40 src=26 rows=3 cols=4 stride=4 push_next {note = "%x[5:8]"}
+// TILED-NEXT: pinta.perm dst=20 src=0 n0=1 n1=5 n2=2 n3=2 p0=0 p1=1 p2=3 p3=2 pop_prev push_prev push_next {note = "%t"}
+// TILED-NEXT: pinta.store fmt=f32 dst=39 src=20 rows=10 cols=2 stride=2 pop_prev push_prev {note = "%t[0:10]"}
+// TILED-NEXT: pinta.load fmt=f32 dst=0 src=0 rows=2 cols=3 stride=3 pop_next push_next {note = "%W"}
+// TILED-NEXT: pinta.perm dst=52 src=40 n0=1 n1=3 n2=2 n3=2 p0=0 p1=1 p2=3 p3=2 pop_prev push_next {note = "%t"}
+// TILED-NEXT: pinta.store fmt=f32 dst=59 src=52 rows=6 cols=2 stride=2 pop_prev {note = "%t[10:16]"}

@@ -1,5 +1,7 @@
 """The instruction table, the 128-bit encoding, the assembler and the disassembler."""
 
+import math
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -52,6 +54,16 @@ def instructions(draw, spec=None):
             repairs = {"stride": max(ins.stride, ins.cols)}
         elif spec.mnemonic == "RED":
             repairs = {"rows": 1}
+        elif spec.mnemonic == "PERM":
+            drawn = [ins.p0, ins.p1, ins.p2, ins.p3]
+            axes = sorted(range(4), key=lambda i: (drawn[i], i))  # a permutation
+            extents = [ins.n0, ins.n1, ins.n2, ins.n3]
+            while math.prod(extents) >= 1 << 19:  # room for a disjoint source and result
+                extents[extents.index(max(extents))] //= 16
+            src = min(ins.src, (1 << 19) - 1)
+            repairs = {f"p{i}": a for i, a in enumerate(axes)}
+            repairs |= {f"n{i}": e for i, e in enumerate(extents)}
+            repairs |= {"src": src, "dst": src + math.prod(extents)}
         ins = ins._replace(**repairs)
     assert not isa.problems(ins), isa.problems(ins)
     return ins
@@ -61,12 +73,12 @@ def instructions(draw, spec=None):
 
 
 def test_every_class_fits_the_word_and_opcodes_are_unique():
-    opcodes = [spec.opcode for spec in isa.INSTRUCTIONS.values()]
+    opcodes = [(spec.opcode, spec.minor) for spec in isa.INSTRUCTIONS.values()]
     assert len(set(opcodes)) == len(opcodes)
-    assert 0 not in opcodes and 15 not in opcodes
+    assert not {op for op, _ in opcodes} & {0, 15}
     for spec in isa.INSTRUCTIONS.values():
         assert spec.used_bits <= isa.WORD_BITS
-        bit = isa.HEADER_BITS
+        bit = isa.HEADER_BITS + spec.minor_bits
         for f in spec.fields:
             assert f.offset == bit
             bit += f.width
@@ -128,6 +140,28 @@ def test_encoding_errors_name_the_field():
         isa.STORE(pop_next=1).encode()
     with pytest.raises(isa.EncodeError, match="field 'hi': needs lo < hi <= cols"):
         isa.VCOL(lo=2, hi=2, cols=4).encode()
+    with pytest.raises(isa.EncodeError, match="field 'p1': p0..p3 must be a permutation"):
+        isa.PERM(p0=1).encode()
+    with pytest.raises(
+        isa.EncodeError, match=r"field 'dst': the destination SPM\[10, 30\) overlaps the source"
+    ):
+        isa.PERM(dst=10, src=0, n3=20).encode()
+
+
+def test_perm_is_a_minor_opcode_of_vcol():
+    """PERM is code 3 of VCOL's `op` bits: opcode 7, its own fields from bit 10."""
+    spec = isa.INSTRUCTIONS["PERM"]
+    assert (spec.opcode, spec.minor, spec.minor_bits) == (7, 3, 2)
+    assert spec.fields[0].offset == isa.HEADER_BITS + 2
+    ins = isa.PERM(dst=300, src=4, n0=3, n1=2, n2=5, n3=7, p0=2, p1=0, p2=3, p3=1, pop_prev=1)
+    word = ins.encode()
+    assert word & 0xF == 7 and (word >> isa.HEADER_BITS) & 3 == 3
+    assert isa.decode(word) == ins
+    vcol = isa.VCOL(op="expand_columns", lo=0, hi=1, cols=1)
+    assert isa.decode(vcol.encode()) == vcol
+    assert isa.decode(isa.VCOL(lo=0, hi=1, cols=1).encode() | 3 << isa.HEADER_BITS).mnemonic == (
+        "PERM"
+    )
 
 
 def test_decoding_traps_on_bad_words():
@@ -179,6 +213,7 @@ def test_make_and_text():
         ("LOAD pop_prev=1", "2:15", "field 'pop_prev': must be 0: the load queue has no previous"),
         ("GEMM m=", "2:8", "unexpected end of line; expected a name or a number"),
         ("VCOL lo=3 hi=2 cols=4", "2:14", "field 'hi': needs lo < hi <= cols"),
+        ("PERM n3=4 p3=2", "2:14", "field 'p3': p0..p3 must be a permutation of 0..3"),
         (".word 0x1" + "0" * 32, "2:7", "a word has 128 bits"),
     ],
 )

@@ -277,6 +277,29 @@ def test_vcol_ops_call_the_runtime_kernels():
     assert same_bits(bench.get(300, (6, 7)), want)
 
 
+@pytest.mark.parametrize(
+    "shape, perm, out_shape, extents, axes",
+    [
+        # a batched transpose of the TT activations (16 x 16 = 4 x 8 x 8)
+        ((-1, 8, 8), (0, 2, 1), (-1, 32), (1, 4, 8, 8), (0, 1, 3, 2)),
+        ((-1, 2, 8), (0, 2, 1), (-1, 2), (1, 16, 2, 8), (0, 1, 3, 2)),
+        # a PRS merge of two cores: axes 0 and 1 stay together, 4 stays last
+        ((4, 2, 2, 4, 4), (0, 1, 3, 2, 4), (32, 8), (8, 2, 4, 4), (0, 2, 1, 3)),
+        ((4, 8, 8), (2, 0, 1), (8, 32), (1, 4, 8, 8), (0, 3, 1, 2)),
+        ((4, 4, 4, 4), (3, 1, 0, 2), (256,), (4, 4, 4, 4), (3, 1, 0, 2)),
+    ],
+)
+def test_perm_equals_the_runtime_permute(shape, perm, out_shape, extents, axes):
+    """The runtime's permute, its axes merged where they stay adjacent, is one PERM."""
+    x = rand(np.random.default_rng(5), 16, 16)
+    bench = Bench()
+    bench.put(0, x)
+    fields = {f"n{i}": e for i, e in enumerate(extents)} | {f"p{i}": a for i, a in enumerate(axes)}
+    bench.run(isa.PERM(dst=x.size, src=0, **fields))
+    want = core.permute(x, shape=shape, perm=perm, out_shape=out_shape)
+    assert same_bits(bench.get(x.size, want.shape), want)
+
+
 # ---------------------------------------------------------------------------------- SFU
 
 

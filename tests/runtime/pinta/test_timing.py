@@ -82,6 +82,15 @@ def test_dma_cycles_follow_the_formula(ins, expected):
         (isa.VEC(op="div", rows=10, cols=10), 4 + 7 * 4),
         (isa.VEC(op="fill", rows=1, cols=1), 4 + 1),
         (isa.VCOL(op="colslice", rows=8, cols=6, lo=1, hi=3), 4 + 3),
+        # vector.latency 4 + max(source lines, result lines): runs along the last axis of
+        # each side, at most 16 words of a run per line
+        (isa.PERM(dst=1000, n2=8, n3=8, p2=3, p3=2), 4 + 8),  # 8 x 8: runs of 8
+        (isa.PERM(dst=1000, n1=10, n2=8, n3=8, p2=3, p3=2), 4 + 80),  # 10 of them
+        (isa.PERM(dst=1000, n0=8, n1=2, n2=4, n3=4, p1=2, p2=1), 4 + 64),  # runs of 4 kept
+        (isa.PERM(dst=1000, n2=3, n3=40, p2=3, p3=2), 4 + 40),  # reads 3*3, writes 40*1
+        (isa.PERM(dst=1000, n2=40, n3=3, p2=3, p3=2), 4 + 40),  # and the other way round
+        (isa.PERM(dst=1000, n3=100), 4 + 7),  # the identity: a copy
+        (isa.PERM(dst=1000, n0=0, n3=5), 4),
         (isa.RED(kind="colsum", rows=33, cols=16, init=1), 4 + 33),
         (isa.RED(kind="wsum", rows=1, cols=3), 4 + 3),
         # memory.acc_latency 4 + ceil(m n / 16) (the region must exist: see below)

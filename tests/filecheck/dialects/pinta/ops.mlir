@@ -15,6 +15,7 @@ pinta.program @train_step ("param:W", "state:W:m", "points:pde", "seed", "step")
   pinta.quant addr=24 rows=8 cols=4 bits=8 brows=4 bcols=4 rounding=stochastic stream=3 elem_offset=0 tensor_cols=4
   pinta.vec op=bias_add dst=24 a=24 b=56 rows=8 cols=4 const=0
   pinta.vcol op=colslice dst=60 a=8 rows=8 cols=2 lo=1 hi=2
+  pinta.perm dst=64 src=24 n0=1 n1=2 n2=4 n3=4 p0=0 p1=1 p2=3 p3=2
   pinta.sfu fn=tanh kind=apply dst=24 a=24 b=0 c=0 rows=8 streams=1 cols=4
   pinta.red kind=colsum dst=60 src=24 b=0 rows=8 cols=4 init=1 const=0
   pinta.stein kind=laplacian diff=1 dst=0 a=100 b=200 points=4 pairs=16 coords=2 lo=0 hi=2 sigma=0
@@ -36,6 +37,8 @@ pinta.program @train_step ("param:W", "state:W:m", "points:pde", "seed", "step")
 // CHECK-NEXT:   pinta.quant addr=24 rows=8 cols=4 bits=8 brows=4 bcols=4 rounding=stochastic stream=3 elem_offset=0 tensor_cols=4
 // CHECK-NEXT:   pinta.vec op=bias_add dst=24 a=24 b=56 rows=8 cols=4 const=0
 // CHECK-NEXT:   pinta.vcol op=colslice dst=60 a=8 rows=8 cols=2 lo=1 hi=2
+// CHECK-NEXT:   pinta.perm dst=64 src=24 n0=1 n1=2 n2=4 n3=4 p0=0 p1=1 p2=3 p3=2
+  pinta.perm dst=64 src=24 n0=1 n1=2 n2=4 n3=4 p0=0 p1=1 p2=3 p3=2
 // CHECK-NEXT:   pinta.sfu fn=tanh kind=apply dst=24 a=24 b=0 c=0 rows=8 streams=1 cols=4
 // CHECK-NEXT:   pinta.red kind=colsum dst=60 src=24 b=0 rows=8 cols=4 init=1 const=0
 // CHECK-NEXT:   pinta.stein kind=laplacian diff=1 dst=0 a=100 b=200 points=4 pairs=16 coords=2 lo=0 hi=2 sigma=0
