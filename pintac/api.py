@@ -464,9 +464,7 @@ class Program:
         self.executable.write(output)
 
     # -- training
-    def initial_state(
-        self, seed: int, given: Mapping[str, np.ndarray] | None = None
-    ) -> TrainState:
+    def initial_state(self, seed: int, given: Mapping[str, np.ndarray] | None = None) -> TrainState:
         """Step 0: parameters from their inits, or from `given` values by parameter name (a
         trained checkpoint's, say; TT cores initialized `tt_svd` then start from the TT-SVD
         of their source's given value); zero optimizer state."""

@@ -48,12 +48,12 @@ def asm(argv: Sequence[str]) -> int:
     from pintac.runtime.pinta.program import Program
 
     args = _asm_parser().parse_args(argv)
+    if args.output is None and args.input == "-":
+        raise UserError("pintac asm: error: reading stdin, give the output with -o FILE")
+    source = read_source(args.input)  # first: the default output is named after a file
     if args.output is None:
-        if args.input == "-":
-            raise UserError("pintac asm: error: reading stdin, give the output with -o FILE")
         args.output = str(Path(args.input).with_suffix(".bin"))
     check_output(args.output)
-    source = read_source(args.input)
     data = Program(assemble(source.text, source.name)).to_bytes()
     atomic_write(Path(args.output), lambda f: f.write(data), "program")
     return 0

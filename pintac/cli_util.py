@@ -60,7 +60,7 @@ def check_output(path: str | None, what: str = "output") -> None:
     written."""
     if path is None or path == "-":
         return
-    check_writable(Path(path), what)
+    check_writable(path, what)
 
 
 def write_output(text: str, path: str | None, what: str = "output") -> None:

@@ -78,6 +78,13 @@ def run(argv: Sequence[str]) -> int:
 
     args = build_parser().parse_args(argv)
     if args.target == "pinta":
+        if args.output == "-":
+            raise UserError(
+                "pintac compile: error: -o -: --target pinta writes a program directory, not "
+                "standard output; give -o DIR (default: NAME.pinta for NAME.mlir)"
+            )
+        if args.output == "":
+            raise UserError("pintac compile: error: -o: the path of the program directory is empty")
         if args.output is None:
             stem = "stdin" if args.input == "-" else Path(args.input).stem
             args.output = f"{stem}.pinta"

@@ -55,6 +55,8 @@ class Source:
 
 def read_source(path: str) -> Source:
     """Read an input file (`-` is standard input) as UTF-8 text, or raise a UserError."""
+    if path == "":  # Path("") is the current directory
+        raise UserError("error: the path of the input is empty")
     name = "<stdin>" if path == "-" else path
     try:
         data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()

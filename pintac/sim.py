@@ -74,11 +74,25 @@ def run(argv: Sequence[str]) -> int:
     d = ProgramDirectory.read(args.directory, tuple(args.hw_set))
     step = d.step
     problem = pt.loads(d.problem_text, str(d.path / FILES["problem"]))
-    program = problem.compile(d.manifest["pipeline"])  # the host's sampling and evaluation
+    pipeline = d.manifest["pipeline"]
+    manifest = d.path / FILES["manifest"]
+    try:
+        program = problem.compile(pipeline)  # the host's sampling and evaluation
+    except UserError as e:
+        raise UserError(
+            f"{manifest}: error: the program's pipeline {pipeline!r} does not compile its "
+            f"problem ({FILES['problem']}):\n{e}"
+        ) from None
     if (program.arg_roles, program.result_roles) != (step.arg_roles, step.result_roles):
         raise UserError(
             f"{d.path}: error: the program's arguments and results do not match its problem "
-            f"compiled with pipeline {d.manifest['pipeline']}"
+            f"compiled with pipeline {pipeline}"
+        )
+    mismatch = _tensor_mismatch(program, step)
+    if mismatch:
+        raise UserError(
+            f"{manifest}: error: the program's tensors do not match its problem compiled with "
+            f"pipeline {pipeline}: {mismatch}"
         )
     if program.schedule == "linear_decay" and args.steps > program.steps:
         raise UserError(
@@ -107,7 +121,8 @@ def run(argv: Sequence[str]) -> int:
             for term, points in program.batch(seed, k).items():
                 view(tensors["points", term])[...] = points
             start = time.perf_counter()
-            report = sim.run_step(seed, k)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # as `run`
+                report = sim.run_step(seed, k)
             seconds.append(time.perf_counter() - start)
             losses = {
                 ("loss" if t.key == "loss" else f"loss_{t.key}"): float(view(t))
@@ -149,6 +164,28 @@ def run(argv: Sequence[str]) -> int:
     if args.trace:
         report.write_trace(args.trace)
     return 0
+
+
+def _tensor_mismatch(program, step) -> str | None:
+    """How the DRAM homes of a program differ from the tensors the host reads and writes for
+    its problem (parameters and optimizer state, each term's points, the losses); None if
+    they do not."""
+    expected = {tuple(spec.name.split(":", 1)): spec.shape for spec in program.tensor_specs()}
+    for term, points in program.batch(0, 0).items():
+        expected["points", term] = points.shape
+    expected["loss", "loss"] = ()
+    for term in program.terms:
+        expected["loss", term.name] = ()
+    found = {(t.kind, t.key): t.shape for t in step.tensors}
+    for (kind, key), shape in expected.items():
+        if (kind, key) not in found:
+            return f"no {kind} tensor {key}"
+        if found[kind, key] != shape:
+            return f"{kind} tensor {key} has shape {list(found[kind, key])}, not {list(shape)}"
+    for kind, key in found:
+        if (kind, key) not in expected:
+            return f"the problem has no {kind} tensor {key}"
+    return None
 
 
 def _print_summary(s: dict, report_text: str) -> None:

@@ -82,9 +82,9 @@ def _problem_with_directory(directory: Path) -> str | None:
 def check_writable(path: str | Path, what: str = "output") -> None:
     """Raise a UserError naming `path` if the file `path` cannot be written (see the module
     doc). Writes nothing."""
-    path = Path(path)
-    if str(path) == "":
+    if str(path) == "":  # before Path(), which reads "" as "."
         raise UserError(f"error: the path of the {what} is empty")
+    path = Path(path)
     if path.is_dir():
         raise UserError(f"{path}: error: cannot write the {what}: it is a directory")
     if path.exists() and not path.is_file():
@@ -99,9 +99,9 @@ def check_writable(path: str | Path, what: str = "output") -> None:
 def check_directory(directory: str | Path, what: str = "output") -> None:
     """Raise a UserError if files for `what` cannot be created in `directory` (created if
     missing). Writes nothing."""
-    directory = Path(directory)
-    if str(directory) == "":
+    if str(directory) == "":  # before Path(), which reads "" as "."
         raise UserError(f"error: the directory for the {what} is empty")
+    directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise UserError(f"{directory}: error: cannot write the {what}: it is not a directory")
     problem = _problem_with_directory(directory)

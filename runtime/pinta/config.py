@@ -14,6 +14,7 @@ are generated from it.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import textwrap
 import tomllib
@@ -26,6 +27,9 @@ from pintac.runtime.pinta.codes import ADDRESS_BITS, SFU_FUNCTIONS
 
 DEFAULT_PATH = Path(__file__).with_name("pinta.toml")
 MIB = 1 << 20
+# The largest integer a key takes: the timing and energy model divides and scales counts as
+# floats, which hold integers exactly up to here (and overflow far beyond).
+MAX_INTEGER = 2**53
 
 
 def _key(default: Any, doc: str, unit: str = "", minimum: float | None = None):
@@ -285,9 +289,14 @@ def load_config(path: str | Path | None = None, overrides=()) -> HardwareConfig:
             text = file.read_text()
         except OSError as e:
             raise UserError(f"cannot read the PINTA configuration {file}: {e.strerror}") from None
+        except UnicodeDecodeError as e:
+            raise UserError(
+                f"{file}: invalid TOML: not UTF-8 text (byte 0x{e.object[e.start]:02x} at "
+                f"offset {e.start})"
+            ) from None
         try:
             parsed = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
+        except ValueError as e:  # a TOMLDecodeError, or an integer too long to convert
             raise UserError(f"{file}: invalid TOML: {e}") from None
         for section, body in parsed.items():
             if not isinstance(body, dict):
@@ -309,7 +318,7 @@ def load_config(path: str | Path | None = None, overrides=()) -> HardwareConfig:
         dotted, raw = (s.strip() for s in item.split("=", 1))
         try:
             value = tomllib.loads(f"v = {raw}")["v"]
-        except tomllib.TOMLDecodeError:
+        except ValueError:  # a TOMLDecodeError, or an integer too long to convert
             raise UserError(
                 f"override '{item}': '{raw}' is not a TOML value (numbers as 12 or 0.5, "
                 "strings quoted)"
@@ -390,10 +399,14 @@ def _check_value(dotted: str, value: Any, default: Any, f: dataclasses.Field, wh
     if not ok:
         kind = "an integer" if want_int else "a number"
         raise UserError(f"{where}: '{dotted}' must be {kind}, got {value!r}")
+    if not want_int and not math.isfinite(value):
+        raise UserError(f"{where}: '{dotted}' must be a finite number, got {value!r}")
     value = int(value) if want_int else float(value)
     low = f.metadata["min"]
     if low is not None and value < low:
         raise UserError(f"{where}: '{dotted}' must be at least {low:g}, got {value}")
+    if want_int and value > MAX_INTEGER:
+        raise UserError(f"{where}: '{dotted}' must be at most 2^53, got {value:.3g}")
     return value
 
 

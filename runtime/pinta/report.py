@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pintac.runtime.files import write_text
 from pintac.runtime.pinta.codes import QUEUES
 
 #: Energy categories, in report order.
@@ -150,4 +151,6 @@ class StepReport:
         return {"traceEvents": meta + events, "displayTimeUnit": "ns"}
 
     def write_trace(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.trace()) + "\n")
+        """Write the trace atomically (missing directories are created; a `UserError` names a
+        path that cannot be written)."""
+        write_text(Path(path), json.dumps(self.trace()) + "\n", "trace")

@@ -250,6 +250,8 @@ class ProgramDirectory:
     def read(cls, path: str | Path, overrides: tuple[str, ...] = ()) -> ProgramDirectory:
         """Read and check every file; a missing or damaged one is a `UserError` naming it.
         `overrides` change the hardware configuration the program was compiled for."""
+        if str(path) == "":  # Path("") is the current directory
+            raise UserError("error: no program directory given (the path is empty)")
         path = Path(path)
         if not path.is_dir():
             raise UserError(f"{path}: error: not a program directory (pintac compile writes one)")
@@ -268,45 +270,126 @@ class ProgramDirectory:
                 f"pintac reads version {MANIFEST_VERSION} (compile the problem again)"
             )
         try:
-            step = LoweredStep(
-                name="train_step",
-                arg_roles=list(manifest["arg_roles"]),
-                result_roles=list(manifest["result_roles"]),
-                instructions=read_program(path / FILES["program"]).instructions(),
-                notes=[],
-                tensors=[
-                    HostTensor(
-                        t["name"],
-                        t["kind"],
-                        t["key"],
-                        int(t["address"]),
-                        tuple(int(d) for d in t["shape"]),
-                    )
-                    for t in manifest["tensors"]
-                ],
-                constants=[float(c) for c in manifest["constants"]],
-                const_base=int(manifest["const_base"]),
-                dram_words=int(manifest["dram_words"]),
-            )
-        except (KeyError, TypeError, ValueError) as e:
-            raise UserError(f"{manifest_path}: error: a damaged manifest ({e!r})") from None
+            step = _manifest_step(manifest, path / FILES["program"])
+        except _Damaged as e:
+            raise UserError(f"{manifest_path}: error: a damaged manifest: {e}") from None
         step.notes = [""] * len(step.instructions)
         image_path = path / FILES["dram"]
         try:
-            homes = np.fromfile(image_path, dtype="<f4").astype(np.float32, copy=False)
+            data = image_path.read_bytes()
         except OSError as e:
             raise UserError(f"{image_path}: error: cannot read it: {e.strerror}") from None
+        if len(data) % 4:
+            raise UserError(f"{image_path}: error: {len(data)} bytes, not whole 4-byte words")
+        homes = np.frombuffer(data, dtype="<f4").astype(np.float32)
         if homes.size != homes_end(step):
             raise UserError(
                 f"{image_path}: error: {homes.size} words; the program's tensors take "
                 f"{homes_end(step)}"
             )
+        config = load_config(path / FILES["hardware"], list(overrides))
+        if step.dram_words > config.dram_words:
+            raise UserError(
+                f"{manifest_path}: error: the program takes {step.dram_words} DRAM words, more "
+                f"than the hardware has ({config.dram_words} words, memory.dram_bytes)"
+            )
         image = step.image()
         image[: homes.size] = homes
-        config = load_config(path / FILES["hardware"], list(overrides))
+        where = path / FILES["problem"]
         try:
-            problem = (path / FILES["problem"]).read_text()
+            problem = where.read_text()
         except OSError as e:
-            where = path / FILES["problem"]
             raise UserError(f"{where}: error: cannot read it: {e.strerror}") from None
+        except UnicodeDecodeError as e:
+            raise UserError(f"{where}: error: not UTF-8 text (byte {e.start})") from None
         return cls(path, manifest, step, image, config, problem)
+
+
+TENSOR_KINDS = ("param", "state", "points", "loss")
+
+
+class _Damaged(Exception):
+    """A key of a manifest missing, or with a value of the wrong kind (the message names it)."""
+
+
+def _entry(table: Any, key: str, ok, expected: str, where: str = "") -> Any:
+    """`table[key]` if `ok(value)`; else `_Damaged` naming the key, the value and what it
+    should be."""
+    if not isinstance(table, dict) or key not in table:
+        raise _Damaged(f"no key '{where}{key}'")
+    value = table[key]
+    if not ok(value):
+        shown = json.dumps(value)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise _Damaged(f"'{where}{key}' is {shown}, expected {expected}")
+    return value
+
+
+def _is_count(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _is_strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _manifest_step(manifest: dict[str, Any], program: Path) -> LoweredStep:
+    """The lowered step a manifest describes, with its program's instructions; `_Damaged` for
+    a key missing or out of range: every tensor and the constant pool must lie in the
+    program's DRAM."""
+    _entry(manifest, "pipeline", lambda v: isinstance(v, str) and v, "a pipeline")
+    if manifest.get("seed") is not None:
+        _entry(manifest, "seed", lambda v: _is_count(v) and v < 2**64, "null or 0 to 2^64-1")
+    arg_roles = _entry(manifest, "arg_roles", _is_strings, "a list of roles")
+    result_roles = _entry(manifest, "result_roles", _is_strings, "a list of roles")
+    numbers = _entry(
+        manifest,
+        "constants",
+        lambda v: isinstance(v, list) and all(type(c) in (int, float) for c in v),
+        "a list of numbers",
+    )
+    const_base = _entry(manifest, "const_base", _is_count, "a DRAM address")
+    dram_words = _entry(manifest, "dram_words", _is_count, "a number of DRAM words")
+    tensors = []
+    for i, t in enumerate(_entry(manifest, "tensors", lambda v: isinstance(v, list), "a list")):
+        where = f"tensors[{i}]."
+        tensor = HostTensor(
+            _entry(t, "name", lambda v: isinstance(v, str), "a name", where),
+            _entry(t, "kind", lambda v: v in TENSOR_KINDS, " or ".join(TENSOR_KINDS), where),
+            _entry(t, "key", lambda v: isinstance(v, str), "a name", where),
+            _entry(t, "address", _is_count, "a DRAM address", where),
+            tuple(
+                _entry(
+                    t,
+                    "shape",
+                    lambda v: isinstance(v, list) and all(type(d) is int and d > 0 for d in v),
+                    "a list of sizes",
+                    where,
+                )
+            ),
+        )
+        if tensor.address + tensor.size > dram_words:
+            raise _Damaged(
+                f"'{where}address': the tensor {tensor.name} (words {tensor.address} to "
+                f"{tensor.address + tensor.size}) lies outside the program's {dram_words} "
+                "DRAM words"
+            )
+        tensors.append(tensor)
+    constants = [float(c) for c in numbers]
+    if const_base + 2 * len(constants) > dram_words:
+        raise _Damaged(
+            f"'const_base': the constant pool (words {const_base} to "
+            f"{const_base + 2 * len(constants)}) lies outside the program's {dram_words} DRAM "
+            "words"
+        )
+    return LoweredStep(
+        name="train_step",
+        arg_roles=list(arg_roles),
+        result_roles=list(result_roles),
+        instructions=read_program(program).instructions(),
+        notes=[],
+        tensors=tensors,
+        constants=constants,
+        const_base=const_base,
+        dram_words=dram_words,
+    )

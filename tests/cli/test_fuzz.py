@@ -1,8 +1,9 @@
 """Fuzzing the command line: `pintac.cli.main` must return 0 or 1 and never raise.
 
 The generators are those of `benchmarks/fuzz.py` (which runs 10⁴ and more cases): argument
-vectors of every subcommand with values at the edges of each option's domain, and IR from
-`examples/` truncated, flipped, swapped, nested. Here a few hundred cases, derandomized so that
+vectors of every subcommand with values at the edges of each option's domain, IR from
+`examples/` truncated, flipped, swapped, nested, and PINTA program directories, assembly,
+program files and hardware configurations damaged. Here a few hundred cases, derandomized so that
 every run tries the same ones. A case passes when main returns 0 (it worked) or 1 (a user
 mistake, reported with a message) and printed no traceback.
 """
@@ -43,8 +44,18 @@ def fuzz_settings(n: int):
     )
 
 
-# Cases per generator: most are cheap (opt, IR); run and plot are the slow ones.
-COUNTS = {"ir": 150, "opt": 100, "compile": 20, "run": 20, "predict": 30, "plot": 5}
+# Cases per generator: most are cheap (opt, IR, disasm); run, sim and plot are the slow ones.
+COUNTS = {
+    "ir": 150,
+    "opt": 100,
+    "compile": 25,
+    "run": 20,
+    "predict": 30,
+    "plot": 5,
+    "sim": 25,
+    "asm": 30,
+    "disasm": 40,
+}
 
 
 @pytest.mark.parametrize("name", list(COUNTS))
@@ -64,6 +75,26 @@ def test_the_classifier_names_the_kinds_of_error():
     assert fuzz.classify("pintac run: error: argument --steps: must be") == "usage (options)"
     assert fuzz.classify("out: error: cannot write the report: it is a directory").startswith(
         "output"
+    )
+    # the PINTA commands
+    kinds = {
+        "p.pasm:3:6: error: GEMM has no field 'q' (fields: acc, a, b)": "located error in the "
+        "assembly",
+        "PINTA trap at PC 3: bad opcode 15\n    3: .word 0x0f": "PINTA trap",
+        "hw.toml:2: 'gemm.pes' must be an integer, got 'x'": "PINTA hardware configuration",
+        "override 'gemm.pe=4': unknown key 'pe' in [gemm] (known: pes)": "PINTA hardware",
+        "x.pinta/manifest.json: error: a damaged manifest: no key 'pipeline'": "PINTA program "
+        "directory",
+        "p.bin is truncated: the header announces 3 instructions": "PINTA program file",
+        "t.mlir: error: pass 'lower-to-pinta{batch=\"pde=8\"}' failed: 'stein.perturb' "
+        "computing %batch: one tile needs 64 bytes of SPM": "PINTA lowering",
+    }
+    for stderr, kind in kinds.items():
+        assert fuzz.classify(stderr).startswith(kind), stderr
+    # what --pass-timing prints comes before the error
+    timing = "===---===\n  pintac pass execution timing\n  0.01  total\n"
+    assert fuzz.classify(timing + "t.mlir: error: pass 'lower-to-pinta' failed: x").startswith(
+        "PINTA lowering"
     )
 
 

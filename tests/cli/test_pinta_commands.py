@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_helpers import tiny_text
 
 import pintac.api as pt
 from pintac.cli import main
@@ -133,3 +134,108 @@ def test_hardware_that_cannot_hold_a_layer_or_an_unknown_key(tiny, tmp_path, cap
     assert code == 1 and "unknown key 'pe'" in err
     code, _, err = call(["run", tiny, "--hw-set", "gemm.pes=4"], capsys)
     assert code == 1 and "--target pinta-sim" in err
+
+
+def test_compile_for_pinta_refuses_stdout_and_an_empty_directory(
+    tiny, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = call(["compile", tiny, "-o", "-"], capsys)
+    assert code == 1 and "-o -: --target pinta writes a program directory" in err
+    code, out, err = call(["compile", tiny, "-o", ""], capsys)
+    assert code == 1 and "-o: the path of the program directory is empty" in err
+    assert out == "" and list(tmp_path.iterdir()) == [tiny]  # nothing written
+
+
+def test_a_hardware_configuration_that_is_not_text(tiny, compiled, tmp_path, capsys):
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(bytes(range(256)))
+    code, _, err = call(["compile", tiny, "-o", tmp_path / "x.pinta", "--hw", binary], capsys)
+    assert code == 1 and f"{binary}: invalid TOML: not UTF-8 text (byte 0x80" in err
+    (compiled / "hardware.toml").write_bytes(bytes(range(256)))
+    code, _, err = call(["sim", compiled, "--steps", 1], capsys)
+    assert code == 1 and "hardware.toml: invalid TOML: not UTF-8" in err
+
+
+def test_hardware_numbers_beyond_any_hardware_are_refused(tiny, tmp_path, capsys):
+    out = tmp_path / "x.pinta"
+    code, _, err = call(["compile", tiny, "-o", out, "--hw-set", "gemm.pes=1e308"], capsys)
+    assert code == 1 and "'gemm.pes' must be at most 2^53, got 1e+308" in err
+    code, _, err = call(["compile", tiny, "-o", out, "--hw-set", "clock.mhz=nan"], capsys)
+    assert code == 1 and "'clock.mhz' must be a finite number, got nan" in err
+    assert not out.exists()
+
+
+def test_a_manifest_edited_to_nonsense_is_refused_naming_the_key(compiled, capsys):
+    path = compiled / "manifest.json"
+    good = json.loads(path.read_text())
+
+    def edited(change):
+        manifest = json.loads(json.dumps(good))
+        change(manifest)
+        path.write_text(json.dumps(manifest))
+        code, _, err = call(["sim", compiled, "--steps", 1, "--quiet"], capsys)
+        assert code == 1 and "Warning" not in err
+        return err
+
+    def tensor(key, value):
+        return lambda m: m["tensors"][0].__setitem__(key, value)
+
+    damaged = f"{path}: error: a damaged manifest: "
+    assert edited(lambda m: m.pop("pipeline")) == damaged + "no key 'pipeline'\n"
+    assert edited(lambda m: m.update(pipeline=5)) == (
+        damaged + "'pipeline' is 5, expected a pipeline\n"
+    )
+    assert edited(lambda m: m.update(seed="x")) == (
+        damaged + "'seed' is \"x\", expected null or 0 to 2^64-1\n"
+    )
+    assert edited(tensor("shape", [0])) == (
+        damaged + "'tensors[0].shape' is [0], expected a list of sizes\n"
+    )
+    assert edited(tensor("address", -1)).startswith(damaged + "'tensors[0].address' is -1")
+    assert edited(lambda m: m.update(dram_words=3)).startswith(
+        damaged + "'tensors[0].address': the tensor W0 (words 0 to 8) lies outside the "
+        "program's 3 DRAM words"
+    )
+    assert edited(lambda m: m.update(const_base=2**40)).startswith(damaged + "'const_base'")
+    assert "more than the hardware has" in edited(lambda m: m.update(dram_words=2**40))
+    assert "pipeline 'nope' does not compile its problem" in edited(
+        lambda m: m.update(pipeline="nope")
+    )
+    mismatch = f"{path}: error: the program's tensors do not match its problem"
+    assert edited(tensor("kind", "loss")).startswith(mismatch)
+    assert edited(tensor("key", "x")).startswith(mismatch)
+    assert edited(tensor("shape", [8])).startswith(mismatch)
+    # a constant pool that makes the step divide by zero: a trap, no NumPy warnings
+    assert edited(lambda m: m["constants"].__setitem__(0, 0)).startswith("PINTA trap")
+
+
+def test_a_problem_or_dram_image_that_is_not_the_programs(compiled, capsys):
+    (compiled / "problem.mlir").write_text(tiny_text(8))  # a wider network
+    code, _, err = call(["sim", compiled, "--steps", 1], capsys)
+    assert code == 1 and "param tensor W0 has shape [2, 4], not [2, 8]" in err
+    (compiled / "problem.mlir").write_bytes(b"pinn.problem @p {\xff")
+    code, _, err = call(["sim", compiled, "--steps", 1], capsys)
+    assert code == 1 and "problem.mlir: error: not UTF-8 text (byte 17)" in err
+    image = compiled / "dram.img"
+    image.write_bytes(image.read_bytes() + b"\0\0\0")
+    code, _, err = call(["sim", compiled, "--steps", 1], capsys)
+    assert code == 1 and f"{image}: error: " in err and "not whole 4-byte words" in err
+
+
+def test_sim_writes_a_trace_into_a_new_directory(compiled, tmp_path, capsys):
+    trace = tmp_path / "new" / "deeper" / "trace.json"
+    code, _, _ = call(["sim", compiled, "--steps", 1, "--quiet", "--trace", trace], capsys)
+    assert code == 0 and "traceEvents" in json.loads(trace.read_text())
+
+
+def test_empty_paths_name_what_is_missing(compiled, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = call(["sim", ""], capsys)
+    assert code == 1 and err == "error: no program directory given (the path is empty)\n"
+    code, _, err = call(["asm", ""], capsys)
+    assert code == 1 and err == "error: the path of the input is empty\n"
+    code, _, err = call(["asm", "/"], capsys)  # no file to name the default output after
+    assert code == 1 and err == "/: error: is a directory, not an input file\n"
+    code, _, err = call(["disasm", compiled / "program.bin", "-o", ""], capsys)
+    assert code == 1 and err == "error: the path of the output is empty\n"

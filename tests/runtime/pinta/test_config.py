@@ -49,6 +49,7 @@ def test_files_and_overrides_change_values(tmp_path):
         ("[gemm\n", ": invalid TOML"),
         ("pes = 4\n[gemm]\n", ":1: the key 'pes' lies outside any section"),
         ("[memory]\nspm_bytes = 8388608\n", ": 'memory.spm_bytes' gives 2097152 SPM words, more"),
+        ("[gemm]\npes = " + "9" * 5000 + "\n", ": invalid TOML: Exceeds the limit"),
     ],
 )
 def test_bad_files_name_the_file_line_and_key(tmp_path, text, message):
@@ -65,6 +66,11 @@ def test_bad_files_name_the_file_line_and_key(tmp_path, text, message):
         ("gemm.pez=3", "override 'gemm.pez=3': unknown key 'pez' in \\[gemm\\]"),
         ("gemm.pes=x y", "override 'gemm.pes=x y': 'x y' is not a TOML value"),
         ("dram.latency=-1", "override 'dram.latency=-1': 'dram.latency' must be at least 0"),
+        # values no hardware has, which the timing model would overflow on or carry as NaN
+        ("gemm.pes=1e308", "override 'gemm.pes=1e308': 'gemm.pes' must be at most 2\\^53"),
+        ("clock.mhz=nan", "override 'clock.mhz=nan': 'clock.mhz' must be a finite number"),
+        ("energy.dram_64b=inf", "override 'energy.dram_64b=inf': 'energy.dram_64b' must be a f"),
+        ("gemm.pes=" + "9" * 5000, "override 'gemm.pes=9+': '9+' is not a TOML value"),
     ],
 )
 def test_bad_overrides_name_the_key(override, message):
