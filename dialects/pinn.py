@@ -531,14 +531,18 @@ class ParamOp(IRDLOperation):
     def parse(cls, parser: Parser) -> ParamOp:
         name = parser.parse_symbol_name().data
         parser.parse_punctuation(":")
+        type_start = parser.pos
         t = parser.parse_type()
+        type_end = parser.pos
         args: list[float] = []
         if parser.parse_optional_keyword("init") is None:
             init = default_init(tensor_shape(t) or [])
             if init is None:
                 parser.raise_error(
                     f"a parameter of type {t} needs an init, e.g. `init normal(0.1)` (a "
-                    "matrix defaults to xavier_normal, a vector to zeros)"
+                    "matrix defaults to xavier_normal, a vector to zeros)",
+                    type_start,
+                    type_end,
                 )
         else:
             init = parser.parse_identifier(" (parameter init: " + ", ".join(PARAM_INITS) + ")")

@@ -89,7 +89,7 @@ pinn.problem @p {
 pinn.problem @p {
   pinn.param @G : tensor<1x4x4x8xf32>
 }
-// CHECK: invalid.mlir:{{[0-9]+}}:{{[0-9]+}}: error: a parameter of type tensor<1x4x4x8xf32> needs an init, e.g. `init normal(0.1)` (a matrix defaults to xavier_normal, a vector to zeros)
+// CHECK: invalid.mlir:90:19: error: a parameter of type tensor<1x4x4x8xf32> needs an init, e.g. `init normal(0.1)` (a matrix defaults to xavier_normal, a vector to zeros)
 
 // -----
 
