@@ -134,6 +134,9 @@ def _xavier_uniform(shape, args, normal, uniform) -> np.ndarray:
     return (-limit + 2.0 * limit * uniform(shape)).astype(np.float32)
 
 
+#: Points per loss term when `pinn.train` gives no batch sizes.
+DEFAULT_BATCH = 100
+
 PARAM_INITS: dict[str, ParamInit] = {
     "zeros": ParamInit((), lambda shape, args, normal, uniform: np.zeros(shape, np.float32)),
     "ones": ParamInit((), lambda shape, args, normal, uniform: np.ones(shape, np.float32)),

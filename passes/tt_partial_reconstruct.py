@@ -38,15 +38,13 @@ ORDER_CHOICES = ("auto", "ltr", "rtl")
 def cost_model_rows(problem: pinn.ProblemOp) -> int:
     """The rows the cost model weighs a layer at: B (2K + 1), one evaluation of the first
     residual term's perturbed batch (B its batch size, K the Stein pairs)."""
-    from pintac.api import DEFAULT_BATCH  # the runtime's batch when pinn.train gives none
-
     train = problem.train
     config = {} if train is None else {k: train.get(k) for k in ("batch", "pairs")}
     pairs = int(config.get("pairs") or stein.DEFAULT_PAIRS)
     batches = config.get("batch") or {}
     residuals = [t for t in problem.terms if isinstance(t, pinn.ResidualOp)] or problem.terms
     name = residuals[0].sym_name.data if residuals else None
-    batch = int(batches.get(name, DEFAULT_BATCH)) if name is not None else DEFAULT_BATCH
+    batch = int(batches.get(name, pinn.DEFAULT_BATCH)) if name is not None else pinn.DEFAULT_BATCH
     return batch * (2 * pairs + 1)
 
 

@@ -51,7 +51,7 @@ from pintac.runtime.targets import Target, functions_of, get_target
 if TYPE_CHECKING:
     from pintac.runtime.pinta.target import HardwareOptions
 
-DEFAULT_BATCH = 100  # points per loss term when pinn.train gives no batch sizes
+DEFAULT_BATCH = pinn.DEFAULT_BATCH
 DEFAULT_STEPS = 1000  # training steps when pinn.train gives none (and no schedule needs them)
 DEFAULT_EVAL_POINTS = 10_000
 
