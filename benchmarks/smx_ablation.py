@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+import pintac  # noqa: F401  (before NumPy, for OpenBLAS's thread timeout: pintac/__init__.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "smx.json"
@@ -118,7 +118,7 @@ def accuracy(only: str | None) -> None:
         )
 
 
-def _laplacian_estimates(program, params, x, seed) -> np.ndarray:
+def _laplacian_estimates(program, params, x, seed):
     """The values of the residual's stein.laplacian op when @train_step runs on `x`."""
     from xdsl.dialects import func
 
@@ -142,6 +142,8 @@ def _laplacian_estimates(program, params, x, seed) -> np.ndarray:
 
 
 def laplacian() -> None:
+    import numpy as np
+
     import pintac.api as pt
 
     text = (ROOT / "examples" / "poisson2d.mlir").read_text()

@@ -40,7 +40,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pintac.runtime import rng
+from pintac.runtime import parallel, rng
 from pintac.runtime.errors import UserError
 
 #: Rounding modes of `quantize`.
@@ -176,12 +176,14 @@ def _select(mask: np.ndarray) -> _Tiles:
 
 
 def _values(
-    t: _Tiling, bits: int, rounding: str, key, name: str, step
+    t: _Tiling, bits: int, rounding: str, key, name: str, step, out=None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Quantized values q * 2^e, float32 (..., Mp, Np), and int32 tile exponents."""
+    """Quantized values q * 2^e, float32 (..., Mp, Np), and int32 tile exponents; `out`, if
+    given, is a contiguous float32 array of the padded shape to write the values into."""
     *lead, mp, np_ = t.padded.shape
     mb, nb = mp // t.rows, np_ // t.cols
-    out = np.empty(t.padded.shape, dtype=np.float32)
+    if out is None:
+        out = np.empty(t.padded.shape, dtype=np.float32)
     if out.size == 0:
         return out, np.zeros((*lead, mb, nb), np.int32)
     e, amax = _tile_exponents(t, bits, out.view(np.uint32), name, step)
@@ -648,11 +650,10 @@ def gemm(a, b, *, transpose_a: bool = False, transpose_b: bool = False) -> np.nd
 
 class Quantized:
     """A quantized matrix as the NumPy runtime holds it: its values q·2^e (float32), the tile
-    exponents and code width they came from, and what `gemm_quantized` derives from them
-    (the values in float64 and per-line exponent bounds), made once however many GEMMs read
-    the copy."""
+    exponents and code width they came from, and the per-line exponent bounds
+    `gemm_quantized` derives from them, made once however many GEMMs read the copy."""
 
-    __slots__ = ("_lines", "_values64", "bits", "block", "exponents", "values")
+    __slots__ = ("_lines", "bits", "block", "exponents", "values")
 
     def __init__(
         self, values: np.ndarray, exponents: np.ndarray, bits: int, block: tuple[int, int]
@@ -663,17 +664,11 @@ class Quantized:
         self.exponents = exponents  # int, (Mp / block rows, Np / block cols)
         self.bits = bits
         self.block = block
-        self._values64: np.ndarray | None = None
         self._lines: dict[int, _LineRange] = {}
 
     @property
     def shape(self) -> tuple[int, ...]:
         return self.values.shape
-
-    def values64(self) -> np.ndarray:
-        if self._values64 is None:
-            self._values64 = self.values.astype(np.float64)
-        return self._values64
 
     def line_range(self, axis: int) -> _LineRange:
         """Bounds of the lines running along `axis` (1: rows, 0: columns) from the tile
@@ -685,7 +680,7 @@ class Quantized:
         return found
 
     def _line_range(self, axis: int) -> _LineRange:
-        e = self.exponents.astype(np.int64)
+        e = self.exponents
         rows, cols = self.block
         zero = e == EXP_MIN
         if zero.any():
@@ -694,10 +689,15 @@ class Quantized:
             padded[:m, :n] = self.values
             tiles = np.abs(padded).reshape(e.shape[0], rows, e.shape[1], cols).max(axis=(1, 3))
             zero &= tiles == 0
-        lo = np.where(zero, np.iinfo(np.int64).max, e).min(axis=axis)
-        hi = np.where(zero, np.iinfo(np.int64).min, e).max(axis=axis) + self.bits - 1
-        empty = lo == np.iinfo(np.int64).max
-        lo[empty], hi[empty] = 0, 0
+        if zero.any():
+            e = e.astype(np.int64)
+            lo = np.where(zero, np.iinfo(np.int64).max, e).min(axis=axis)
+            hi = np.where(zero, np.iinfo(np.int64).min, e).max(axis=axis) + self.bits - 1
+            empty = lo == np.iinfo(np.int64).max
+            lo[empty], hi[empty] = 0, 0
+        else:  # the common case: no tile is all zero
+            lo = e.min(axis=axis).astype(np.int64)
+            hi = e.max(axis=axis).astype(np.int64) + self.bits - 1
         per_line = rows if axis == 1 else cols
         length = self.values.shape[0 if axis == 1 else 1]
         return _LineRange(np.repeat(hi, per_line)[:length], np.repeat(lo, per_line)[:length])
@@ -708,10 +708,12 @@ def gemm_quantized(
 ) -> np.ndarray:
     """`gemm` of two quantized matrices, the exactness check read off their tile exponents.
 
-    The same result as `gemm(a.values, b.values, ...)`, bit for bit; when the tile exponents
-    show that float64 holds every partial sum exactly (the condition of `gemm`), a float64
-    `@` of the cached float64 values rounds once to float32 without scanning the data.
-    Otherwise `gemm` runs on the values.
+    The same result as `gemm(a.values, b.values, ...)`, bit for bit. When the tile exponents
+    show that float64 holds every partial sum exactly (the condition of `gemm`), float64 GEMMs
+    over chunks of the operands, converted chunk by chunk, give the exact sum, and casting it
+    rounds once; when they show that even float32 holds every partial sum exactly (narrow
+    spans and a short reduction, as in a first or last layer), a float32 GEMM gives the
+    result directly. Otherwise `gemm` runs on the values.
     """
     ra = a.line_range(0 if transpose_a else 1)
     rb = b.line_range(1 if transpose_b else 0)
@@ -720,11 +722,87 @@ def gemm_quantized(
     rows, cols = _failing(ra.hi - ra.lo, rb.hi - rb.lo, budget)
     if rows.size or cols.size or k == 0:
         return gemm(a.values, b.values, transpose_a=transpose_a, transpose_b=transpose_b)
-    a64, b64 = a.values64(), b.values64()
-    exact = (a64.T if transpose_a else a64) @ (b64.T if transpose_b else b64)
-    exact += 0.0  # an exact zero is +0.0 whatever the signs of the products
+    opa = a.values.T if transpose_a else a.values
+    opb = b.values.T if transpose_b else b.values
+    if _exact_in_float32(ra, rb, k):
+        out = np.matmul(opa, opb)
+        out += np.float32(0.0)  # an exact zero is +0.0 whatever the signs of the products
+        return out
+    return _float64_product_rounded(opa, opb)
+
+
+def _exact_in_float32(ra: _LineRange, rb: _LineRange, k: int) -> bool:
+    """Whether every partial sum of op(a) @ op(b) is a normal float32 or zero.
+
+    Partial sums of output (i, j) are multiples of 2^(lo_a[i] + lo_b[j]) below
+    2^(hi_a[i] + hi_b[j] + ceil(log2 K)): exact in float32 when those exponents differ by at
+    most 24, with the lowest at or above 2^-126 (no subnormals, which some kernels flush)
+    and the highest at most 2^127.
+    """
+    log_k = (k - 1).bit_length()
+    span = int((ra.hi - ra.lo).max(initial=0)) + int((rb.hi - rb.lo).max(initial=0))
+    lowest = int(ra.lo.min(initial=0)) + int(rb.lo.min(initial=0))
+    highest = int(ra.hi.max(initial=0)) + int(rb.hi.max(initial=0)) + log_k
+    return span + log_k <= 24 and lowest >= -126 and highest <= 127
+
+
+#: float64 bytes of one operand chunk converted per GEMM call (cache-sized, BLAS-sized)
+_GEMM_CHUNK_BYTES = 1 << 22
+
+
+def _float64_product_rounded(opa: np.ndarray, opb: np.ndarray) -> np.ndarray:
+    """opa @ opb (float32) computed in float64 and cast to float32, for operands whose
+    float64 partial sums are exact in any order or grouping: the rows of opa (or, for a
+    long reduction, the reduction) go in chunks, so no full float64 copy is made."""
+    (m, k), n = opa.shape, opb.shape[1]
+    out = np.empty((m, n), dtype=np.float32)
     with np.errstate(over="ignore"):  # overflow to inf is the rounding asked for
-        return exact.astype(np.float32)
+        if m >= k:
+            b64 = opb.astype(np.float64)
+            step = max(1, _GEMM_CHUNK_BYTES // (8 * k))
+            for start in range(0, m, step):
+                part = opa[start : start + step].astype(np.float64) @ b64
+                # + 0.0: an exact zero is +0.0 whatever the signs of the products
+                np.add(part, 0.0, out=out[start : start + step], casting="same_kind")
+            return out
+        step = max(1, _GEMM_CHUNK_BYTES // (8 * max(m, n)))
+        total = np.zeros((m, n), dtype=np.float64)
+        for start in range(0, k, step):
+            stop = start + step
+            total += opa[:, start:stop].astype(np.float64) @ opb[start:stop].astype(np.float64)
+        np.add(total, 0.0, out=out, casting="same_kind")
+    return out
+
+
+def _matrix_values(x, edge: int, rows: int, bits: int, rounding: str, key, name, step):
+    """`_values` of matrix `x` in tiles of `rows` x `edge`, cropped to the shape of `x`.
+
+    Tiles are independent, so large matrices go in chunks of whole tile rows on the
+    runtime's thread pool (stochastic rounding, whose draws follow the element index in the
+    whole tensor, goes in one piece)."""
+    m, n = x.shape
+    chunk = parallel.chunk_rows(n, align=rows)
+    if m <= chunk or rounding == "stochastic":
+        values, e = _values(_tile(x, edge, rows=rows), bits, rounding, key, name, step)
+        return _crop(values, x.shape), e
+    values = np.empty(x.shape, dtype=np.float32)
+    e = np.empty((-(-m // rows), -(-n // edge)), dtype=np.int32)
+
+    def run(start: int, stop: int) -> None:
+        t = _tile(x[start:stop], edge, rows=rows)
+        whole = t.padded.shape == (stop - start, n)
+        part, part_e = _values(
+            t, bits, rounding, key, name, step, out=values[start:stop] if whole else None
+        )
+        if not whole:
+            values[start:stop] = part[: stop - start, :n]
+        e[start // rows : start // rows + part_e.shape[0]] = part_e
+
+    try:
+        parallel.for_row_chunks(m, chunk, run)
+    except UserError:  # non-finite input: name its index in the whole tensor
+        raise non_finite_error(x, name, step) from None
+    return values, e
 
 
 def quantize_matrix(
@@ -748,9 +826,8 @@ def quantize_matrix(
         _check_settings(bits, edge, rounding, key)
         if step is None and key is not None:
             step = key[1]
-        t = _tile(x, edge, rows=rows)
-        values, e = _values(t, bits, rounding, key, name, step)
-        return Quantized(_crop(values, x.shape), e, bits, block)
+        values, e = _matrix_values(x, edge, rows, bits, rounding, key, name, step)
+        return Quantized(values, e, bits, block)
     if cols != 1:
         raise ValueError(f"blocks are square, 1 x b or b x 1, got {rows}x{cols}")
     flipped = quantize_matrix(x.T, bits, (1, rows), rounding, key=key, name=name, step=step)

@@ -638,3 +638,78 @@ def test_gemm_of_quantized_copies_equals_the_exact_gemm_of_their_values(block, s
         got = smx.gemm_quantized(x, y, transpose_a=ta, transpose_b=tb)
         want = smx.gemm(x.values, y.values, transpose_a=ta, transpose_b=tb)
         assert got.tobytes() == want.tobytes()
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Row chunks of a few dozen elements, run on two threads, and GEMM operand chunks of
+    a few rows: the chunked paths on matrices a test can afford."""
+    from pintac.runtime import parallel
+
+    monkeypatch.setattr(parallel, "CHUNK_ELEMENTS", 48)
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    monkeypatch.setattr(smx, "_GEMM_CHUNK_BYTES", 8 * 24)
+
+
+@pytest.mark.parametrize("mode", ["rne", "away"])
+@pytest.mark.parametrize("block", [(4, 4), (2, 2), (1, 8), (8, 1)])
+@pytest.mark.parametrize("shape", [(37, 13), (64, 16), (5, 3)])
+def test_quantize_matrix_in_chunks_equals_one_piece(small_chunks, mode, block, shape):
+    gen = np.random.default_rng(sum(shape) + block[0])
+    x = (gen.standard_normal(shape) * np.exp2(gen.integers(-20, 20, shape))).astype(np.float32)
+    x[: shape[0] // 4] = 0.0
+    got = smx.quantize_matrix(x, 8, block, mode)
+    if block[0] == block[1]:
+        want = smx.quantize(x, 8, block[0], mode)
+        _, want_e = smx.quantize_codes(x, 8, block[0], mode)
+        assert np.array_equal(got.exponents, want_e)
+    else:
+        want = smx.quantize_1d(x, 8, max(block), -1 if block[0] == 1 else -2, mode)
+    assert_same_bits(got.values, want)
+
+
+def test_non_finite_input_in_a_later_chunk_names_its_index_in_the_tensor(small_chunks):
+    x = np.ones((40, 12), dtype=np.float32)
+    x[33, 7] = np.nan
+    with pytest.raises(
+        UserError, match=r"dH2 holds a non-finite value \(nan\) at step 4.*\[33, 7\]"
+    ):
+        smx.quantize_matrix(x, 8, (4, 4), name="dH2", step=4)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_gemm_of_quantized_copies_in_operand_chunks(small_chunks, seed):
+    """Chunks of the rows (m >= k) and of the reduction (m < k) give the exact result."""
+    gen = np.random.default_rng(seed)
+    for m, k, n in [(50, 9, 7), (6, 61, 5), (33, 33, 1)]:
+        a = smx.quantize_matrix(gen.standard_normal((m, k)).astype(np.float32), 8)
+        b = smx.quantize_matrix((gen.standard_normal((k, n)) * 1e-3).astype(np.float32), 12)
+        got = smx.gemm_quantized(a, b)
+        assert got.tobytes() == smx.gemm(a.values, b.values).tobytes()
+        got_t = smx.gemm_quantized(a, a, transpose_a=True)
+        assert got_t.tobytes() == smx.gemm(a.values, a.values, transpose_a=True).tobytes()
+
+
+def test_gemm_of_narrow_quantized_operands_runs_in_float32(monkeypatch):
+    """A first layer's GEMM (K = 2) and a rank-1 product hold every partial sum in float32;
+    copies at the exponent floor do not (subnormal products) and go through float64."""
+
+    def refuse(*args):
+        raise AssertionError("float64 path taken")
+
+    gen = np.random.default_rng(9)
+    x = smx.quantize_matrix(gen.standard_normal((40, 2)).astype(np.float32), 8)
+    w = smx.quantize_matrix(gen.standard_normal((2, 24)).astype(np.float32), 8)
+    g = smx.quantize_matrix(gen.standard_normal((40, 1)).astype(np.float32), 12)
+    v = smx.quantize_matrix(gen.standard_normal((24, 1)).astype(np.float32), 8)
+    with monkeypatch.context() as patch:
+        patch.setattr(smx, "_float64_product_rounded", refuse)
+        for a, b, tb in [(x, w, False), (g, v, True)]:
+            got = smx.gemm_quantized(a, b, transpose_b=tb)
+            assert got.tobytes() == smx.gemm(a.values, b.values, transpose_b=tb).tobytes()
+    tiny = smx.quantize_matrix((gen.standard_normal((40, 2)) * 1e-30).astype(np.float32), 8)
+    small = smx.quantize_matrix((gen.standard_normal((2, 24)) * 1e-10).astype(np.float32), 8)
+    assert not smx._exact_in_float32(tiny.line_range(1), small.line_range(0), 2)
+    got = smx.gemm_quantized(tiny, small)
+    assert got.tobytes() == smx.gemm(tiny.values, small.values).tobytes()
+    assert (got != 0).any()

@@ -410,6 +410,29 @@ def test_difference_streams_and_diff_activation():
         np.testing.assert_array_equal(out, phi(zb[:, None, :] + zd) - phi(zb[:, None, :]))
 
 
+@pytest.mark.parametrize("name", ["tanh", "sin"])
+def test_diff_activation_and_vjp_in_chunks_equal_one_piece(monkeypatch, name):
+    """Points in chunks of two on two threads give the bits of the whole-array formulas."""
+    from pintac.dialects.activations import ACTIVATIONS
+    from pintac.runtime import parallel
+
+    monkeypatch.setattr(parallel, "CHUNK_ELEMENTS", 2 * 8 * 6)
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    r = np.random.default_rng(5)
+    zb = r.standard_normal((7, 6)).astype(np.float32)
+    zd = (0.01 * r.standard_normal((7, 8, 6))).astype(np.float32)
+    dout = r.standard_normal((7, 8, 6)).astype(np.float32)
+    act = ACTIVATIONS[name]
+    out = ks.stein_diff_activation(zb, zd, activation=name)
+    np.testing.assert_array_equal(out, act.fn(zb[:, None, :] + zd) - act.fn(zb)[:, None, :])
+    dzb, dzd = ks.stein_diff_activation_vjp(zb, zd, dout, activation=name)
+    p = ks._derivative_at(act, zb[:, None, :] + zd) * dout
+    np.testing.assert_array_equal(dzd, p)
+    np.testing.assert_array_equal(
+        dzb, p.sum(axis=1) - ks._derivative_at(act, zb) * dout.sum(axis=1)
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # VJPs: exact transposes of the estimators
 # ---------------------------------------------------------------------------------------------
