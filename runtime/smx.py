@@ -486,23 +486,36 @@ def _exact_block(a: np.ndarray, b: np.ndarray, ra: _LineRange, rb: _LineRange):
     top_offset = wa * (na - 1) + wb * (nb - 1)
     ndig = (top_offset + 53 + 16) // _ACC_BITS + 3
     acc = np.zeros((ndig, m, n), dtype=np.int64)
-    mask = np.int64((1 << _ACC_BITS) - 1)
     for s, x in enumerate(da):
         for t, y in enumerate(db):
-            d = (x @ y).astype(np.int64)
-            u, r = divmod(wa * s + wb * t, _ACC_BITS)
-            # d * 2^r split at bit (30 - r) of d: three pieces, each below 2^30 or small
-            low = d & np.int64((1 << (_ACC_BITS - r)) - 1)
-            acc[u] += low << np.int64(r)
-            high = d >> np.int64(_ACC_BITS - r)
-            acc[u + 1] += high & mask
-            acc[u + 2] += high >> np.int64(_ACC_BITS)
+            _add_at(acc, (x @ y).astype(np.int64), wa * s + wb * t)
+    out = _rounded(acc, ra.lo[:, None] + rb.lo[None, :])
+    return out, na, nb
+
+
+def _add_at(acc: np.ndarray, d: np.ndarray, offset: int) -> None:
+    """acc += d * 2^offset, for int64 `d` below 2^53 in magnitude, in 30-bit digits."""
+    mask = np.int64((1 << _ACC_BITS) - 1)
+    u, r = divmod(offset, _ACC_BITS)
+    # d * 2^r split at bit (30 - r) of d: three pieces, each below 2^30 or small
+    low = d & np.int64((1 << (_ACC_BITS - r)) - 1)
+    acc[u] += low << np.int64(r)
+    high = d >> np.int64(_ACC_BITS - r)
+    acc[u + 1] += high & mask
+    acc[u + 2] += high >> np.int64(_ACC_BITS)
+
+
+def _rounded(acc: np.ndarray, base) -> np.ndarray:
+    """The float32 rounding (ties to even) of the sums held in `acc`: 30-bit digits
+    (ndig, m, n), least significant first, of sum / 2^base (`base` broadcasts to (m, n))."""
+    ndig, m, n = acc.shape
+    mask = np.int64((1 << _ACC_BITS) - 1)
     _normalize(acc, mask)
     negative = acc[-1] < 0
     if negative.any():
         acc[:, negative] = -acc[:, negative]
         _normalize(acc, mask)
-    # acc holds |sum| / 2^(lo_a + lo_b) in digits [0, 2^30), most significant last
+    # acc holds |sum| / 2^base in digits [0, 2^30), most significant last
     nonzero = acc != 0
     top = ndig - 1 - np.argmax(nonzero[::-1], axis=0)  # index of the leading digit
     is_zero = ~nonzero.any(axis=0)
@@ -514,7 +527,7 @@ def _exact_block(a: np.ndarray, b: np.ndarray, ra: _LineRange, rb: _LineRange):
     # any bit under the two leading digits only breaks ties
     csum = np.cumsum(nonzero, axis=0)
     sticky = np.where(top >= 2, csum[np.maximum(top - 2, 0), rows, cols] > 0, False)
-    exp0 = ra.lo[:, None] + rb.lo[None, :] + _ACC_BITS * (top - 1)  # weight of hi's bit 0
+    exp0 = base + _ACC_BITS * (top - 1)  # weight of hi's bit 0
     nbits = np.frexp(lead.astype(np.float64))[1] + _ACC_BITS  # lead < 2^30: exact
     nbits = np.where(lead == 0, np.frexp(below.astype(np.float64))[1], nbits)
     # the float32 grid at this magnitude: 24 significant bits, never finer than 2^-149
@@ -531,7 +544,7 @@ def _exact_block(a: np.ndarray, b: np.ndarray, ra: _LineRange, rb: _LineRange):
         out = np.ldexp(q.astype(np.float64), exp0 + shift).astype(np.float32)
     out[is_zero] = 0.0
     out[negative] = -out[negative]
-    return out, na, nb
+    return out
 
 
 def _normalize(acc: np.ndarray, mask: np.int64) -> None:
@@ -720,15 +733,80 @@ def gemm_quantized(
     k = a.shape[0 if transpose_a else 1]
     budget = 53 - (k - 1).bit_length()
     rows, cols = _failing(ra.hi - ra.lo, rb.hi - rb.lo, budget)
-    if rows.size or cols.size or k == 0:
-        return gemm(a.values, b.values, transpose_a=transpose_a, transpose_b=transpose_b)
     opa = a.values.T if transpose_a else a.values
     opb = b.values.T if transpose_b else b.values
+    if rows.size or cols.size or k == 0:
+        if k:
+            # the reduction index's own bounds: columns of op(a), rows of op(b)
+            ka = a.line_range(1 if transpose_a else 0)
+            kb = b.line_range(0 if transpose_b else 1)
+            groups = _reduction_groups(ka, kb, budget)
+            if groups is not None:
+                return _grouped_product(opa, opb, groups)
+        return gemm(a.values, b.values, transpose_a=transpose_a, transpose_b=transpose_b)
     if _exact_in_float32(ra, rb, k):
         out = np.matmul(opa, opb)
         out += np.float32(0.0)  # an exact zero is +0.0 whatever the signs of the products
         return out
     return _float64_product_rounded(opa, opb)
+
+
+#: Most groups `_reduction_groups` cuts a reduction into (more go to `gemm`'s exact path).
+_MAX_GROUPS = 16
+
+
+def _reduction_groups(ka: _LineRange, kb: _LineRange, budget: int) -> list | None:
+    """The reduction indices grouped so that float64 sums each group exactly, with the
+    lowest bit of the group's products: [(indices, lo), ...], or None.
+
+    `ka` and `kb` bound column k of op(a) and row k of op(b) (hi == lo: all zero), so index k
+    contributes products that are multiples of 2^lk below 2^hk, with lk = ka.lo + kb.lo and
+    hk = ka.hi + kb.hi, or only zeros (left out). Sorted by hk, indices are cut into runs whose largest hk and smallest lk
+    differ by at most `budget` (53 - ceil(log2 K)), the condition of `gemm`'s fast path for
+    each run's GEMM. None when one index alone is wider than that or more than _MAX_GROUPS
+    runs would be needed: a long reduction over rows of very different magnitudes (a weight
+    gradient over many points) usually needs two or three.
+    """
+    hk, lk = ka.hi + kb.hi, ka.lo + kb.lo
+    live = np.flatnonzero((ka.hi != ka.lo) & (kb.hi != kb.lo))
+    order = live[np.argsort(-hk[live], kind="stable")]
+    high, low = hk[order], lk[order]
+    groups = []
+    start = 0
+    while start < order.size:
+        if len(groups) == _MAX_GROUPS:
+            return None
+        lowest = np.minimum.accumulate(low[start:])
+        fits = high[start] - lowest <= budget
+        end = start + (fits.size if fits.all() else int(np.argmin(fits)))
+        if end == start:
+            return None
+        groups.append((order[start:end], int(lowest[end - start - 1])))
+        start = end
+    return groups
+
+
+def _grouped_product(opa: np.ndarray, opb: np.ndarray, groups: list) -> np.ndarray:
+    """opa @ opb rounded once to float32, from a float64 GEMM per reduction group (exact by
+    the choice of groups) whose sums, integers below 2^53 times 2^lo, are added exactly in
+    int64 digits."""
+    m, n = opa.shape[0], opb.shape[1]
+    step = max(1, _GEMM_CHUNK_BYTES // (8 * max(m, n)))
+    parts = []
+    for index, lo in groups:
+        total = np.zeros((m, n), dtype=np.float64)
+        for start in range(0, index.size, step):
+            part = index[start : start + step]
+            total += opa[:, part].astype(np.float64) @ opb[part].astype(np.float64)
+        parts.append((np.ldexp(total, -lo).astype(np.int64), lo))
+    if not parts:
+        return np.zeros((m, n), dtype=np.float32)
+    base = min(lo for _, lo in parts)
+    ndig = (max(lo for _, lo in parts) - base + 53 + 16) // _ACC_BITS + 3
+    acc = np.zeros((ndig, m, n), dtype=np.int64)
+    for integers, lo in parts:
+        _add_at(acc, integers, lo - base)
+    return _rounded(acc, base)
 
 
 def _exact_in_float32(ra: _LineRange, rb: _LineRange, k: int) -> bool:

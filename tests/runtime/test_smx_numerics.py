@@ -713,3 +713,39 @@ def test_gemm_of_narrow_quantized_operands_runs_in_float32(monkeypatch):
     got = smx.gemm_quantized(tiny, small)
     assert got.tobytes() == smx.gemm(tiny.values, small.values).tobytes()
     assert (got != 0).any()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_gemm_of_quantized_copies_over_a_long_reduction_of_wide_magnitudes(seed):
+    """A weight gradient: the reduction runs over rows whose magnitudes spread over many
+    binades, so no output passes the fast check; grouping the rows by magnitude (a float64
+    GEMM per group, the groups added exactly) gives the bits of `gemm`'s exact path."""
+    gen = np.random.default_rng(seed)
+    k, m, n = int(gen.integers(200, 900)), int(gen.integers(1, 9)), int(gen.integers(1, 40))
+    spread = int(gen.integers(20, 60))
+    scale = np.exp2(gen.integers(-spread, 1, (k, 1)))
+    a = smx.quantize_matrix((gen.standard_normal((k, m)) * scale).astype(np.float32), 8)
+    g = gen.standard_normal((k, n)) * scale * np.exp2(gen.integers(-3, 4, (1, n)))
+    g[gen.integers(0, k, 5)] = 0.0  # rows that contribute nothing
+    b = smx.quantize_matrix(g.astype(np.float32), 12)
+    budget = 53 - (k - 1).bit_length()
+    rows, cols = smx._failing(*(r.hi - r.lo for r in (a.line_range(0), b.line_range(0))), budget)
+    assert rows.size == m and cols.size == n  # no output on the fast path
+    groups = smx._reduction_groups(a.line_range(1), b.line_range(1), budget)
+    assert groups is not None and len(groups) >= 2
+    got = smx.gemm_quantized(a, b, transpose_a=True)
+    want = smx.gemm(a.values, b.values, transpose_a=True)
+    assert got.tobytes() == want.tobytes()
+    # the same product with op(b) transposed in storage
+    got_t = smx.gemm_quantized(
+        a, smx.quantize_matrix(g.T.astype(np.float32), 12), transpose_a=True, transpose_b=True
+    )
+    assert got_t.tobytes() == want.tobytes()
+
+
+def test_reduction_groups_refuse_an_index_wider_than_float64():
+    wide = smx._LineRange(np.array([10, 60]), np.array([0, -10]))
+    narrow = smx._LineRange(np.array([1, 1]), np.array([0, 0]))
+    assert smx._reduction_groups(wide, narrow, 50) is None
+    groups = smx._reduction_groups(narrow, narrow, 50)
+    assert [g.tolist() for g, _ in groups] == [[0, 1]] and groups[0][1] == 0
