@@ -177,16 +177,18 @@ def _select(mask: np.ndarray) -> _Tiles:
 
 def _values(
     t: _Tiling, bits: int, rounding: str, key, name: str, step, out=None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Quantized values q * 2^e, float32 (..., Mp, Np), and int32 tile exponents; `out`, if
-    given, is a contiguous float32 array of the padded shape to write the values into."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Quantized values q * 2^e, float32 (..., Mp, Np), int32 tile exponents and a mask of
+    the tiles whose input is all zero; `out`, if given, is a contiguous float32 array of the
+    padded shape to write the values into."""
     *lead, mp, np_ = t.padded.shape
     mb, nb = mp // t.rows, np_ // t.cols
     if out is None:
         out = np.empty(t.padded.shape, dtype=np.float32)
     if out.size == 0:
-        return out, np.zeros((*lead, mb, nb), np.int32)
+        return out, np.zeros((*lead, mb, nb), np.int32), np.zeros((*lead, mb, nb), bool)
     e, amax = _tile_exponents(t, bits, out.view(np.uint32), name, step)
+    zero = amax == 0
     tiled = (*lead, mb, t.rows, np_)
     x, o = t.padded.reshape(tiled), out.reshape(tiled)
     limit = 2 ** (bits - 1) - 1
@@ -196,7 +198,7 @@ def _values(
         np.clip(q, -limit, limit, out=q)
         q *= _expand(_POW2[idx], t.cols)
         o[...] = q
-        return out, e
+        return out, e, zero
     magic = _expand(_GRID_MAGIC[idx], t.cols)
     np.add(x, magic, out=o)
     o -= magic
@@ -228,7 +230,7 @@ def _values(
         s = np.ldexp(x5[huge.lead, huge.row, :, huge.col, :].astype(np.float64), -he)
         q = np.clip(_round_scaled(s, rounding), -limit, limit)
         o5[huge.lead, huge.row, :, huge.col, :] = np.ldexp(q, he)
-    return out, e
+    return out, e, zero
 
 
 def _stochastic(x: np.ndarray, inv: np.ndarray, t: _Tiling, key) -> np.ndarray:
@@ -283,7 +285,7 @@ def quantize_codes(
     if step is None and key is not None:
         step = key[1]
     t = _tile(x, block)
-    values, e = _values(t, bits, rounding, key, name, step)
+    values, e, _ = _values(t, bits, rounding, key, name, step)
     *lead, mp, np_ = values.shape
     # values are q * 2^e exactly, so scaling by 2^-e is exact
     q = values.reshape(*lead, mp // t.rows, t.rows, np_) * _expand(_INV_POW2[e - EXP_MIN], block)
@@ -339,7 +341,7 @@ def quantize(
     if step is None and key is not None:
         step = key[1]
     t = _tile(x, block)
-    values, _ = _values(t, bits, rounding, key, name, step)
+    values, _, _ = _values(t, bits, rounding, key, name, step)
     return _crop(values, x.shape)
 
 
@@ -373,7 +375,7 @@ def quantize_1d(
     if step is None and key is not None:
         step = key[1]
     t = _tile(x, block, rows=1)
-    values, _ = _values(t, bits, rounding, key, name, step)
+    values, _, _ = _values(t, bits, rounding, key, name, step)
     return _crop(values, x.shape)
 
 
@@ -664,12 +666,20 @@ def gemm(a, b, *, transpose_a: bool = False, transpose_b: bool = False) -> np.nd
 class Quantized:
     """A quantized matrix as the NumPy runtime holds it: its values q·2^e (float32), the tile
     exponents and code width they came from, and the per-line exponent bounds
-    `gemm_quantized` derives from them, made once however many GEMMs read the copy."""
+    `gemm_quantized` derives from them, made once however many GEMMs read the copy.
 
-    __slots__ = ("_lines", "bits", "block", "exponents", "values")
+    `zero_tiles` marks tiles known to hold only zeros (quantization knows which inputs were
+    all zero); without it, tiles at the exponent floor are scanned for nonzero values."""
+
+    __slots__ = ("_lines", "bits", "block", "exponents", "values", "zero_tiles")
 
     def __init__(
-        self, values: np.ndarray, exponents: np.ndarray, bits: int, block: tuple[int, int]
+        self,
+        values: np.ndarray,
+        exponents: np.ndarray,
+        bits: int,
+        block: tuple[int, int],
+        zero_tiles: np.ndarray | None = None,
     ):
         if values.ndim != 2:
             raise ValueError("a Quantized holds a matrix")
@@ -677,6 +687,7 @@ class Quantized:
         self.exponents = exponents  # int, (Mp / block rows, Np / block cols)
         self.bits = bits
         self.block = block
+        self.zero_tiles = zero_tiles
         self._lines: dict[int, _LineRange] = {}
 
     @property
@@ -686,7 +697,7 @@ class Quantized:
     def line_range(self, axis: int) -> _LineRange:
         """Bounds of the lines running along `axis` (1: rows, 0: columns) from the tile
         exponents: a value of a tile with exponent e is a multiple of 2^e below
-        2^(e + bits - 1). All-zero tiles (exponent EXP_MIN, values 0) are left out."""
+        2^(e + bits - 1). All-zero tiles are left out."""
         found = self._lines.get(axis)
         if found is None:
             found = self._lines[axis] = self._line_range(axis)
@@ -695,13 +706,9 @@ class Quantized:
     def _line_range(self, axis: int) -> _LineRange:
         e = self.exponents
         rows, cols = self.block
-        zero = e == EXP_MIN
-        if zero.any():
-            m, n = self.values.shape
-            padded = np.zeros((e.shape[0] * rows, e.shape[1] * cols), np.float32)
-            padded[:m, :n] = self.values
-            tiles = np.abs(padded).reshape(e.shape[0], rows, e.shape[1], cols).max(axis=(1, 3))
-            zero &= tiles == 0
+        zero = self.zero_tiles
+        if zero is None:
+            zero = self._zero_tiles()
         if zero.any():
             e = e.astype(np.int64)
             lo = np.where(zero, np.iinfo(np.int64).max, e).min(axis=axis)
@@ -714,6 +721,19 @@ class Quantized:
         per_line = rows if axis == 1 else cols
         length = self.values.shape[0 if axis == 1 else 1]
         return _LineRange(np.repeat(hi, per_line)[:length], np.repeat(lo, per_line)[:length])
+
+    def _zero_tiles(self) -> np.ndarray:
+        """Tiles whose values are all zero: only tiles at the exponent floor can be."""
+        e = self.exponents
+        rows, cols = self.block
+        zero = e == EXP_MIN
+        if zero.any():
+            m, n = self.values.shape
+            padded = np.zeros((e.shape[0] * rows, e.shape[1] * cols), np.float32)
+            padded[:m, :n] = self.values
+            tiles = np.abs(padded).reshape(e.shape[0], rows, e.shape[1], cols).max(axis=(1, 3))
+            zero &= tiles == 0
+        return zero
 
 
 def gemm_quantized(
@@ -781,7 +801,8 @@ def _reduction_groups(ka: _LineRange, kb: _LineRange, budget: int) -> list | Non
         end = start + (fits.size if fits.all() else int(np.argmin(fits)))
         if end == start:
             return None
-        groups.append((order[start:end], int(lowest[end - start - 1])))
+        # in storage order: gathering rows in order streams through memory
+        groups.append((np.sort(order[start:end]), int(lowest[end - start - 1])))
         start = end
     return groups
 
@@ -853,7 +874,8 @@ def _float64_product_rounded(opa: np.ndarray, opb: np.ndarray) -> np.ndarray:
 
 
 def _matrix_values(x, edge: int, rows: int, bits: int, rounding: str, key, name, step):
-    """`_values` of matrix `x` in tiles of `rows` x `edge`, cropped to the shape of `x`.
+    """`_values` of matrix `x` in tiles of `rows` x `edge`, the values cropped to the shape
+    of `x`.
 
     Tiles are independent, so large matrices go in chunks of whole tile rows on the
     runtime's thread pool (stochastic rounding, whose draws follow the element index in the
@@ -861,26 +883,29 @@ def _matrix_values(x, edge: int, rows: int, bits: int, rounding: str, key, name,
     m, n = x.shape
     chunk = parallel.chunk_rows(n, align=rows)
     if m <= chunk or rounding == "stochastic":
-        values, e = _values(_tile(x, edge, rows=rows), bits, rounding, key, name, step)
-        return _crop(values, x.shape), e
+        values, e, zero = _values(_tile(x, edge, rows=rows), bits, rounding, key, name, step)
+        return _crop(values, x.shape), e, zero
     values = np.empty(x.shape, dtype=np.float32)
     e = np.empty((-(-m // rows), -(-n // edge)), dtype=np.int32)
+    zero = np.empty(e.shape, dtype=bool)
 
     def run(start: int, stop: int) -> None:
         t = _tile(x[start:stop], edge, rows=rows)
         whole = t.padded.shape == (stop - start, n)
-        part, part_e = _values(
+        part, part_e, part_zero = _values(
             t, bits, rounding, key, name, step, out=values[start:stop] if whole else None
         )
         if not whole:
             values[start:stop] = part[: stop - start, :n]
-        e[start // rows : start // rows + part_e.shape[0]] = part_e
+        tiles = slice(start // rows, start // rows + part_e.shape[0])
+        e[tiles] = part_e
+        zero[tiles] = part_zero
 
     try:
         parallel.for_row_chunks(m, chunk, run)
     except UserError:  # non-finite input: name its index in the whole tensor
         raise non_finite_error(x, name, step) from None
-    return values, e
+    return values, e, zero
 
 
 def quantize_matrix(
@@ -904,9 +929,15 @@ def quantize_matrix(
         _check_settings(bits, edge, rounding, key)
         if step is None and key is not None:
             step = key[1]
-        values, e = _matrix_values(x, edge, rows, bits, rounding, key, name, step)
-        return Quantized(values, e, bits, block)
+        values, e, zero = _matrix_values(x, edge, rows, bits, rounding, key, name, step)
+        return Quantized(values, e, bits, block, zero_tiles=zero)
     if cols != 1:
         raise ValueError(f"blocks are square, 1 x b or b x 1, got {rows}x{cols}")
     flipped = quantize_matrix(x.T, bits, (1, rows), rounding, key=key, name=name, step=step)
-    return Quantized(np.ascontiguousarray(flipped.values.T), flipped.exponents.T, bits, (rows, 1))
+    return Quantized(
+        np.ascontiguousarray(flipped.values.T),
+        flipped.exponents.T,
+        bits,
+        (rows, 1),
+        zero_tiles=flipped.zero_tiles.T,
+    )
