@@ -3,6 +3,7 @@
     python benchmarks/smx_ablation.py accuracy      # the training runs (hours: resumable)
     python benchmarks/smx_ablation.py laplacian     # naive vs difference quantization of Δu
     python benchmarks/smx_ablation.py step-time     # s/step of each pipeline, same process
+    python benchmarks/smx_ablation.py gemm-cost     # exact quantized GEMM vs float32 BLAS
     python benchmarks/smx_ablation.py table         # the tables of docs/benchmarks.md
 
 `accuracy` trains, at the examples' settings (width 256, 3 hidden layers, Adam 1e-3 with
@@ -206,6 +207,42 @@ def step_time(repeats: int, pairs: int) -> None:
     )
 
 
+def gemm_cost(repeats: int, pairs: int) -> None:
+    """The exact quantized GEMM against float32 BLAS on the large GEMMs of a poisson2d step
+    (100 points x 2K streams rows, width 256): forward (rows x 256 by 256 x 256) and weight
+    gradient (256 x rows by rows x 256), INT8 activations and weights, INT12 gradients."""
+    import numpy as np
+
+    from pintac.runtime import smx
+
+    rows = 100 * 2 * pairs
+    gen = np.random.default_rng(0)
+    h = smx.quantize_matrix(np.tanh(gen.standard_normal((rows, 256))).astype(np.float32))
+    w = smx.quantize_matrix((gen.standard_normal((256, 256)) / 16).astype(np.float32))
+    g = smx.quantize_matrix((gen.standard_normal((rows, 256)) * 1e-4).astype(np.float32), 12)
+    cases = {
+        "forward": ((h.values, w.values, False), (h, w, False)),
+        "weight gradient": ((h.values, g.values, True), (h, g, True)),
+    }
+    record = {"label": f"gemm cost K={pairs}", "date": time.strftime("%Y-%m-%d"), "ratio": {}}
+    for name, ((a32, b32, ta), (qa, qb, tq)) in cases.items():
+        f32, exact = [], []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            np.matmul(a32.T if ta else a32, b32)
+            f32.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            smx.gemm_quantized(qa, qb, transpose_a=tq)
+            exact.append(time.perf_counter() - started)
+        ratio = statistics.median(exact) / statistics.median(f32)
+        record["ratio"][name] = ratio
+        print(
+            f"{name}: float32 {statistics.median(f32) * 1e3:.1f} ms, exact quantized "
+            f"{statistics.median(exact) * 1e3:.1f} ms, {ratio:.2f}x"
+        )
+    save(record)
+
+
 def table() -> None:
     records = {r["label"]: r for r in load_results()}
     print("| run | rel. L2 error | s/step |\n|---|---|---|")
@@ -217,7 +254,7 @@ def table() -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=("accuracy", "laplacian", "step-time", "table"))
+    ap.add_argument("what", choices=("accuracy", "laplacian", "step-time", "gemm-cost", "table"))
     ap.add_argument("--only", help="accuracy: run only labels containing this")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--pairs", type=int, default=128)
@@ -228,6 +265,8 @@ def main(argv=None) -> int:
         laplacian()
     elif args.what == "step-time":
         step_time(args.repeats, args.pairs)
+    elif args.what == "gemm-cost":
+        gemm_cost(args.repeats, args.pairs)
     else:
         table()
     return 0

@@ -846,31 +846,50 @@ def _exact_in_float32(ra: _LineRange, rb: _LineRange, k: int) -> bool:
 
 
 #: float64 bytes of one operand chunk converted per GEMM call (cache-sized, BLAS-sized)
-_GEMM_CHUNK_BYTES = 1 << 22
+_GEMM_CHUNK_BYTES = 1 << 23
 
 
 def _float64_product_rounded(opa: np.ndarray, opb: np.ndarray) -> np.ndarray:
     """opa @ opb (float32) computed in float64 and cast to float32, for operands whose
     float64 partial sums are exact in any order or grouping: the rows of opa (or, for a
-    long reduction, the reduction) go in chunks, so no full float64 copy is made."""
+    long reduction, the reduction) go in chunks, so no full float64 copy is made, and the
+    conversions to and from float64 run on the thread pool between the GEMMs."""
     (m, k), n = opa.shape, opb.shape[1]
     out = np.empty((m, n), dtype=np.float32)
-    with np.errstate(over="ignore"):  # overflow to inf is the rounding asked for
-        if m >= k:
-            b64 = opb.astype(np.float64)
-            step = max(1, _GEMM_CHUNK_BYTES // (8 * k))
-            for start in range(0, m, step):
-                part = opa[start : start + step].astype(np.float64) @ b64
-                # + 0.0: an exact zero is +0.0 whatever the signs of the products
-                np.add(part, 0.0, out=out[start : start + step], casting="same_kind")
-            return out
-        step = max(1, _GEMM_CHUNK_BYTES // (8 * max(m, n)))
-        total = np.zeros((m, n), dtype=np.float64)
-        for start in range(0, k, step):
-            stop = start + step
-            total += opa[:, start:stop].astype(np.float64) @ opb[start:stop].astype(np.float64)
-        np.add(total, 0.0, out=out, casting="same_kind")
+    if m >= k:
+        b64 = opb.astype(np.float64)
+        step = max(1, _GEMM_CHUNK_BYTES // (8 * k))
+        a64 = np.empty((min(step, m), k), dtype=np.float64)
+        for start in range(0, m, step):
+            stop = min(start + step, m)
+            _copy(a64[: stop - start], opa[start:stop])
+            _copy(out[start:stop], a64[: stop - start] @ b64)
+        return out
+    step = max(1, _GEMM_CHUNK_BYTES // (8 * max(m, n)))
+    total = np.zeros((m, n), dtype=np.float64)
+    a64 = np.empty((min(step, k), m), dtype=np.float64)  # op(a) chunks, transposed
+    b64 = np.empty((min(step, k), n), dtype=np.float64)
+    for start in range(0, k, step):
+        stop = min(start + step, k)
+        _copy(a64[: stop - start], opa[:, start:stop].T)
+        _copy(b64[: stop - start], opb[start:stop])
+        total += a64[: stop - start].T @ b64[: stop - start]
+    _copy(out, total)
     return out
+
+
+def _copy(dst: np.ndarray, src: np.ndarray) -> None:
+    """dst[...] = src converted to dst's dtype (float64 -> float32 rounds to nearest even;
+    + 0.0 turns an exact zero into +0.0 whatever the signs of its products), by rows, on
+    the thread pool when there is enough work."""
+    rows, cols = dst.shape
+    pieces = parallel.workers() if rows * cols >= parallel.CHUNK_ELEMENTS else 1
+
+    def part(start: int, stop: int) -> None:
+        with np.errstate(over="ignore"):  # overflow to inf is the rounding asked for
+            np.add(src[start:stop], 0.0, out=dst[start:stop], casting="same_kind")
+
+    parallel.for_row_chunks(rows, -(-rows // pieces), part)
 
 
 def _matrix_values(x, edge: int, rows: int, bits: int, rounding: str, key, name, step):
