@@ -21,8 +21,8 @@ f32; every contraction on SMX-quantized operands, INT8 activations and weights, 
 against its exact output, for every number of groups g: g = d is the sequential contraction,
 g = 2 the paper's PRS, g = 1 the reconstructed dense matrix.
 
-`step-time` runs poisson2d at paper size (100 + 100 points, K = 512) for each pipeline:
-2 warm-up steps, then `--steps` (default 10) timed ones.
+`step-time` runs poisson2d at paper size (100 + 100 points, K = 512, or `--pairs`) for each
+pipeline: 2 warm-up steps, then `--steps` (default 10) timed ones.
 
 Every record is appended to `benchmarks/results/tt.json` (or `--out FILE`) under a label; a
 label already there is skipped, so an interrupted campaign continues where it stopped. Runs
@@ -268,15 +268,17 @@ def _quantization_row(r: dict) -> str:
 # ---------------------------------------------------------------- step time
 
 
-def step_time(steps: int, only: str | None) -> None:
+def step_time(steps: int, only: str | None, pairs: int | None) -> None:
     import pintac.api as pt
     from pintac.run import _tune_malloc
 
     _tune_malloc()
     done = _done()
     text = (ROOT / "examples" / "poisson2d.mlir").read_text()
+    if pairs is not None:
+        text = text.replace("pairs = 512", f"pairs = {pairs}")
     for pipeline in PIPELINES:
-        label = f"step-time poisson2d {pipeline}"
+        label = f"step-time poisson2d {pipeline}" + ("" if pairs is None else f" K={pairs}")
         if label in done or (only and only not in label):
             continue
         program = pt.loads(text, "examples/poisson2d.mlir").compile(pipeline)
@@ -336,7 +338,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("what", choices=["accuracy", "quantization", "step-time", "table"])
     ap.add_argument("--steps", type=int, help="training steps (accuracy) or timed steps")
-    ap.add_argument("--pairs", type=int, help="Stein pairs K (accuracy)")
+    ap.add_argument("--pairs", type=int, help="Stein pairs K (accuracy, step-time)")
     ap.add_argument("--rows", type=int, default=4096, help="activation rows (quantization)")
     ap.add_argument("--seeds", type=int, default=3, help="random layers (quantization)")
     ap.add_argument("--only", help="run only the labels containing this text")
@@ -348,7 +350,7 @@ def main(argv=None) -> int:
     elif args.what == "quantization":
         quantization(args.rows, args.seeds, args.only)
     elif args.what == "step-time":
-        step_time(args.steps or 10, args.only)
+        step_time(args.steps or 10, args.only, args.pairs)
     else:
         table()
     return 0
