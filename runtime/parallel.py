@@ -2,7 +2,7 @@
 
 BLAS spreads a GEMM over the cores, but a chain of NumPy elementwise passes over a large
 tensor runs on one core and streams the tensor through memory once per pass. Cutting the
-rows into chunks of a few hundred KiB keeps each chunk's passes in cache, and running the
+rows into chunks of about a MiB keeps each chunk's passes in cache, and running the
 chunks on a thread pool (NumPy releases the GIL inside its loops) uses the other cores.
 Results do not depend on the chunking: callers only chunk work whose every output element
 is computed from its own row's inputs.
@@ -31,7 +31,9 @@ def workers() -> int:
         value = os.environ.get(name, "")
         if value.isdigit() and int(value) > 0:
             return int(value)
-    return len(os.sched_getaffinity(0))
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def chunk_rows(row_elements: int, align: int = 1) -> int:

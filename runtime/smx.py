@@ -781,9 +781,9 @@ def _reduction_groups(ka: _LineRange, kb: _LineRange, budget: int) -> list | Non
 
     `ka` and `kb` bound column k of op(a) and row k of op(b) (hi == lo: all zero), so index k
     contributes products that are multiples of 2^lk below 2^hk, with lk = ka.lo + kb.lo and
-    hk = ka.hi + kb.hi, or only zeros (left out). Sorted by hk, indices are cut into runs whose largest hk and smallest lk
-    differ by at most `budget` (53 - ceil(log2 K)), the condition of `gemm`'s fast path for
-    each run's GEMM. None when one index alone is wider than that or more than _MAX_GROUPS
+    hk = ka.hi + kb.hi, or only zeros (left out). Sorted by hk, indices are cut into runs
+    whose largest hk and smallest lk differ by at most `budget` (53 - ceil(log2 K)), the
+    condition of `gemm`'s fast path for each run's GEMM. None when one index alone is wider than that or more than _MAX_GROUPS
     runs would be needed: a long reduction over rows of very different magnitudes (a weight
     gradient over many points) usually needs two or three.
     """
