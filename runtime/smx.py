@@ -668,8 +668,8 @@ class Quantized:
     exponents and code width they came from, and the per-line exponent bounds
     `gemm_quantized` derives from them, made once however many GEMMs read the copy.
 
-    `zero_tiles` marks tiles known to hold only zeros (quantization knows which inputs were
-    all zero); without it, tiles at the exponent floor are scanned for nonzero values."""
+    `zero_tiles` marks the tiles whose input was all zero (quantization knows them), so the
+    bounds need no scan of the values."""
 
     __slots__ = ("_lines", "bits", "block", "exponents", "values", "zero_tiles")
 
@@ -679,7 +679,7 @@ class Quantized:
         exponents: np.ndarray,
         bits: int,
         block: tuple[int, int],
-        zero_tiles: np.ndarray | None = None,
+        zero_tiles: np.ndarray,
     ):
         if values.ndim != 2:
             raise ValueError("a Quantized holds a matrix")
@@ -707,8 +707,6 @@ class Quantized:
         e = self.exponents
         rows, cols = self.block
         zero = self.zero_tiles
-        if zero is None:
-            zero = self._zero_tiles()
         if zero.any():
             e = e.astype(np.int64)
             lo = np.where(zero, np.iinfo(np.int64).max, e).min(axis=axis)
@@ -721,19 +719,6 @@ class Quantized:
         per_line = rows if axis == 1 else cols
         length = self.values.shape[0 if axis == 1 else 1]
         return _LineRange(np.repeat(hi, per_line)[:length], np.repeat(lo, per_line)[:length])
-
-    def _zero_tiles(self) -> np.ndarray:
-        """Tiles whose values are all zero: only tiles at the exponent floor can be."""
-        e = self.exponents
-        rows, cols = self.block
-        zero = e == EXP_MIN
-        if zero.any():
-            m, n = self.values.shape
-            padded = np.zeros((e.shape[0] * rows, e.shape[1] * cols), np.float32)
-            padded[:m, :n] = self.values
-            tiles = np.abs(padded).reshape(e.shape[0], rows, e.shape[1], cols).max(axis=(1, 3))
-            zero &= tiles == 0
-        return zero
 
 
 def gemm_quantized(
