@@ -176,15 +176,13 @@ def _select(mask: np.ndarray) -> _Tiles:
 
 
 def _values(
-    t: _Tiling, bits: int, rounding: str, key, name: str, step, out=None
+    t: _Tiling, bits: int, rounding: str, key, name: str, step
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Quantized values q * 2^e, float32 (..., Mp, Np), int32 tile exponents and a mask of
-    the tiles whose input is all zero; `out`, if given, is a contiguous float32 array of the
-    padded shape to write the values into."""
+    the tiles whose input is all zero."""
     *lead, mp, np_ = t.padded.shape
     mb, nb = mp // t.rows, np_ // t.cols
-    if out is None:
-        out = np.empty(t.padded.shape, dtype=np.float32)
+    out = np.empty(t.padded.shape, dtype=np.float32)
     if out.size == 0:
         return out, np.zeros((*lead, mb, nb), np.int32), np.zeros((*lead, mb, nb), bool)
     e, amax = _tile_exponents(t, bits, out.view(np.uint32), name, step)
@@ -214,13 +212,19 @@ def _values(
     # only a tile whose amax reaches (limit + 1/2) * 2^e rounds a value up to 2^(bits-1) * 2^e
     threshold = (limit + 0.5) * np.ldexp(1.0, np.arange(EXP_MIN, EXP_MAX + 1))
     saturating = amax >= threshold[idx]
-    fix = _select(saturating) if saturating.any() else None
-    if fix is not None:
-        o5 = out.reshape(-1, mb, t.rows, nb, t.cols)
-        bound = (limit * _POW2[e.reshape(-1, mb, nb)[fix] - EXP_MIN])[:, None, None]
-        o5[fix.lead, fix.row, :, fix.col, :] = np.clip(
-            o5[fix.lead, fix.row, :, fix.col, :], -bound, bound
-        )
+    if saturating.any():
+        # clip only the values of those tiles, by their element indices in `out`
+        # (contiguous, (L * Mp, Np) as a matrix): much cheaper than indexing the tiled view
+        tiles = np.flatnonzero(saturating)
+        first = (tiles // nb) * (t.rows * np_) + (tiles % nb) * t.cols
+        inside = np.arange(t.rows)[:, None] * np_ + np.arange(t.cols)
+        flat = first[:, None] + inside.reshape(-1)
+        bound = (limit * _POW2[e.reshape(-1)[tiles] - EXP_MIN])[:, None]
+        flat_out = out.reshape(-1)
+        clipped = flat_out[flat]
+        np.minimum(clipped, bound, out=clipped)
+        np.maximum(clipped, -bound, out=clipped)
+        flat_out[flat] = clipped
     huge = e > _MAGIC_EXP_MAX
     if huge.any():
         huge = _select(huge)
@@ -664,26 +668,33 @@ def gemm(a, b, *, transpose_a: bool = False, transpose_b: bool = False) -> np.nd
 
 
 class Quantized:
-    """A quantized matrix as the NumPy runtime holds it: its values q·2^e (float32), the tile
+    """A quantized matrix as the NumPy runtime holds it: its values q·2^e with the tile
     exponents and code width they came from, and the per-line exponent bounds
     `gemm_quantized` derives from them, made once however many GEMMs read the copy.
 
-    `zero_tiles` marks the tiles whose input was all zero (quantization knows them), so the
-    bounds need no scan of the values."""
+    The values are float32 (`values`, exact: a code has at most 16 bits) or, for a matrix
+    quantized in chunks, float64 (`wide`, converted while each chunk is in cache), the form
+    the exact GEMMs read; the other form is made on first use. `zero_tiles` marks the tiles
+    whose input was all zero (quantization knows them), so the bounds need no scan of the
+    values."""
 
-    __slots__ = ("_lines", "bits", "block", "exponents", "values", "zero_tiles")
+    __slots__ = ("_lines", "_values", "bits", "block", "exponents", "wide", "zero_tiles")
 
     def __init__(
         self,
-        values: np.ndarray,
+        values: np.ndarray | None,
         exponents: np.ndarray,
         bits: int,
         block: tuple[int, int],
         zero_tiles: np.ndarray,
+        *,
+        wide: np.ndarray | None = None,
     ):
-        if values.ndim != 2:
+        held = values if values is not None else wide
+        if held is None or held.ndim != 2:
             raise ValueError("a Quantized holds a matrix")
-        self.values = values
+        self._values = values
+        self.wide = wide
         self.exponents = exponents  # int, (Mp / block rows, Np / block cols)
         self.bits = bits
         self.block = block
@@ -691,8 +702,16 @@ class Quantized:
         self._lines: dict[int, _LineRange] = {}
 
     @property
+    def values(self) -> np.ndarray:
+        """The values as float32 (from `wide` on first use: exact)."""
+        if self._values is None:
+            self._values = np.empty(self.wide.shape, dtype=np.float32)
+            _copy(self._values, self.wide)
+        return self._values
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        return self.values.shape
+        return (self._values if self._values is not None else self.wide).shape
 
     def line_range(self, axis: int) -> _LineRange:
         """Bounds of the lines running along `axis` (1: rows, 0: columns) from the tile
@@ -717,7 +736,7 @@ class Quantized:
             lo = e.min(axis=axis).astype(np.int64)
             hi = e.max(axis=axis).astype(np.int64) + self.bits - 1
         per_line = rows if axis == 1 else cols
-        length = self.values.shape[0 if axis == 1 else 1]
+        length = self.shape[0 if axis == 1 else 1]
         return _LineRange(np.repeat(hi, per_line)[:length], np.repeat(lo, per_line)[:length])
 
 
@@ -738,8 +757,6 @@ def gemm_quantized(
     k = a.shape[0 if transpose_a else 1]
     budget = 53 - (k - 1).bit_length()
     rows, cols = _failing(ra.hi - ra.lo, rb.hi - rb.lo, budget)
-    opa = a.values.T if transpose_a else a.values
-    opb = b.values.T if transpose_b else b.values
     if rows.size or cols.size or k == 0:
         if k:
             # the reduction index's own bounds: columns of op(a), rows of op(b)
@@ -747,13 +764,21 @@ def gemm_quantized(
             kb = b.line_range(0 if transpose_b else 1)
             groups = _reduction_groups(ka, kb, budget)
             if groups is not None:
-                return _grouped_product(opa, opb, groups)
+                return _grouped_product(_operand(a, transpose_a), _operand(b, transpose_b), groups)
         return gemm(a.values, b.values, transpose_a=transpose_a, transpose_b=transpose_b)
     if _exact_in_float32(ra, rb, k):
+        opa = a.values.T if transpose_a else a.values
+        opb = b.values.T if transpose_b else b.values
         out = np.matmul(opa, opb)
         out += np.float32(0.0)  # an exact zero is +0.0 whatever the signs of the products
         return out
-    return _float64_product_rounded(opa, opb)
+    return _float64_product_rounded(_operand(a, transpose_a), _operand(b, transpose_b))
+
+
+def _operand(q: Quantized, transpose: bool) -> np.ndarray:
+    """op(q) for a float64 GEMM: the float64 values when held, else the float32 ones."""
+    x = q.wide if q.wide is not None else q.values
+    return x.T if transpose else x
 
 
 #: Most groups `_reduction_groups` cuts a reduction into (more go to `gemm`'s exact path).
@@ -835,30 +860,45 @@ _GEMM_CHUNK_BYTES = 1 << 23
 
 
 def _float64_product_rounded(opa: np.ndarray, opb: np.ndarray) -> np.ndarray:
-    """opa @ opb (float32) computed in float64 and cast to float32, for operands whose
-    float64 partial sums are exact in any order or grouping: the rows of opa (or, for a
-    long reduction, the reduction) go in chunks, so no full float64 copy is made, and the
-    conversions to and from float64 run on the thread pool between the GEMMs."""
+    """opa @ opb computed in float64 and cast to float32, for operands (float32 or float64)
+    whose float64 partial sums are exact in any order or grouping: the rows of opa (or, for
+    a long reduction, the reduction) go in chunks, so no full float64 copy of a float32
+    operand is made, and the conversions run on the thread pool between the GEMMs."""
     (m, k), n = opa.shape, opb.shape[1]
     out = np.empty((m, n), dtype=np.float32)
     if m >= k:
-        b64 = opb.astype(np.float64)
-        step = max(1, _GEMM_CHUNK_BYTES // (8 * k))
-        a64 = np.empty((min(step, m), k), dtype=np.float64)
+        b64 = opb.astype(np.float64, copy=False)
+        step = max(1, _GEMM_CHUNK_BYTES // (8 * max(k, n)))
+        a64 = None if opa.dtype == np.float64 else np.empty((min(step, m), k), dtype=np.float64)
+        c64 = np.empty((min(step, m), n), dtype=np.float64)
         for start in range(0, m, step):
             stop = min(start + step, m)
-            _copy(a64[: stop - start], opa[start:stop])
-            _copy(out[start:stop], a64[: stop - start] @ b64)
+            if a64 is None:
+                chunk = opa[start:stop]
+            else:
+                chunk = a64[: stop - start]
+                _copy(chunk, opa[start:stop])
+            np.matmul(chunk, b64, out=c64[: stop - start])
+            _copy(out[start:stop], c64[: stop - start])
         return out
-    step = max(1, _GEMM_CHUNK_BYTES // (8 * max(m, n)))
-    total = np.zeros((m, n), dtype=np.float64)
-    a64 = np.empty((min(step, k), m), dtype=np.float64)  # op(a) chunks, transposed
-    b64 = np.empty((min(step, k), n), dtype=np.float64)
-    for start in range(0, k, step):
-        stop = min(start + step, k)
-        _copy(a64[: stop - start], opa[:, start:stop].T)
-        _copy(b64[: stop - start], opb[start:stop])
-        total += a64[: stop - start].T @ b64[: stop - start]
+    if opa.dtype == np.float64 and opb.dtype == np.float64:
+        total = opa @ opb
+    else:
+        step = max(1, _GEMM_CHUNK_BYTES // (8 * max(m, n)))
+        total = np.zeros((m, n), dtype=np.float64)
+        a64 = np.empty((min(step, k), m), dtype=np.float64)  # op(a) chunks, transposed
+        b64 = np.empty((min(step, k), n), dtype=np.float64)
+        for start in range(0, k, step):
+            stop = min(start + step, k)
+            a_part = opa[:, start:stop].T
+            if a_part.dtype != np.float64:
+                a_part = a64[: stop - start]
+                _copy(a_part, opa[:, start:stop].T)
+            b_part = opb[start:stop]
+            if b_part.dtype != np.float64:
+                b_part = b64[: stop - start]
+                _copy(b_part, opb[start:stop])
+            total += a_part.T @ b_part
     _copy(out, total)
     return out
 
@@ -878,29 +918,28 @@ def _copy(dst: np.ndarray, src: np.ndarray) -> None:
 
 
 def _matrix_values(x, edge: int, rows: int, bits: int, rounding: str, key, name, step):
-    """`_values` of matrix `x` in tiles of `rows` x `edge`, the values cropped to the shape
-    of `x`.
+    """`_values` of matrix `x` in tiles of `rows` x `edge`: (values, exponents, zero tiles,
+    wide), the values cropped to the shape of `x`.
 
     Tiles are independent, so large matrices go in chunks of whole tile rows on the
-    runtime's thread pool (stochastic rounding, whose draws follow the element index in the
-    whole tensor, goes in one piece)."""
+    runtime's thread pool, and their values come as float64 (`wide`, values None), converted
+    while each chunk is in cache: the exact GEMMs read float64. Small matrices, and
+    stochastic rounding (whose draws follow the element index in the whole tensor), go in
+    one piece and give float32 values (wide None)."""
     m, n = x.shape
     chunk = parallel.chunk_rows(n, align=rows)
     if m <= chunk or rounding == "stochastic":
         values, e, zero = _values(_tile(x, edge, rows=rows), bits, rounding, key, name, step)
-        return _crop(values, x.shape), e, zero
-    values = np.empty(x.shape, dtype=np.float32)
+        return _crop(values, x.shape), e, zero, None
+    wide = np.empty(x.shape, dtype=np.float64)
     e = np.empty((-(-m // rows), -(-n // edge)), dtype=np.int32)
     zero = np.empty(e.shape, dtype=bool)
 
     def run(start: int, stop: int) -> None:
-        t = _tile(x[start:stop], edge, rows=rows)
-        whole = t.padded.shape == (stop - start, n)
         part, part_e, part_zero = _values(
-            t, bits, rounding, key, name, step, out=values[start:stop] if whole else None
+            _tile(x[start:stop], edge, rows=rows), bits, rounding, key, name, step
         )
-        if not whole:
-            values[start:stop] = part[: stop - start, :n]
+        np.copyto(wide[start:stop], part[: stop - start, :n])  # float32 -> float64: exact
         tiles = slice(start // rows, start // rows + part_e.shape[0])
         e[tiles] = part_e
         zero[tiles] = part_zero
@@ -909,7 +948,7 @@ def _matrix_values(x, edge: int, rows: int, bits: int, rounding: str, key, name,
         parallel.for_row_chunks(m, chunk, run)
     except UserError:  # non-finite input: name its index in the whole tensor
         raise non_finite_error(x, name, step) from None
-    return values, e, zero
+    return None, e, zero, wide
 
 
 def quantize_matrix(
@@ -933,15 +972,16 @@ def quantize_matrix(
         _check_settings(bits, edge, rounding, key)
         if step is None and key is not None:
             step = key[1]
-        values, e, zero = _matrix_values(x, edge, rows, bits, rounding, key, name, step)
-        return Quantized(values, e, bits, block, zero_tiles=zero)
+        values, e, zero, wide = _matrix_values(x, edge, rows, bits, rounding, key, name, step)
+        return Quantized(values, e, bits, block, zero_tiles=zero, wide=wide)
     if cols != 1:
         raise ValueError(f"blocks are square, 1 x b or b x 1, got {rows}x{cols}")
     flipped = quantize_matrix(x.T, bits, (1, rows), rounding, key=key, name=name, step=step)
     return Quantized(
-        np.ascontiguousarray(flipped.values.T),
+        np.ascontiguousarray(flipped.values.T) if flipped.wide is None else None,
         flipped.exponents.T,
         bits,
         (rows, 1),
         zero_tiles=flipped.zero_tiles.T,
+        wide=None if flipped.wide is None else np.ascontiguousarray(flipped.wide.T),
     )
