@@ -291,24 +291,33 @@ def stein_difference_streams(delta: np.ndarray) -> np.ndarray:
 
 
 @kernel(DiffActivationOp)
-def stein_diff_activation(zb: np.ndarray, zd: np.ndarray, *, activation: str) -> np.ndarray:
+def stein_diff_activation(
+    zb: np.ndarray, zd: np.ndarray, *, activation: str, keep: bool = False
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """φ(z_b + z_d) − φ(z_b), z_b broadcast over the streams: (N, M, H), in float32.
 
     φ(z_b) is computed once per point (N, H), not once per stream. Points go in chunks on
     the runtime's thread pool (every output element depends on its own point only).
+    With `keep`, also returns what the VJP reads φ' from (`saved_for_vjp`), so the backward
+    need not evaluate φ again.
     """
-    phi = ACTIVATIONS[activation].fn
+    act = ACTIVATIONS[activation]
     n, m, h = zd.shape
     out = np.empty((n, m, h), np.result_type(zb, zd))
+    saved = np.empty_like(out) if keep else None
 
     def run(start: int, stop: int) -> None:
         part = out[start:stop]
         np.add(zb[start:stop, None, :], zd[start:stop], out=part)
-        phi(part, out=part)
-        part -= phi(zb[start:stop])[:, None, :]
+        if keep and act.saves == "input":
+            saved[start:stop] = part
+        act.fn(part, out=part)
+        if keep and act.saves == "output":
+            saved[start:stop] = part
+        part -= act.fn(zb[start:stop])[:, None, :]
 
     parallel.for_row_chunks(n, parallel.chunk_rows(m * h), run)
-    return out
+    return (out, saved) if keep else out
 
 
 def _derivative_at(act, z: np.ndarray) -> np.ndarray:
@@ -318,10 +327,18 @@ def _derivative_at(act, z: np.ndarray) -> np.ndarray:
 
 @kernel(DiffActivationVjpOp)
 def stein_diff_activation_vjp(
-    zb: np.ndarray, zd: np.ndarray, dout: np.ndarray, *, activation: str
+    zb: np.ndarray,
+    zd: np.ndarray,
+    dout: np.ndarray,
+    *,
+    activation: str,
+    saved: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(dzb, dzd) of φ(z_b + z_d) − φ(z_b): p = φ'(z_b + z_d), dzd = p·dout,
-    dzb = Σ_streams (p − φ'(z_b))·dout. Points go in chunks on the thread pool."""
+    dzb = Σ_streams (p − φ'(z_b))·dout. Points go in chunks on the thread pool.
+
+    `saved`, the forward's second result under `keep`, gives p without evaluating φ again:
+    the same bits, since it holds exactly the value φ' would be computed from."""
     act = ACTIVATIONS[activation]
     n, m, h = zd.shape
     dtype = np.result_type(zb, zd, dout)
@@ -329,8 +346,10 @@ def stein_diff_activation_vjp(
     dzb = np.empty((n, h), dtype)
 
     def run(start: int, stop: int) -> None:
-        full = np.add(zb[start:stop, None, :], zd[start:stop])
-        p = _derivative_at(act, full)
+        if saved is None:
+            p = _derivative_at(act, np.add(zb[start:stop, None, :], zd[start:stop]))
+        else:
+            p = act.derivative(saved[start:stop])
         part = np.multiply(p, dout[start:stop], out=dzd[start:stop])
         np.sum(part, axis=1, out=dzb[start:stop])
         dzb[start:stop] -= _derivative_at(act, zb[start:stop]) * np.sum(dout[start:stop], axis=1)

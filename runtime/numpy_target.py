@@ -23,7 +23,7 @@ from typing import Any
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 
-from pintac.dialects import train
+from pintac.dialects import stein, train
 from pintac.dialects.activations import activation_of
 from pintac.runtime.kernels import kernel_for, run_op
 from pintac.runtime.plan import Plan, build_plan
@@ -62,10 +62,33 @@ class _Imports:
         return "\n".join(lines) + "\n"
 
 
+def _kept_for_vjp(plan: Plan) -> dict[int, int]:
+    """{forward step: VJP step} for each `stein.diff_activation` whose VJP runs in the same
+    function: the forward keeps the value φ' is computed from (an extra array held until
+    the VJP) rather than the VJP evaluating φ again, which costs as much as the forward."""
+    forward: dict[tuple, int] = {}
+    pairs: dict[int, int] = {}
+    for step in plan.steps:
+        key = (*step.inputs[:2], step.params.get("activation"))
+        if isinstance(step.op, stein.DiffActivationOp):
+            forward[key] = step.index
+        elif isinstance(step.op, stein.DiffActivationVjpOp) and key in forward:
+            pairs[forward.pop(key)] = step.index
+    return pairs
+
+
 def function_source(plan: Plan, imports: _Imports, exact_gemms: bool = False) -> str:
     """One plan as a Python function; `exact_gemms` makes every GEMM exact (the contract)."""
     name = [v.name for v in plan.values]
     lines = [f"def {plan.name}({', '.join(name[a] for a in plan.arguments)}):"]
+    # the array each forward keeps (keeps[forward step]) and its VJP reads (kept[VJP step])
+    keeps: dict[int, str] = {}
+    kept: dict[int, str] = {}
+    for fwd, vjp in _kept_for_vjp(plan).items():
+        candidate = f"{name[plan.steps[fwd].outputs[0]]}_for_vjp"
+        while candidate in name or candidate in keeps.values():
+            candidate += "_"
+        keeps[fwd] = kept[vjp] = candidate
     for step in plan.steps:
         args = [name[i] for i in step.inputs]
         if step.inplace is not None:
@@ -75,10 +98,16 @@ def function_source(plan: Plan, imports: _Imports, exact_gemms: bool = False) ->
             params["exact"] = True
         args += [f"{key}={value!r}" for key, value in params.items()]
         targets = ", ".join(name[o] for o in step.outputs)
+        if step.index in keeps:
+            args.append("keep=True")
+            targets += f", {keeps[step.index]}"
+        if step.index in kept:
+            args.append(f"saved={kept[step.index]}")
         kernel = imports.kernel_name(step.op)
         lines.append(f"    {targets} = {kernel}({', '.join(args)})  # {step.name}")
-        if step.dies:
-            lines.append(f"    del {', '.join(name[v] for v in step.dies)}")
+        dies = [name[v] for v in step.dies] + ([kept[step.index]] if step.index in kept else [])
+        if dies:
+            lines.append(f"    del {', '.join(dies)}")
     results = ", ".join(name[r] for r in plan.results)
     lines.append(f"    return ({results}{',' if len(plan.results) == 1 else ''})")
     return "\n".join(lines) + "\n"

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import pintac.api as pt
 from pintac.runtime.numpy_target import interpret
@@ -11,12 +12,20 @@ from pintac.runtime.plan import build_plan
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def small_program():
-    return pt.load(ROOT / "examples" / "poisson2d_small.mlir").compile("fp32")
+def small_program(pipeline: str = "fp32"):
+    return pt.load(ROOT / "examples" / "poisson2d_small.mlir").compile(pipeline)
 
 
-def test_compiled_step_equals_the_reference_interpreter_bit_for_bit():
-    program = small_program()
+@pytest.mark.parametrize("pipeline", ["fp32", "smx-diff"])
+def test_compiled_step_equals_the_reference_interpreter_bit_for_bit(pipeline):
+    """The generated code, including what it arranges beyond the plan (smx-diff: each
+    difference activation keeps the value its VJP reads), runs the reference's arithmetic."""
+    program = small_program(pipeline)
+    if pipeline == "smx-diff":
+        source = program.executable.source
+        layers = source.count("# stein.diff_activation\n")
+        assert layers >= 2 and source.count("keep=True") == layers
+        assert source.count("_for_vjp)  # stein.diff_activation_vjp") == layers
     state = program.initial_state(seed=5)
     args = program.step_arguments(state, 5, program.batch(5, 0))
     compiled = program.train_step(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])

@@ -433,6 +433,31 @@ def test_diff_activation_and_vjp_in_chunks_equal_one_piece(monkeypatch, name):
     )
 
 
+@pytest.mark.parametrize("chunked", [False, True])
+def test_diff_activation_vjp_from_the_kept_value_equals_recomputing(monkeypatch, chunked):
+    """The forward's `keep` copy gives the VJP the very value it would compute φ' from: the
+    same bits for every registered activation, whole or in chunks."""
+    from pintac.dialects.activations import ACTIVATIONS
+    from pintac.runtime import parallel
+
+    if chunked:
+        monkeypatch.setattr(parallel, "CHUNK_ELEMENTS", 2 * 8 * 6)
+        monkeypatch.setattr(parallel, "workers", lambda: 2)
+    r = np.random.default_rng(6)
+    # positive pre-activations: in the domain of every registered φ (log, sqrt, ...)
+    zb = r.uniform(0.5, 2.0, (7, 6)).astype(np.float32)
+    zd = r.uniform(-0.4, 0.4, (7, 8, 6)).astype(np.float32)
+    dout = r.standard_normal((7, 8, 6)).astype(np.float32)
+    for name in ACTIVATIONS:
+        plain = ks.stein_diff_activation(zb, zd, activation=name)
+        out, saved = ks.stein_diff_activation(zb, zd, activation=name, keep=True)
+        assert out.tobytes() == plain.tobytes()
+        want = ks.stein_diff_activation_vjp(zb, zd, dout, activation=name)
+        got = ks.stein_diff_activation_vjp(zb, zd, dout, activation=name, saved=saved)
+        for g, w in zip(got, want, strict=True):
+            assert g.tobytes() == w.tobytes(), name
+
+
 # ---------------------------------------------------------------------------------------------
 # VJPs: exact transposes of the estimators
 # ---------------------------------------------------------------------------------------------
