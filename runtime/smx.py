@@ -36,6 +36,7 @@ and `non_finite_error` (the error both SMX and MX raise).
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -117,6 +118,13 @@ _GRID_MAGIC = (1.5 * _pow2_table(23)).astype(np.float32)
 _MAGIC_EXP_MAX = 104
 
 
+@functools.cache
+def _saturation_threshold(bits: int) -> np.ndarray:
+    """(limit + 1/2) * 2^e for e = EXP_MIN..EXP_MAX: a tile whose amax reaches it rounds a
+    value up to 2^(bits-1) steps, one past the largest code."""
+    return (2 ** (bits - 1) - 0.5) * np.ldexp(1.0, np.arange(EXP_MIN, EXP_MAX + 1))
+
+
 def _tile_exponents(t: _Tiling, bits: int, mag: np.ndarray, name: str, step):
     """Tile exponents (int32) and amax (float32), both (..., Mp/rows, Np/cols).
 
@@ -138,11 +146,14 @@ def _tile_exponents(t: _Tiling, bits: int, mag: np.ndarray, name: str, step):
     # floor(log2 amax) exactly: the biased exponent field for normal amax, frexp (exact,
     # amax = f * 2^k with f in [0.5, 1)) for subnormal amax; log2 can round a value just below
     # a power of two up to it
-    floor_log2 = (top >> np.uint32(23)).astype(np.int32) - 127
+    # (shifted right by 23, the field fits an int32 as it is; the arithmetic is in place)
+    e = (top >> np.uint32(23)).view(np.int32)
+    e -= 127 + (bits - 2)
     small = top < 0x00800000
     if small.any():
-        floor_log2[small] = np.frexp(top[small].view(np.float32))[1] - 1
-    e = np.clip(floor_log2 - (bits - 2), EXP_MIN, EXP_MAX)
+        e[small] = np.frexp(top[small].view(np.float32))[1] - 1 - (bits - 2)
+    np.maximum(e, EXP_MIN, out=e)
+    np.minimum(e, EXP_MAX, out=e)
     e[top == 0] = EXP_MIN
     return e, top.view(np.float32)
 
@@ -210,8 +221,7 @@ def _values(
             xt = t.padded.reshape(-1)[tie]
             out.reshape(-1)[tie] = xt + np.copysign(diff.reshape(-1)[tie], xt)
     # only a tile whose amax reaches (limit + 1/2) * 2^e rounds a value up to 2^(bits-1) * 2^e
-    threshold = (limit + 0.5) * np.ldexp(1.0, np.arange(EXP_MIN, EXP_MAX + 1))
-    saturating = amax >= threshold[idx]
+    saturating = amax >= _saturation_threshold(bits)[idx]
     if saturating.any():
         # clip only the values of those tiles, by their element indices in `out`
         # (contiguous, (L * Mp, Np) as a matrix): much cheaper than indexing the tiled view
