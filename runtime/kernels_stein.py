@@ -308,13 +308,19 @@ def stein_diff_activation(
 
     def run(start: int, stop: int) -> None:
         part = out[start:stop]
+        phi_zb = act.fn(zb[start:stop])[:, None, :]
+        if keep and act.saves == "output":
+            # φ(z_b + z_d) into the kept array, the difference from it: no extra pass
+            full = saved[start:stop]
+            np.add(zb[start:stop, None, :], zd[start:stop], out=full)
+            act.fn(full, out=full)
+            np.subtract(full, phi_zb, out=part)
+            return
         np.add(zb[start:stop, None, :], zd[start:stop], out=part)
-        if keep and act.saves == "input":
+        if keep:
             saved[start:stop] = part
         act.fn(part, out=part)
-        if keep and act.saves == "output":
-            saved[start:stop] = part
-        part -= act.fn(zb[start:stop])[:, None, :]
+        part -= phi_zb
 
     parallel.for_row_chunks(n, parallel.chunk_rows(m * h), run)
     return (out, saved) if keep else out
