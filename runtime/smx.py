@@ -832,13 +832,9 @@ def _grouped_product(opa: np.ndarray, opb: np.ndarray, groups: list) -> np.ndarr
     the choice of groups) whose sums, integers below 2^53 times 2^lo, are added exactly in
     int64 digits."""
     m, n = opa.shape[0], opb.shape[1]
-    step = max(1, _GEMM_CHUNK_BYTES // (8 * max(m, n)))
     parts = []
     for index, lo in groups:
-        total = np.zeros((m, n), dtype=np.float64)
-        for start in range(0, index.size, step):
-            part = index[start : start + step]
-            total += opa[:, part].astype(np.float64) @ opb[part].astype(np.float64)
+        total = _float64_reduction(opa, opb, index)
         parts.append((np.ldexp(total, -lo).astype(np.int64), lo))
     if not parts:
         return np.zeros((m, n), dtype=np.float32)
@@ -873,7 +869,7 @@ def _float64_product_rounded(opa: np.ndarray, opb: np.ndarray) -> np.ndarray:
     """opa @ opb computed in float64 and cast to float32, for operands (float32 or float64)
     whose float64 partial sums are exact in any order or grouping: the rows of opa (or, for
     a long reduction, the reduction) go in chunks, so no full float64 copy of a float32
-    operand is made, and the conversions run on the thread pool between the GEMMs."""
+    operand is made, and the row chunks are converted on the thread pool."""
     (m, k), n = opa.shape, opb.shape[1]
     out = np.empty((m, n), dtype=np.float32)
     if m >= k:
@@ -891,26 +887,28 @@ def _float64_product_rounded(opa: np.ndarray, opb: np.ndarray) -> np.ndarray:
             np.matmul(chunk, b64, out=c64[: stop - start])
             _copy(out[start:stop], c64[: stop - start])
         return out
-    if opa.dtype == np.float64 and opb.dtype == np.float64:
-        total = opa @ opb
-    else:
-        step = max(1, _GEMM_CHUNK_BYTES // (8 * max(m, n)))
-        total = np.zeros((m, n), dtype=np.float64)
-        a64 = np.empty((min(step, k), m), dtype=np.float64)  # op(a) chunks, transposed
-        b64 = np.empty((min(step, k), n), dtype=np.float64)
-        for start in range(0, k, step):
-            stop = min(start + step, k)
-            a_part = opa[:, start:stop].T
-            if a_part.dtype != np.float64:
-                a_part = a64[: stop - start]
-                _copy(a_part, opa[:, start:stop].T)
-            b_part = opb[start:stop]
-            if b_part.dtype != np.float64:
-                b_part = b64[: stop - start]
-                _copy(b_part, opb[start:stop])
-            total += a_part.T @ b_part
-    _copy(out, total)
+    _copy(out, _float64_reduction(opa, opb))
     return out
+
+
+def _float64_reduction(opa: np.ndarray, opb: np.ndarray, index=None) -> np.ndarray:
+    """The float64 sum over reduction positions k (`index`, or all) of op(a)[:, k] op(b)[k, :],
+    for sums float64 holds exactly in any order: float64 operands are read as they are,
+    float32 ones converted a chunk of positions at a time (no full float64 copy)."""
+    (m, k), n = opa.shape, opb.shape[1]
+    if index is None and opa.dtype == np.float64 and opb.dtype == np.float64:
+        return opa @ opb
+    count = k if index is None else index.size
+    step = max(1, _GEMM_CHUNK_BYTES // (8 * max(m, n)))
+    total = np.zeros((m, n), dtype=np.float64)
+    for start in range(0, count, step):
+        if index is None:
+            chosen = slice(start, min(start + step, count))
+        else:
+            chosen = index[start : start + step]
+        a_part = opa[:, chosen].astype(np.float64, copy=False)
+        total += a_part @ opb[chosen].astype(np.float64, copy=False)
+    return total
 
 
 def _copy(dst: np.ndarray, src: np.ndarray) -> None:
