@@ -14,13 +14,13 @@ simulated cycles of a step. fp32 is compared with the runtime in its contract mo
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import records  # benchmarks/records.py
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "pinta.json"
@@ -88,7 +88,6 @@ def main(argv=None) -> int:
     for example in args.example or ["poisson2d_small", "poisson2d"]:
         default = ["fp32", "smx-diff"] if example.endswith("small") else ["smx-diff"]
         runs += [(example, p) for p in args.pipeline or default]
-    records = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
     for example, pipeline in runs:
         r = measure(example, pipeline, args.repeats)
         print(
@@ -97,9 +96,7 @@ def main(argv=None) -> int:
             f"{r['simulated_step_s']:.3f} s, ratio {r['ratio']:.2f}; {r['cycles']} cycles",
             flush=True,
         )
-        records.append(r)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(records, indent=2) + "\n")
+        records.append(RESULTS, r)
     return 0
 
 

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import statistics
 import sys
 import time
 from pathlib import Path
+
+import records  # benchmarks/records.py
 
 import pintac  # noqa: F401  (before NumPy, for OpenBLAS's thread timeout: pintac/__init__.py)
 
@@ -92,13 +93,11 @@ SMX_DIFF = (
 
 
 def load_results() -> list[dict]:
-    return json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+    return records.load(RESULTS)
 
 
 def save(record: dict) -> None:
-    records = load_results() + [record]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(records, indent=2) + "\n")
+    records.append(RESULTS, record)
 
 
 def accuracy(only: str | None) -> None:
@@ -244,10 +243,10 @@ def gemm_cost(repeats: int, pairs: int) -> None:
 
 
 def table() -> None:
-    records = {r["label"]: r for r in load_results()}
+    by_label = {r["label"]: r for r in load_results()}
     print("| run | rel. L2 error | s/step |\n|---|---|---|")
     for run in runs():
-        r = records.get(run["label"])
+        r = by_label.get(run["label"])
         if r is not None:
             print(f"| {run['label']} | {r['rel_l2']:.2e} | {r['seconds_per_step_median']:.2f} |")
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import math
 import platform
 import statistics
@@ -42,6 +41,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import records  # benchmarks/records.py
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "tt.json"
@@ -59,13 +59,11 @@ def _train_paper():
 
 
 def load_results() -> list[dict]:
-    return json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+    return records.load(RESULTS)
 
 
 def save(record: dict) -> None:
-    records = load_results() + [record]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(records, indent=2) + "\n")
+    records.append(RESULTS, record)
 
 
 def _use_results(path: str | None) -> None:
@@ -309,21 +307,21 @@ def step_time(steps: int, only: str | None, pairs: int | None) -> None:
 
 
 def table() -> None:
-    records = load_results()
-    train = [r for r in records if "rel_l2" in r]
+    found = load_results()
+    train = [r for r in found if "rel_l2" in r]
     if train:
         print("| example | pipeline | steps | K | params | compression | GEMM MACs/step "
               "| s/step (max/median) | rel. L2 |")  # fmt: skip
         print("|---|---|---|---|---|---|---|---|---|")
         for r in train:
             print(_accuracy_row(r))
-    quant = [r for r in records if "rel_l2_error" in r]
+    quant = [r for r in found if "rel_l2_error" in r]
     if quant:
         print("\n| cores | input modes | rel. L2 error of the output per grouping |")
         print("|---|---|---|")
         for r in quant:
             print(_quantization_row(r))
-    times = [r for r in records if r.get("label", "").startswith("step-time")]
+    times = [r for r in found if r.get("label", "").startswith("step-time")]
     if times:
         print("\n| pipeline | s/step (median) | max/median |")
         print("|---|---|---|")
