@@ -298,8 +298,8 @@ def stein_diff_activation(
 
     φ(z_b) is computed once per point (N, H), not once per stream. Points go in chunks on
     the runtime's thread pool (every output element depends on its own point only).
-    With `keep`, also returns what the VJP reads φ' from (`saved_for_vjp`), so the backward
-    need not evaluate φ again.
+    With `keep`, also returns the value the VJP computes φ' from (φ(z_b + z_d), or z_b + z_d
+    for an activation that saves its input), so the backward need not evaluate φ again.
     """
     act = ACTIVATIONS[activation]
     n, m, h = zd.shape
