@@ -92,13 +92,25 @@ def _named(value: SSAValue, hint: str | None) -> SSAValue:
     return value
 
 
-def on_rows(b: Builder, streams: SSAValue, build: Callable[[SSAValue], SSAValue]) -> SSAValue:
+def _named_if_new(value: SSAValue, hint: str | None) -> SSAValue:
+    """Name an intermediate value the lowering made (reports and the quantization plan list
+    tensors by name); a value it passes through unchanged keeps its own name."""
+    if value.name_hint is None and hint:
+        value.name_hint = hint
+    return value
+
+
+def on_rows(
+    b: Builder, streams: SSAValue, build: Callable[[SSAValue], SSAValue], name: str | None
+) -> SSAValue:
     """Apply a row-wise computation (a GEMM) to difference streams N x M x H: flatten the
-    streams into rows, `build` on them, and restore the N x M leading dims."""
+    streams into rows, `build` on them, and restore the N x M leading dims; the result is
+    named `name` and the rows `build` made `<name>_rows`."""
     rows = b.insert(train.FlattenOp(streams)).output
     if streams.name_hint:
         rows.name_hint = f"{streams.name_hint}_rows"
-    return b.insert(train.UnflattenOp(build(rows), streams)).output
+    built = _named_if_new(build(rows), name and f"{name}_rows")
+    return _named(b.insert(train.UnflattenOp(built, streams)).output, name)
 
 
 # ---------------------------------------------------------------- pinn.dense
@@ -130,8 +142,11 @@ def lower_dense_streams(
     if d is None:
         return [zb], [None]
     w = params[op.weight.string_value()]
-    zd = on_rows(b, d, lambda rows: b.insert(train.GemmOp(rows, w, train.GemmRole.FWD)).result)
-    return [zb], [_named(zd, _diff_name(op.output.name_hint))]
+    name = _diff_name(op.output.name_hint)
+    zd = on_rows(
+        b, d, lambda rows: b.insert(train.GemmOp(rows, w, train.GemmRole.FWD)).result, name
+    )
+    return [zb], [zd]
 
 
 # ---------------------------------------------------------------- tt.linear
@@ -218,7 +233,11 @@ def _merge(b: Builder, g: SSAValue, h: SSAValue) -> SSAValue:
     _, n2, m2, rc = h.type.get_shape()
     lhs = _permute(b, g, [ra * n * m, rb], [0, 1], [ra * n * m, rb], private=True)
     rhs = _permute(b, h, [rb, n2 * m2 * rc], [0, 1], [rb, n2 * m2 * rc])
+    _named_if_new(lhs, g.name_hint)
+    _named_if_new(rhs, h.name_hint)
     product = b.insert(train.GemmOp(lhs, rhs, train.GemmRole.FWD)).result
+    if g.name_hint and h.name_hint:
+        _named_if_new(product, f"{g.name_hint}_{h.name_hint}_product")
     return _permute(
         b, product, [ra, n, m, n2, m2, rc], [0, 1, 3, 2, 4, 5], [ra, n * n2, m * m2, rc]
     )
@@ -241,23 +260,31 @@ def _core_matrix(
         matrix = _permute(b, s, [r * n, m * t], [0, 1], [r * n, m * t], len(cores) > 1)
     else:  # tt_numerics.rtl_core: (r, n, m, s) -> (n, s, r, m)
         matrix = _permute(b, s, [r, n, m, t], [1, 3, 0, 2], [n * t, r * m], len(cores) > 1)
-    if len(names) > 1:
-        matrix.name_hint = "_".join(names)
+    _named_if_new(matrix, "_".join(names))
     cache[key] = matrix
     return matrix
 
 
 def _contract(
-    b: Builder, a: SSAValue, matrix: SSAValue, prefix: int, suffix: int, private: bool
+    b: Builder,
+    a: SSAValue,
+    matrix: SSAValue,
+    prefix: int,
+    suffix: int,
+    private: bool,
+    label: str | None,
 ) -> SSAValue:
     """One contraction (`tt_numerics.contract_gemm`): a (R, P k Q) with a k x c matrix gives
-    (R, P c Q). `private`: a is the previous contraction's result."""
+    (R, P c Q). `private`: a is the previous contraction's result. `label` names the GEMM's
+    left operand (reports and the quantization plan list it by name)."""
     red, cols = matrix.type.get_shape()
     rows = _rows(a)
     batch = -1 if rows == DYNAMIC else rows
     gemm_rows = DYNAMIC if rows == DYNAMIC else rows * prefix * suffix
     lhs = _permute(b, a, [batch, prefix, red, suffix], [0, 1, 3, 2], [gemm_rows, red], private)
+    _named_if_new(lhs, label)
     product = b.insert(train.GemmOp(lhs, matrix, train.GemmRole.FWD)).result
+    _named_if_new(product, label and f"{label}_out")
     out_shape = [rows, prefix * cols * suffix]
     return _permute(b, product, [batch, prefix, suffix, cols], [0, 1, 3, 2], out_shape)
 
@@ -280,7 +307,8 @@ def tt_matmul(b: Builder, op: tt.LinearOp, x: SSAValue, params: Params) -> SSAVa
     a = x
     for k, step in enumerate(plan.steps):
         assert tuple(matrices[step.group].type.get_shape()) == (step.red, step.cols)
-        a = _contract(b, a, matrices[step.group], step.prefix, step.suffix, k > 0)
+        label = f"{x.name_hint}_c{k}" if x.name_hint else None
+        a = _contract(b, a, matrices[step.group], step.prefix, step.suffix, k > 0, label)
     return a
 
 
@@ -310,8 +338,8 @@ def lower_tt_linear_streams(
     (d,) = diff
     if d is None:
         return [zb], [None]
-    zd = on_rows(b, d, lambda rows: tt_matmul(b, op, rows, params))
-    return [zb], [_named(zd, _diff_name(op.output.name_hint))]
+    zd = on_rows(b, d, lambda rows: tt_matmul(b, op, rows, params), _diff_name(op.output.name_hint))
+    return [zb], [zd]
 
 
 # ---------------------------------------------------------------- everything else

@@ -27,17 +27,18 @@ pinn.problem @p {
 // CHECK-NEXT:    %0 = train.gemm %x_bc, %W0 role fwd : tensor<?x2xf32>, tensor<2x8xf32> -> tensor<?x8xf32>
 // CHECK-NEXT:    %z0 = train.bias_add %0, %b0 : tensor<?x8xf32>, tensor<8xf32> -> tensor<?x8xf32>
 // CHECK-NEXT:    %h0 = math.tanh %z0 : tensor<?x8xf32>
-// CHECK-NEXT:    %1 = train.permute %G0 shape [2, 4] perm [0, 1] : tensor<1x2x2x2xf32> -> tensor<2x4xf32>
-// CHECK-NEXT:    %2 = train.permute %G1 shape [8, 2] perm [0, 1] : tensor<2x4x2x1xf32> -> tensor<8x2xf32>
-// CHECK-NEXT:    %3 = train.permute %h0 shape [-1, 2, 4] perm [0, 2, 1] : tensor<?x8xf32> -> tensor<?x2xf32>
-// CHECK-NEXT:    %4 = train.gemm %3, %1 role fwd : tensor<?x2xf32>, tensor<2x4xf32> -> tensor<?x4xf32>
-// CHECK-NEXT:    %5 = train.permute %4 shape [-1, 4, 4] perm [0, 2, 1] : tensor<?x4xf32> -> tensor<?x8xf32>
-// CHECK-NEXT:    %6 = train.gemm %5, %2 role fwd : tensor<?x8xf32>, tensor<8x2xf32> -> tensor<?x2xf32>
-// CHECK-NEXT:    %y = train.permute %6 shape [-1, 4] perm [0, 1] : tensor<?x2xf32> -> tensor<?x4xf32>
+// CHECK-NEXT:    %G0_1 = train.permute %G0 shape [2, 4] perm [0, 1] : tensor<1x2x2x2xf32> -> tensor<2x4xf32>
+// CHECK-NEXT:    %G1_1 = train.permute %G1 shape [8, 2] perm [0, 1] : tensor<2x4x2x1xf32> -> tensor<8x2xf32>
+// Contraction k reads <input>_c<k> and writes <input>_c<k>_out (names the reports use).
+// CHECK-NEXT:    %h0_c0 = train.permute %h0 shape [-1, 2, 4] perm [0, 2, 1] : tensor<?x8xf32> -> tensor<?x2xf32>
+// CHECK-NEXT:    %h0_c0_out = train.gemm %h0_c0, %G0_1 role fwd : tensor<?x2xf32>, tensor<2x4xf32> -> tensor<?x4xf32>
+// CHECK-NEXT:    %h0_c1 = train.permute %h0_c0_out shape [-1, 4, 4] perm [0, 2, 1] : tensor<?x4xf32> -> tensor<?x8xf32>
+// CHECK-NEXT:    %h0_c1_out = train.gemm %h0_c1, %G1_1 role fwd : tensor<?x8xf32>, tensor<8x2xf32> -> tensor<?x2xf32>
+// CHECK-NEXT:    %y = train.permute %h0_c1_out shape [-1, 4] perm [0, 1] : tensor<?x2xf32> -> tensor<?x4xf32>
 // CHECK-NEXT:    %loss_bc = train.mean_square %y : tensor<?x4xf32> -> tensor<f32>
 // The same lowering serves prediction.
 // CHECK-LABEL: func.func @predict(
 // CHECK-NEXT:    %0 = train.gemm %x, %W0 role fwd
-// CHECK:         %6 = train.gemm %5, %2 role fwd
-// CHECK-NEXT:    %y = train.permute %6 shape [-1, 4] perm [0, 1]
+// CHECK:         %h0_c1_out = train.gemm %h0_c1, %G1_1 role fwd
+// CHECK-NEXT:    %y = train.permute %h0_c1_out shape [-1, 4] perm [0, 1]
 // CHECK-NEXT:    func.return %y

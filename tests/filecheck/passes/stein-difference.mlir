@@ -62,15 +62,15 @@ pinn.problem @p {
 // LOWERED-NEXT:    %0 = train.gemm %x_pde, %W0 role fwd : tensor<?x2xf32>, tensor<2x4xf32> -> tensor<?x4xf32>
 // LOWERED-NEXT:    %z = train.bias_add %0, %b0 : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>
 // LOWERED-NEXT:    %d0_rows = train.flatten %d0 : tensor<?x8x2xf32> -> tensor<?x2xf32>
-// LOWERED-NEXT:    %1 = train.gemm %d0_rows, %W0 role fwd : tensor<?x2xf32>, tensor<2x4xf32> -> tensor<?x4xf32>
-// LOWERED-NEXT:    %z_d = train.unflatten %1 like %d0 : tensor<?x4xf32>, tensor<?x8x2xf32> -> tensor<?x8x4xf32>
+// LOWERED-NEXT:    %z_d_rows = train.gemm %d0_rows, %W0 role fwd : tensor<?x2xf32>, tensor<2x4xf32> -> tensor<?x4xf32>
+// LOWERED-NEXT:    %z_d = train.unflatten %z_d_rows like %d0 : tensor<?x4xf32>, tensor<?x8x2xf32> -> tensor<?x8x4xf32>
 // An activation: φ(z_b) on the base, φ(z_b + z_d) − φ(z_b) on the differences.
 // LOWERED-NEXT:    %h = math.tanh %z : tensor<?x4xf32>
 // LOWERED-NEXT:    %h_d = stein.diff_activation tanh %z, %z_d : tensor<?x4xf32>, tensor<?x8x4xf32> -> tensor<?x8x4xf32>
 // LOWERED-NEXT:    %y = train.gemm %h, %W1 role fwd : tensor<?x4xf32>, tensor<4x1xf32> -> tensor<?x1xf32>
 // LOWERED-NEXT:    %h_d_rows = train.flatten %h_d : tensor<?x8x4xf32> -> tensor<?x4xf32>
-// LOWERED-NEXT:    %2 = train.gemm %h_d_rows, %W1 role fwd : tensor<?x4xf32>, tensor<4x1xf32> -> tensor<?x1xf32>
-// LOWERED-NEXT:    %gd = train.unflatten %2 like %h_d : tensor<?x1xf32>, tensor<?x8x4xf32> -> tensor<?x8x1xf32>
+// LOWERED-NEXT:    %y_d_rows = train.gemm %h_d_rows, %W1 role fwd : tensor<?x4xf32>, tensor<4x1xf32> -> tensor<?x1xf32>
+// LOWERED-NEXT:    %gd = train.unflatten %y_d_rows like %h_d : tensor<?x1xf32>, tensor<?x8x4xf32> -> tensor<?x8x1xf32>
 // Adding data (the output offset) changes the base only: the differences pass through.
 // LOWERED-NEXT:    %c = pinn.constant 10.0 : tensor<?x1xf32>
 // LOWERED-NEXT:    %gb = arith.addf %y, %c : tensor<?x1xf32>
