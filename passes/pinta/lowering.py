@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from xdsl.dialects import arith, func
 from xdsl.ir import Operation
@@ -160,14 +160,26 @@ class StepLowering:
                         f"@{plan.name}: %{_name(plan, source)} is read after its new value "
                         "is computed; PINTA updates parameters in place"
                     )
-                root_home[root] = self.homes[source]
+                home = self.homes[source]
+                earlier = root_home.get(root)
+                if earlier is not None and earlier.addr != home.addr:
+                    # an earlier result is a view of this new value: it reads these words
+                    self.host = [
+                        replace(t, home=Home(home.addr, t.home.shape))
+                        if t.kind == "loss" and t.home.addr == earlier.addr
+                        else t
+                        for t in self.host
+                    ]
+                root_home[root] = home
             else:
                 kind = "loss"
                 key = role.partition(":")[2] if role.startswith("term:") else role
-                home = Home(at, self.shape_of[i])
-                root_home[root] = home
+                if root in root_home:  # a view of another result: the same words
+                    home = Home(root_home[root].addr, self.shape_of[i])
+                else:
+                    home = root_home[root] = Home(at, self.shape_of[i])
+                    at += max(1, home.size)
                 self.host.append(HostTensor(_name(plan, i), kind, key or "loss", home))
-                at += max(1, home.size)
         # the working values by first fit over their lifetimes
         alloc = FirstFit(at)
         roots: dict[int, list[int]] = {}

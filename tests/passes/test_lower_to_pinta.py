@@ -154,3 +154,46 @@ def test_permutes_equal_the_runtime_whole_and_in_tiles(spm_bytes):
     got = PintaStep(step, load_config(None, overrides))(*args, 0, 0)
     for role, a, b in zip(step.result_roles, expected, got, strict=True):
         assert same_bits(a, b), role
+
+
+@pytest.mark.parametrize("view_first", [False, True])
+def test_a_result_and_a_reshape_of_it_are_the_same_words(view_first):
+    """A step that returns a value and a reshape of it (a view: no copy), in either order,
+    gives both host tensors the same DRAM words, so both read the value the step computed."""
+    from xdsl.dialects import func
+    from xdsl.dialects.builtin import FunctionType
+
+    from pintac.dialects import train
+
+    program = pt.load(SMALL).compile("fp32", target="numpy-exact")
+    module = program.module.clone()
+    f = next(
+        op
+        for op in module.walk()
+        if isinstance(op, func.FuncOp) and op.sym_name.data == "train_step"
+    )
+    ret = f.body.block.last_op
+    roles = train.result_roles(f)
+    new_w = ret.operands[roles.index("param:W0")]
+    rows, cols = new_w.type.get_shape()
+    flat = train.PermuteOp(new_w, [rows, cols], [0, 1], [rows * cols])
+    f.body.block.insert_op_before(flat, ret)
+
+    def add(items, item):
+        return [item, *items] if view_first else [*items, item]
+
+    ret.operands = add(list(ret.operands), flat.output)
+    f.function_type = FunctionType.from_lists(
+        f.function_type.inputs.data, add(list(f.function_type.outputs.data), flat.output.type)
+    )
+    new_roles = add(roles, "term:W0_flat")
+    f.res_attrs = train.role_attrs(new_roles)
+    step = lowered_module(module)
+    assert step.tensor("loss", "W0_flat").address == step.tensor("param", "W0").address
+
+    state = program.initial_state(0)
+    args = program.step_arguments(state, 0, program.batch(0, state.step))
+    new_w0 = program.train_step(*args)[program.result_roles.index("param:W0")]
+    got = PintaStep(step)(*args)
+    assert same_bits(got[new_roles.index("param:W0")], new_w0)
+    assert same_bits(got[new_roles.index("term:W0_flat")], new_w0.reshape(-1))
