@@ -803,9 +803,10 @@ def _reduction_groups(ka: _LineRange, kb: _LineRange, budget: int) -> list | Non
     contributes products that are multiples of 2^lk below 2^hk, with lk = ka.lo + kb.lo and
     hk = ka.hi + kb.hi, or only zeros (left out). Sorted by hk, indices are cut into runs
     whose largest hk and smallest lk differ by at most `budget` (53 - ceil(log2 K)), the
-    condition of `gemm`'s fast path for each run's GEMM. None when one index alone is wider than that or more than _MAX_GROUPS
-    runs would be needed: a long reduction over rows of very different magnitudes (a weight
-    gradient over many points) usually needs two or three.
+    condition of `gemm`'s fast path for each run's GEMM. None when one index alone is wider
+    than that or more than _MAX_GROUPS runs would be needed: a long reduction over rows of
+    very different magnitudes (a weight gradient over many points) usually needs two or
+    three.
     """
     hk, lk = ka.hi + kb.hi, ka.lo + kb.lo
     live = np.flatnonzero((ka.hi != ka.lo) & (kb.hi != kb.lo))
