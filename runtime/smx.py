@@ -172,18 +172,15 @@ def _round_scaled(s: np.ndarray, rounding: str) -> np.ndarray:
     return q + 0.0
 
 
-class _Tiles(NamedTuple):
-    """Selected tiles of a padded tensor: index arrays for a (L, Mb, rows, Nb, cols) view."""
-
-    lead: np.ndarray
-    row: np.ndarray
-    col: np.ndarray
-
-
-def _select(mask: np.ndarray) -> _Tiles:
-    flat = mask.reshape(-1, *mask.shape[-2:])
-    # flatnonzero is much faster than nonzero on a 3-D mask
-    return _Tiles(*np.unravel_index(np.flatnonzero(flat), flat.shape))
+def _tile_elements(mask: np.ndarray, t: _Tiling) -> tuple[np.ndarray, np.ndarray]:
+    """The tiles `mask` (..., Mb, Nb) selects, as their flat indices and the flat indices of
+    their elements in the contiguous padded tensor, one row of rows·cols per tile: a gather
+    and a scatter of only those values, much cheaper than indexing a tiled view."""
+    tiles = np.flatnonzero(mask)
+    nb, np_ = mask.shape[-1], t.padded.shape[-1]
+    first = (tiles // nb) * (t.rows * np_) + (tiles % nb) * t.cols
+    inside = np.arange(t.rows)[:, None] * np_ + np.arange(t.cols)
+    return tiles, first[:, None] + inside.reshape(-1)
 
 
 def _values(
@@ -222,28 +219,21 @@ def _values(
             out.reshape(-1)[tie] = xt + np.copysign(diff.reshape(-1)[tie], xt)
     # only a tile whose amax reaches (limit + 1/2) * 2^e rounds a value up to 2^(bits-1) * 2^e
     saturating = amax >= _saturation_threshold(bits)[idx]
-    if saturating.any():
-        # clip only the values of those tiles, by their element indices in `out`
-        # (contiguous, (L * Mp, Np) as a matrix): much cheaper than indexing the tiled view
-        tiles = np.flatnonzero(saturating)
-        first = (tiles // nb) * (t.rows * np_) + (tiles % nb) * t.cols
-        inside = np.arange(t.rows)[:, None] * np_ + np.arange(t.cols)
-        flat = first[:, None] + inside.reshape(-1)
+    flat_out = out.reshape(-1)
+    if saturating.any():  # clip only the values of those tiles
+        tiles, flat = _tile_elements(saturating, t)
         bound = (limit * _POW2[e.reshape(-1)[tiles] - EXP_MIN])[:, None]
-        flat_out = out.reshape(-1)
         clipped = flat_out[flat]
         np.minimum(clipped, bound, out=clipped)
         np.maximum(clipped, -bound, out=clipped)
         flat_out[flat] = clipped
     huge = e > _MAGIC_EXP_MAX
     if huge.any():
-        huge = _select(huge)
-        x5 = t.padded.reshape(-1, mb, t.rows, nb, t.cols)
-        o5 = out.reshape(-1, mb, t.rows, nb, t.cols)
-        he = e.reshape(-1, mb, nb)[huge][:, None, None]
-        s = np.ldexp(x5[huge.lead, huge.row, :, huge.col, :].astype(np.float64), -he)
+        tiles, flat = _tile_elements(huge, t)
+        he = e.reshape(-1)[tiles][:, None]
+        s = np.ldexp(t.padded.reshape(-1)[flat].astype(np.float64), -he)
         q = np.clip(_round_scaled(s, rounding), -limit, limit)
-        o5[huge.lead, huge.row, :, huge.col, :] = np.ldexp(q, he)
+        flat_out[flat] = np.ldexp(q, he)
     return out, e, zero
 
 
