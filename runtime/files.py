@@ -5,8 +5,14 @@ through `atomic_write`: the bytes go to a temporary file in the destination's di
 is flushed, fsync'ed, given the permissions a plain `open()` would give (0666 less the umask)
 and renamed over the destination. On any failure — an error, a full disk, Ctrl-C — the
 temporary file is removed and the destination is as it was. Missing parent directories are
-created. A destination that is a device or a pipe (`/dev/null`, `/dev/stdout`) is written in
-place: it cannot be replaced.
+created. A destination that is a symbolic link is replaced by the new file, never written
+through: the file the link pointed to is left as it was. A destination that is (or links
+to) a device or a pipe (`/dev/null`, `/dev/stdout`) is written in place: it cannot be
+replaced.
+
+`refuse_overwriting_inputs` is called by every command before it writes: an output that is,
+or resolves to, one of the command's inputs is an error, so no command can destroy what it
+was given.
 
 `check_writable` and `check_directory` find out up front, without writing anything, whether an
 output can be written, so that a long run does not discover at its end that its report cannot
@@ -20,7 +26,7 @@ import errno
 import os
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -144,8 +150,6 @@ def atomic_write(path: Path, fill: Callable[[BinaryIO], None], what: str = "outp
         raise UserError(f"error: the path of the {what} is empty")
     if path.is_dir():
         raise UserError(f"{path}: error: cannot write the {what}: it is a directory")
-    if path.is_symlink():  # replace the file the link points to, and keep the link
-        path = Path(os.path.realpath(path))
     if _special(path):
         _write_in_place(path, fill, what)
         return
@@ -196,3 +200,31 @@ def _fsync_directory(directory: Path) -> None:
 
 def write_text(path: Path, text: str, what: str = "output") -> None:
     atomic_write(path, lambda stream: stream.write(text.encode("utf-8")), what)
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether paths `a` and `b` name one file (after symbolic links; hard links too)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): compare where they would resolve
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def refuse_overwriting_inputs(
+    outputs: Iterable[tuple[str | Path, str]], inputs: Iterable[str | Path], command: str
+) -> None:
+    """A UserError if an output (a path and what it is for) is, or resolves to, an input.
+
+    `command` is the prefix of the message (`pintac asm`). Standard streams (`-`, None) and
+    devices or pipes (written in place, never replaced) are not files a command can destroy.
+    """
+    sources = [Path(i) for i in inputs if i not in (None, "", "-")]
+    for output, what in outputs:
+        if output in (None, "", "-") or _special(Path(output)):
+            continue
+        for source in sources:
+            if same_file(output, source):
+                raise UserError(
+                    f"{command}: error: the {what} {output} would overwrite the input "
+                    f"{source}; give another output path"
+                )
