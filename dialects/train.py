@@ -213,10 +213,9 @@ def gemm_operand_shape(t: Attribute, what: str) -> tuple[int, ...]:
 
 
 class GemmLike(IRDLOperation):
-    """What every GEMM-like op of pintac shares: a role in training.
-
-    `train.gemm` and `tt.contract` derive from it, so SMX quantization and the accelerator
-    lowering read roles one way.
+    """What a GEMM-like op shares: a role in training. `train.gemm` is the one such op (a
+    TT layer is lowered to `train.gemm`s), which SMX quantization and the accelerator lowering
+    read.
     """
 
     role = prop_def(GemmRoleAttr)

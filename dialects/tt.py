@@ -1,4 +1,4 @@
-"""The `tt` dialect: tensor-train (TT-matrix) linear layers, core merging and contractions.
+"""The `tt` dialect: tensor-train (TT-matrix) linear layers.
 
 Convention (TT-matrix, "TTM"). A weight W of shape N x M, used as ``y = x @ W + b`` with
 N = n_1 ... n_d (input factors) and M = m_1 ... m_d (output factors), is stored as d cores
@@ -11,11 +11,11 @@ where (j_1..j_d) and (i_1..i_d) are row-major multi-indices (j_1 most significan
 j = (...(j_1 n_2 + j_2) n_3 + ...) n_d + j_d. In each core the input-factor axis comes before
 the output-factor axis.
 
-Ops:
-  tt.linear       y = x @ W + b with the cores (and bias) named by parameter symbols
-  tt.merge        consecutive cores -> one super-core (partial reconstruction, PRS)
-  tt.contract     one step of the sequential contraction of an activation with a (super-)core
-  tt.reconstruct  cores -> the dense N x M matrix W
+One op, `tt.linear`: y = x @ W + b with the cores (and bias) named by parameter symbols. How
+the layer is computed is part of it: `groups` merges consecutive cores into super-cores once
+per step (partial reconstruction, PRS) and `order` is the order of the contractions of the
+activation with them. `pinn-build-loss` lowers it to `train.permute` and `train.gemm`
+(passes/layer_lowerings.py), in the plan of `pintac.runtime.tt.contraction_cost`.
 
 The reference page is docs/dialects/tt.md.
 """
@@ -28,10 +28,8 @@ from dataclasses import dataclass
 
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
-    I64,
     ArrayAttr,
     DenseArrayBase,
-    IntegerAttr,
     ModuleOp,
     SymbolRefAttr,
     TensorType,
@@ -48,14 +46,12 @@ from xdsl.irdl import (
     prop_def,
     result_def,
     traits_def,
-    var_operand_def,
 )
 from xdsl.traits import Pure, SymbolTable, SymbolUserOpInterface
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
 from pintac.dialects.support import shape_str
-from pintac.dialects.train import GemmLike, GemmRole, GemmRoleAttr
 
 # ---------------------------------------------------------------------------------------------
 # Shapes
@@ -79,29 +75,6 @@ class TTMatrixShape:
     def out_width(self) -> int:
         """M = m_1 ... m_d, the columns of W."""
         return math.prod(self.out_factors)
-
-    @property
-    def num_params(self) -> int:
-        """Number of core entries: sum_k r_{k-1} n_k m_k r_k."""
-        return sum(
-            self.ranks[k] * n * m * self.ranks[k + 1]
-            for k, (n, m) in enumerate(zip(self.in_factors, self.out_factors, strict=True))
-        )
-
-    def core_shapes(self) -> list[tuple[int, int, int, int]]:
-        return [
-            (self.ranks[k], n, m, self.ranks[k + 1])
-            for k, (n, m) in enumerate(zip(self.in_factors, self.out_factors, strict=True))
-        ]
-
-    def contract_prefix_suffix(self, k: int) -> tuple[int, int]:
-        """`prefix` and `suffix` of the tt.contract with core k (0-based) of the sequential
-        scheme: (m_1 ... m_{k-1}, n_{k+1} ... n_d) in the 1-based notation of the docs."""
-        return math.prod(self.out_factors[:k]), math.prod(self.in_factors[k + 1 :])
-
-    def merged_core_shape(self) -> tuple[int, int, int, int]:
-        """Shape of the super-core that merges the whole chain."""
-        return (self.ranks[0], self.in_width, self.out_width, self.ranks[-1])
 
     @staticmethod
     def from_core_shapes(shapes: Sequence[Sequence[int]]) -> TTMatrixShape:
@@ -188,10 +161,6 @@ def _check_same_batch(in_rows: int, out_rows: int) -> None:
         )
 
 
-def _tensor(element_type: Attribute, shape: Sequence[int]) -> TensorType:
-    return TensorType(element_type, list(shape))
-
-
 # ---------------------------------------------------------------------------------------------
 # Layer level: symbols
 # ---------------------------------------------------------------------------------------------
@@ -234,7 +203,7 @@ def lookup_param_type(op: Operation, ref: SymbolRefAttr) -> TensorType | None:
 class ContractionOrder(StrEnum):
     """The order in which a TT layer contracts an activation with its (super-)cores."""
 
-    LTR = "ltr"  # the first core first (the sequential scheme of tt.contract)
+    LTR = "ltr"  # the first core first
     RTL = "rtl"  # the last core first, each core permuted to (n, s, r, m)
 
 
@@ -255,7 +224,7 @@ class TTLinearSymbolUser(SymbolUserOpInterface):
 
 @irdl_op_definition
 class LinearOp(IRDLOperation):
-    """A TT-matrix linear layer: ``y = x @ W + b``, W = reconstruct(cores).
+    """A TT-matrix linear layer: ``y = x @ W + b``, W the matrix of the cores (formula above).
 
     Syntax: ``tt.linear %x, [@G0, @G1, @G2], @b groups [2, 1] order ltr : tensor<?x256xf32>
     -> tensor<?x256xf32>`` (bias, groups and order optional). The cores and the bias are
@@ -386,196 +355,13 @@ class LinearOp(IRDLOperation):
         return [lookup_param_type(self, ref) for ref in self.cores]
 
 
-# ---------------------------------------------------------------------------------------------
-# SSA level: cores are values
-# ---------------------------------------------------------------------------------------------
-
-
-def _core_labels(n: int) -> list[str]:
-    return [f"core #{k}" for k in range(n)]
-
-
-@irdl_op_definition
-class MergeOp(IRDLOperation):
-    """Merge 2+ consecutive cores into one super-core (partial reconstruction).
-
-    G (r_a x n x m x r_b) and H (r_b x n' x m' x r_c) merge into S (r_a x n n' x m m' x r_c):
-
-        S[a, (j, l), (i, k), c] = sum_b G[a, j, i, b] H[b, l, k, c]
-        einsum "ajib,blkc->ajlikc", reshaped row-major to (r_a, n n', m m', r_c)
-
-    More cores merge left to right (merging is associative). Merging a whole chain with
-    boundary ranks 1 gives the dense W as tensor<1 x N x M x 1>.
-    """
-
-    name = "tt.merge"
-
-    cores = var_operand_def(TensorType)
-    result = result_def(TensorType)
-
-    traits = traits_def(Pure())
-
-    assembly_format = "$cores attr-dict `:` type($cores) `->` type($result)"
-
-    def __init__(self, cores: Sequence[SSAValue | Operation]):
-        values = [SSAValue.get(c) for c in cores]
-        types = [v.type for v in values]
-        chain = check_chain(types, _core_labels(len(types)), boundary_ranks_one=False)
-        assert isinstance(types[0], TensorType)
-        result_type = _tensor(types[0].get_element_type(), chain.merged_core_shape())
-        super().__init__(operands=[values], result_types=[result_type])
-
-    def verify_(self) -> None:
-        if len(self.cores) < 2:
-            raise VerifyException(f"needs at least 2 cores to merge, got {len(self.cores)}")
-        chain = check_chain(
-            self.cores.types, _core_labels(len(self.cores)), boundary_ranks_one=False
-        )
-        expected = chain.merged_core_shape()
-        got = self.result.type
-        assert isinstance(got, TensorType)
-        if got.get_shape() != expected:
-            raise VerifyException(
-                f"result must be tensor<{shape_str(expected)}x...> (r_in x prod(n) x prod(m) "
-                f"x r_out), got {got}"
-            )
-        _element_types_agree(self)
-
-
-@irdl_op_definition
-class ReconstructOp(IRDLOperation):
-    """The dense N x M weight matrix of a whole chain of cores (r_0 = r_d = 1).
-
-        W[(j_1..j_d), (i_1..i_d)] = G_1[0, j_1, i_1, :] @ ... @ G_d[:, j_d, i_d, 0]
-
-    i.e. merge(G_1, ..., G_d) reshaped from 1 x N x M x 1 to N x M.
-    """
-
-    name = "tt.reconstruct"
-
-    cores = var_operand_def(TensorType)
-    result = result_def(TensorType)
-
-    traits = traits_def(Pure())
-
-    assembly_format = "$cores attr-dict `:` type($cores) `->` type($result)"
-
-    def __init__(self, cores: Sequence[SSAValue | Operation]):
-        values = [SSAValue.get(c) for c in cores]
-        types = [v.type for v in values]
-        chain = check_chain(types, _core_labels(len(types)), boundary_ranks_one=True)
-        assert isinstance(types[0], TensorType)
-        result_type = _tensor(types[0].get_element_type(), (chain.in_width, chain.out_width))
-        super().__init__(operands=[values], result_types=[result_type])
-
-    def verify_(self) -> None:
-        if len(self.cores) == 0:
-            raise VerifyException("needs at least one core")
-        chain = check_chain(
-            self.cores.types, _core_labels(len(self.cores)), boundary_ranks_one=True
-        )
-        expected = (chain.in_width, chain.out_width)
-        got = self.result.type
-        assert isinstance(got, TensorType)
-        if got.get_shape() != expected:
-            raise VerifyException(
-                f"result must be tensor<{shape_str(expected)}x...> (prod(n) x prod(m)), got {got}"
-            )
-        _element_types_agree(self)
-
-
-@irdl_op_definition
-class ContractOp(GemmLike):
-    """One step of the sequential TT contraction: an activation times one (super-)core.
-
-    The activation a : tensor<R x K> holds, in each row, a row-major (P, r, n, Q) tensor with
-    K = P r n Q, where for the core G : tensor<r x n x m x s>
-
-      P = `prefix`: the product of the output factors already produced (m of earlier cores),
-      r, n:         the core's input rank and input factor,
-      Q = `suffix`: the product of the input factors still to contract (n of later cores).
-
-    The result : tensor<R x (P m s Q)> holds (P, m, s, Q) row-major:
-
-        out[x, p, i, c, q] = sum_{b, j} a[x, p, b, j, q] G[b, j, i, c]
-        einsum "xpbjq,bjic->xpicq"
-
-    Chaining contract(G_k, prefix = m_1..m_{k-1}, suffix = n_{k+1}..n_d) for k = 1..d maps
-    x : R x N to x @ W : R x M, because the first activation is x itself (P = r_0 = 1) and the
-    last result is (M, r_d = 1, 1). A super-core from tt.merge takes the place of its cores.
-    As a GEMM: rows (x, p, q), reduction (b, j), columns (i, c); `role` is that GEMM's role in
-    training, as on `train.gemm`.
-    """
-
-    name = "tt.contract"
-
-    input = operand_def(TensorType)
-    core = operand_def(TensorType)
-    output = result_def(TensorType)
-    prefix = prop_def(IntegerAttr[I64])
-    suffix = prop_def(IntegerAttr[I64])
-
-    traits = traits_def(Pure())
-
-    assembly_format = (
-        "$input `,` $core `prefix` $prefix `suffix` $suffix `role` $role attr-dict "
-        "`:` type($input) `,` type($core) `->` type($output)"
-    )
-
-    def __init__(
-        self,
-        input: SSAValue | Operation,
-        core: SSAValue | Operation,
-        prefix: int,
-        suffix: int,
-        role: GemmRole | str = GemmRole.FWD,
-    ):
-        x, g = SSAValue.get(input), SSAValue.get(core)
-        assert isinstance(x.type, TensorType)
-        _, _, m, r_out = core_shape(g.type, "core")
-        rows = x.type.get_shape()[0]
-        result_type = _tensor(x.type.get_element_type(), (rows, prefix * m * r_out * suffix))
-        super().__init__(
-            operands=[x, g],
-            result_types=[result_type],
-            properties={
-                "prefix": IntegerAttr(prefix, 64),
-                "suffix": IntegerAttr(suffix, 64),
-                "role": GemmRoleAttr(GemmRole(role)),
-            },
-        )
-
-    def verify_(self) -> None:
-        prefix, suffix = self.prefix.value.data, self.suffix.value.data
-        if prefix < 1 or suffix < 1:
-            raise VerifyException(f"prefix and suffix must be >= 1, got {prefix} and {suffix}")
-        r_in, n, m, r_out = core_shape(self.core.type, "core")
-        in_rows, in_width = _matrix(self.input.type, "input")
-        out_rows, out_width = _matrix(self.output.type, "result")
-        _check_same_batch(in_rows, out_rows)
-        if in_width != prefix * r_in * n * suffix:
-            raise VerifyException(
-                f"input width {in_width} must equal prefix {prefix} x core input rank {r_in} "
-                f"x core input factor {n} x suffix {suffix} = {prefix * r_in * n * suffix}"
-            )
-        if out_width != prefix * m * r_out * suffix:
-            raise VerifyException(
-                f"result width {out_width} must equal prefix {prefix} x core output factor {m} "
-                f"x core output rank {r_out} x suffix {suffix} = {prefix * m * r_out * suffix}"
-            )
-        _element_types_agree(self)
-
-
-TT = Dialect("tt", [LinearOp, MergeOp, ReconstructOp, ContractOp], [OrderAttr])
+TT = Dialect("tt", [LinearOp], [OrderAttr])
 
 __all__ = [
     "TT",
-    "ContractOp",
     "ContractionOrder",
     "LinearOp",
-    "MergeOp",
     "OrderAttr",
-    "ReconstructOp",
     "TTMatrixShape",
     "check_chain",
     "core_shape",

@@ -1,19 +1,43 @@
 """The `xdsl.universe` entry point lets plain `xdsl-opt` read pintac IR."""
 
+import importlib
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from xdsl.ir import Dialect
 from xdsl.universe import Universe
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "poisson2d_small.mlir"
+from pintac.registry import available_passes
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "poisson2d_small.mlir"
 
 
-def test_multiverse_knows_pintac_dialects():
+def dialects_defined_in_the_dialects_folder() -> list[Dialect]:
+    """Every `Dialect` a module of dialects/ defines, found by importing each file."""
+    found = []
+    for path in sorted((ROOT / "dialects").glob("*.py")):
+        module = importlib.import_module(f"pintac.dialects.{path.stem}")
+        found += [v for v in vars(module).values() if isinstance(v, Dialect)]
+    return found
+
+
+def test_multiverse_knows_every_pintac_dialect():
+    defined = {d.name: d for d in dialects_defined_in_the_dialects_folder()}
+    assert len(defined) >= 6, sorted(defined)
     universe = Universe.get_multiverse()
-    for name in ("pinn", "stein", "tt", "smx"):
-        assert name in universe.all_dialects
+    for name, dialect in defined.items():
+        assert name in universe.all_dialects, f"dialect {name} is not in the xdsl.universe plugin"
+        assert universe.all_dialects[name]() is dialect
+
+
+def test_multiverse_knows_every_pintac_pass():
+    universe = Universe.get_multiverse()
+    for name, factory in available_passes().items():
+        assert name in universe.all_passes, f"pass {name} is not in the xdsl.universe plugin"
+        assert universe.all_passes[name]() is factory()
 
 
 def test_xdsl_opt_parses_an_example():
