@@ -75,6 +75,7 @@ from pintac.dialects.train import (
     format_config,
     python_value,
 )
+from pintac.dialects.tt import check_chain
 
 
 @dataclass(frozen=True)
@@ -627,11 +628,9 @@ class ParamOp(IRDLOperation):
             if PARAM_INITS.get(p.init.data, PARAM_INITS["zeros"]).derived
             and p.attributes.get("source") == ref
         ]
-        from pintac.dialects.tt import check_chain  # tt imports train, which pinn imports
-
         labels = [f"@{p.sym_name.data}" for p in chain]
         try:
-            shape = check_chain([p.type for p in chain], labels, boundary_ranks_one=True)
+            shape = check_chain([p.type for p in chain], labels)
         except VerifyException as e:
             raise VerifyException(f"the TT cores of @{name} ({', '.join(labels)}): {e}") from None
         if [shape.in_width, shape.out_width] != source.shape:

@@ -212,21 +212,8 @@ def gemm_operand_shape(t: Attribute, what: str) -> tuple[int, ...]:
     return f32_shape(t, 2, what, "a rank-2 f32 tensor or smx.tensor")
 
 
-class GemmLike(IRDLOperation):
-    """What a GEMM-like op shares: a role in training. `train.gemm` is the one such op (a
-    TT layer is lowered to `train.gemm`s), which SMX quantization and the accelerator lowering
-    read.
-    """
-
-    role = prop_def(GemmRoleAttr)
-
-    @property
-    def gemm_role(self) -> GemmRole:
-        return self.role.data
-
-
 @irdl_op_definition
-class GemmOp(GemmLike):
+class GemmOp(IRDLOperation):
     """C = op(A) · op(B), op = an optional transpose, tagged with its role in training.
 
         %z = train.gemm %x, %w role fwd : tensor<?x2xf32>, tensor<2x256xf32> -> tensor<?x256xf32>
@@ -243,6 +230,7 @@ class GemmOp(GemmLike):
     lhs = operand_def(TensorType | QuantizedTensorType)
     rhs = operand_def(TensorType | QuantizedTensorType)
     result = result_def(TensorType)
+    role = prop_def(GemmRoleAttr)
     transpose_a = opt_prop_def(UnitAttr)
     transpose_b = opt_prop_def(UnitAttr)
     traits = traits_def(Pure())
@@ -273,6 +261,10 @@ class GemmOp(GemmLike):
                 "transpose_b": UnitAttr() if transpose_b else None,
             },
         )
+
+    @property
+    def gemm_role(self) -> GemmRole:
+        return self.role.data
 
     @staticmethod
     def logical_shape(t: Attribute, transposed: bool, what: str = "an operand") -> tuple[int, int]:

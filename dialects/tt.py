@@ -104,11 +104,9 @@ def core_shape(t: Attribute, label: str) -> tuple[int, int, int, int]:
     return (r_in, n, m, r_out)
 
 
-def check_chain(
-    types: Sequence[Attribute], labels: Sequence[str], boundary_ranks_one: bool
-) -> TTMatrixShape:
+def check_chain(types: Sequence[Attribute], labels: Sequence[str]) -> TTMatrixShape:
     """Check that the cores are rank-4, chain (each output rank equals the next input rank)
-    and, if asked, start and end with rank 1. Returns the chain's shape."""
+    and start and end with rank 1. Returns the chain's shape."""
     if not types:
         raise VerifyException("needs at least one TT core")
     shapes = [core_shape(t, label) for t, label in zip(types, labels, strict=True)]
@@ -118,15 +116,14 @@ def check_chain(
                 f"TT cores do not chain: {labels[k]} has output rank {shapes[k][3]} "
                 f"but {labels[k + 1]} has input rank {shapes[k + 1][0]}"
             )
-    if boundary_ranks_one:
-        if shapes[0][0] != 1:
-            raise VerifyException(
-                f"the first TT core must have input rank 1, but {labels[0]} has {shapes[0][0]}"
-            )
-        if shapes[-1][3] != 1:
-            raise VerifyException(
-                f"the last TT core must have output rank 1, but {labels[-1]} has {shapes[-1][3]}"
-            )
+    if shapes[0][0] != 1:
+        raise VerifyException(
+            f"the first TT core must have input rank 1, but {labels[0]} has {shapes[0][0]}"
+        )
+    if shapes[-1][3] != 1:
+        raise VerifyException(
+            f"the last TT core must have output rank 1, but {labels[-1]} has {shapes[-1][3]}"
+        )
     return TTMatrixShape.from_core_shapes(shapes)
 
 
@@ -330,7 +327,7 @@ class LinearOp(IRDLOperation):
                 )
         if all(t is not None for t in core_types):
             labels = [f"core {ref}" for ref in self.cores]
-            chain = check_chain(core_types, labels, boundary_ranks_one=True)
+            chain = check_chain(core_types, labels)
             if chain.in_width != in_width:
                 raise VerifyException(
                     f"TT input factors {list(chain.in_factors)} multiply to {chain.in_width}, "
