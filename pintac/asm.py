@@ -43,7 +43,7 @@ def _disasm_parser() -> argparse.ArgumentParser:
 
 def asm(argv: Sequence[str]) -> int:
     from pintac.diagnostics import read_source
-    from pintac.runtime.files import atomic_write
+    from pintac.runtime.files import atomic_write, refuse_overwriting_inputs
     from pintac.runtime.pinta.asm import assemble
     from pintac.runtime.pinta.program import Program
 
@@ -53,6 +53,7 @@ def asm(argv: Sequence[str]) -> int:
     source = read_source(args.input)  # first: the default output is named after a file
     if args.output is None:
         args.output = str(Path(args.input).with_suffix(".bin"))
+    refuse_overwriting_inputs([(args.output, "program")], [args.input], "pintac asm")
     check_output(args.output)
     data = Program(assemble(source.text, source.name)).to_bytes()
     atomic_write(Path(args.output), lambda f: f.write(data), "program")
@@ -60,10 +61,12 @@ def asm(argv: Sequence[str]) -> int:
 
 
 def disasm(argv: Sequence[str]) -> int:
+    from pintac.runtime.files import refuse_overwriting_inputs
     from pintac.runtime.pinta.asm import disassemble
     from pintac.runtime.pinta.program import read_program
 
     args = _disasm_parser().parse_args(argv)
+    refuse_overwriting_inputs([(args.output, "output")], [args.input], "pintac disasm")
     check_output(args.output)
     write_output(disassemble(read_program(args.input).words), args.output)
     return 0

@@ -3,10 +3,17 @@
 `main` returns the exit status and never raises: 0 on success, 1 for every mistake in the
 input, the options or the files (a message naming what is wrong, never a traceback), 130 when
 Ctrl-C stops it (at any moment, start-up included).
+
+Every error speaks with one voice: `FILE:LINE:COL: error: ...` or `FILE: error: ...` when a
+file is at fault, else `pintac <command>: error: ...`. Code anywhere raises a `UserError`
+with a located message or one starting `error: `; `main` names the command in the latter (and
+in a bare message). Messages go to the terminal with their control characters escaped: an
+error quoting a binary input or a command-line word never sends raw bytes to the terminal.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Sequence
 
@@ -112,12 +119,12 @@ def _main(argv: Sequence[str] | None) -> int:
         return 0
     command = COMMANDS.get(argv[0])
     if command is None:
-        sys.stderr.write(f"pintac: error: unknown command '{argv[0]}'\n{USAGE}")
+        _write(sys.stderr, f"pintac: error: unknown command '{argv[0]}'\n{USAGE}")
         return 1
     try:
         return command(argv[1:])
     except UserError as e:
-        _write(sys.stderr, f"{e}\n")
+        _write(sys.stderr, voiced(str(e), argv[0]) + "\n")
         return 1
     except SystemExit as e:  # argparse after --help; nothing else exits
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
@@ -133,9 +140,40 @@ def _main(argv: Sequence[str] | None) -> int:
         return 0
 
 
+def voiced(message: str, command: str) -> str:
+    """`message` as `pintac <command>: error: ...` unless it is located at a file already."""
+    first = message.partition("\n")[0]
+    if first.startswith("error: "):
+        return f"pintac {command}: {message}"
+    if ": error: " in first:
+        return message
+    return f"pintac {command}: error: {message}"
+
+
+# C0 and C1 control characters but newline and tab, the undecodable bytes of a file name or an
+# argument (surrogate escapes), and the invisible characters that reorder or hide text
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
+)
+
+
+def printable(text: str) -> str:
+    """`text` with what a terminal would act on or garble escaped (`\\x1b`, `\\u202e`); an
+    undecodable byte is shown as the byte (`\\xff`)."""
+
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's escape of an undecodable byte
+            code -= 0xDC00
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _UNPRINTABLE.sub(escape, text)
+
+
 def _write(stream, text: str) -> None:
+    """Write a message; control characters escaped (see `printable`)."""
     try:
-        stream.write(text)
+        stream.write(printable(text))
         stream.flush()
     except (OSError, ValueError):  # a closed or broken stream: nowhere left to say it
         pass

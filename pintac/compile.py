@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from pintac.cli_util import (
 from pintac.pass_manager import Instrumentation, print_module
 from pintac.pipelines import add_pipeline_argument
 from pintac.runtime.errors import UserError
-from pintac.runtime.files import check_directory
+from pintac.runtime.files import check_directory, refuse_overwriting_inputs
 from pintac.runtime.targets import TARGETS
 
 
@@ -94,6 +95,9 @@ def run(argv: Sequence[str]) -> int:
         if args.hw or args.hw_set:
             raise UserError("pintac compile: error: --hw and --hw-set configure --target pinta")
     check_output(args.reproducer, "reproducer")
+    refuse_overwriting_inputs(
+        [*_outputs(args), (args.reproducer, "reproducer")], [args.input, args.hw], "pintac compile"
+    )
     hw = hardware_options(args) if args.target == "pinta" else None
     problem = pt.load(args.input)
     instr = Instrumentation(
@@ -116,6 +120,15 @@ def run(argv: Sequence[str]) -> int:
     if args.report:
         sys.stdout.write(_report(problem, program))
     return 0
+
+
+def _outputs(args: argparse.Namespace) -> list[tuple[str | None, str]]:
+    """The files a successful compile writes, and what each is."""
+    if args.target != "pinta":
+        return [(args.output, "output")]
+    from pintac.runtime.pinta.target import FILES
+
+    return [(os.path.join(args.output, name), "program directory file") for name in FILES.values()]
 
 
 def _report(problem, program) -> str:

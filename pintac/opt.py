@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from io import StringIO
 
+from pintac.cli import printable
 from pintac.cli_util import ArgumentParser, check_output, write_output
 from pintac.diagnostics import Source, parse_source, read_source, verify
 from pintac.pass_manager import (
@@ -21,6 +22,7 @@ from pintac.pass_manager import (
 )
 from pintac.registry import available_passes, make_context
 from pintac.runtime.errors import UserError
+from pintac.runtime.files import refuse_overwriting_inputs
 
 SPLIT_MARKER = "// -----"
 
@@ -143,6 +145,9 @@ def run(argv: Sequence[str]) -> int:
         sys.stdout.write(list_passes())
         return 0
 
+    refuse_overwriting_inputs(
+        [(args.output, "output"), (args.reproducer, "reproducer")], [args.input], "pintac opt"
+    )
     check_output(args.output)
     check_output(args.reproducer, "reproducer")
     available = available_passes()
@@ -179,6 +184,6 @@ def run(argv: Sequence[str]) -> int:
         except UserError as e:
             if not args.verify_diagnostics:
                 raise
-            results.append(f"{e}\n")
+            results.append(printable(f"{e}\n"))
     write_output("// -----\n".join(results), args.output)
     return 0

@@ -23,15 +23,20 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from pintac.cli_util import ArgumentParser
 from pintac.runtime.errors import UserError
-from pintac.runtime.files import atomic_write, check_directory
+from pintac.runtime.files import (
+    Output,
+    atomic_write_all,
+    check_directory,
+    refuse_overwriting_inputs,
+)
 
 FORMATS = ("png", "svg", "pdf")
 GRID_2D = 101  # points per coordinate of a 2-D solution plot
@@ -73,10 +78,20 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def plot_files(out: Path, fmt: str = "png") -> list[Path]:
+    """Every file a plot into `out` may write."""
+    return [out / f"{name}.{fmt}" for name in ("loss", "error", "solution")]
+
+
 def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
-    report = read_report(args.report)
     out = Path(args.output) if args.output else _default_directory(Path(args.report))
+    refuse_overwriting_inputs(
+        [(path, "plot") for path in plot_files(out, args.format)],
+        [args.report, args.checkpoint],
+        "pintac plot",
+    )
+    report = read_report(args.report)
     check_directory(out, "plots")
     require_matplotlib()
     model = None
@@ -97,10 +112,10 @@ def run(argv: Sequence[str]) -> int:
             "note: give the run's checkpoint (--checkpoint DIR/checkpoint.npz) to draw the "
             "solution too\n"
         )
-    paths = draw_report(report, out, args.format)
+    drawings = draw_report(report, out, args.format)
     if model is not None:
-        paths += draw_solution(model[0], model[1], out, args.format)
-    for path in paths:
+        drawings += draw_solution(model[0], model[1], out, args.format)
+    for path in write_drawings(drawings):
         sys.stdout.write(f"wrote {path}\n")
     return 0
 
@@ -178,17 +193,26 @@ def _figure(width: float, height: float):
     return fig
 
 
-def _save(fig, path: Path, fmt: str) -> Path:
-    atomic_write(path, lambda stream: fig.savefig(stream, format=fmt), "plot")
-    return path
+# a figure and where it goes: drawn into its file when written
+Drawing = tuple[Path, Callable[[BinaryIO], None]]
+
+
+def _drawing(fig, path: Path, fmt: str) -> Drawing:
+    return path, lambda stream: fig.savefig(stream, format=fmt)
+
+
+def write_drawings(drawings: Sequence[Drawing], before: Sequence[Output] = ()) -> list[Path]:
+    """Write the `before` outputs and the drawings, all or none; the drawings' paths."""
+    atomic_write_all([*before, *((path, fill, "plot") for path, fill in drawings)])
+    return [path for path, _ in drawings]
 
 
 def _positive(values: Sequence[float]) -> bool:
     return all(math.isfinite(v) and v > 0 for v in values)
 
 
-def draw_report(report: dict[str, Any], out: Path, fmt: str = "png") -> list[Path]:
-    """loss.FMT and, if the report has errors, error.FMT; returns the paths written."""
+def draw_report(report: dict[str, Any], out: Path, fmt: str = "png") -> list[Drawing]:
+    """loss.FMT and, if the report has errors, error.FMT."""
     history = report["history"]
     steps = [h["step"] for h in history]
     title = f"{report['problem']} ({report.get('pipeline', '')}, seed {report.get('seed', '?')})"
@@ -211,7 +235,7 @@ def draw_report(report: dict[str, Any], out: Path, fmt: str = "png") -> list[Pat
     ax.set_title(f"loss per term — {title}")
     ax.grid(True, alpha=0.3)
     ax.legend()
-    paths = [_save(fig, out / f"loss.{fmt}", fmt)]
+    drawings = [_drawing(fig, out / f"loss.{fmt}", fmt)]
 
     errors = [(h["step"], h["rel_l2"]) for h in history if _is_number(h.get("rel_l2"))]
     final = report.get("rel_l2")
@@ -244,13 +268,13 @@ def draw_report(report: dict[str, Any], out: Path, fmt: str = "png") -> list[Pat
         ax.set_title(f"error — {title}")
         ax.grid(True, alpha=0.3)
         ax.legend()
-        paths.append(_save(fig, out / f"error.{fmt}", fmt))
+        drawings.append(_drawing(fig, out / f"error.{fmt}", fmt))
     else:
         sys.stderr.write("note: the report has no error measurements; no error plot\n")
-    return paths
+    return drawings
 
 
-def draw_solution(program, params, out: Path, fmt: str = "png") -> list[Path]:
+def draw_solution(program, params, out: Path, fmt: str = "png") -> list[Drawing]:
     """solution.FMT: prediction, exact solution and pointwise error for 1 or 2 spatial
     coordinates (at three times for a time-dependent problem)."""
     from pintac.predict import bounding_box
@@ -277,7 +301,7 @@ def draw_solution(program, params, out: Path, fmt: str = "png") -> list[Path]:
         else:
             fig = _solution_2d(program, params, domain, lower, upper, times)
     fig.suptitle(title)
-    return [_save(fig, out / f"solution.{fmt}", fmt)]
+    return [_drawing(fig, out / f"solution.{fmt}", fmt)]
 
 
 def _evaluate(program, params, x: np.ndarray):
@@ -360,8 +384,8 @@ def _solution_2d(program, params, domain, lower, upper, times):
     return fig
 
 
-def draw_run(summary: dict[str, Any], out: Path, program, params) -> list[Path]:
+def draw_run(summary: dict[str, Any], out: Path, program, params) -> list[Drawing]:
     """What `pintac run --plot DIR` draws: the report's curves and the solution."""
     require_matplotlib()
-    paths = draw_report(summary, out) if summary.get("history") else []
-    return paths + draw_solution(program, params, out)
+    drawings = draw_report(summary, out) if summary.get("history") else []
+    return drawings + draw_solution(program, params, out)

@@ -32,7 +32,7 @@ import numpy as np
 from pintac.cli_util import ArgumentParser, check_output, float_option, write_output
 from pintac.limits import MAX_PREDICT_POINTS
 from pintac.runtime.errors import UserError
-from pintac.runtime.files import atomic_write
+from pintac.runtime.files import atomic_write, refuse_overwriting_inputs
 
 OUTPUT_KINDS = (".npz", ".csv")
 
@@ -70,6 +70,11 @@ def run(argv: Sequence[str]) -> int:
         raise UserError("pintac predict: error: give --points FILE or --grid N0xN1 (one of them)")
     if args.time is not None and args.grid is None:
         raise UserError("pintac predict: error: --time goes with --grid (points carry their time)")
+    refuse_overwriting_inputs(
+        [(args.output, "predictions")],
+        [args.checkpoint, args.points, args.problem],
+        "pintac predict",
+    )
     check_output(args.output, "predictions")
     if args.output not in (None, "-") and Path(args.output).suffix.lower() not in OUTPUT_KINDS:
         raise UserError(f"{args.output}: error: the output must be a .npz or .csv file")

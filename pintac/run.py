@@ -22,12 +22,16 @@ from pintac.cli_util import (
     format_bytes,
     hardware_options,
     int_option,
-    write_output,
 )
 from pintac.limits import MAX_EVAL_POINTS, MAX_SEED, MAX_STEPS
 from pintac.pipelines import add_pipeline_argument
 from pintac.runtime.errors import UserError
-from pintac.runtime.files import check_directory
+from pintac.runtime.files import (
+    atomic_write_all,
+    check_directory,
+    refuse_clashing_outputs,
+    refuse_overwriting_inputs,
+)
 
 CHECKPOINT_NAME = "checkpoint.npz"
 EVAL_EVERY_POINTS = 1000  # held-out points of the evaluations during training (at most)
@@ -166,6 +170,7 @@ class _Session:
                 "pintac run: error: --resume and --init-from exclude each other: --resume "
                 "continues a run, --init-from starts a new one from a checkpoint's parameters"
             )
+        self.refuse_overwriting()
         check_output(args.report, "report")
         if self.checkpoint is not None:
             if self.checkpoint.is_dir():
@@ -186,6 +191,22 @@ class _Session:
             from pintac.plot import require_matplotlib
 
             require_matplotlib()
+
+    def refuse_overwriting(self) -> None:
+        """No output is an input, nor another output (the checkpoint resumed from is both)."""
+        args = self.args
+        checkpoint = [(self.checkpoint, "checkpoint")]
+        others = [(args.report, "report")]
+        if args.plot:
+            from pintac.plot import plot_files
+
+            others += [(path, "plot") for path in plot_files(Path(args.plot))]
+        inputs = [args.input, args.hw, _checkpoint_file(args.init_from) if args.init_from else None]
+        command = "pintac run"
+        refuse_overwriting_inputs(checkpoint, inputs, command)
+        resumed = [self.checkpoint] if args.resume else []
+        refuse_overwriting_inputs(others, inputs + resumed, command)
+        refuse_clashing_outputs(checkpoint + others, command)
 
     def run(self) -> int:
         args = self.args
@@ -290,13 +311,7 @@ class _Session:
             checkpoint=self.checkpoint,
         )
         _print_summary(summary)
-        if args.report:
-            write_output(json.dumps(summary, indent=2) + "\n", args.report, "report")
-        if args.plot:
-            from pintac.plot import draw_run
-
-            for path in draw_run(summary, Path(args.plot), program, trainer.state.params):
-                sys.stdout.write(f"wrote {path}\n")
+        _write_outputs(summary, program, trainer, args)
         return 0
 
     # -- Ctrl-C
@@ -321,6 +336,24 @@ class _Session:
         if "--resume" not in argv:
             argv.append("--resume")
         return message + "\nresume with: " + shlex.join(["pintac", "run", *argv])
+
+
+def _write_outputs(summary: dict, program, trainer, args: argparse.Namespace) -> None:
+    """The report and the plots, all or none (a report `-` goes to standard output)."""
+    report = json.dumps(summary, indent=2) + "\n"
+    if args.report == "-":
+        sys.stdout.write(report)
+    files = []
+    if args.report not in (None, "-"):
+        files.append((args.report, lambda stream: stream.write(report.encode("utf-8")), "report"))
+    if not args.plot:
+        atomic_write_all(files)
+        return
+    from pintac.plot import draw_run, write_drawings
+
+    drawings = draw_run(summary, Path(args.plot), program, trainer.state.params)
+    for path in write_drawings(drawings, before=files):
+        sys.stdout.write(f"wrote {path}\n")
 
 
 def _describe_checkpoint(path: Path) -> str:
@@ -455,13 +488,17 @@ def _tune_malloc() -> None:
         pass
 
 
+def _checkpoint_file(path: str) -> Path:
+    """The checkpoint `--init-from` names: the file, or the checkpoint in the directory."""
+    checkpoint = Path(path)
+    return checkpoint / CHECKPOINT_NAME if checkpoint.is_dir() else checkpoint
+
+
 def _start_from(program, path: str, seed: int | None):
     """A trainer at step 0 whose parameters are those of the checkpoint at `path`."""
     import pintac.api as pt
 
-    checkpoint = Path(path)
-    if checkpoint.is_dir():
-        checkpoint = checkpoint / CHECKPOINT_NAME
+    checkpoint = _checkpoint_file(path)
     params = pt.read_checkpoint(checkpoint).params
     try:
         return pt.Trainer(program, seed=seed, initial_values=params)

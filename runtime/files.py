@@ -1,18 +1,19 @@
 """Writing output files atomically: a failed or interrupted write never damages what was there.
 
 Every file pintac writes (IR, generated code, reports, checkpoints, reproducers, plots) goes
-through `atomic_write`: the bytes go to a temporary file in the destination's directory, which
-is flushed, fsync'ed, given the permissions a plain `open()` would give (0666 less the umask)
-and renamed over the destination. On any failure — an error, a full disk, Ctrl-C — the
-temporary file is removed and the destination is as it was. Missing parent directories are
-created. A destination that is a symbolic link is replaced by the new file, never written
-through: the file the link pointed to is left as it was. A destination that is (or links
-to) a device or a pipe (`/dev/null`, `/dev/stdout`) is written in place: it cannot be
-replaced.
+through `atomic_write` (one file) or `atomic_write_all` (the files of one command, all or
+none): the bytes go to a temporary file in the destination's directory, which is flushed,
+fsync'ed, given the permissions a plain `open()` would give (0666 less the umask) and renamed
+over the destination. On any failure — an error, a full disk, Ctrl-C — the temporary files
+and the directories made for them are removed and the destinations are as they were. A
+destination that is a symbolic link is replaced by the new file, never written through: the
+file the link pointed to is left as it was. A destination that is (or links to) a device or a
+pipe (`/dev/null`, `/dev/stdout`) is written in place: it cannot be replaced; a pipe that no
+process reads is an error rather than a wait forever.
 
-`refuse_overwriting_inputs` is called by every command before it writes: an output that is,
-or resolves to, one of the command's inputs is an error, so no command can destroy what it
-was given.
+`refuse_overwriting_inputs` is called by every command before it does any work: an output
+that is, or resolves to, one of the command's inputs is an error, so no command can destroy
+what it was given. `refuse_clashing_outputs` does the same for two outputs of one command.
 
 `check_writable` and `check_directory` find out up front, without writing anything, whether an
 output can be written, so that a long run does not discover at its end that its report cannot
@@ -26,7 +27,7 @@ import errno
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -115,20 +116,39 @@ def check_directory(directory: str | Path, what: str = "output") -> None:
         raise UserError(f"{directory}: error: cannot write the {what}: {problem}")
 
 
-def _make_parents(path: Path, what: str) -> None:
+def _make_parents(path: Path, what: str) -> list[Path]:
+    """Create the missing directories above `path`; return them, deepest first, so that a
+    failed write can remove them again."""
     directory = path.parent
-    if directory.is_dir():
-        return
-    base = _existing_ancestor(directory)
-    if not base.is_dir():
-        raise UserError(f"{path}: error: cannot write the {what}: {base} is not a directory")
+    missing: list[Path] = []
+    current = directory
+    while not os.path.lexists(current) and current.parent != current:
+        missing.append(current)
+        current = current.parent
+    if not missing:
+        if not directory.is_dir():
+            raise UserError(
+                f"{path}: error: cannot write the {what}: {directory} is not a directory"
+            )
+        return []
+    if not current.is_dir():
+        raise UserError(f"{path}: error: cannot write the {what}: {current} is not a directory")
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as e:
+        _remove_directories(missing)
         raise UserError(
             f"{path}: error: cannot write the {what}: cannot create the directory "
-            f"{directory}: {_reason(e, base)}"
+            f"{directory}: {_reason(e, current)}"
         ) from None
+    return missing
+
+
+def _remove_directories(directories: Iterable[Path]) -> None:
+    """Remove directories a failed write made (deepest first), if they are still empty."""
+    for directory in directories:
+        with contextlib.suppress(OSError):
+            directory.rmdir()
 
 
 def _special(path: Path) -> bool:
@@ -140,49 +160,99 @@ def _special(path: Path) -> bool:
     return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
-def atomic_write(path: Path, fill: Callable[[BinaryIO], None], what: str = "output") -> None:
+Fill = Callable[[BinaryIO], None]
+Output = tuple[str | Path, Fill, str]  # a path, what writes its bytes, what it is for
+
+
+def atomic_write(path: str | Path, fill: Fill, what: str = "output") -> None:
     """Create or replace `path` with what `fill(stream)` writes, atomically.
 
     Raises a UserError naming the path and what it is for when it cannot be written.
     """
-    path = Path(path)
-    if str(path) == "":
+    atomic_write_all([(path, fill, what)])
+
+
+def atomic_write_all(outputs: Sequence[Output]) -> None:
+    """Create or replace every `(path, fill, what)` of `outputs`, all or none.
+
+    Each file is filled into its temporary file first; only when all are complete are they
+    renamed over their destinations. On a failure the temporary files and the directories
+    made for them are removed: every destination is as it was. (Devices and pipes are written
+    in place as their turn comes.)
+    """
+    staged: list[tuple[Path, str, str]] = []  # destination, temporary file, what
+    made: list[Path] = []
+    complete = False
+    try:
+        for path, fill, what in outputs:
+            path = _destination(path, what)
+            if _special(path):
+                _write_in_place(path, fill, what)
+                continue
+            made += _make_parents(path, what)
+            staged.append((path, _stage(path, fill, what), what))
+        for path, tmp, what in staged:
+            try:
+                os.replace(tmp, path)
+            except OSError as e:
+                raise UserError(
+                    f"{path}: error: cannot write the {what}: {_reason(e, path.parent)}"
+                ) from None
+        complete = True
+    finally:
+        if not complete:
+            for _, tmp, _ in staged:  # those not renamed yet
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            _remove_directories(made)
+    for directory in {path.parent for path, _, _ in staged}:
+        _fsync_directory(directory)
+
+
+def _destination(path: str | Path, what: str) -> Path:
+    if str(path) == "":  # before Path(), which reads "" as "."
         raise UserError(f"error: the path of the {what} is empty")
+    path = Path(path)
     if path.is_dir():
         raise UserError(f"{path}: error: cannot write the {what}: it is a directory")
-    if _special(path):
-        _write_in_place(path, fill, what)
-        return
-    _make_parents(path, what)
-    tmp = None
+    return path
+
+
+def _stage(path: Path, fill: Fill, what: str) -> str:
+    """A complete temporary file next to `path` holding what `fill` writes; its name."""
     try:
-        try:
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        except OSError as e:
-            raise UserError(
-                f"{path}: error: cannot write the {what}: {_reason(e, path.parent)}"
-            ) from None
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise UserError(
+            f"{path}: error: cannot write the {what}: {_reason(e, path.parent)}"
+        ) from None
+    try:
         with os.fdopen(fd, "wb") as stream:
             fill(stream)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as e:
-        raise UserError(
-            f"{path}: error: cannot write the {what}: {_reason(e, path.parent)}"
-        ) from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-    _fsync_directory(path.parent)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise UserError(
+                f"{path}: error: cannot write the {what}: {_reason(e, path.parent)}"
+            ) from None
+        raise
+    return tmp
 
 
-def _write_in_place(path: Path, fill: Callable[[BinaryIO], None], what: str) -> None:
+def _write_in_place(path: Path, fill: Fill, what: str) -> None:
+    """Write into a device or a pipe. A pipe nobody reads is an error, not a wait forever."""
     try:
-        with open(path, "wb") as stream:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as e:
+        reason = "no process reads the pipe" if e.errno == errno.ENXIO else _reason(e)
+        raise UserError(f"{path}: error: cannot write the {what}: {reason}") from None
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            os.set_blocking(fd, True)  # a reader is there: wait for it as for a file
             fill(stream)
     except OSError as e:
         raise UserError(f"{path}: error: cannot write the {what}: {_reason(e)}") from None
@@ -210,21 +280,53 @@ def same_file(a: str | Path, b: str | Path) -> bool:
         return os.path.realpath(a) == os.path.realpath(b)
 
 
+def _replaceable(path: str | Path | None) -> bool:
+    """Whether `path` names a file an output would replace: not a standard stream (`-`,
+    None), nor a device or a pipe (written in place, never replaced)."""
+    return path not in (None, "", "-") and not _special(Path(path))
+
+
 def refuse_overwriting_inputs(
-    outputs: Iterable[tuple[str | Path, str]], inputs: Iterable[str | Path], command: str
+    outputs: Iterable[tuple[str | Path | None, str]],
+    inputs: Iterable[str | Path | None],
+    command: str,
 ) -> None:
     """A UserError if an output (a path and what it is for) is, or resolves to, an input.
 
-    `command` is the prefix of the message (`pintac asm`). Standard streams (`-`, None) and
-    devices or pipes (written in place, never replaced) are not files a command can destroy.
+    Any spelling counts: `./x`, `../d/x`, a symbolic or a hard link. `command` is the prefix
+    of the message (`pintac asm`). Standard input (`-`) counts when it is redirected from a
+    file. An input that does not exist is not compared: there is nothing to destroy, and
+    reading it says what is wrong.
     """
-    sources = [Path(i) for i in inputs if i not in (None, "", "-")]
+    sources = [
+        (name, path)
+        for name, path in ((i, _stdin_as_file(i)) for i in inputs)
+        if _replaceable(path) and os.path.exists(path)
+    ]
     for output, what in outputs:
-        if output in (None, "", "-") or _special(Path(output)):
+        if not _replaceable(output):
             continue
-        for source in sources:
-            if same_file(output, source):
+        for name, path in sources:
+            if same_file(output, path):
+                source = "standard input" if name == "-" else name
                 raise UserError(
                     f"{command}: error: the {what} {output} would overwrite the input "
                     f"{source}; give another output path"
+                )
+
+
+def _stdin_as_file(path: str | Path | None) -> str | Path | None:
+    """`-` as the file standard input is redirected from, where the platform names it."""
+    return "/dev/stdin" if path == "-" and os.path.exists("/dev/stdin") else path
+
+
+def refuse_clashing_outputs(outputs: Sequence[tuple[str | Path | None, str]], command: str) -> None:
+    """A UserError if two outputs (a path and what it is for) of one command are one file."""
+    named = [(path, what) for path, what in outputs if _replaceable(path)]
+    for i, (first, first_what) in enumerate(named):
+        for second, second_what in named[i + 1 :]:
+            if same_file(first, second):
+                raise UserError(
+                    f"{command}: error: the {second_what} {second} would overwrite the "
+                    f"{first_what} {first}; give another output path"
                 )

@@ -69,11 +69,11 @@ def test_failed_run_leaves_existing_output_untouched(tmp_path, capsys):
 def test_an_empty_input_or_output_path_is_named_as_such(func_file, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)  # "" is not read as the current directory
     code, _, err = run([""], capsys)
-    assert code == 1 and err == "error: the path of the input is empty\n"
+    assert code == 1 and err == "pintac opt: error: the path of the input is empty\n"
     code, _, err = run([func_file, "-o", ""], capsys)
-    assert code == 1 and err == "error: the path of the output is empty\n"
+    assert code == 1 and err == "pintac opt: error: the path of the output is empty\n"
     code, _, err = run([func_file, "--reproducer", ""], capsys)
-    assert code == 1 and err == "error: the path of the reproducer is empty\n"
+    assert code == 1 and err == "pintac opt: error: the path of the reproducer is empty\n"
 
 
 def test_generic_output(func_file, capsys):
