@@ -3,16 +3,18 @@
     pintac opt step.mlir -p 'lower-to-pinta{config="my.toml" set="gemm.pes=32" batch="pde=64"}'
 
 Input: a module after a training pipeline (`@train_step` of `train`/`stein`/`smx` ops). The
-pass fixes the batch sizes (the `batch` option, else `pinn.train`'s), places every value in
-DRAM (`passes/pinta/memory.py`), tiles each op through the SPM and ACC
-(`passes/pinta/lowering.py`), and orders the instructions for the load, compute and store
-queues with their dependency tokens (`passes/pinta/schedule.py`). `@train_step` is replaced
-by a `pinta.program` of the same name; other functions stay.
+pass fixes the batch sizes (the `batch` option, else `pinn.train`'s) and with them every
+value's shape (`passes/pinta/shapes.py`), then `passes/pinta/lowering.py` places every value
+in DRAM (`place` of `passes/pinta/memory.py`) and tiles each op through the SPM and ACC, and
+`passes/pinta/schedule.py` orders the instructions for the load, compute and store queues
+with their dependency tokens. `@train_step` is replaced by a `pinta.program` of the same name;
+other functions stay.
 
 Options: `config`, a hardware TOML (default: the bundled defaults); `set`, overrides
 `section.key=value` separated by commas; `batch`, `term=size` pairs separated by commas.
-The hardware limits (buffer sizes, field widths) come from the ISA table and the
-configuration; a step that cannot fit them fails naming the op and the value.
+The field widths come from the ISA table (`runtime/pinta/isa.py`), the sizes of the SPM, ACC,
+constant buffer and DRAM from the configuration; a step that does not fit them fails naming
+the op and the value, and the configuration key to raise where raising it can help.
 """
 
 from __future__ import annotations

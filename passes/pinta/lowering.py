@@ -1,30 +1,35 @@
 """The instructions of a training step, op by op, in tiles (before scheduling and tokens).
 
-Each op of the step's execution plan (`pintac.runtime.plan`) streams its operands from their
-DRAM homes through the SPM in tiles along their leading dimension (rows, or points for the
-per-point Stein tensors), computes each tile with one or a few instructions, and stores the
-result tiles to the result's home. What must be whole for an op (a GEMM's weights, the
-residual of a mean square) is loaded once and stays for the op's tiles. The result is the
-instructions in a valid sequential order; `schedule.py` reorders them and adds the tokens.
+The values get their DRAM homes first (`memory.place`; this module decides which ops are
+views that share their operand's home). Then each op of the step's execution plan
+(`pintac.runtime.plan`) streams its operands from their DRAM homes through the SPM in tiles
+along their leading dimension (rows, or points for the per-point Stein tensors), computes
+each tile with one or a few instructions, and stores the result tiles to the result's home.
+What must be whole for an op (a GEMM's weights, the residual of a mean square) is loaded
+once and stays for the op's tiles. The result is the instructions in a valid sequential
+order; `schedule.py` reorders them and adds the tokens.
 
 The rules follow the NumPy runtime's kernels exactly (the PINTA semantics call the same
 kernels), tile by tile: every kernel is row- or point-wise, or accumulates over row tiles in
-an order that equals the whole-tensor reduction (exact GEMM accumulation; column sums, which
-the runtime adds row after row).
+an order that equals the whole-tensor reduction (exact GEMM accumulation; column sums, and
+sums over a point's streams, which the runtime adds row after row).
+
+The ISA's field widths (`runtime/pinta/isa.py`) bound the tiles (`MAX_*`); the configuration's
+memory sizes bound the buffers, and a step that does not fit names the key to raise.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from xdsl.dialects import arith, func
 from xdsl.ir import Operation
 
 from pintac.dialects import pinn, smx, stein, train
-from pintac.dialects.activations import activation_of
-from pintac.passes.pinta.memory import FirstFit, Home, Staging, Tile
+from pintac.dialects.activations import ACTIVATIONS, activation_of
+from pintac.passes.pinta.memory import Home, HostTensor, Staging, Tile, capacities, place
 from pintac.passes.pinta.shapes import concrete_shapes
 from pintac.runtime.errors import PassError
 from pintac.runtime.pinta import isa
@@ -33,18 +38,26 @@ from pintac.runtime.pinta.config import HardwareConfig
 from pintac.runtime.pinta.program import ConstantPool
 from pintac.runtime.plan import Plan, Step, build_plan
 
-# Field limits the tiling respects (from the ISA table's widths).
-MAX_DMA_ROWS = (1 << 16) - 1
-MAX_DMA_COLS = isa.INSTRUCTIONS["LOAD"].by_name["cols"].top
-MAX_PERM_EXTENT = isa.INSTRUCTIONS["PERM"].by_name["n0"].top
-MAX_STEIN_POINTS = 255
-MAX_SFU_ROWS = 4095
-MAX_SFU_STREAMS = 4095
-MAX_SFU_COLS = 1023
-MAX_RNG_POINTS = 4095
-MAX_UPDATE = (1 << 20) - 1
-MAX_GEMM_MK = (1 << 16) - 1
-MAX_GEMM_N = 4095
+
+def _top(*fields: str) -> int:
+    """The largest value every one of `fields` ("MNEMONIC.field") holds: the ISA table's."""
+    return min(isa.INSTRUCTIONS[m].by_name[f].top for m, f in (x.split(".") for x in fields))
+
+
+# Field limits the tiling respects, from the ISA table's field widths.
+MAX_DMA_ROWS = _top("LOAD.rows", "STORE.rows")
+MAX_DMA_COLS = _top("LOAD.cols", "STORE.cols")
+MAX_PERM_EXTENT = _top(*(f"PERM.n{i}" for i in range(isa.PERM_AXES)))
+MAX_VECTOR_ROWS = _top("VEC.rows", "VCOL.rows", "RED.rows")
+MAX_QUANT_ROWS = _top("QUANT.rows")
+MAX_STEIN_POINTS = _top("STEIN.points")
+MAX_SFU_ROWS = _top("SFU.rows")
+MAX_SFU_STREAMS = _top("SFU.streams")
+MAX_SFU_COLS = _top("SFU.cols")
+MAX_RNG_POINTS = _top("RNG.points")
+MAX_UPDATE = _top("UPDATE.count")
+MAX_GEMM_MK = _top("GEMM.m", "GEMM.k", "ACCRD.m")
+MAX_GEMM_N = _top("GEMM.n", "ACCRD.n")
 
 
 @dataclass
@@ -54,16 +67,6 @@ class Emitted:
     ins: isa.Instruction
     note: str
     step: int
-
-
-@dataclass(frozen=True)
-class HostTensor:
-    """A value the host reads or writes between steps: `kind` param/state/points/loss."""
-
-    name: str
-    kind: str
-    key: str
-    home: Home
 
 
 def _name(plan: Plan, index: int) -> str:
@@ -94,7 +97,6 @@ class StepLowering:
 
     def __init__(self, f: func.FuncOp, batch: dict[str, int], cfg: HardwareConfig):
         self.f = f
-        self.cfg = cfg
         self.plan = build_plan(f)
         self.shapes = concrete_shapes(f, batch)
         self.roles = train.arg_roles(f)
@@ -105,8 +107,7 @@ class StepLowering:
         self.homes: dict[int, Home] = {}
         self.host: list[HostTensor] = []
         self.parity = 0
-        self.spm_words = cfg.memory.spm_bytes // 4
-        self.acc_words = cfg.memory.acc_bytes // cfg.memory.acc_word_bytes
+        self.memories = capacities(cfg)
         self.step_index = 0
         ssa = list(f.args) + [r for op in f.body.block.ops for r in op.results]
         self.shape_of = {i: self.shapes[v] for i, v in enumerate(ssa)}
@@ -134,93 +135,17 @@ class StepLowering:
         return storage
 
     def _place(self) -> int:
-        """Homes for every value; returns the DRAM words used."""
-        plan = self.plan
-        storage = self._storage()
-        at = 0
-        # the host's tensors first: parameters, state, points; then the losses
-        by_role: dict[str, int] = {}
-        for i, role in zip(plan.arguments, self.roles, strict=True):
-            kind, _, key = role.partition(":")
-            if kind not in ("param", "state", "points"):
-                continue  # seed and step are machine registers
-            self.homes[i] = self._home_for(i, at)
-            self.host.append(HostTensor(_name(plan, i), kind, key, self.homes[i]))
-            by_role[role] = i
-            at += max(1, self.homes[i].size)
-        root_home: dict[int, Home] = {}
-        for i, role in zip(plan.results, self.result_roles, strict=True):
-            root = storage[i]
-            if role in by_role:  # the new value of a parameter or state slot: in place
-                source = by_role[role]
-                if plan.values[source].last_use is not None and (
-                    plan.values[source].last_use > (plan.values[i].producer or 0)
-                ):
-                    raise PassError(
-                        f"@{plan.name}: %{_name(plan, source)} is read after its new value "
-                        "is computed; PINTA updates parameters in place"
-                    )
-                home = self.homes[source]
-                earlier = root_home.get(root)
-                if earlier is not None and earlier.addr != home.addr:
-                    # an earlier result is a view of this new value: it reads these words
-                    self.host = [
-                        replace(t, home=Home(home.addr, t.home.shape))
-                        if t.kind == "loss" and t.home.addr == earlier.addr
-                        else t
-                        for t in self.host
-                    ]
-                root_home[root] = home
-            else:
-                kind = "loss"
-                key = role.partition(":")[2] if role.startswith("term:") else role
-                if root in root_home:  # a view of another result: the same words
-                    home = Home(root_home[root].addr, self.shape_of[i])
-                else:
-                    home = root_home[root] = Home(at, self.shape_of[i])
-                    at += max(1, home.size)
-                self.host.append(HostTensor(_name(plan, i), kind, key or "loss", home))
-        # the working values by first fit over their lifetimes
-        alloc = FirstFit(at)
-        roots: dict[int, list[int]] = {}
-        for v in plan.values:
-            roots.setdefault(storage[v.index], []).append(v.index)
-        first_step = {
-            r: min(
-                plan.values[m].producer if plan.values[m].producer is not None else -1
-                for m in members
-            )
-            for r, members in roots.items()
-        }
-        last_step = {r: max(plan.live_range(m)[1] for m in members) for r, members in roots.items()}
-        placed: dict[int, int] = {}
-        live: list[int] = []
-        order = sorted(roots, key=lambda r: first_step[r])
-        cursor = 0
-        for step in range(-1, len(plan.steps) + 1):
-            for r in [r for r in live if last_step[r] < step]:
-                alloc.free(placed[r])
-                live.remove(r)
-            while cursor < len(order) and first_step[order[cursor]] <= step:
-                r = order[cursor]
-                cursor += 1
-                if r in self.homes or r in root_home:
-                    continue
-                size = max(1, math.prod(self.shape_of[r]))
-                placed[r] = alloc.allocate(size)
-                live.append(r)
-        for v in plan.values:
-            if v.index in self.homes:
-                continue
-            root = storage[v.index]
-            if root in root_home:
-                addr = root_home[root].addr
-            elif root in self.homes:
-                addr = self.homes[root].addr
-            else:
-                addr = placed[root]
-            self.homes[v.index] = self._home_for(v.index, addr)
-        return alloc.high
+        """Homes for every value (`memory.place`); the DRAM words used."""
+        placement = place(
+            self.plan,
+            self._storage(),
+            self.roles,
+            self.result_roles,
+            self.shape_of,
+            self._home_for,
+        )
+        self.homes, self.host = placement.homes, placement.host
+        return placement.words
 
     # ------------------------------------------------------------------------------ emitting
 
@@ -306,16 +231,21 @@ class StepLowering:
         staging: Staging,
         per_unit: dict[str, int],
         *,
+        per_tile: dict[str, int] | None = None,
         align: int = 1,
         max_units: int | None = None,
         acc_per_unit: int = 0,
     ) -> list[Tile]:
-        """Split [0, units) into tiles whose buffers (`per_unit` words each) fit in a half of
-        the SPM, successive tiles alternating halves (double buffering); when one unit does
-        not fit in a half, tiles take the whole free SPM one after the other."""
+        """Split [0, units) into tiles whose buffers (`per_tile` words, then `per_unit` words
+        a unit, in order) fit in a half of the SPM, successive tiles alternating halves
+        (double buffering); when one unit does not fit in a half, tiles take the whole free
+        SPM one after the other."""
+        per_tile = per_tile or {}
+        fixed = sum(per_tile.values())
         words = sum(per_unit.values())
 
         def fitting(space: int, acc_space: int) -> int:
+            space -= fixed
             limit = space // words if words else units
             if acc_per_unit:
                 limit = min(limit, acc_space // acc_per_unit)
@@ -331,12 +261,8 @@ class StepLowering:
             double = False
             limit = fitting(2 * staging.half, 2 * staging.acc_half)
         if not limit:
-            need = words * min(units, align) * 4
-            raise PassError(
-                f"{self.what}: one tile needs {need} bytes of SPM but the op has "
-                f"{2 * staging.half * 4} ({self.cfg.memory.spm_bytes} bytes in all); "
-                "give PINTA a larger SPM (--hw-set memory.spm_bytes=...)"
-            )
+            smallest = min(units, align)
+            raise staging.too_small(fixed + words * smallest, acc_per_unit * smallest)
         out = []
         u0 = 0
         while u0 < units:
@@ -344,9 +270,9 @@ class StepLowering:
             parity = self.parity if double else 0
             base = staging.half_base(parity)
             spm = {}
-            for name, w in per_unit.items():
+            for name, w in (*per_tile.items(), *((n, w * (u1 - u0)) for n, w in per_unit.items())):
                 spm[name] = base
-                base += w * (u1 - u0)
+                base += w
             acc = staging.acc_base(parity)
             out.append(Tile(u0, u1, spm, acc, first=u0 == 0, last=u1 >= units))
             if double:
@@ -355,7 +281,7 @@ class StepLowering:
         return out
 
     def staging(self) -> Staging:
-        return Staging(self.spm_words, self.acc_words, self.what)
+        return Staging(self.memories["spm"], self.memories["acc"], self.what)
 
     def resident_load(self, staging: Staging, index: int) -> int:
         """Load a whole value into a buffer that stays for the op; its SPM address."""
@@ -387,9 +313,25 @@ class StepLowering:
                 raise
         self.step_index = len(self.plan.steps)
         self.code.append(Emitted(isa.make("HALT"), "end of the step", self.step_index))
-        if len(self.pool) > 4096:
-            raise PassError(f"@{self.plan.name}: more than 4096 constants")
+        self._check_capacity(dram_words)
         return self.host, dram_words, self.code
+
+    def _check_capacity(self, dram_words: int) -> None:
+        """The constant pool fits the constant buffer, and the values with the pool after
+        them fit the DRAM."""
+        const, dram = self.memories["const"], self.memories["dram"]
+        if len(self.pool) > const.words:
+            raise PassError(
+                f"@{self.plan.name}: the constant pool has {len(self.pool)} entries but the "
+                f"constant buffer holds {const.words}; " + const.remedy(len(self.pool))
+            )
+        need = dram_words + self.pool.words().size
+        if need > dram.words:
+            raise PassError(
+                f"@{self.plan.name}: the program's values and constant pool need "
+                f"{dram.size_of(need)} bytes of DRAM but PINTA has {dram.size}; "
+                + dram.remedy(need)
+            )
 
     def _describe(self, step: Step) -> str:
         outs = ", ".join(f"%{_name(self.plan, o)}" for o in step.outputs)
@@ -443,9 +385,9 @@ def _rowwise(
     }
     if scratch:
         per_unit["scratch"] = scratch
-    # the vector unit's instructions take at most MAX_DMA_ROWS rows of the output
+    # the vector unit's instructions take at most MAX_VECTOR_ROWS rows of the output
     out = lo.home(outputs[0])
-    rows_limit = max(1, MAX_DMA_ROWS * out.line // max(1, out.unit_words))
+    rows_limit = max(1, MAX_VECTOR_ROWS * out.line // max(1, out.unit_words))
     max_units = rows_limit if max_units is None else min(max_units, rows_limit)
     for tile in lo.tiles(
         units, staging, per_unit, align=align, max_units=max_units, acc_per_unit=acc_per_unit
@@ -613,43 +555,68 @@ _VEC_BINARY = {arith.AddfOp: "add", arith.SubfOp: "sub", arith.MulfOp: "mul", ar
 
 @rule(arith.AddfOp, arith.SubfOp, arith.MulfOp, arith.DivfOp, arith.NegfOp)
 def _elementwise(lo: StepLowering, step: Step) -> None:
+    """VEC per tile. An operand with one entry of the leading dimension broadcasts along it, as
+    in NumPy: a `pinn.constant` is filled per tile, another value (computed from constants) is
+    its one entry repeated by a LOAD of stride 0."""
     (out,) = step.outputs
     shape = lo.shape_of[out]
+    home = lo.home(out)
     note = f"%{_name(lo.plan, out)}"
-    tiled, filled = [], []
+    tiled, broadcast = [], []
     for i in step.inputs:
         if lo.shape_of[i] == shape:
             tiled.append(i)
-        elif isinstance(lo.producer_op[i], pinn.ConstantOp):
-            filled.append(i)  # a broadcast constant: filled per tile
+        elif isinstance(lo.producer_op[i], pinn.ConstantOp) or lo.shape_of[i] == (1, *shape[1:]):
+            broadcast.append(i)
         else:
             raise PassError(
-                f"{lo.what}: operands of shapes {lo.shape_of[i]} and {shape} broadcast; "
-                "PINTA's vector unit needs equal shapes (or a pinn.constant)"
+                f"{lo.what}: operands of shapes {lo.shape_of[i]} and {shape}; PINTA's vector "
+                "unit broadcasts only a pinn.constant or one entry of the leading dimension"
             )
-    home = lo.home(out)
+    if home.unit_words > MAX_DMA_COLS and any(
+        not isinstance(lo.producer_op[i], pinn.ConstantOp) for i in broadcast
+    ):
+        raise PassError(
+            f"{lo.what}: an entry of {home.unit_words} words to broadcast; a PINTA LOAD "
+            f"repeats at most {MAX_DMA_COLS}"
+        )
     op = _VEC_BINARY.get(type(step.op), "neg")
 
     def body(tile: Tile, spm_in: dict[int, int], spm_out: dict[int, int]) -> None:
         rows, cols = home.rows_of(tile.n), home.line
         addr = dict(spm_in)
-        for i in filled:
-            value = lo.producer_op[i].value.value.data
-            addr[i] = tile.spm["scratch"]
-            lo.emit(
-                "VEC",
-                f"{note}: constant {value}",
-                op="fill",
-                dst=addr[i],
-                rows=rows,
-                cols=cols,
-                const=lo.const(value),
-            )
+        for k, i in enumerate(dict.fromkeys(broadcast)):
+            addr[i] = tile.spm["scratch"] + k * tile.n * home.unit_words
+            producer = lo.producer_op[i]
+            if isinstance(producer, pinn.ConstantOp):
+                value = producer.value.value.data
+                lo.emit(
+                    "VEC",
+                    f"{note}: constant {value}",
+                    op="fill",
+                    dst=addr[i],
+                    rows=rows,
+                    cols=cols,
+                    const=lo.const(value),
+                )
+            else:
+                source = lo.home(i)
+                lo.emit(
+                    "LOAD",
+                    f"{note}: %{_name(lo.plan, i)} repeated",
+                    fmt=source.fmt,
+                    dst=addr[i],
+                    src=source.addr,
+                    rows=tile.n,
+                    cols=home.unit_words,
+                    stride=0,
+                )
         a = addr[step.inputs[0]]
         b = addr[step.inputs[1]] if len(step.inputs) > 1 else 0
         lo.emit("VEC", note, op=op, dst=spm_out[out], a=a, b=b, rows=rows, cols=cols)
 
-    _rowwise(lo, step, tiled, [], [out], body, scratch=home.unit_words if filled else 0)
+    scratch = home.unit_words * len(dict.fromkeys(broadcast))
+    _rowwise(lo, step, tiled, [], [out], body, scratch=scratch)
 
 
 @rule(train.ScaleOp)
@@ -744,6 +711,9 @@ def _columns(lo: StepLowering, step: Step) -> None:
     p = step.params
     if isinstance(step.op, train.ExpandColumnsOp):
         op, cols = "expand_columns", p["width"]
+        if lo.home(x).line == 1 and p["hi"] - p["lo"] > 1:
+            _expand_one_column(lo, step)
+            return
     else:
         op = "colrange_sum" if isinstance(step.op, pinn.SumOp) else "colslice"
         cols = lo.home(x).line
@@ -761,7 +731,59 @@ def _columns(lo: StepLowering, step: Step) -> None:
             hi=p["hi"],
         )
 
-    _rowwise(lo, step, [x], [], [out], body, max_units=MAX_DMA_ROWS)
+    _rowwise(lo, step, [x], [], [out], body)
+
+
+def _expand_one_column(lo: StepLowering, step: Step) -> None:
+    """`train.expand_columns` of one column, which it broadcasts across columns [lo, hi) (the
+    gradient of `pinn.sum`). Per tile of n rows: a LOAD of stride 0 repeats the column's n
+    words as hi - lo rows, a PERM transposes them to n rows of hi - lo copies, and a VCOL
+    places those in the result's columns (the PERM writes the result itself when the range
+    is all of it). Values are moved, never computed, as NumPy's broadcast moves them."""
+    (x,), (out,) = step.inputs, step.outputs
+    p = step.params
+    width, cols = p["hi"] - p["lo"], p["width"]
+    hx = lo.home(x)
+    note = f"%{_name(lo.plan, out)}"
+    if hx.fmt != "f32":
+        raise PassError(f"{lo.what}: %{_name(lo.plan, x)} is quantized; PINTA moves it in blocks")
+    if width > MAX_DMA_ROWS or width > MAX_PERM_EXTENT:
+        raise PassError(
+            f"{lo.what}: one column broadcast across {width} columns; a PINTA LOAD repeats it "
+            f"at most {min(MAX_DMA_ROWS, MAX_PERM_EXTENT)} times"
+        )
+    whole = width == cols
+    scratch = width if whole else 2 * width
+    max_units = min(MAX_DMA_COLS, MAX_PERM_EXTENT)  # the LOAD's columns, the PERM's n1
+
+    def body(tile, spm_in, spm_out):
+        repeated = tile.spm["scratch"]
+        copies = spm_out[out] if whole else repeated + tile.n * width
+        lo.emit(
+            "LOAD",
+            f"{note}: %{_name(lo.plan, x)}[{tile.u0}:{tile.u1}] repeated {width} times",
+            fmt="f32",
+            dst=repeated,
+            src=hx.addr + tile.u0,
+            rows=width,
+            cols=tile.n,
+            stride=0,
+        )
+        lo.emit("PERM", note, dst=copies, src=repeated, n0=width, n1=tile.n, p0=1, p1=0)
+        if not whole:
+            lo.emit(
+                "VCOL",
+                note,
+                op="expand_columns",
+                dst=spm_out[out],
+                a=copies,
+                rows=tile.n,
+                cols=cols,
+                lo=p["lo"],
+                hi=p["hi"],
+            )
+
+    _rowwise(lo, step, [], [], [out], body, scratch=scratch, max_units=max_units)
 
 
 @rule(smx.QuantizeOp)
@@ -778,7 +800,7 @@ def _quantize(lo: StepLowering, step: Step) -> None:
         transposed = bcols == 1 and brows > 1
         fields = {"stream": p["stream"], "tensor_cols": rows_total if transposed else cols}
     staging = lo.staging()
-    for tile in lo.tiles(home.units, staging, {"x": cols}, align=brows, max_units=MAX_DMA_ROWS):
+    for tile in lo.tiles(home.units, staging, {"x": cols}, align=brows, max_units=MAX_QUANT_ROWS):
         buf = tile.spm["x"]  # QUANT works in place: the tile of x becomes the tile of q
         lo.load(x, tile.u0, tile.u1, buf)
         if fields:
@@ -866,7 +888,7 @@ def _column_sum(lo: StepLowering, step: Step) -> None:
     note = f"%{_name(lo.plan, out)}"
     staging = lo.staging()
     total = staging.resident(cols, note)
-    for tile in lo.tiles(rows, staging, {"x": cols}, max_units=MAX_DMA_ROWS):
+    for tile in lo.tiles(rows, staging, {"x": cols}, max_units=MAX_VECTOR_ROWS):
         lo.load(x, tile.u0, tile.u1, tile.spm["x"])
         lo.emit(
             "RED",
@@ -1115,10 +1137,13 @@ def _diff_activation(lo: StepLowering, step: Step) -> None:
 def _diff_activation_vjp(lo: StepLowering, step: Step) -> None:
     (zb, zd, dout), (dzb, dzd) = step.inputs, step.outputs
     _, streams, cols = lo.shape_of[zd]
-    _check_sfu_width(lo, streams, cols)
-    staging = lo.staging()
     # dzb, then dzd right after it: dzd overwrites z_d, read by the same instruction
     per_unit = {"zb": cols, "dzb": cols, "zd": streams * cols, "dout": streams * cols}
+    if streams > MAX_SFU_STREAMS or sum(per_unit.values()) > lo.memories["spm"].words:
+        _diff_activation_vjp_by_streams(lo, step)
+        return
+    _check_sfu_width(lo, streams, cols)
+    staging = lo.staging()
     for tile in lo.tiles(lo.home(zb).units, staging, per_unit, max_units=MAX_SFU_ROWS):
         for name, i in (("zb", zb), ("zd", zd), ("dout", dout)):
             lo.load(i, tile.u0, tile.u1, tile.spm[name])
@@ -1138,6 +1163,85 @@ def _diff_activation_vjp(lo: StepLowering, step: Step) -> None:
         )
         lo.store(dzb, tile.u0, tile.u1, dst)
         lo.store(dzd, tile.u0, tile.u1, dst + tile.n * cols)
+
+
+def _diff_activation_vjp_by_streams(lo: StepLowering, step: Step) -> None:
+    """`stein.diff_activation_vjp` for points too large for the SPM (or an SFU instruction):
+    point by point, in chunks of its streams. Per chunk, an SFU diff_vjp gives the chunk's dzd
+    (p·dout, element by element) and RED colsums carry Σ p·dout and Σ dout on over the
+    chunks, adding the streams in order as NumPy's sum over them does. Per point, SFU gives
+    φ'(z_b)·Σ dout (apply, for an activation that saves its output, then grad: φ' from the
+    activation's table entry as the kernel takes it) and a VEC sub dzb = Σ p·dout − that,
+    the kernel's own arithmetic."""
+    (zb, zd, dout), (dzb, dzd) = step.inputs, step.outputs
+    points, streams, cols = lo.shape_of[zd]
+    fn = step.params["activation"]
+    note = f"%{_name(lo.plan, dzb)}, %{_name(lo.plan, dzd)}"
+    if cols < 2 or cols > MAX_SFU_COLS:
+        # NumPy sums one column's streams pairwise, not in order
+        raise PassError(
+            f"{lo.what}: one point's {streams} streams of width {cols} do not fit in the SPM "
+            f"({lo.memories['spm'].size} bytes) or an SFU instruction, and PINTA splits them "
+            f"only for widths 2 to {MAX_SFU_COLS}"
+        )
+    staging = lo.staging()
+    zb_at = staging.resident(cols, f"%{_name(lo.plan, zb)} of a point")
+    sums = staging.resident(2 * cols, "Σ p·dout and Σ dout of a point")  # in that order
+    product = staging.resident(cols, f"{fn}'(z_b)·Σ dout of a point")
+    saves_output = ACTIVATIONS[fn].saves == "output"
+    if saves_output:  # φ' is taken from φ(z_b)
+        derivative_of = staging.resident(cols, f"{fn}(z_b) of a point")
+    words = streams * cols  # of a point in z_d, dout and dzd
+    sfu = {"fn": fn, "rows": 1, "streams": 1, "cols": cols}
+    for point in range(points):
+        lo.dma_words("LOAD", zb, point * cols, (point + 1) * cols, zb_at)
+        for tile in lo.tiles(
+            streams,
+            staging,
+            {"zd": cols, "dout": cols},  # dzd over z_d, right after the chunk's dzb
+            per_tile={"dzb": cols},
+            max_units=min(MAX_SFU_STREAMS, MAX_VECTOR_ROWS),
+        ):
+            w0, w1 = point * words + tile.u0 * cols, point * words + tile.u1 * cols
+            lo.dma_words("LOAD", zd, w0, w1, tile.spm["zd"])
+            lo.dma_words("LOAD", dout, w0, w1, tile.spm["dout"])
+            lo.emit(
+                "SFU",
+                f"{note}: point {point}, streams {tile.u0}:{tile.u1}",
+                **(sfu | {"streams": tile.n}),
+                kind="diff_vjp",
+                dst=tile.spm["dzb"],
+                a=zb_at,
+                b=tile.spm["zd"],
+                c=tile.spm["dout"],
+            )
+            lo.dma_words("STORE", dzd, w0, w1, tile.spm["zd"])
+            for k, chunk in enumerate((tile.spm["zd"], tile.spm["dout"])):
+                lo.emit(
+                    "RED",
+                    f"{note}: Σ over streams {tile.u0}:{tile.u1}",
+                    kind="colsum",
+                    dst=sums + k * cols,
+                    src=chunk,
+                    rows=tile.n,
+                    cols=cols,
+                    init=int(tile.first),
+                )
+        at = zb_at
+        if saves_output:
+            lo.emit("SFU", f"{note}: {fn}(z_b)", **sfu, kind="apply", dst=derivative_of, a=zb_at)
+            at = derivative_of
+        lo.emit(
+            "SFU",
+            f"{note}: {fn}'(z_b)·Σ dout",
+            **sfu,
+            kind="grad",
+            dst=product,
+            a=at,
+            b=sums + cols,
+        )
+        lo.emit("VEC", note, op="sub", dst=sums, a=sums, b=product, rows=1, cols=cols)
+        lo.dma_words("STORE", dzb, point * cols, (point + 1) * cols, sums)
 
 
 def _check_sfu_width(lo: StepLowering, streams: int, cols: int) -> None:

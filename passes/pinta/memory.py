@@ -1,10 +1,11 @@
 """Where a step's values live on PINTA: DRAM homes with reused space, and SPM/ACC staging.
 
-Every value of the step has a DRAM home (`Home`). Parameters, optimizer state, points and
-losses have fixed homes the host reads and writes between steps; the others are placed by
-first fit over their lifetimes (the execution plan's), so a buffer is reused once its value
-is dead. Views (reshapes, permutes that move no data, dequantize) share their source's home;
-results the plan computes in place share their operand's.
+Every value of the step has a DRAM home (`Home`), given by `place`. Parameters, optimizer
+state, points and losses have fixed homes the host reads and writes between steps
+(`HostTensor`); the others are placed by first fit over their lifetimes (the execution
+plan's), so a buffer is reused once its value is dead. A value shares the home of the value
+the lowering says holds it (views: reshapes, permutes that move no data, dequantize; results
+the plan computes in place).
 
 Each op works through the SPM in tiles (`Staging`): buffers that stay for the whole op
 (weights of a GEMM, running sums) first, then two halves that successive tiles use in turn,
@@ -15,9 +16,13 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from pintac.runtime.errors import PassError
+from pintac.runtime.pinta.codes import ADDRESS_BITS
+from pintac.runtime.pinta.config import HardwareConfig
+from pintac.runtime.plan import Plan
 
 Shape = tuple[int, ...]
 
@@ -81,6 +86,154 @@ class FirstFit:
         del self.sizes[at]
 
 
+@dataclass(frozen=True)
+class HostTensor:
+    """A value the host reads or writes between steps: `kind` param/state/points/loss."""
+
+    name: str
+    kind: str
+    key: str
+    home: Home
+
+
+@dataclass
+class Placement:
+    """Every value's home (by plan index), the host's tensors, and the DRAM words used."""
+
+    homes: dict[int, Home]
+    host: list[HostTensor]
+    words: int
+
+
+def place(
+    plan: Plan,
+    storage: Mapping[int, int],
+    roles: Sequence[str],
+    result_roles: Sequence[str],
+    shape_of: Mapping[int, Shape],
+    home_for: Callable[[int, int], Home],
+) -> Placement:
+    """Homes for every value of `plan`: the host's tensors from address 0 (parameters, state
+    and points, then the losses), then the working values by first fit over their lifetimes.
+    `storage[i]` is the value whose home value i shares; `home_for(i, addr)` is value i's
+    home at `addr`."""
+    placement = Placement({}, [], 0)
+    by_role = _place_arguments(plan, roles, home_for, placement)
+    result_homes = _place_results(plan, storage, result_roles, shape_of, by_role, placement)
+    placed, placement.words = _place_working(plan, storage, shape_of, placement, result_homes)
+    for v in plan.values:
+        if v.index in placement.homes:
+            continue
+        root = storage[v.index]
+        if root in result_homes:
+            addr = result_homes[root].addr
+        elif root in placement.homes:
+            addr = placement.homes[root].addr
+        else:
+            addr = placed[root]
+        placement.homes[v.index] = home_for(v.index, addr)
+    return placement
+
+
+def _place_arguments(
+    plan: Plan,
+    roles: Sequence[str],
+    home_for: Callable[[int, int], Home],
+    placement: Placement,
+) -> dict[str, int]:
+    """Parameters, state and points from address 0; the value of each role."""
+    by_role: dict[str, int] = {}
+    for i, role in zip(plan.arguments, roles, strict=True):
+        kind, _, key = role.partition(":")
+        if kind not in ("param", "state", "points"):
+            continue  # seed and step are machine registers
+        home = placement.homes[i] = home_for(i, placement.words)
+        placement.host.append(HostTensor(plan.values[i].name, kind, key, home))
+        by_role[role] = i
+        placement.words += max(1, home.size)
+    return by_role
+
+
+def _place_results(
+    plan: Plan,
+    storage: Mapping[int, int],
+    result_roles: Sequence[str],
+    shape_of: Mapping[int, Shape],
+    by_role: Mapping[str, int],
+    placement: Placement,
+) -> dict[int, Home]:
+    """The results' homes by storage root: a new parameter or state value in its old one's
+    home (updated in place), the losses after the arguments."""
+    root_home: dict[int, Home] = {}
+    for i, role in zip(plan.results, result_roles, strict=True):
+        root = storage[i]
+        if role in by_role:
+            source = by_role[role]
+            if plan.values[source].last_use is not None and (
+                plan.values[source].last_use > (plan.values[i].producer or 0)
+            ):
+                raise PassError(
+                    f"@{plan.name}: %{plan.values[source].name} is read after its new value "
+                    "is computed; PINTA updates parameters in place"
+                )
+            home = placement.homes[source]
+            earlier = root_home.get(root)
+            if earlier is not None and earlier.addr != home.addr:
+                # an earlier result is a view of this new value: it reads these words
+                placement.host = [
+                    replace(t, home=Home(home.addr, t.home.shape))
+                    if t.kind == "loss" and t.home.addr == earlier.addr
+                    else t
+                    for t in placement.host
+                ]
+            root_home[root] = home
+        else:
+            key = role.partition(":")[2] if role.startswith("term:") else role
+            if root in root_home:  # a view of another result: the same words
+                home = Home(root_home[root].addr, shape_of[i])
+            else:
+                home = root_home[root] = Home(placement.words, shape_of[i])
+                placement.words += max(1, home.size)
+            placement.host.append(HostTensor(plan.values[i].name, "loss", key or "loss", home))
+    return root_home
+
+
+def _place_working(
+    plan: Plan,
+    storage: Mapping[int, int],
+    shape_of: Mapping[int, Shape],
+    placement: Placement,
+    result_homes: Mapping[int, Home],
+) -> tuple[dict[int, int], int]:
+    """Addresses of the other storage roots, by first fit over their lifetimes; with the DRAM
+    words used in all."""
+    alloc = FirstFit(placement.words)
+    roots: dict[int, list[int]] = {}
+    for v in plan.values:
+        roots.setdefault(storage[v.index], []).append(v.index)
+    first_step = {
+        r: min(-1 if plan.values[m].producer is None else plan.values[m].producer for m in members)
+        for r, members in roots.items()
+    }
+    last_step = {r: max(plan.live_range(m)[1] for m in members) for r, members in roots.items()}
+    placed: dict[int, int] = {}
+    live: list[int] = []
+    order = sorted(roots, key=lambda r: first_step[r])
+    cursor = 0
+    for step in range(-1, len(plan.steps) + 1):
+        for r in [r for r in live if last_step[r] < step]:
+            alloc.free(placed[r])
+            live.remove(r)
+        while cursor < len(order) and first_step[order[cursor]] <= step:
+            r = order[cursor]
+            cursor += 1
+            if r in placement.homes or r in result_homes:
+                continue
+            placed[r] = alloc.allocate(max(1, math.prod(shape_of[r])))
+            live.append(r)
+    return placed, alloc.high
+
+
 @dataclass
 class Tile:
     """One tile of an op: units [u0, u1) of its leading dimension and its SPM buffers."""
@@ -97,12 +250,59 @@ class Tile:
         return self.u1 - self.u0
 
 
+@dataclass(frozen=True)
+class Capacity:
+    """A memory the lowering fills: its size in words (entries) as configured, the hardware
+    key that sets it (in `per_word` units a word) and the words its address fields reach."""
+
+    name: str
+    key: str
+    words: int
+    per_word: int
+    address_bits: int
+
+    @property
+    def size(self) -> int:
+        """The configured size in the key's unit."""
+        return self.size_of(self.words)
+
+    def size_of(self, words: int) -> int:
+        return words * self.per_word
+
+    def remedy(self, words: int) -> str:
+        """What gives this memory `words` words: the key to raise, or, beyond what its
+        addresses reach, a smaller problem."""
+        largest = 1 << self.address_bits
+        if words > largest:
+            return (
+                f"that is more than any {self.name} PINTA can address ({largest} words): make "
+                "the problem smaller (batch sizes, pairs, layer widths)"
+            )
+        least = self.size_of(words)
+        return f"give PINTA a larger {self.name} (--hw-set {self.key}=N with N >= {least})"
+
+
+def capacities(cfg: HardwareConfig) -> dict[str, Capacity]:
+    """The SPM, ACC, DRAM and constant buffer of a configuration, by ISA memory name."""
+    m = cfg.memory
+    return {
+        "spm": Capacity("SPM", "memory.spm_bytes", cfg.spm_words, 4, ADDRESS_BITS["spm"]),
+        "acc": Capacity(
+            "ACC", "memory.acc_bytes", cfg.acc_words, m.acc_word_bytes, ADDRESS_BITS["acc"]
+        ),
+        "dram": Capacity("DRAM", "memory.dram_bytes", cfg.dram_words, 4, ADDRESS_BITS["dram"]),
+        "const": Capacity(
+            "constant buffer", "memory.const_entries", m.const_entries, 1, ADDRESS_BITS["const"]
+        ),
+    }
+
+
 class Staging:
     """The SPM and ACC of one op: resident buffers from address 0, then two halves."""
 
-    def __init__(self, spm_words: int, acc_words: int, what: str):
-        self.spm_words = spm_words
-        self.acc_words = acc_words
+    def __init__(self, spm: Capacity, acc: Capacity, what: str):
+        self.spm = spm
+        self.acc = acc
         self.what = what
         self.spm_used = 0
         self.acc_used = 0
@@ -110,29 +310,49 @@ class Staging:
     def resident(self, words: int, name: str) -> int:
         at = self.spm_used
         self.spm_used += words
-        if self.spm_used > self.spm_words:
+        if self.spm_used > self.spm.words:
             raise PassError(
-                f"{self.what}: {name} ({words * 4} bytes) does not fit in the SPM "
-                f"({self.spm_words * 4} bytes) next to the op's other buffers"
+                f"{self.what}: {name} ({self.spm.size_of(words)} bytes) does not fit in the SPM "
+                f"({self.spm.size} bytes) next to the op's other buffers; "
+                + self.spm.remedy(self.spm_used)
             )
         return at
 
     def resident_acc(self, words: int, name: str) -> int:
         at = self.acc_used
         self.acc_used += words
-        if self.acc_used > self.acc_words:
+        if self.acc_used > self.acc.words:
             raise PassError(
-                f"{self.what}: {name} needs {words} accumulators; the ACC holds {self.acc_words}"
+                f"{self.what}: {name} ({words} accumulators) does not fit in the ACC "
+                f"({self.acc.size} bytes) next to the op's other buffers; "
+                + self.acc.remedy(self.acc_used)
             )
         return at
 
+    def too_small(self, spm_words: int, acc_words: int) -> PassError:
+        """The error for a tile of `spm_words` SPM words and `acc_words` accumulators that
+        fits in neither half nor the whole of what the op has left: naming the SPM when the
+        tile does not fit in it, else the ACC."""
+        free_spm, free_acc = self.spm.words - self.spm_used, self.acc.words - self.acc_used
+        if spm_words > free_spm:
+            return PassError(
+                f"{self.what}: one tile needs {self.spm.size_of(spm_words)} bytes of the SPM but "
+                f"the op has {self.spm.size_of(free_spm)} ({self.spm.size} bytes in all); "
+                + self.spm.remedy(self.spm_used + spm_words)
+            )
+        return PassError(
+            f"{self.what}: one tile needs {acc_words} accumulators "
+            f"({self.acc.size_of(acc_words)} bytes) of the ACC but the op has {free_acc} "
+            f"({self.acc.size} bytes in all); " + self.acc.remedy(self.acc_used + acc_words)
+        )
+
     @property
     def half(self) -> int:
-        return (self.spm_words - self.spm_used) // 2
+        return (self.spm.words - self.spm_used) // 2
 
     @property
     def acc_half(self) -> int:
-        return (self.acc_words - self.acc_used) // 2
+        return (self.acc.words - self.acc_used) // 2
 
     def half_base(self, parity: int) -> int:
         return self.spm_used + parity * self.half

@@ -3,8 +3,10 @@
 Compiled steps keep the batch as a dynamic leading dimension (`tensor<?x2xf32>`). PINTA
 programs are static, so the lowering fixes every `?`: the points of each term have their
 batch size, and each op's result takes the leading size of its first operand with a dynamic
-leading dimension, except where an op changes it (flatten, unflatten, permute). Constants
-written with a `?` broadcast, as in the runtime, and keep a size of 1 there.
+leading dimension that is not 1, except where an op changes it (flatten, unflatten,
+permute). Constants written with a `?` broadcast, as in the runtime: they keep a size of 1
+there, as do the values computed from constants only, and an op with such an operand takes the
+leading size of its others.
 """
 
 from __future__ import annotations
@@ -31,11 +33,16 @@ def declared_shape(value: SSAValue) -> Shape:
 
 
 def _leading(op: Operation, shapes: Mapping[SSAValue, Shape]) -> int | None:
-    for operand in op.operands:
-        declared = declared_shape(operand)
-        if declared and declared[0] == DYNAMIC_INDEX:
-            return shapes[operand][0]
-    return None
+    """The leading size of the operands with a dynamic one, broadcast as in NumPy: a size of 1
+    (a constant's, or a value computed from constants only) takes the others'."""
+    sizes = [
+        shapes[operand][0]
+        for operand in op.operands
+        if declared_shape(operand)[:1] == (DYNAMIC_INDEX,)
+    ]
+    if not sizes:
+        return None
+    return next((n for n in sizes if n != 1), 1)
 
 
 def _result_shape(op: Operation, declared: Shape, shapes: Mapping[SSAValue, Shape]) -> Shape:

@@ -57,6 +57,19 @@ def run_both(program: pt.Program, step: LoweredStep, steps: int, config=None):
     return sim
 
 
+def check_module_on_both(text: str, batch: str, args, overrides=()) -> LoweredStep:
+    """Lower the @train_step of `text` for `batch` with hardware `overrides`, run it on the
+    simulator and on the runtime with `args` (then seed 0, step 0): every result bit for bit.
+    The lowered step."""
+    module = Parser(make_context(), text).parse_module()
+    expected = NumpyExactTarget().build(module, "test").functions["train_step"](*args, 0, 0)
+    step = lowered_module(module, batch=batch, set=",".join(overrides))
+    got = PintaStep(step, load_config(None, list(overrides)))(*args, 0, 0)
+    for role, a, b in zip(step.result_roles, expected, got, strict=True):
+        assert same_bits(a, b), role
+    return step
+
+
 @pytest.mark.parametrize("pipeline", ["fp32", "smx-diff", "full"])
 @pytest.mark.parametrize("example", ["poisson2d_small", "heat10d_small"])
 def test_small_problems_train_bit_for_bit_on_the_simulator(example, pipeline):
@@ -80,12 +93,40 @@ def test_tiles_and_both_halves_of_the_buffers_give_the_same_bits():
     run_both(program, step, steps=1, config=load_config(None, overrides.split(",")))
 
 
-def test_a_config_too_small_for_a_layer_names_the_op():
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        (
+            "memory.acc_bytes=64",
+            r"'train.gemm' computing %\w+: one tile needs \d+ accumulators \(\d+ bytes\) of "
+            r"the ACC but the op has 8 \(64 bytes in all\); give PINTA a larger ACC "
+            r"\(--hw-set memory.acc_bytes=N with N >= \d+\)",
+        ),
+        (
+            "memory.spm_bytes=1024",
+            r"'stein.perturb' computing %batch: one tile needs \d+ bytes of the SPM but the op "
+            r"has 1024 \(1024 bytes in all\); give PINTA a larger SPM "
+            r"\(--hw-set memory.spm_bytes=N with N >= \d+\)",
+        ),
+        (
+            "memory.const_entries=3",
+            r"@train_step: the constant pool has 12 entries but the constant buffer holds 3; "
+            r"give PINTA a larger constant buffer \(--hw-set memory.const_entries=N with N >= 12\)",
+        ),
+        (
+            "memory.dram_bytes=4096",
+            r"@train_step: the program's values and constant pool need \d+ bytes of DRAM but "
+            r"PINTA has 4096; give PINTA a larger DRAM \(--hw-set memory.dram_bytes=N with N >= "
+            r"\d+\)",
+        ),
+    ],
+)
+def test_a_buffer_too_small_is_named_with_its_key(setting, message):
+    """Each of the memories the lowering fills: the message names it and the key to raise,
+    at compile time."""
     program = pt.load(SMALL).compile("fp32", target="numpy-exact")
-    with pytest.raises(
-        UserError, match=r"'stein.perturb' computing %batch: one tile needs \d+ bytes of SPM"
-    ):
-        lowered(program, set="memory.spm_bytes=1024")
+    with pytest.raises(UserError, match=message):
+        lowered(program, set=setting)
 
 
 def test_fp32_tensor_train_layers_give_the_runtimes_exact_bits():
@@ -142,18 +183,12 @@ def test_permutes_equal_the_runtime_whole_and_in_tiles(spm_bytes):
     """A batched transpose, a 3-D permute whose result's leading axis is the source's last
     one (strided loads of its columns), a 4-axis permute and a reshape (a view, no
     instructions); with a 64-word SPM every permute runs in tiles."""
-    module = Parser(make_context(), PERMUTES).parse_module()
-    expected_step = NumpyExactTarget().build(module, "permutes").functions["train_step"]
     overrides = [f"memory.spm_bytes={spm_bytes}"] if spm_bytes else []
-    step = lowered_module(module, batch="pde=5", set=",".join(overrides))
-    perms = [i for i in step.instructions if i.mnemonic == "PERM"]
-    assert len(perms) == (3 if spm_bytes is None else 12)
     rng = np.random.default_rng(0)
     args = (rng.standard_normal((3, 5, 7), np.float32), rng.standard_normal((5, 8), np.float32))
-    expected = expected_step(*args, 0, 0)
-    got = PintaStep(step, load_config(None, overrides))(*args, 0, 0)
-    for role, a, b in zip(step.result_roles, expected, got, strict=True):
-        assert same_bits(a, b), role
+    step = check_module_on_both(PERMUTES, "pde=5", args, overrides)
+    perms = [i for i in step.instructions if i.mnemonic == "PERM"]
+    assert len(perms) == (3 if spm_bytes is None else 12)
 
 
 @pytest.mark.parametrize("view_first", [False, True])
@@ -197,3 +232,76 @@ def test_a_result_and_a_reshape_of_it_are_the_same_words(view_first):
     got = PintaStep(step)(*args)
     assert same_bits(got[new_roles.index("param:W0")], new_w0)
     assert same_bits(got[new_roles.index("term:W0_flat")], new_w0.reshape(-1))
+
+
+BROADCASTS = """
+func.func @train_step(%x: tensor<?x3xf32> {train.role = "points:pde"}, %seed: i64 {train.role = "seed"}, %step: i64 {train.role = "step"}) -> (tensor<?x3xf32> {train.role = "term:k"}, tensor<?x3xf32> {train.role = "term:s"}, tensor<?x3xf32> {train.role = "term:d"}, tensor<f32> {train.role = "loss"}) {
+  %k = pinn.constant 0.1 : tensor<?x3xf32>
+  %kx = arith.mulf %k, %x : tensor<?x3xf32>
+  %s = math.sin %k : tensor<?x3xf32>
+  %sx = arith.subf %s, %kx : tensor<?x3xf32>
+  %d = arith.divf %x, %s : tensor<?x3xf32>
+  %loss = train.mean_square %sx : tensor<?x3xf32> -> tensor<f32>
+  func.return %kx, %sx, %d, %loss : tensor<?x3xf32>, tensor<?x3xf32>, tensor<?x3xf32>, tensor<f32>
+}
+"""
+
+
+@pytest.mark.parametrize("spm_bytes", [None, 128])
+def test_operands_broadcast_along_the_batch_as_in_the_runtime(spm_bytes):
+    """A constant (filled per tile) and a value computed from one (one row repeated by a
+    stride-0 LOAD) broadcast against the batch, as either operand; whole and in tiles."""
+    overrides = [f"memory.spm_bytes={spm_bytes}"] if spm_bytes else []
+    x = np.random.default_rng(0).standard_normal((7, 3), np.float32)
+    step = check_module_on_both(BROADCASTS, "pde=7", [x], overrides)
+    repeats = [i for i in step.instructions if i.mnemonic == "LOAD" and i.stride == 0]
+    assert repeats, "%s is loaded as one row repeated"
+
+
+EXPAND_COLUMNS = """
+func.func @train_step(%x: tensor<?x3xf32> {train.role = "points:pde"}, %seed: i64 {train.role = "seed"}, %step: i64 {train.role = "step"}) -> (tensor<?x5xf32> {train.role = "term:inside"}, tensor<?x4xf32> {train.role = "term:whole"}, tensor<?x5xf32> {train.role = "term:columns"}, tensor<f32> {train.role = "loss"}) {
+  %s = pinn.sum %x : tensor<?x3xf32> -> tensor<?x1xf32>
+  %inside = train.expand_columns %s dims 1 to 4 : tensor<?x1xf32> -> tensor<?x5xf32>
+  %whole = train.expand_columns %s dims 0 to 4 : tensor<?x1xf32> -> tensor<?x4xf32>
+  %columns = train.expand_columns %x dims 2 to 5 : tensor<?x3xf32> -> tensor<?x5xf32>
+  %loss = train.mean_square %s : tensor<?x1xf32> -> tensor<f32>
+  func.return %inside, %whole, %columns, %loss : tensor<?x5xf32>, tensor<?x4xf32>, tensor<?x5xf32>, tensor<f32>
+}
+"""
+
+
+@pytest.mark.parametrize("spm_bytes", [None, 256])
+def test_one_column_expands_across_the_range_as_in_the_runtime(spm_bytes):
+    """`train.expand_columns` of one column (the gradient of `pinn.sum`) broadcasts it across
+    the range, as NumPy does; of as many columns as the range, places them. Whole and in
+    tiles."""
+    overrides = [f"memory.spm_bytes={spm_bytes}"] if spm_bytes else []
+    x = np.random.default_rng(0).standard_normal((9, 3), np.float32)
+    x[0, :] = -0.0  # a negative zero is moved, not computed
+    check_module_on_both(EXPAND_COLUMNS, "pde=9", [x], overrides)
+
+
+DIFF_ACTIVATION_VJP = """
+func.func @train_step(%zb: tensor<?x3xf32> {train.role = "points:pde"}, %zd: tensor<?x18xf32> {train.role = "points:d"}, %dout: tensor<?x18xf32> {train.role = "points:o"}, %seed: i64 {train.role = "seed"}, %step: i64 {train.role = "step"}) -> (tensor<?x3xf32> {train.role = "term:dzb"}, tensor<?x6x3xf32> {train.role = "term:dzd"}, tensor<f32> {train.role = "loss"}) {
+  %d = train.permute %zd shape [-1, 6, 3] perm [0, 1, 2] : tensor<?x18xf32> -> tensor<?x6x3xf32>
+  %o = train.permute %dout shape [-1, 6, 3] perm [0, 1, 2] : tensor<?x18xf32> -> tensor<?x6x3xf32>
+  %dzb, %dzd = stein.diff_activation_vjp ACT %zb, %d, %o : tensor<?x3xf32>, tensor<?x6x3xf32>, tensor<?x6x3xf32> -> tensor<?x3xf32>, tensor<?x6x3xf32>
+  %loss = train.mean_square %dzb : tensor<?x3xf32> -> tensor<f32>
+  func.return %dzb, %dzd, %loss : tensor<?x3xf32>, tensor<?x6x3xf32>, tensor<f32>
+}
+"""
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sin"])
+@pytest.mark.parametrize("spm_bytes", [None, 160])
+def test_a_point_larger_than_the_spm_goes_in_chunks_of_streams(activation, spm_bytes):
+    """`stein.diff_activation_vjp` of points whose 6 streams do not fit in a 40-word SPM:
+    each point in chunks of streams, the sums over the streams running in order, as NumPy
+    adds them; φ' from the output (tanh) or the input (sin)."""
+    overrides = [f"memory.spm_bytes={spm_bytes}"] if spm_bytes else []
+    rng = np.random.default_rng(0)
+    zb, zd, dout = (rng.standard_normal((4, w), np.float32) for w in (3, 18, 18))
+    text = DIFF_ACTIVATION_VJP.replace("ACT", activation)
+    step = check_module_on_both(text, "pde=4,d=4,o=4", [zb, zd, dout], overrides)
+    sfu = [i for i in step.instructions if i.mnemonic == "SFU" and i.kind == "diff_vjp"]
+    assert len(sfu) == (1 if spm_bytes is None else 4 * 6)

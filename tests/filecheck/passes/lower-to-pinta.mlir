@@ -71,7 +71,7 @@ func.func @train_step(%W: tensor<2x4xf32> {train.role = "param:W"}, %x: tensor<?
 // TILED:      pinta.gemm acc=0 a=44 b=48 m=2 k=2 n=4 ta=1 tb=0 init=0 prec_a=f32 prec_b=f32 pop_prev {note = "%dW += rows 6:8"}
 // TILED-NEXT: pinta.accrd dst=0 acc=0 m=2 n=4 push_next {note = "%dW"}
 
-// SMALL: lower-to-pinta.mlir:11:9: error: {{.*}}: 'train.mean_square_grad' computing %dy: %dy (128 bytes) does not fit in the SPM (256 bytes) next to the op's other buffers
+// SMALL: lower-to-pinta.mlir:11:9: error: {{.*}}: 'train.mean_square_grad' computing %dy: %dy (128 bytes) does not fit in the SPM (256 bytes) next to the op's other buffers; give PINTA a larger SPM (--hw-set memory.spm_bytes=N with N >= 260)
 // NOBATCH: error: {{.*}} the batch size of the points of 'pde' is not given
 
 // -----
