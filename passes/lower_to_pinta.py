@@ -98,8 +98,8 @@ class LowerToPintaPass(ModulePass):
         )
         if step is None:
             raise PassError(
-                "lower-to-pinta needs a compiled @train_step (run a training pipeline first, "
-                "e.g. -p fp32 or smx-diff)"
+                "lower-to-pinta needs a compiled @train_step (run a training pipeline first: "
+                "pintac compile FILE --pipeline smx-diff --target mlir writes one)"
             )
         batch = _problem_batch(op) | _batch_sizes(self.batch)
         overrides = [f"{k}={v}" for k, v in _pairs(self.set, "set")]

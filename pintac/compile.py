@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("pinta", "mlir", *(t for t in TARGETS if t not in ("pinta", "pinta-sim"))),
         default="pinta",
         help="pinta: a program directory for the PINTA accelerator (program.bin, its "
-        "assembly program.pasm, the DRAM image, manifest.json) and a summary; mlir: the IR "
+        "assembly program.pasm, the DRAM image dram.img, manifest.json, the problem.mlir and "
+        "hardware.toml it was compiled for) and a summary; mlir: the IR "
         "after the pipeline; numpy: the training step as an importable Python module "
         "calling pintac's NumPy kernels (numpy-exact: every GEMM exact)",
     )
