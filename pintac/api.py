@@ -37,6 +37,7 @@ from xdsl.printer import Printer
 
 from pintac.diagnostics import ParsedModule, Source, parse_source, read_source, verify
 from pintac.dialects import pinn, stein, train
+from pintac.frontend import build_pde, is_pde
 from pintac.limits import MAX_EVAL_POINTS, MAX_SEED, MAX_STEPS
 from pintac.pass_manager import Instrumentation, parse_pipeline_spec, run_pipeline
 from pintac.pipelines import DEFAULT_PIPELINE, pipeline_spec
@@ -97,7 +98,7 @@ class Problem:
     @staticmethod
     def from_source(src: Source) -> Problem:
         ctx = make_context()
-        parsed = parse_source(ctx, src)
+        parsed = build_pde(src) if is_pde(src) else parse_source(ctx, src)
         verify(parsed)
         problems = [op for op in parsed.module.ops if isinstance(op, pinn.ProblemOp)]
         if len(problems) != 1:

@@ -31,6 +31,7 @@ commands:
   asm      assemble PINTA assembly (.pasm) into a program file
   disasm   disassemble a PINTA program file
   opt      parse, verify and transform IR with a pass pipeline (the mlir-opt of pintac)
+  import   write a problem in the PDE language (.pde) as pinn IR
   plot     draw a run's losses and error, and with its checkpoint the solution
   predict  evaluate a trained model (a checkpoint) at given points or on a grid
 
@@ -80,6 +81,12 @@ def _asm(argv: Sequence[str]) -> int:
     return asm(argv)
 
 
+def _import(argv: Sequence[str]) -> int:
+    from pintac.import_pde import run
+
+    return run(argv)
+
+
 def _disasm(argv: Sequence[str]) -> int:
     from pintac.asm import disasm
 
@@ -93,6 +100,7 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "asm": _asm,
     "disasm": _disasm,
     "opt": _opt,
+    "import": _import,
     "plot": _plot,
     "predict": _predict,
 }

@@ -10,6 +10,7 @@ from io import StringIO
 from pintac.cli import printable
 from pintac.cli_util import ArgumentParser, check_output, write_output
 from pintac.diagnostics import Source, parse_source, read_source, verify
+from pintac.frontend import build_pde, is_pde
 from pintac.pass_manager import (
     Instrumentation,
     describe_pass,
@@ -175,7 +176,7 @@ def run(argv: Sequence[str]) -> int:
     for chunk, line_offset in _chunks(src, args.split_input_file):
         try:
             ctx = make_context(args.allow_unregistered_dialect)
-            parsed = parse_source(ctx, chunk, line_offset)
+            parsed = build_pde(chunk) if is_pde(chunk) else parse_source(ctx, chunk, line_offset)
             verify(parsed)
             run_pipeline(ctx, parsed, passes, instr)
             text = StringIO()
