@@ -14,7 +14,12 @@ from pintac.runtime.files import check_writable, write_text
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse that reports usage mistakes as UserErrors (exit 1, one clear line)."""
+    """argparse that reports usage mistakes as UserErrors (exit 1, one clear line) and takes
+    no abbreviations of options (`--hw` is not a prefix of `--hw-set`)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise UserError(f"{self.prog}: error: {message}\n{self.format_usage().rstrip()}")

@@ -158,6 +158,8 @@ def _tt_layers(problem, pipeline: str) -> str:
 
 def pinta_summary(program, directory: str) -> str:
     """What `pintac compile` made for PINTA: instructions by class, memories, a step."""
+    from pintac.runtime.pinta.report import format_energy, format_time
+
     executable = program.executable
     step = executable.step
     report = executable.report
@@ -171,9 +173,9 @@ def pinta_summary(program, directory: str) -> str:
         f"memory       SPM {format_bytes(usage['spm'])} of {format_bytes(cfg.memory.spm_bytes)}, "
         f"ACC {format_bytes(usage['acc'])} of {format_bytes(cfg.memory.acc_bytes)}, "
         f"DRAM {format_bytes(4 * step.dram_words)} of {format_bytes(cfg.memory.dram_bytes)}",
-        f"step         {report.cycles} cycles ({report.time_us / 1e3:.3g} ms at "
+        f"step         {report.cycles} cycles ({format_time(report.time_us)} at "
         f"{cfg.clock.mhz:g} MHz), PE utilization {report.pe_utilization:.1%}, "
-        f"{report.total_energy_pj / 1e9:.3g} mJ",
+        f"{format_energy(report.total_energy_pj)}",
         f"run it       pintac sim {directory} --steps 10",
     ]
     return "\n".join(lines) + "\n"

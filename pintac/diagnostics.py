@@ -10,7 +10,6 @@ import difflib
 import re
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
@@ -19,6 +18,7 @@ from xdsl.parser import Parser
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
 
 from pintac.runtime.errors import UserError
+from pintac.runtime.inputs import MAX_SOURCE_BYTES, read_bytes
 
 # Deeper nesting than this is rejected before parsing: the recursive-descent parser would
 # otherwise exhaust Python's stack. Real pintac IR nests a handful of levels.
@@ -54,20 +54,17 @@ class Source:
 
 
 def read_source(path: str) -> Source:
-    """Read an input file (`-` is standard input) as UTF-8 text, or raise a UserError."""
+    """Read an input file (`-` is standard input) as UTF-8 text, or raise a UserError. Only a
+    regular file of at most `MAX_SOURCE_BYTES` is read (`pintac.runtime.inputs`)."""
     if path == "":  # Path("") is the current directory
         raise UserError("error: the path of the input is empty")
     name = "<stdin>" if path == "-" else path
-    try:
-        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"{name}: error: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{name}: error: is a directory, not an input file") from None
-    except PermissionError:
-        raise UserError(f"{name}: error: permission denied") from None
-    except OSError as e:
-        raise UserError(f"{name}: error: cannot read: {e.strerror}") from None
+    if path == "-":
+        data = sys.stdin.buffer.read(MAX_SOURCE_BYTES + 1)
+        if len(data) > MAX_SOURCE_BYTES:
+            raise UserError(f"{name}: error: the input is more than {MAX_SOURCE_BYTES} bytes")
+    else:
+        data = read_bytes(path, "the input", MAX_SOURCE_BYTES)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:

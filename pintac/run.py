@@ -181,7 +181,7 @@ class _Session:
             if self.checkpoint.exists() and not args.resume and not args.overwrite:
                 raise UserError(
                     f"{self.checkpoint}: error: a checkpoint is already there"
-                    f"{_describe_checkpoint(self.checkpoint)}; continue it with --resume, or "
+                    f"{describe_checkpoint(self.checkpoint)}; continue it with --resume, or "
                     "start over with --overwrite (which replaces it)"
                 )
             if args.resume and not self.checkpoint.exists():
@@ -356,7 +356,7 @@ def _write_outputs(summary: dict, program, trainer, args: argparse.Namespace) ->
         sys.stdout.write(f"wrote {path}\n")
 
 
-def _describe_checkpoint(path: Path) -> str:
+def describe_checkpoint(path: Path) -> str:
     """` (step 200 of 200, problem poisson2d)`, or nothing if the file cannot be read."""
     try:
         import pintac.api as pt
@@ -456,11 +456,13 @@ def _print_summary(s: dict) -> None:
             f"copies, SQNR {q['sqnr_db']:.1f} dB"
         )
     if s["pinta"] is not None:
+        from pintac.runtime.pinta.report import format_energy, format_time
+
         p = s["pinta"]
         lines.append(
-            f"PINTA        {p['cycles']} cycles per step ({p['time_us'] / 1e3:.3g} ms at "
+            f"PINTA        {p['cycles']} cycles per step ({format_time(p['time_us'])} at "
             f"{p['clock_mhz']:g} MHz), PE utilization {p['pe_utilization']:.1%}, "
-            f"{p['energy_pj']['total'] / 1e9:.3g} mJ"
+            f"{format_energy(p['energy_pj']['total'])}"
         )
     if s["seconds_per_step_median"] is not None:
         lines.append(

@@ -4,7 +4,12 @@ A configuration is a TOML file (`pinta.toml` beside this module holds the defaul
 key documented); `load_config(path, overrides)` reads one, checks every key and value, and
 returns a `HardwareConfig`. Keys missing from a file keep their defaults. Overrides are
 `"section.key=value"` strings (the value in TOML syntax), e.g. `"gemm.pes=32"` or
-`"sfu.cycles.tanh=4"`.
+`"sfu.cycles.tanh=4"`, given on the command line as `--hw-set`.
+
+Every mistake is a `UserError` that starts with where the value came from: `FILE:LINE: error:`
+for a file, `--hw-set KEY=VALUE: error:` for an override. A configuration remembers where each
+key was set, so that a later check (the simulator's: the DRAM image does not fit) names it too
+(`HardwareConfig.key_error`).
 
 The schema below is the one source of the keys, their defaults, units and meanings: the
 bundled TOML (`config_toml()`) and the table of docs/pinta-hardware.md (`config_markdown()`)
@@ -16,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import shlex
 import textwrap
 import tomllib
 from dataclasses import dataclass, field
@@ -23,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from pintac.runtime.errors import UserError
+from pintac.runtime.inputs import check_nesting, plain, read_text, shown
 from pintac.runtime.pinta.codes import ADDRESS_BITS, SFU_FUNCTIONS
 
 DEFAULT_PATH = Path(__file__).with_name("pinta.toml")
@@ -30,6 +37,8 @@ MIB = 1 << 20
 # The largest integer a key takes: the timing and energy model divides and scales counts as
 # floats, which hold integers exactly up to here (and overflow far beyond).
 MAX_INTEGER = 2**53
+# The largest configuration file read (the bundled one, every key documented, is 5 KB).
+MAX_CONFIG_BYTES = 1 << 20
 
 
 def _key(default: Any, doc: str, unit: str = "", minimum: float | None = None):
@@ -243,6 +252,9 @@ class HardwareConfig:
     quant: QuantConfig = field(default_factory=QuantConfig)
     rng: RngConfig = field(default_factory=RngConfig)
     energy: EnergyConfig = field(default_factory=EnergyConfig)
+    # where each key not at its default was set ("hw.toml:3", "--hw-set gemm.pes=8"): not
+    # part of the configuration's value
+    origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def spm_words(self) -> int:
@@ -266,10 +278,19 @@ class HardwareConfig:
 
     def replace(self, **values: Any) -> HardwareConfig:
         """A copy with `"section.key": value` entries changed (checked like a file's)."""
-        data = self.as_dict()
+        data, origins = self.as_dict(), dict(self.origins)
         for dotted, value in values.items():
-            _set(data, dotted, value, f"'{dotted}'")
-        return _build(data, "replace()")
+            where = f"replace({dotted}={shown(value)})"
+            _set(data, dotted, value, where)
+            origins[dotted] = where
+        return _build(data, origins)
+
+    def key_error(self, key: str, message: str) -> UserError:
+        """A UserError about the value of `key` ("memory.dram_bytes"; `message` names it),
+        starting with where it was set: `FILE:LINE: error:`, `--hw-set KEY=VALUE: error:`, or
+        `error:` for a default."""
+        where = self.origins.get(key)
+        return UserError(f"{where}: error: {message}" if where else f"error: {message}")
 
 
 # --------------------------------------------------------------------------------- loading
@@ -279,54 +300,58 @@ def load_config(path: str | Path | None = None, overrides=()) -> HardwareConfig:
     """Read a configuration TOML (None: the defaults of the schema, which the bundled
     pinta.toml spells out) and apply `overrides` ("section.key=value", the value in TOML
     syntax). Unknown keys and bad values are `UserError`s naming the key, and for a file
-    its path and line."""
+    its path and line, for an override the `--hw-set` option."""
     data = HardwareConfig().as_dict()
-    text, where = None, "defaults"
+    origins: dict[str, str] = {}
     if path is not None:
         file = Path(path)
-        where = str(file)
-        try:
-            text = file.read_text()
-        except OSError as e:
-            raise UserError(f"cannot read the PINTA configuration {file}: {e.strerror}") from None
-        except UnicodeDecodeError as e:
-            raise UserError(
-                f"{file}: invalid TOML: not UTF-8 text (byte 0x{e.object[e.start]:02x} at "
-                f"offset {e.start})"
-            ) from None
+        text = read_text(file, "the hardware configuration", MAX_CONFIG_BYTES)
+        check_nesting(text, str(file), "toml")
         try:
             parsed = tomllib.loads(text)
         except ValueError as e:  # a TOMLDecodeError, or an integer too long to convert
-            raise UserError(f"{file}: invalid TOML: {e}") from None
+            raise UserError(f"{file}: error: invalid TOML: {e}") from None
         for section, body in parsed.items():
             if not isinstance(body, dict):
                 line = _line_of(text, None, section)
                 raise UserError(
-                    f"{file}:{line}: the key '{section}' lies outside any section; keys "
-                    f"belong to one of [{'], ['.join(SECTIONS)}]"
+                    f"{file}:{line}: error: the key {shown(section)} lies outside any section; "
+                    f"keys belong to one of [{'], ['.join(SECTIONS)}]"
                 )
             if section not in SECTIONS:
                 line = _line_of(text, section, None)
                 raise UserError(
-                    f"{file}:{line}: unknown section [{section}] (known: {', '.join(SECTIONS)})"
+                    f"{file}:{line}: error: unknown section [{plain(section)}] (known: "
+                    f"{', '.join(SECTIONS)})"
                 )
             for key, value in _flatten(body):
-                _set(data, f"{section}.{key}", value, f"{file}:{_line_of(text, section, key)}")
+                dotted = f"{section}.{key}"
+                where = f"{file}:{_line_of(text, section, key)}"
+                _set(data, dotted, value, where)
+                origins[dotted] = where
     for item in overrides:
+        where = f"--hw-set {_option_text(item)}"
         if "=" not in item:
-            raise UserError(f"override '{item}' is not KEY=VALUE (e.g. gemm.pes=32)")
+            raise UserError(f"{where}: error: not KEY=VALUE (e.g. gemm.pes=32)")
         dotted, raw = (s.strip() for s in item.split("=", 1))
         try:
             value = tomllib.loads(f"v = {raw}")["v"]
         except ValueError:  # a TOMLDecodeError, or an integer too long to convert
             raise UserError(
-                f"override '{item}': '{raw}' is not a TOML value (numbers as 12 or 0.5, "
+                f"{where}: error: {shown(raw)} is not a TOML value (numbers as 12 or 0.5, "
                 "strings quoted)"
             ) from None
-        _set(data, dotted, value, f"override '{item}'")
-    if overrides:
-        where += " with overrides " + ", ".join(f"'{o}'" for o in overrides)
-    return _build(data, where)
+        _set(data, dotted, value, where)
+        origins[dotted] = where
+    return _build(data, origins)
+
+
+def _option_text(item: str) -> str:
+    """An override as the user would type it after --hw-set (quoted where the shell needs
+    it), or escaped if it holds characters a terminal would interpret."""
+    if item.isprintable() and len(item) <= 60:
+        return shlex.quote(item)
+    return shown(item, 60)
 
 
 def _flatten(body: dict, prefix: str = ""):
@@ -365,29 +390,36 @@ def _fields(section: str) -> dict[str, dataclasses.Field]:
 
 
 def _set(data: dict, dotted: str, value: Any, where: str) -> None:
-    """Check one "section.key[.function]" value and store it into `data`."""
+    """Check one "section.key[.function]" value set at `where` and store it into `data`."""
     parts = dotted.split(".")
     section = parts[0]
-    if section not in SECTIONS:
-        raise UserError(f"{where}: unknown section '{section}' (known: {', '.join(SECTIONS)})")
-    fields = _fields(section)
-    if len(parts) < 2 or parts[1] not in fields:
-        name = ".".join(parts[1:]) or "(none)"
+    if len(parts) < 2:
         raise UserError(
-            f"{where}: unknown key '{name}' in [{section}] (known: {', '.join(fields)})"
+            f"{where}: error: {shown(dotted)} is not a key: a key is section.key (e.g. "
+            f"gemm.pes); the sections are {', '.join(SECTIONS)}"
+        )
+    if section not in SECTIONS:
+        raise UserError(
+            f"{where}: error: unknown section {shown(section)} (known: {', '.join(SECTIONS)})"
+        )
+    fields = _fields(section)
+    if parts[1] not in fields:
+        raise UserError(
+            f"{where}: error: unknown key {shown('.'.join(parts[1:]))} in [{section}] (known: "
+            f"{', '.join(fields)})"
         )
     f = fields[parts[1]]
     default = getattr(SECTIONS[section](), f.name)
     if isinstance(default, dict):
         if len(parts) != 3 or parts[2] not in SFU_FUNCTIONS:
             raise UserError(
-                f"{where}: '{dotted}' must name a function: {section}.{f.name}.<function>, "
-                f"one of {', '.join(SFU_FUNCTIONS)}"
+                f"{where}: error: {shown(dotted)} must name a function: "
+                f"{section}.{f.name}.<function>, one of {', '.join(SFU_FUNCTIONS)}"
             )
         data[section][f.name][parts[2]] = _check_value(dotted, value, default[parts[2]], f, where)
         return
     if len(parts) != 2:
-        raise UserError(f"{where}: unknown key '{dotted}'")
+        raise UserError(f"{where}: error: unknown key {shown(dotted)}")
     data[section][f.name] = _check_value(dotted, value, default, f, where)
 
 
@@ -398,21 +430,21 @@ def _check_value(dotted: str, value: Any, default: Any, f: dataclasses.Field, wh
         ok = float(value).is_integer()
     if not ok:
         kind = "an integer" if want_int else "a number"
-        raise UserError(f"{where}: '{dotted}' must be {kind}, got {value!r}")
+        raise UserError(f"{where}: error: '{dotted}' must be {kind}, got {shown(value)}")
     if not want_int and not math.isfinite(value):
-        raise UserError(f"{where}: '{dotted}' must be a finite number, got {value!r}")
+        raise UserError(f"{where}: error: '{dotted}' must be a finite number, got {value!r}")
     value = int(value) if want_int else float(value)
     low = f.metadata["min"]
     if low is not None and value < low:
-        raise UserError(f"{where}: '{dotted}' must be at least {low:g}, got {value}")
+        raise UserError(f"{where}: error: '{dotted}' must be at least {low:g}, got {value}")
     if want_int and value > MAX_INTEGER:
-        raise UserError(f"{where}: '{dotted}' must be at most 2^53, got {value:.3g}")
+        raise UserError(f"{where}: error: '{dotted}' must be at most 2^53, got {value:.3g}")
     return value
 
 
-def _build(data: dict, where: str) -> HardwareConfig:
+def _build(data: dict, origins: dict[str, str]) -> HardwareConfig:
     sections = {name: SECTIONS[name](**values) for name, values in data.items()}
-    cfg = HardwareConfig(**sections)
+    cfg = HardwareConfig(**sections, origins=origins)
     limits = [
         ("memory.spm_bytes", cfg.spm_words, ADDRESS_BITS["spm"], "SPM words"),
         ("memory.acc_bytes", cfg.acc_words, ADDRESS_BITS["acc"], "accumulators"),
@@ -421,9 +453,10 @@ def _build(data: dict, where: str) -> HardwareConfig:
     ]
     for key, count, bits, what in limits:
         if count > 1 << bits:
-            raise UserError(
-                f"{where}: '{key}' gives {count} {what}, more than the {bits}-bit address "
-                f"fields reach ({1 << bits})"
+            raise cfg.key_error(
+                key,
+                f"'{key}' gives {count} {what}, more than the {bits}-bit address fields reach "
+                f"({1 << bits})",
             )
     for key, size, unit in (
         ("memory.spm_bytes", cfg.memory.spm_bytes, 4),
@@ -431,7 +464,9 @@ def _build(data: dict, where: str) -> HardwareConfig:
         ("memory.dram_bytes", cfg.memory.dram_bytes, 4),
     ):
         if size % unit:
-            raise UserError(f"{where}: '{key}' ({size}) must be a multiple of {unit} bytes")
+            # the accumulator's width may be the key that was changed
+            culprit = key if key in origins else "memory.acc_word_bytes"
+            raise cfg.key_error(culprit, f"'{key}' ({size}) must be a multiple of {unit} bytes")
     return cfg
 
 

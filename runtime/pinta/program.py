@@ -12,7 +12,8 @@ A program file (`.pbin`) is a 16-byte header followed by the instruction words:
 | 16- | the instructions, 16 bytes each, little-endian |
 
 `read_program` checks all of it: a truncated, corrupted or foreign file is a `UserError`
-naming the file and what is wrong.
+naming the file and what is wrong. A program holds at most `MAX_INSTRUCTIONS` instructions: a
+file is refused from its size before it is read, and no longer program is written.
 
 The constant pool is a region of DRAM holding 64-bit entries (float64, two little-endian
 words each, low word first): sigma, scale factors, loss weights, optimizer hyperparameter
@@ -32,6 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from pintac.runtime.errors import UserError
+from pintac.runtime.files import atomic_write
+from pintac.runtime.inputs import read_bytes, shown
 from pintac.runtime.pinta import isa
 from pintac.runtime.pinta.codes import HYPER_FIELDS, SCHEDULE_CODES
 
@@ -39,6 +42,9 @@ MAGIC = b"PNTA"
 VERSION = 1
 _HEADER = struct.Struct("<4sHHII")
 HEADER_BYTES = _HEADER.size
+# A program is read whole and decoded in Python: 2 Mi instructions (32 MiB) is over 100 times
+# the programs of the paper-size examples.
+MAX_INSTRUCTIONS = 1 << 21
 
 
 @dataclass
@@ -61,6 +67,11 @@ class Program:
         return [isa.decode(w, pc) for pc, w in enumerate(self.words)]
 
     def to_bytes(self) -> bytes:
+        if len(self.words) > MAX_INSTRUCTIONS:
+            raise UserError(
+                f"error: the program has {len(self.words)} instructions, more than a program "
+                f"file holds ({MAX_INSTRUCTIONS})"
+            )
         body = b"".join(w.to_bytes(isa.WORD_BYTES, "little") for w in self.words)
         header = _HEADER.pack(MAGIC, VERSION, HEADER_BYTES, len(self.words), zlib.crc32(body))
         return header + body
@@ -69,33 +80,38 @@ class Program:
         return len(self.words)
 
 
-def from_bytes(data: bytes, source: str = "the program") -> Program:
-    """Parse the bytes of a program file; `UserError` if they are not a valid one."""
+def from_bytes(data: bytes, source: str | None = None) -> Program:
+    """Parse the bytes of a program file (`source`: its path, for messages); `UserError` if
+    they are not a valid one."""
+
+    def damaged(message: str) -> UserError:
+        where = f"{source}: error: the file" if source is not None else "error: the program"
+        return UserError(f"{where} {message}")
+
     if len(data) < HEADER_BYTES:
-        raise UserError(
-            f"{source} is not a PINTA program: {len(data)} bytes, shorter than the "
-            f"{HEADER_BYTES}-byte header"
+        raise damaged(
+            f"is not a PINTA program: {len(data)} bytes, shorter than the {HEADER_BYTES}-byte "
+            "header"
         )
     magic, version, header, count, crc = _HEADER.unpack_from(data)
     if magic != MAGIC:
-        raise UserError(f"{source} is not a PINTA program (magic {magic!r}, expected {MAGIC!r})")
+        raise damaged(f"is not a PINTA program (magic {shown(magic)}, expected {MAGIC!r})")
     if version != VERSION:
-        raise UserError(
-            f"{source} is a PINTA program of format version {version}; this pintac reads "
-            f"version {VERSION}"
+        raise damaged(
+            f"is a PINTA program of format version {version}; this pintac reads version {VERSION}"
         )
     if header != HEADER_BYTES:
-        raise UserError(f"{source} is corrupted: header size {header}, expected {HEADER_BYTES}")
+        raise damaged(f"is corrupted: header size {header}, expected {HEADER_BYTES}")
     body = data[HEADER_BYTES:]
     expected = count * isa.WORD_BYTES
     if len(body) != expected:
         what = "truncated" if len(body) < expected else "corrupted (trailing bytes)"
-        raise UserError(
-            f"{source} is {what}: the header announces {count} instructions ({expected} "
-            f"bytes) but {len(body)} bytes follow it"
+        raise damaged(
+            f"is {what}: the header announces {count} instructions ({expected} bytes) but "
+            f"{len(body)} bytes follow it"
         )
     if zlib.crc32(body) != crc:
-        raise UserError(f"{source} is corrupted: the instructions' checksum does not match")
+        raise damaged("is corrupted: the instructions' checksum does not match")
     words = [
         int.from_bytes(body[i : i + isa.WORD_BYTES], "little")
         for i in range(0, len(body), isa.WORD_BYTES)
@@ -104,16 +120,26 @@ def from_bytes(data: bytes, source: str = "the program") -> Program:
 
 
 def write_program(path: str | Path, program) -> None:
-    """Write a program file (`program`: a Program, instructions or words)."""
-    Path(path).write_bytes(Program.of(program).to_bytes())
+    """Write a program file (`program`: a Program, instructions or words), atomically."""
+    data = Program.of(program).to_bytes()
+    atomic_write(Path(path), lambda stream: stream.write(data), "program")
 
 
-def read_program(path: str | Path) -> Program:
-    """Read a program file; a missing, truncated or corrupted file is a `UserError`."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        raise UserError(f"cannot read the PINTA program {path}: {e.strerror}") from None
+def file_bytes(instructions: int) -> int:
+    """The size of a program file of `instructions` instructions."""
+    return HEADER_BYTES + instructions * isa.WORD_BYTES
+
+
+def read_program(path: str | Path, max_instructions: int = MAX_INSTRUCTIONS) -> Program:
+    """Read a program file of at most `max_instructions` instructions; a missing, special,
+    too large, truncated or corrupted file is a `UserError`."""
+    limit = file_bytes(max_instructions)
+    data = read_bytes(
+        path,
+        "the program",
+        limit,
+        f"a program of at most {max_instructions} instructions ({limit} bytes)",
+    )
     return from_bytes(data, str(path))
 
 
@@ -161,7 +187,9 @@ class ConstantPool:
         steps); the first entry's index. Pass the optimizer's values exactly as the
         `train.update` op holds them."""
         if schedule not in SCHEDULE_CODES:
-            raise UserError(f"unknown schedule '{schedule}' (known: {', '.join(SCHEDULE_CODES)})")
+            raise UserError(
+                f"error: unknown schedule {shown(schedule)} (known: {', '.join(SCHEDULE_CODES)})"
+            )
         block = dict(zip(HYPER_FIELDS, (lr, beta1, beta2, eps), strict=False))
         block["schedule"] = SCHEDULE_CODES.index(schedule)
         block["steps"] = 0 if steps is None else int(steps)

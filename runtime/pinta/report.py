@@ -1,10 +1,12 @@
 """The report of a PINTA training step: cycles, queue activity, traffic, energy, a trace.
 
 `StepReport` holds what the timing and energy model computed for one step. It renders as a
-text table (`to_text`), as JSON (`to_json`, the same content as `to_dict`) and as a
-Chrome/Perfetto trace (`trace`, `write_trace`: `traceEvents` with one track per queue, an
-event per instruction and one per token wait; open it in ui.perfetto.dev or
-chrome://tracing).
+text table (`to_text`: time and energy in the unit of their magnitude, `format_time` and
+`format_energy`), as JSON (`to_json`, the same content as `to_dict`, with the raw figures:
+cycles, microseconds, pJ) and as a Chrome/Perfetto trace (`trace`, `write_trace`:
+`traceEvents` with one track per queue, an event per instruction and one per token wait; open
+it in ui.perfetto.dev or chrome://tracing). Both label the step by its number from 1 (the
+step register holds the steps done before it: 0 for step 1).
 """
 
 from __future__ import annotations
@@ -33,6 +35,29 @@ def _round(x: float) -> float:
     return round(float(x), 6)
 
 
+def _scaled(value: float, units: tuple[tuple[str, float], ...]) -> str:
+    """`value` (in the first unit) in the largest unit in which it is at least 1, to four
+    significant digits: `557.0 ms`."""
+    if value == 0:
+        return f"0 {units[0][0]}"
+    index = max((i for i, (_, scale) in enumerate(units) if abs(value) >= scale), default=0)
+    shown = f"{value / units[index][1]:#.4g}"
+    if abs(float(shown)) >= 1000 and index + 1 < len(units):  # 999.96 rounds up to 1000.
+        index += 1
+        shown = f"{value / units[index][1]:#.4g}"
+    return f"{shown.rstrip('.')} {units[index][0]}"
+
+
+def format_energy(pj: float) -> str:
+    """An energy given in pJ, in pJ, nJ, uJ, mJ or J by its magnitude: `648.0 mJ`."""
+    return _scaled(pj, (("pJ", 1.0), ("nJ", 1e3), ("uJ", 1e6), ("mJ", 1e9), ("J", 1e12)))
+
+
+def format_time(us: float) -> str:
+    """A time given in microseconds, in ns, us, ms or s by its magnitude: `557.0 ms`."""
+    return _scaled(us, (("ns", 1e-3), ("us", 1.0), ("ms", 1e3), ("s", 1e6)))
+
+
 @dataclass
 class QueueStats:
     instructions: int = 0
@@ -46,7 +71,7 @@ class StepReport:
     """What one training step cost on PINTA."""
 
     seed: int
-    step: int
+    step: int  # the step register: steps done before this one (0 for the first)
     cycles: int
     clock_mhz: float
     instructions: int
@@ -58,6 +83,11 @@ class StepReport:
     events: dict[str, int] = field(default_factory=dict)  # compute events by name
     # makes the trace's events (instruction and token-wait slices), on demand
     trace_source: Callable[[], list[dict[str, Any]]] | None = field(default=None, repr=False)
+
+    @property
+    def number(self) -> int:
+        """The step's number, from 1."""
+        return self.step + 1
 
     @property
     def time_us(self) -> float:
@@ -73,7 +103,7 @@ class StepReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "seed": self.seed,
-            "step": self.step,
+            "step": self.number,
             "cycles": self.cycles,
             "time_us": _round(self.time_us),
             "clock_mhz": self.clock_mhz,
@@ -108,8 +138,9 @@ class StepReport:
 
     def to_text(self) -> str:
         out = [
-            f"PINTA step {self.step} (seed {self.seed}): {self.cycles} cycles, "
-            f"{self.time_us:.3f} us at {self.clock_mhz:g} MHz, {self.instructions} instructions",
+            f"PINTA step {self.number} (seed {self.seed}): {self.cycles} cycles, "
+            f"{format_time(self.time_us)} at {self.clock_mhz:g} MHz, "
+            f"{self.instructions} instructions",
             "",
             f"{'queue':<10}{'instr':>8}{'busy':>12}{'stall':>12}{'idle':>12}{'busy %':>9}",
         ]
@@ -127,15 +158,15 @@ class StepReport:
         for memory, rw in self.bytes.items():
             out.append(f"{memory:<10}{rw['read']:>16}{rw['write']:>16}")
         total = self.total_energy_pj
-        out += ["", f"{'energy':<22}{'pJ':>18}{'share':>9}"]
+        out += ["", f"{'energy':<22}{'':>18}{'share':>9}"]
         for c in CATEGORIES:
             items = self.energy_pj.get(c, {})
             value = sum(items.values())
             share = 100.0 * value / total if total else 0.0
-            out.append(f"{_CATEGORY_TITLES[c]:<22}{value:>18.3f}{share:>8.1f}%")
+            out.append(f"{_CATEGORY_TITLES[c]:<22}{format_energy(value):>18}{share:>8.1f}%")
             for name, v in sorted(items.items()):
-                out.append(f"  {name:<20}{v:>18.3f}")
-        out.append(f"{'total':<22}{total:>18.3f}")
+                out.append(f"  {name:<20}{format_energy(v):>18}")
+        out.append(f"{'total':<22}{format_energy(total):>18}")
         return "\n".join(out) + "\n"
 
     def trace(self) -> dict[str, Any]:
@@ -150,7 +181,11 @@ class StepReport:
         events = self.trace_source() if self.trace_source is not None else []
         return {"traceEvents": meta + events, "displayTimeUnit": "ns"}
 
+    def trace_json(self) -> str:
+        """The trace as JSON text."""
+        return json.dumps(self.trace()) + "\n"
+
     def write_trace(self, path: str | Path) -> None:
         """Write the trace atomically (missing directories are created; a `UserError` names a
         path that cannot be written)."""
-        write_text(Path(path), json.dumps(self.trace()) + "\n", "trace")
+        write_text(Path(path), self.trace_json(), "trace")

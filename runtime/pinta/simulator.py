@@ -82,19 +82,21 @@ class Simulator:
         if image.dtype != np.float32 or image.ndim != 1 or not image.flags.c_contiguous:
             image = np.ascontiguousarray(image, dtype=np.float32).reshape(-1)
         if image.size > cfg.dram_words:
-            raise UserError(
-                f"the DRAM image ({image.size} words) is larger than the configured DRAM "
-                f"({cfg.dram_words} words, memory.dram_bytes)"
+            raise cfg.key_error(
+                "memory.dram_bytes",
+                f"the program's DRAM image ({image.size} words) is larger than the configured "
+                f"DRAM ({cfg.dram_words} words, memory.dram_bytes)",
             )
         if const_entries > cfg.memory.const_entries:
-            raise UserError(
-                f"the constant pool has {const_entries} entries, more than the constant "
-                f"buffer holds ({cfg.memory.const_entries}, memory.const_entries)"
+            raise cfg.key_error(
+                "memory.const_entries",
+                f"the program's constant pool has {const_entries} entries, more than the "
+                f"constant buffer holds ({cfg.memory.const_entries}, memory.const_entries)",
             )
         if const_base < 0 or const_base + 2 * const_entries > image.size:
             raise UserError(
-                f"the constant pool (DRAM words [{const_base}, "
-                f"{const_base + 2 * const_entries})) lies outside the DRAM image "
+                f"error: the program's constant pool (DRAM words [{const_base}, "
+                f"{const_base + 2 * const_entries})) lies outside its DRAM image "
                 f"({image.size} words)"
             )
         self.const_base, self.const_entries = const_base, const_entries

@@ -16,6 +16,7 @@ from pinta_helpers import GOLDEN
 
 from pintac.runtime import smx
 from pintac.runtime.pinta import asm
+from pintac.runtime.pinta.report import format_energy, format_time
 from pintac.runtime.pinta.simulator import Simulator
 
 PROGRAM = """\
@@ -114,4 +115,38 @@ def test_reports_are_the_same_every_step(run):
     sim, report, _, _ = run
     again = sim.run_step(seed=2, step=5)
     assert (again.seed, again.step) == (2, 5)
-    assert {**again.to_dict(), "seed": 1, "step": 0} == report.to_dict()
+    assert {**again.to_dict(), "seed": 1, "step": 1} == report.to_dict()
+
+
+@pytest.mark.parametrize(
+    "pj, shown",
+    [
+        (648030311602.95, "648.0 mJ"),
+        (660857.6, "660.9 nJ"),
+        (2457.6, "2.458 nJ"),
+        (0.5, "0.5000 pJ"),
+        (0.0, "0 pJ"),
+        (999_960.0, "1.000 uJ"),
+        (3.2e12, "3.200 J"),
+    ],
+)
+def test_energy_is_shown_in_the_unit_of_its_magnitude(pj, shown):
+    assert format_energy(pj) == shown
+
+
+@pytest.mark.parametrize(
+    "us, shown",
+    [(557028.36, "557.0 ms"), (1.13, "1.130 us"), (0.002, "2.000 ns"), (2.5e6, "2.500 s")],
+)
+def test_time_is_shown_in_the_unit_of_its_magnitude(us, shown):
+    assert format_time(us) == shown
+
+
+def test_the_text_labels_steps_from_one_and_the_json_keeps_raw_figures(run):
+    sim, report, _, _ = run
+    tenth = sim.run_step(seed=1, step=9)  # the step register counts the steps before
+    assert tenth.to_text().startswith("PINTA step 10 (seed 1): 565 cycles, 1.130 us at 500 MHz")
+    data = tenth.to_dict()
+    assert data["step"] == 10
+    assert (data["cycles"], data["time_us"]) == (565, 1.13)
+    assert data["energy_pj"]["total"] == pytest.approx(2457.6 + 45200 + 25600 + 587600)
