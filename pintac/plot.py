@@ -37,8 +37,11 @@ from pintac.runtime.files import (
     check_directory,
     refuse_overwriting_inputs,
 )
+from pintac.runtime.inputs import MAX_SOURCE_BYTES, read_bytes
 
 FORMATS = ("png", "svg", "pdf")
+# A report of the most steps pintac trains is far smaller; a larger file is not one.
+MAX_REPORT_BYTES = MAX_SOURCE_BYTES
 GRID_2D = 101  # points per coordinate of a 2-D solution plot
 GRID_1D = 401
 
@@ -130,16 +133,11 @@ def read_report(path: str) -> dict[str, Any]:
     def fail(message: str) -> UserError:
         return UserError(f"{path}: error: {message}")
 
+    data = read_bytes(path, "the report", MAX_REPORT_BYTES)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise fail("no such file") from None
-    except IsADirectoryError:
-        raise fail("is a directory, not a report") from None
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise fail("not a pintac report (not UTF-8 text)") from None
-    except OSError as e:
-        raise fail(f"cannot read the report: {e.strerror or e}") from None
     try:
         report = json.loads(text)
     except (ValueError, RecursionError) as e:

@@ -33,8 +33,11 @@ from pintac.cli_util import ArgumentParser, check_output, float_option, write_ou
 from pintac.limits import MAX_PREDICT_POINTS
 from pintac.runtime.errors import UserError
 from pintac.runtime.files import atomic_write, refuse_overwriting_inputs
+from pintac.runtime.inputs import read_bytes
 
 OUTPUT_KINDS = (".npz", ".csv")
+# The most points predict evaluates, as CSV text of up to 100 coordinates of 25 characters.
+MAX_POINTS_BYTES = MAX_PREDICT_POINTS * 100 * 25
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -174,14 +177,7 @@ def read_points(path: str, coords: int, names: Sequence[str]) -> np.ndarray:
     suffix = Path(path).suffix.lower()
     if suffix not in (".npy", ".npz", ".csv"):
         raise fail("the points must be a .npy, .npz or .csv file")
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise fail("no such file") from None
-    except IsADirectoryError:
-        raise fail("is a directory, not a file of points") from None
-    except OSError as e:
-        raise fail(f"cannot read the points: {e.strerror or e}") from None
+    data = read_bytes(path, "the file of points", MAX_POINTS_BYTES)
     x = _read_csv(data, fail) if suffix == ".csv" else _read_numpy(data, suffix, fail)
     if x.ndim == 1 and coords == 1:
         x = x.reshape(-1, 1)

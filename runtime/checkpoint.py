@@ -35,6 +35,7 @@ import numpy as np
 
 from pintac.runtime.errors import UserError
 from pintac.runtime.files import atomic_write
+from pintac.runtime.inputs import input_size
 
 FORMAT = "pintac-checkpoint"
 VERSION = 2
@@ -85,19 +86,14 @@ def load_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:
     def fail(message: str) -> UserError:
         return UserError(f"{shown}: error: {message}")
 
+    if not os.path.lexists(path):
+        raise fail("no such checkpoint file")
+    size = input_size(path, "the checkpoint")  # a regular file: a FIFO would block the read
     try:
         with open(path, "rb") as f:
             head = f.read(4)
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-    except FileNotFoundError:
-        raise fail("no such checkpoint file") from None
-    except IsADirectoryError:
-        raise fail("is a directory, not a checkpoint file") from None
-    except PermissionError:
-        raise fail("permission denied") from None
     except OSError as e:
-        raise fail(f"cannot read the checkpoint: {e.strerror or e}") from None
+        raise fail(f"cannot read the checkpoint: {(e.strerror or str(e)).lower()}") from None
     if size == 0:
         raise fail("the checkpoint file is empty")
     if head[:2] != b"PK":

@@ -1,0 +1,65 @@
+"""Inputs that are not regular files — a FIFO nobody writes to, a device — are refused by
+name at once, by every command that reads a checkpoint, a report or a file of points (a read
+would block forever, or never end)."""
+
+import os
+import signal
+
+import pytest
+
+from pintac.cli import main
+
+
+@pytest.fixture
+def deadline():
+    """Fail instead of hanging: a blocked read is interrupted after 10 s."""
+
+    def expire(signum, frame):
+        raise TimeoutError("the command blocked on its input")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(10)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def run(argv, capsys):
+    code = main([str(a) for a in argv])
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture
+def fifo(tmp_path):
+    path = tmp_path / "pipe.npz"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["predict", "{fifo}", "--grid", "3x3"],
+        ["plot", "{fifo}"],
+        ["run", "{tiny}", "--init-from", "{fifo}", "--steps", "1", "--quiet"],
+    ],
+    ids=["predict-checkpoint", "plot-report", "run-init-from"],
+)
+def test_a_fifo_input_is_refused_not_waited_for(argv, fifo, tiny, capsys, deadline):
+    code, err = run([a.format(fifo=fifo, tiny=tiny) for a in argv], capsys)
+    assert code == 1
+    assert f"{fifo}: error:" in err and "a FIFO (named pipe), not a regular file" in err
+
+
+def test_a_fifo_of_points_is_refused(tmp_path, fifo, tiny, capsys, deadline):
+    checkpoint = tmp_path / "ck"
+    assert run(["run", tiny, "--steps", "1", "--quiet", "--checkpoint", checkpoint], capsys)[0] == 0
+    points = tmp_path / "points.npy"
+    os.mkfifo(points)
+    code, err = run(["predict", checkpoint / "checkpoint.npz", "--points", points], capsys)
+    assert code == 1 and f"{points}: error:" in err and "FIFO" in err
+
+
+def test_a_device_as_checkpoint_is_refused(capsys, deadline):
+    code, err = run(["predict", "/dev/zero", "--grid", "3x3"], capsys)
+    assert code == 1 and "/dev/zero: error:" in err and "character device" in err
