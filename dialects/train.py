@@ -78,6 +78,7 @@ from pintac.dialects.smx import QuantizedTensorType
 from pintac.dialects.support import (
     DYNAMIC,
     compatible,
+    dim_str,
     f32_shape,
     f32_tensor,
     float_array,
@@ -594,6 +595,138 @@ class ExpandColumnsOp(IRDLOperation):
 
 
 @irdl_op_definition
+class UnitDirectionsOp(IRDLOperation):
+    """The input jet of Taylor-mode derivatives: at every point, the unit vectors of the
+    coordinates [lo, hi), one direction each.
+
+    %e = train.unit_directions %x dims 0 to 2 : tensor<?x2xf32> -> tensor<?x2x2xf32>
+
+    Semantics: out[n, k, :] = e_(lo+k), an N x (hi − lo) x D tensor in x's dtype; x gives only
+    the number of points N and coordinates D. The network maps these directions, layer by
+    layer, to its directional derivatives (`pinn-build-loss{derivatives=taylor}`).
+    """
+
+    name = "train.unit_directions"
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+    dim_lo = prop_def(IntegerAttr[I64])
+    dim_hi = prop_def(IntegerAttr[I64])
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$input `dims` $dim_lo `to` $dim_hi attr-dict `:` type($input) `->` type($output)"
+    )
+
+    def __init__(self, input: SSAValue | Operation, lo: int, hi: int):
+        rows, width = SSAValue.get(input).type.get_shape()
+        super().__init__(
+            operands=[input],
+            result_types=[f32_tensor(rows, hi - lo, width)],
+            properties={"dim_lo": IntegerAttr(lo, i64), "dim_hi": IntegerAttr(hi, i64)},
+        )
+
+    def dim_range(self) -> tuple[int, int]:
+        return self.dim_lo.value.data, self.dim_hi.value.data
+
+    def verify_(self) -> None:
+        n, d = _rank2(self.input.type, "the points")
+        y = f32_shape(
+            self.output.type, 3, "the result", "a rank-3 f32 tensor (points x directions x D)"
+        )
+        lo, hi = self.dim_range()
+        if d == DYNAMIC or not 0 <= lo < hi <= d:
+            raise VerifyException(
+                f"the coordinate range {lo} to {hi} is not within the {dim_str(d)} "
+                "coordinates of the points"
+            )
+        if not (compatible(y[0], n) and y[1] == hi - lo and compatible(y[2], d)):
+            raise VerifyException(
+                f"{hi - lo} directions at {dim_str(n)} points of {d} coordinates are "
+                f"{shape_str([n, hi - lo, d])}, got {shape_str(y)}"
+            )
+
+
+@irdl_op_definition
+class SampleCoordinatesOp(IRDLOperation):
+    """The input jet of stochastic Taylor-mode derivatives (STDE): at every point, S unit
+    vectors of coordinates drawn uniformly, with replacement, from [lo, hi).
+
+    %e = train.sample_coordinates %x, %seed, %step dims 0 to 100 samples 8 stream 1
+           : tensor<?x101xf32> -> tensor<?x8x101xf32>
+
+    Semantics, with N, D = x.shape (only the shape of x is read) and W = hi − lo:
+
+        w = philox_words(seed, step, stream, N * S).reshape(N, S)    # uint32
+        k = lo + (w * W) >> 32                                       # in [lo, hi)
+        out[n, s, :] = e_k[n, s]                                     # x's dtype
+
+    from the same streams as `stein.sample` (distinct sample sets of a step need distinct
+    streams); a point's draws depend on its row index only, not on N.
+    """
+
+    name = "train.sample_coordinates"
+    input = operand_def(TensorType)
+    seed = operand_def(I64)
+    step = operand_def(I64)
+    output = result_def(TensorType)
+    dim_lo = prop_def(IntegerAttr[I64])
+    dim_hi = prop_def(IntegerAttr[I64])
+    samples = prop_def(IntegerAttr[I64])
+    stream = prop_def(IntegerAttr[I64])
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$input `,` $seed `,` $step `dims` $dim_lo `to` $dim_hi `samples` $samples "
+        "`stream` $stream attr-dict `:` type($input) `->` type($output)"
+    )
+
+    def __init__(
+        self,
+        input: SSAValue | Operation,
+        seed: SSAValue | Operation,
+        step: SSAValue | Operation,
+        lo: int,
+        hi: int,
+        samples: int,
+        stream: int,
+    ):
+        rows, width = SSAValue.get(input).type.get_shape()
+        super().__init__(
+            operands=[input, seed, step],
+            result_types=[f32_tensor(rows, samples, width)],
+            properties={
+                "dim_lo": IntegerAttr(lo, i64),
+                "dim_hi": IntegerAttr(hi, i64),
+                "samples": IntegerAttr(samples, i64),
+                "stream": IntegerAttr(stream, i64),
+            },
+        )
+
+    def dim_range(self) -> tuple[int, int]:
+        return self.dim_lo.value.data, self.dim_hi.value.data
+
+    def verify_(self) -> None:
+        n, d = _rank2(self.input.type, "the points")
+        y = f32_shape(
+            self.output.type, 3, "the result", "a rank-3 f32 tensor (points x samples x D)"
+        )
+        lo, hi = self.dim_range()
+        s = self.samples.value.data
+        if d == DYNAMIC or not 0 <= lo < hi <= d:
+            raise VerifyException(
+                f"the coordinate range {lo} to {hi} is not within the {dim_str(d)} "
+                "coordinates of the points"
+            )
+        if s < 1:
+            raise VerifyException(f"samples must be at least 1, got {s}")
+        if not 0 <= self.stream.value.data <= 2**32 - 1:
+            raise VerifyException(f"stream must be in [0, 2^32), got {self.stream.value.data}")
+        if not (compatible(y[0], n) and y[1] == s and compatible(y[2], d)):
+            raise VerifyException(
+                f"{s} samples at {dim_str(n)} points of {d} coordinates are "
+                f"{shape_str([n, s, d])}, got {shape_str(y)}"
+            )
+
+
+@irdl_op_definition
 class MeanSquareOp(IRDLOperation):
     """A loss term's value: the mean over rows of the squared row norms, Σ_c r² averaged.
 
@@ -839,6 +972,8 @@ TRAIN = Dialect(
         UnflattenOp,
         ExpandColumnsOp,
         PermuteOp,
+        UnitDirectionsOp,
+        SampleCoordinatesOp,
         MeanSquareOp,
         MeanSquareGradOp,
         WeightedSumOp,

@@ -9,6 +9,10 @@
   op to its base-stream value and its difference-stream value. A layer's entry in
   `DIFFERENCE_LOWERINGS` gives both; activations (`pintac.dialects.activations`) give
   φ(z_b) and `stein.diff_activation`; linear elementwise ops act on the differences directly.
+- Taylor-mode jets (the `taylor` derivative strategy): `lower_jets` maps each op to its value
+  and its `Jet`, the first and second derivatives along D directions per point. A layer's
+  entry in `JET_LOWERINGS` gives both; an activation's jet follows from its table entry's
+  `jet` formula (φ', φ''); linear elementwise ops act on the coefficients directly.
 
 A layer names its parameters by symbol (`pinn.dense %x, @W0, @b0`); its lowerings read them
 as the function's parameter arguments. Adding a layer kind is adding its entries here;
@@ -16,13 +20,15 @@ as the function's parameter arguments. Adding a layer kind is adding its entries
 
 Streams. The base stream is rows of points, `N x H`; the difference streams are
 `N x M x H` (M streams per point, in the order of `stein.difference_streams`). A difference
-value is None where it is identically zero (data that does not depend on the points).
+value is None where it is identically zero (data that does not depend on the points). A jet's
+coefficients are streams too, `N x D x H`, one per direction.
 """
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from xdsl.builder import Builder
 from xdsl.dialects import arith
@@ -30,7 +36,7 @@ from xdsl.dialects.builtin import ArrayAttr, SymbolRefAttr
 from xdsl.ir import Block, Operation, SSAValue
 
 from pintac.dialects import pinn, stein, train, tt
-from pintac.dialects.activations import activation_of
+from pintac.dialects.activations import ACTIVATIONS, Activation, activation_of
 from pintac.dialects.support import DYNAMIC
 from pintac.runtime import tt as tt_numerics
 from pintac.runtime.errors import PassError
@@ -47,34 +53,43 @@ DifferenceLowering = Callable[
     tuple[list[SSAValue], list[SSAValue | None]],
 ]
 
+# A jet lowering gets the values and the jets of the operands (None: data, a zero jet) and
+# returns the values and jets of the results.
+JetLowering = Callable[
+    [Builder, Operation, Sequence[SSAValue], Sequence["Jet | None"], Params],
+    tuple[list[SSAValue], list["Jet | None"]],
+]
+
 LAYER_LOWERINGS: dict[type[Operation], Lowering] = {}
 DIFFERENCE_LOWERINGS: dict[type[Operation], DifferenceLowering] = {}
+JET_LOWERINGS: dict[type[Operation], JetLowering] = {}
+
+
+def _registers_in(table: dict, what: str, op_type: type[Operation]) -> Callable:
+    def register(fn):
+        if op_type in table:
+            raise ValueError(f"two {what} for {op_type.name}")
+        table[op_type] = fn
+        return fn
+
+    return register
 
 
 def layer_lowering(op_type: type[Operation]) -> Callable[[Lowering], Lowering]:
     """Register the lowering of a layer op class."""
-
-    def register(fn: Lowering) -> Lowering:
-        if op_type in LAYER_LOWERINGS:
-            raise ValueError(f"two lowerings for {op_type.name}")
-        LAYER_LOWERINGS[op_type] = fn
-        return fn
-
-    return register
+    return _registers_in(LAYER_LOWERINGS, "lowerings", op_type)
 
 
 def difference_lowering(
     op_type: type[Operation],
 ) -> Callable[[DifferenceLowering], DifferenceLowering]:
     """Register the base/difference-stream lowering of a layer op class."""
+    return _registers_in(DIFFERENCE_LOWERINGS, "difference lowerings", op_type)
 
-    def register(fn: DifferenceLowering) -> DifferenceLowering:
-        if op_type in DIFFERENCE_LOWERINGS:
-            raise ValueError(f"two difference lowerings for {op_type.name}")
-        DIFFERENCE_LOWERINGS[op_type] = fn
-        return fn
 
-    return register
+def jet_lowering(op_type: type[Operation]) -> Callable[[JetLowering], JetLowering]:
+    """Register the Taylor-mode (jet) lowering of a layer op class."""
+    return _registers_in(JET_LOWERINGS, "jet lowerings", op_type)
 
 
 def names_parameters(op: Operation) -> bool:
@@ -147,6 +162,27 @@ def lower_dense_streams(
         b, d, lambda rows: b.insert(train.GemmOp(rows, w, train.GemmRole.FWD)).result, name
     )
     return [zb], [zd]
+
+
+@jet_lowering(pinn.DenseOp)
+def lower_dense_jets(
+    b: Builder,
+    op: pinn.DenseOp,
+    values: Sequence[SSAValue],
+    jets: Sequence[Jet | None],
+    params: Params,
+) -> tuple[list[SSAValue], list[Jet | None]]:
+    """Value: x · W + b; each coefficient: times W, no bias (an affine map's derivatives)."""
+    (z,) = lower_dense(b, op, values, params)
+    (jet,) = jets
+    if jet is None:
+        return [z], [None]
+    w = params[op.weight.string_value()]
+
+    def gemm(rows: SSAValue) -> SSAValue:
+        return b.insert(train.GemmOp(rows, w, train.GemmRole.FWD)).result
+
+    return [z], [map_jet(b, jet, gemm, op.output.name_hint)]
 
 
 # ---------------------------------------------------------------- tt.linear
@@ -342,6 +378,22 @@ def lower_tt_linear_streams(
     return [zb], [zd]
 
 
+@jet_lowering(tt.LinearOp)
+def lower_tt_linear_jets(
+    b: Builder,
+    op: tt.LinearOp,
+    values: Sequence[SSAValue],
+    jets: Sequence[Jet | None],
+    params: Params,
+) -> tuple[list[SSAValue], list[Jet | None]]:
+    """Value: x · W + b; each coefficient: times W, no bias; all through the same super-cores."""
+    (z,) = lower_tt_linear(b, op, values, params)
+    (jet,) = jets
+    if jet is None:
+        return [z], [None]
+    return [z], [map_jet(b, jet, lambda rows: tt_matmul(b, op, rows, params), op.output.name_hint)]
+
+
 # ---------------------------------------------------------------- everything else
 
 
@@ -394,3 +446,217 @@ def _linear_sum(b: Builder, op: arith.AddfOp | arith.SubfOp, diff) -> SSAValue:
         return b.insert(arith.NegfOp(dc)).result if subtract else dc
     cls = arith.SubfOp if subtract else arith.AddfOp
     return b.insert(cls(da, dc)).result
+
+
+# ---------------------------------------------------------------- Taylor-mode jets
+#
+# Along a direction v, the curve t ↦ h(x + t v) of every value h of the network has Taylor
+# coefficients h' (first) and h'' (second derivative in t). An affine layer z = h W + b maps
+# them by W (no bias); an activation y = φ(z) by the chain rule of second order,
+#     y' = φ'(z) z',   y'' = φ'(z) z'' + φ''(z) z'²,
+# with φ'(z), φ''(z) from the activation's table entry (`Activation.jet`), evaluated once per
+# point and broadcast over the D directions. Everything is built from ops that have VJP rules,
+# so reverse mode differentiates the jets like any other part of the loss.
+
+
+@dataclass(frozen=True)
+class Jet:
+    """The Taylor coefficients of a value h (N x H) along D directions per point: `first`
+    and `second`, N x D x H each; `second` is None where identically zero (an affine function
+    of the input) or not carried (`order` 1: first derivatives only)."""
+
+    first: SSAValue
+    second: SSAValue | None
+    order: int
+
+
+def _jet_name(hint: str | None, k: int) -> str | None:
+    return None if hint is None else f"{hint}_j{k}"
+
+
+def map_jet(b: Builder, jet: Jet, linear: Callable[[SSAValue], SSAValue], hint: str | None) -> Jet:
+    """A row-wise linear map (a layer's GEMMs, no bias) applied to each coefficient."""
+    first = on_rows(b, jet.first, linear, _jet_name(hint, 1))
+    second = None if jet.second is None else on_rows(b, jet.second, linear, _jet_name(hint, 2))
+    return Jet(first, second, jet.order)
+
+
+def reshape(b: Builder, x: SSAValue, result_shape: Sequence[int]) -> SSAValue:
+    """x with the shape `result_shape` (DYNAMIC for the batch), row-major: a `train.permute`
+    with the identity permutation, or x itself if it has that shape already."""
+    return _permute(b, x, result_shape, range(len(result_shape)), result_shape)
+
+
+def broadcast_over_streams(
+    b: Builder, x: SSAValue, streams: SSAValue, hint: str | None = None
+) -> SSAValue:
+    """x (N x H) repeated along the streams of `streams` (N x M x H): each row as a column,
+    `train.expand_columns` repeating that column M times, then moved to N x M x H."""
+    n, width = x.type.get_shape()
+    m = streams.type.get_shape()[1]
+    if m == 1:
+        out = reshape(b, x, [n, 1, width])
+    else:
+        rows = DYNAMIC if n == DYNAMIC else n * width
+        column = reshape(b, x, [rows, 1])
+        repeated = b.insert(train.ExpandColumnsOp(column, 0, m, m)).output
+        out = _permute(b, repeated, [n, width, m], [0, 2, 1], [n, m, width])
+    return _named_if_new(out, hint and f"{hint}_streams")
+
+
+class _Formula:
+    """Builds an activation's `jet` formula as IR. Python arithmetic on its `_Term`s inserts
+    `arith` ops (a number becomes a `pinn.constant` of the other operand's type) and `apply`
+    inserts an activation's op; `unused_ops_erased` removes what the jet did not need."""
+
+    def __init__(self, b: Builder):
+        self.builder = b
+        self.ops: list[Operation] = []
+
+    def term(self, value: SSAValue) -> _Term:
+        return _Term(self, value)
+
+    def insert(self, op: Operation) -> _Term:
+        self.ops.append(self.builder.insert(op))
+        return _Term(self, op.results[0])
+
+    def operand(self, x: _Term | float, like: _Term) -> SSAValue:
+        if isinstance(x, _Term):
+            return x.value
+        return self.insert(pinn.ConstantOp(float(x), like.value.type)).value
+
+    def binary(self, cls: type[Operation], lhs: _Term | float, rhs: _Term | float) -> _Term:
+        like = lhs if isinstance(lhs, _Term) else rhs
+        return self.insert(cls(self.operand(lhs, like), self.operand(rhs, like)))
+
+    def apply(self, name: str, x: _Term) -> _Term:
+        return self.insert(ACTIVATIONS[name].op(x.value))
+
+    def unused_ops_erased(self) -> None:
+        for op in reversed(self.ops):
+            if not any(r.uses for r in op.results):
+                op.detach()
+                op.erase()
+
+
+@dataclass(frozen=True)
+class _Term:
+    formula: _Formula
+    value: SSAValue
+
+    def __add__(self, other):
+        return self.formula.binary(arith.AddfOp, self, other)
+
+    def __radd__(self, other):
+        return self.formula.binary(arith.AddfOp, other, self)
+
+    def __sub__(self, other):
+        return self.formula.binary(arith.SubfOp, self, other)
+
+    def __rsub__(self, other):
+        return self.formula.binary(arith.SubfOp, other, self)
+
+    def __mul__(self, other):
+        return self.formula.binary(arith.MulfOp, self, other)
+
+    def __rmul__(self, other):
+        return self.formula.binary(arith.MulfOp, other, self)
+
+    def __truediv__(self, other):
+        return self.formula.binary(arith.DivfOp, self, other)
+
+    def __rtruediv__(self, other):
+        return self.formula.binary(arith.DivfOp, other, self)
+
+    def __neg__(self):
+        return self.formula.insert(arith.NegfOp(self.value))
+
+
+def _activation_jet(
+    b: Builder, act: Activation, z: SSAValue, y: SSAValue, jet: Jet, hint: str | None
+) -> Jet:
+    """y = φ(z): y' = φ'(z) z', and for order 2 y'' = φ'(z) z'' + φ''(z) z'²."""
+    if act.jet is None:
+        raise PassError(
+            f"activation '{act.name}' has no Taylor-mode rule (its table entry gives no jet "
+            "formula for φ' and φ'')"
+        )
+    formula = _Formula(b)
+    d1, d2 = act.jet(formula.term(z), formula.term(y), formula.apply)
+    slope = broadcast_over_streams(b, d1.value, jet.first, hint and f"{hint}_d1")
+    first = _named(b.insert(arith.MulfOp(slope, jet.first)).result, _jet_name(hint, 1))
+    second = None
+    if jet.order == 2:
+        curvature = broadcast_over_streams(b, d2.value, jet.first, hint and f"{hint}_d2")
+        square = b.insert(arith.MulfOp(jet.first, jet.first)).result
+        second = b.insert(arith.MulfOp(curvature, square)).result
+        if jet.second is not None:
+            along = b.insert(arith.MulfOp(slope, jet.second)).result
+            second = b.insert(arith.AddfOp(along, second)).result
+        _named(second, _jet_name(hint, 2))
+    formula.unused_ops_erased()
+    _named_if_new(d1.value, hint and f"{hint}_d1")
+    if second is not None:
+        _named_if_new(d2.value, hint and f"{hint}_d2")
+    return Jet(first, second, jet.order)
+
+
+def lower_jets(
+    b: Builder,
+    op: Operation,
+    values: Sequence[SSAValue],
+    jets: Sequence[Jet | None],
+    params: Params,
+) -> tuple[list[SSAValue], list[Jet | None]]:
+    """Values and jets of an op of a network evaluated in Taylor mode."""
+    lowering = JET_LOWERINGS.get(type(op))
+    if lowering is not None:
+        return lowering(b, op, values, jets, params)
+    if names_parameters(op):
+        raise PassError(f"'{op.name}' has no Taylor-mode (jet) lowering", op)
+    mapped = op.clone(value_mapper=dict(zip(op.operands, values, strict=True)))
+    b.insert(mapped)
+    outs = list(mapped.results)
+    if all(j is None for j in jets):  # data: a zero jet
+        return outs, [None] * len(outs)
+    hint = op.results[0].name_hint if op.results else None
+    act = activation_of(type(op))
+    if act is not None:
+        return outs, [_activation_jet(b, act, values[0], outs[0], jets[0], hint)]
+    if isinstance(op, arith.AddfOp | arith.SubfOp):
+        return outs, [_linear_jet(b, op, jets, hint)]
+    if isinstance(op, arith.NegfOp):
+        (jet,) = jets
+        negated = [
+            None if c is None else b.insert(arith.NegfOp(c)).result for c in _coefficients(jet)
+        ]
+        return outs, [_jet_of(negated, jet.order, hint)]
+    raise PassError(
+        f"'{op.name}' on a network's Taylor-mode jets has no lowering (linear layers, "
+        "activations, additions and negations have one)",
+        op,
+    )
+
+
+def _coefficients(jet: Jet | None) -> tuple[SSAValue | None, SSAValue | None]:
+    return (None, None) if jet is None else (jet.first, jet.second)
+
+
+def _jet_of(coefficients: Sequence[SSAValue | None], order: int, hint: str | None) -> Jet:
+    first, second = coefficients
+    assert first is not None, "a jet that is not zero has a first coefficient"
+    return Jet(
+        _named_if_new(first, _jet_name(hint, 1)),
+        None if second is None else _named_if_new(second, _jet_name(hint, 2)),
+        order,
+    )
+
+
+def _linear_jet(b: Builder, op: arith.AddfOp | arith.SubfOp, jets, hint: str | None) -> Jet:
+    """The jet of a ± c: the coefficients of a ± those of c (data has none)."""
+    ja, jc = jets
+    order = max(j.order for j in jets if j is not None)
+    sums = [
+        _linear_sum(b, op, pair) for pair in zip(_coefficients(ja), _coefficients(jc), strict=True)
+    ]
+    return _jet_of(sums, order, hint)

@@ -2,15 +2,18 @@
 
 Rewrites `@loss(params..., points..., seed, step) -> (loss, term losses...)` into
 `@loss_grad(...) -> (loss, term losses..., grad of each param...)`: the forward ops, then
-their adjoints in reverse order. First order only — Stein's estimator made the network's
-input derivatives forward computations, so back-propagation runs once, through everything.
+their adjoints in reverse order. First order only — the derivative strategy (Stein's
+estimator, Taylor-mode jets) made the network's input derivatives forward computations, so
+back-propagation runs once, through everything.
 
 Only *active* values (those depending on a parameter) get adjoints; points, perturbations and
 constants are data. Every backward GEMM is tagged with its role: the gradient w.r.t. a layer's
 input is `dgrad` (dy · Wᵀ), w.r.t. its weight `wgrad` (xᵀ · dy).
 
 The gradient rule (VJP) of every differentiable op is in the table `VJP_RULES` below; every
-activation of `pintac.dialects.activations` has one rule, `train.activation_grad`.
+activation of `pintac.dialects.activations` has one rule, `train.activation_grad`. Taylor-mode
+jets are built from ops of this table (GEMMs, elementwise arithmetic, activations, permutes,
+column placement), so their gradients need no rule of their own.
 """
 
 from __future__ import annotations
@@ -107,6 +110,17 @@ def _columns(e: Emitter, op: pinn.SumOp | pinn.SliceOp, dys, needs):
     return [e(train.ExpandColumnsOp(dy, lo, hi, op.input.type.get_shape()[1]))]
 
 
+def _expand_columns(e: Emitter, op: train.ExpandColumnsOp, dys, needs):
+    """The transpose of placing x into columns [lo, hi): those columns of dy, summed into one
+    where x is one column repeated (a broadcast)."""
+    (dy,) = dys
+    lo, hi = op.dim_lo.value.data, op.dim_hi.value.data
+    x_type = op.input.type
+    if x_type.get_shape()[1] == 1 and hi - lo > 1:
+        return [e(pinn.SumOp(dy, x_type, (lo, hi)))]
+    return [e(pinn.SliceOp(dy, x_type, (lo, hi)))]
+
+
 def _flatten(e: Emitter, op: train.FlattenOp, dys, needs):
     (dy,) = dys
     return [e(train.UnflattenOp(dy, op.input))]
@@ -187,9 +201,13 @@ VJP_RULES: dict[type[Operation], Rule] = {
     arith.NegfOp: _negf,
     pinn.SumOp: _columns,
     pinn.SliceOp: _columns,
+    train.ExpandColumnsOp: _expand_columns,
     train.FlattenOp: _flatten,
     train.UnflattenOp: _unflatten,
     train.PermuteOp: _permute,
+    # jets' input directions depend on the points' shape only, not on their values
+    train.UnitDirectionsOp: lambda e, op, dys, needs: [None],
+    train.SampleCoordinatesOp: lambda e, op, dys, needs: [None, None, None],
     train.MeanSquareOp: _mean_square,
     train.WeightedSumOp: _weighted_sum,
     train.ScaleOp: _scale,

@@ -12,13 +12,19 @@ kept only as the source of its TT cores' `tt_svd` init is not one). Networks are
 wherever they are evaluated, each layer by its lowering in
 `pintac.passes.layer_lowerings` (`pinn.dense` becomes `train.gemm role fwd` plus
 `train.bias_add` on the parameter arguments); a batch with extra leading dims (Stein's
-perturbed batch) is flattened to rows and back. Derivative ops must have been rewritten
-before (by `stein-expand`).
+perturbed batch) is flattened to rows and back.
+
+Derivative ops (`pinn.grad`, `pinn.laplacian`, `pinn.partial`) are evaluated by the
+derivative strategy the option `derivatives` names (`pintac.passes.derivative_strategies`:
+`stein`, `taylor`, `stde`), once per group of ops of a term on one network at the same
+points; `samples` is stde's number of random directions per point. Without a strategy they
+must have been rewritten before (by `stein-expand`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from xdsl.builder import Builder
 from xdsl.context import Context
@@ -29,13 +35,28 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint
 
 from pintac.dialects import pinn, stein, train
-from pintac.passes.layer_lowerings import LAYER_LOWERINGS, lower_streams, names_parameters
+from pintac.passes.derivative_strategies import (
+    DERIVATIVE_OPS,
+    DerivativeStrategy,
+    Term,
+    first_free_stream,
+    group_derivatives,
+    strategy_named,
+)
+from pintac.passes.layer_lowerings import (
+    LAYER_LOWERINGS,
+    Jet,
+    lower_jets,
+    lower_streams,
+    names_parameters,
+)
 from pintac.runtime.errors import PassError
 from pintac.runtime.init import trained_params
 
 
 class _FunctionBody:
-    """Fills one function body: clones problem ops into it and inlines networks."""
+    """Fills one function body: clones problem ops into it, inlines networks and evaluates
+    derivative ops by a strategy (`pintac.passes.derivative_strategies.FunctionBody`)."""
 
     def __init__(
         self,
@@ -43,14 +64,37 @@ class _FunctionBody:
         params: dict[str, SSAValue],
         networks: dict[str, pinn.NetworkOp],
         rng_key: tuple[SSAValue, SSAValue] | None = None,
+        strategy: DerivativeStrategy | None = None,
+        problem: pinn.ProblemOp | None = None,
+        first_stream: int = 0,
+        samples: int | None = None,
     ):
         self.builder = Builder(InsertPoint.at_end(block))
         self.params = params
         self.networks = networks
         self.rng_key = rng_key
+        self.strategy = strategy
+        self.problem = problem
+        self.stream = first_stream
+        self.samples = samples
+        self.term: Term | None = None
+        # The evaluated derivatives of the term being cloned, by op (filled group by group).
+        self.derivatives: dict[Operation, SSAValue] = {}
 
     def add(self, op: Operation) -> Operation:
         return self.builder.insert(op)
+
+    def next_stream(self) -> int:
+        """A random stream no other sample set of the module uses."""
+        self.stream += 1
+        return self.stream - 1
+
+    def clone_term(self, term: Term, x: SSAValue) -> SSAValue:
+        """Clone a loss term's body at the points `x`; returns its residual."""
+        self.term, self.derivatives = term, {}
+        (r,) = self.clone_region(term.body, [x])
+        self.term = None
+        return r
 
     def clone_region(self, region: Region, args: list[SSAValue]) -> list[SSAValue]:
         """Clone a term/exact body with its argument bound to `args`; returns what it yields."""
@@ -80,14 +124,26 @@ class _FunctionBody:
                     "pinn.rng_key is only meaningful in the loss of a training step", op
                 )
             mapper[op.seed], mapper[op.step] = self.rng_key
-        elif isinstance(op, pinn.GradOp | pinn.LaplacianOp | pinn.PartialOp):
+        elif isinstance(op, DERIVATIVE_OPS):
+            mapper[op.output] = self.derivative(op, mapper)
+        else:
+            self.add(op.clone(value_mapper=mapper))
+
+    def derivative(self, op: Operation, mapper: dict[SSAValue, SSAValue]) -> SSAValue:
+        """The value of a derivative op: its group evaluated by the strategy on first use."""
+        if self.strategy is None or self.term is None:
             raise PassError(
                 f"'{op.name} @{op.network.string_value()}' has no lowering here: derivatives "
                 "must be expanded first (run stein-expand before pinn-build-loss)",
                 op,
             )
-        else:
-            self.add(op.clone(value_mapper=mapper))
+        if op not in self.derivatives:
+            group = next(g for g in group_derivatives(self.term) if op in g.ops)
+            values = self.strategy.evaluate(self, self.problem, self.term, group, mapper[group.x])
+            for derivative, value in values.items():
+                value.name_hint = derivative.output.name_hint
+            self.derivatives.update(values)
+        return self.derivatives[op]
 
     def inline_network(self, name: str, x: SSAValue) -> SSAValue:
         net = self.networks[name]
@@ -119,33 +175,56 @@ class _FunctionBody:
         """The network on DiffQuant's streams: its value at x (N x 1) and its differences
         u(x + d_m) − u(x) on the streams d (N x M x D -> N x M x 1), each layer by its
         difference lowering."""
+        return self._inline_with_companion(name, x, d, lower_streams)
+
+    def inline_jets(self, name: str, x: SSAValue, jet: Jet) -> tuple[SSAValue, Jet]:
+        """The network in Taylor mode: its value at x (N x 1) and its jet along the
+        directions of the input jet (N x D x 1 coefficients), each layer by its jet
+        lowering."""
+        return self._inline_with_companion(name, x, jet, lower_jets)
+
+    def _inline_with_companion(self, name: str, x: SSAValue, companion: Any, lower):
+        """Inline the network carrying, besides each value, a companion (difference streams,
+        a jet) that `lower` maps layer by layer; returns the output's value and companion."""
         net = self.networks[name]
         arg = net.body.block.args[0]
-        base: dict[SSAValue, SSAValue] = {arg: x}
-        diff: dict[SSAValue, SSAValue | None] = {arg: d}
+        values: dict[SSAValue, SSAValue] = {arg: x}
+        companions: dict[SSAValue, Any] = {arg: companion}
         for op in net.body.block.ops:
             if isinstance(op, pinn.ReturnOp):
                 (out,) = op.values
-                if diff.get(out) is None:
+                if companions.get(out) is None:
                     raise PassError(f"@{name} does not depend on its input", op)
-                return base[out], diff[out]
-            bases, diffs = lower_streams(
+                return values[out], companions[out]
+            outs, out_companions = lower(
                 self.builder,
                 op,
-                [base[o] for o in op.operands],
-                [diff.get(o) for o in op.operands],
+                [values[o] for o in op.operands],
+                [companions.get(o) for o in op.operands],
                 self.params,
             )
-            for result, b, dd in zip(op.results, bases, diffs, strict=True):
-                base[result], diff[result] = b, dd
+            for result, v, c in zip(op.results, outs, out_companions, strict=True):
+                values[result], companions[result] = v, c
         raise AssertionError("verified networks end in pinn.return")
 
 
 @dataclass(frozen=True)
 class PinnBuildLossPass(ModulePass):
-    """Inline networks into the loss terms: build @loss, @predict and @exact functions."""
+    """Inline networks and evaluate derivatives: build @loss, @predict and @exact functions."""
 
     name = "pinn-build-loss"
+
+    derivatives: str | None = None
+    samples: int | None = None
+
+    def __post_init__(self) -> None:
+        # Checked when the pass is made, so a bad option fails before any pass runs.
+        if self.derivatives is not None:
+            strategy_named(self.derivatives)
+        if self.samples is not None and self.derivatives != "stde":
+            raise PassError("samples is an option of derivatives=stde (the random directions)")
+        if self.samples is not None and not (isinstance(self.samples, int) and self.samples >= 1):
+            raise PassError(f"samples must be an integer >= 1, got {self.samples}")
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
         problems = [p for p in op.ops if isinstance(p, pinn.ProblemOp)]
@@ -159,7 +238,8 @@ class PinnBuildLossPass(ModulePass):
             raise PassError(f"the module already has @{sorted(clash)[0]}: was the pass run twice?")
         params = trained_params(problem)  # not a parameter only serving as an init's source
         networks = {n.sym_name.data: n for n in problem.ops_of(pinn.NetworkOp)}
-        for f in (self._loss(problem, params, networks), self._predict(problem, params, networks)):
+        loss = self._loss(problem, params, networks, first_free_stream(op))
+        for f in (loss, self._predict(problem, params, networks)):
             op.body.block.add_op(f)
         if (exact := problem.exact) is not None:
             op.body.block.add_op(self._exact(exact))
@@ -173,7 +253,7 @@ class PinnBuildLossPass(ModulePass):
             by_name[p.sym_name.data] = arg
         return block, by_name
 
-    def _loss(self, problem, params, networks) -> func.FuncOp:
+    def _loss(self, problem, params, networks, first_stream: int) -> func.FuncOp:
         terms = problem.terms
         point_types = [t.body.block.args[0].type for t in terms]
         block, by_name = self._param_block(params, [*point_types, i64, i64])
@@ -182,10 +262,13 @@ class PinnBuildLossPass(ModulePass):
             arg.name_hint = f"x_{t.sym_name.data}"
         seed, step = block.args[-2], block.args[-1]
         seed.name_hint, step.name_hint = "seed", "step"
-        b = _FunctionBody(block, by_name, networks, (seed, step))
+        strategy = None if self.derivatives is None else strategy_named(self.derivatives)
+        b = _FunctionBody(
+            block, by_name, networks, (seed, step), strategy, problem, first_stream, self.samples
+        )
         term_losses = []
         for t, x in zip(terms, points, strict=True):
-            (r,) = b.clone_region(t.body, [x])
+            r = b.clone_term(t, x)
             loss = b.add(train.MeanSquareOp(r)).output
             loss.name_hint = f"loss_{t.sym_name.data}"
             term_losses.append(loss)

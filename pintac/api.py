@@ -36,10 +36,11 @@ from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp, TensorT
 from xdsl.printer import Printer
 
 from pintac.diagnostics import ParsedModule, Source, parse_source, read_source, verify
-from pintac.dialects import pinn, stein, train
+from pintac.dialects import pinn, train
 from pintac.frontend import build_pde, is_pde
 from pintac.limits import MAX_EVAL_POINTS, MAX_SEED, MAX_STEPS
 from pintac.pass_manager import Instrumentation, parse_pipeline_spec, run_pipeline
+from pintac.passes import derivative_strategies
 from pintac.pipelines import DEFAULT_PIPELINE, pipeline_spec
 from pintac.registry import available_passes, make_context
 from pintac.runtime import rng
@@ -573,23 +574,17 @@ class Program:
         return Evaluation(err, points, smoothed)
 
     def smoothed_values(self, params, x: np.ndarray, seed: int) -> np.ndarray:
-        """The Gaussian-smoothed network E[u(x+δ)], by the mean over K antithetic pairs."""
-        pairs = int(self.config("pairs", stein.DEFAULT_PAIRS))
-        sigma = float(self.config("sigma", stein.DEFAULT_SIGMA))
-        sigma_t = float(self.config("sigma_t", sigma))
+        """The network the program's derivative strategy trains, at the rows of `x` (Stein's
+        estimator: the Gaussian-smoothed network E[u(x+δ)]); a UserError for a strategy that
+        trains the network itself."""
         has_time = self.terms[0].domain.has_time if self.terms else False
-        scale = np.full(x.shape[1], sigma, dtype=np.float32)
-        if has_time:
-            scale[-1] = sigma_t
-        out = np.empty((len(x), 1), dtype=np.float32)
-        chunk = max(1, 65536 // (2 * pairs))
-        for start in range(0, len(x), chunk):
-            xs = x[start : start + chunk]
-            d = rng.normal(seed, start, rng.STREAM_EVAL + 1, (len(xs), pairs, x.shape[1])) * scale
-            batch = np.concatenate([xs[:, None] + d, xs[:, None] - d], axis=1)
-            u = self.predict_values(params, batch.reshape(-1, x.shape[1]))
-            out[start : start + len(xs)] = u.reshape(len(xs), 2 * pairs, -1).mean(axis=1)
-        return out
+        return derivative_strategies.smoothed_values(
+            self.functions["train_step"],
+            lambda rows: self.predict_values(params, rows),
+            x,
+            seed,
+            has_time,
+        )
 
 
 class TrainingDiverged(UserError):

@@ -16,6 +16,15 @@ PIPELINES: dict[str, tuple[str, str]] = {
         f"stein-expand,{_TRAIN},{_STEP}",
         "f32 training with Stein's-estimator derivatives (the baseline)",
     ),
+    "fp32-taylor": (
+        f"pinn-build-loss{{derivatives=taylor}},pinn-autodiff,{_STEP}",
+        "f32 training with exact derivatives by Taylor-mode jets (the AD baseline)",
+    ),
+    "fp32-stde": (
+        f"pinn-build-loss{{derivatives=stde}},pinn-autodiff,{_STEP}",
+        "f32 training with Laplacians by the stochastic Taylor derivative estimator "
+        "(16 random coordinates a point)",
+    ),
     "smx-naive": (
         f"stein-expand,{_TRAIN},smx-quantize,{_STEP}",
         "fully quantized SMX training, the perturbed batches quantized as they are",

@@ -28,6 +28,7 @@ KERNEL_MODULES = (
     "pintac.runtime.kernels_core",
     "pintac.runtime.kernels_stein",
     "pintac.runtime.kernels_smx",
+    "pintac.runtime.kernels_taylor",
 )
 
 

@@ -156,6 +156,19 @@ register(
 register(stein.DifferenceStreamsOp)
 register(stein.DiffActivationOp, lambda op: {"activation": op.activation.data})
 register(stein.DiffActivationVjpOp, lambda op: {"activation": op.activation.data})
+register(
+    train.UnitDirectionsOp,
+    lambda op: {"lo": op.dim_lo.value.data, "hi": op.dim_hi.value.data},
+)
+register(
+    train.SampleCoordinatesOp,
+    lambda op: {
+        "lo": op.dim_lo.value.data,
+        "hi": op.dim_hi.value.data,
+        "samples": op.samples.value.data,
+        "stream": op.stream.value.data,
+    },
+)
 
 
 def _quantize(op: smx.QuantizeOp) -> Params:
