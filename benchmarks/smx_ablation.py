@@ -31,8 +31,6 @@ from pathlib import Path
 
 import records  # benchmarks/records.py
 
-import pintac  # noqa: F401  (before NumPy, for OpenBLAS's thread timeout: pintac/__init__.py)
-
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "smx.json"
 

@@ -3,10 +3,15 @@
 Both run in this process, on the same points and parameters, at the paper's poisson2d sizes
 (tanh MLP 2-256-256-256-1, K = 512 antithetic pairs, 100 + 100 points) unless told otherwise.
 Steps alternate between the two implementations so machine noise hits both alike; the report
-gives the median of each and their ratio.
+gives the median of each and their ratio. The compiled step uses pintac's threads (BLAS on
+one thread, large GEMMs in row blocks on its pool), the hand-written one NumPy's: BLAS on all
+the threads pintac may use, which busy-wait for each other when other processes hold the
+cores. `OPENBLAS_NUM_THREADS=1` puts both on one thread and compares the code alone;
+`benchmarks/threads.py` compares thread settings.
 
     python benchmarks/step_time.py                 # paper sizes, 7 timed steps each
     python benchmarks/step_time.py --pairs 64 --repeats 5 --json out.json
+    OPENBLAS_NUM_THREADS=1 python benchmarks/step_time.py   # one thread each
 """
 
 from __future__ import annotations
@@ -44,8 +49,11 @@ def main(argv=None) -> int:
     ap.add_argument("--json", metavar="FILE")
     args = ap.parse_args(argv)
 
+    from threadpoolctl import threadpool_limits
+
     import pintac.api as pt
     from pintac.run import _tune_malloc
+    from pintac.runtime import threads
 
     _tune_malloc()
     text = (ROOT / "examples" / "poisson2d.mlir").read_text()
@@ -70,11 +78,12 @@ def main(argv=None) -> int:
     hw.init(0)
 
     compiled, handwritten = [], []
-    for step in range(args.repeats + 1):  # step 0 warms up both (buffers, BLAS threads)
+    for step in range(args.repeats + 1):  # step 0 warms up both (buffers, thread pools)
         points = program.batch(0, step)
-        t0 = time.perf_counter()
-        hw.step(points["pde"], points["bc"], step, 0)
-        t1 = time.perf_counter()
+        with threadpool_limits(limits=threads.available(), user_api="blas"):
+            t0 = time.perf_counter()
+            hw.step(points["pde"], points["bc"], step, 0)
+            t1 = time.perf_counter()
         trainer.train(1)
         t2 = time.perf_counter()
         if step:

@@ -40,12 +40,8 @@ import sys
 import time
 from pathlib import Path
 
-import records  # benchmarks/records.py
-
-# isort: off
-import pintac  # noqa: F401  (before NumPy, for OpenBLAS's thread timeout: pintac/__init__.py)
 import numpy as np
-# isort: on
+import records  # benchmarks/records.py
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "tt.json"

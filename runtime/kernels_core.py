@@ -13,7 +13,7 @@ from xdsl.dialects import arith
 
 from pintac.dialects import pinn, train
 from pintac.dialects.activations import ACTIVATIONS
-from pintac.runtime import smx
+from pintac.runtime import parallel, smx
 from pintac.runtime.kernels import kernel
 
 F32 = np.float32
@@ -63,7 +63,7 @@ def gemm(a, b, *, transpose_a: bool, transpose_b: bool, exact: bool = False):
         a = a.values if isinstance(a, smx.Quantized) else a
         b = b.values if isinstance(b, smx.Quantized) else b
         return smx.gemm(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
-    return np.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
+    return parallel.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
 
 
 @kernel(train.BiasAddOp)

@@ -151,7 +151,7 @@ def stein_grad(
     k = delta.shape[1]
     plus, minus = _plus_minus(values, k, differences)
     diff = plus - minus  # (N, K)
-    grad = np.matmul(diff[:, None, :], delta[:, :, lo:hi])[:, 0, :]  # (N, hi − lo)
+    grad = parallel.matmul(diff[:, None, :], delta[:, :, lo:hi])[:, 0, :]  # (N, hi − lo)
     grad /= 2 * k * sigma**2
     return grad
 
@@ -176,7 +176,7 @@ def stein_laplacian(
         second = plus - center  # exact in float32 (see the module docstring)
         second += minus - center
     w = _laplacian_weights(delta, sigma, lo, hi)
-    lap = np.matmul(w[:, None, :], second[:, :, None])[:, 0, :]  # (N, 1)
+    lap = parallel.matmul(w[:, None, :], second[:, :, None])[:, 0, :]  # (N, 1)
     lap /= 2 * k * sigma**4
     return lap
 
@@ -220,7 +220,7 @@ def stein_grad_vjp(
     dg = _values_buffer(dout, n, k, differences)
     first = 0 if differences else 1
     plus = dg[:, first : first + k, :]  # (N, K, 1)
-    np.matmul(delta[:, :, lo:hi], dout[:, :, None], out=plus)
+    parallel.matmul(delta[:, :, lo:hi], dout[:, :, None], out=plus)
     plus /= 2 * k * sigma**2
     np.negative(plus, out=dg[:, first + k :, :])
     if not differences:

@@ -494,7 +494,7 @@ def _exact_block(a: np.ndarray, b: np.ndarray, ra: _LineRange, rb: _LineRange):
     acc = np.zeros((ndig, m, n), dtype=np.int64)
     for s, x in enumerate(da):
         for t, y in enumerate(db):
-            _add_at(acc, (x @ y).astype(np.int64), wa * s + wb * t)
+            _add_at(acc, parallel.matmul(x, y).astype(np.int64), wa * s + wb * t)
     out = _rounded(acc, ra.lo[:, None] + rb.lo[None, :])
     return out, na, nb
 
@@ -618,7 +618,7 @@ def gemm_with_stats(
     if rows.size == m and cols.size == n:
         out = np.empty((m, n), dtype=np.float32)
     else:
-        exact = a64 @ b64
+        exact = parallel.matmul(a64, b64)
         exact += 0.0  # an exact zero is +0.0 whatever the signs of the products
         with np.errstate(over="ignore"):  # overflow to inf is the rounding asked for
             out = exact.astype(np.float32)
@@ -769,7 +769,7 @@ def gemm_quantized(
     if _exact_in_float32(ra, rb, k):
         opa = a.values.T if transpose_a else a.values
         opb = b.values.T if transpose_b else b.values
-        out = np.matmul(opa, opb)
+        out = parallel.matmul(opa, opb)
         out += np.float32(0.0)  # an exact zero is +0.0 whatever the signs of the products
         return out
     return _float64_product_rounded(_operand(a, transpose_a), _operand(b, transpose_b))
@@ -875,7 +875,7 @@ def _float64_product_rounded(opa: np.ndarray, opb: np.ndarray) -> np.ndarray:
             else:
                 chunk = a64[: stop - start]
                 _copy(chunk, opa[start:stop])
-            np.matmul(chunk, b64, out=c64[: stop - start])
+            parallel.matmul(chunk, b64, out=c64[: stop - start])
             _copy(out[start:stop], c64[: stop - start])
         return out
     _copy(out, _float64_reduction(opa, opb))
@@ -888,7 +888,7 @@ def _float64_reduction(opa: np.ndarray, opb: np.ndarray, index=None) -> np.ndarr
     float32 ones converted a chunk of positions at a time (no full float64 copy)."""
     (m, k), n = opa.shape, opb.shape[1]
     if index is None and opa.dtype == np.float64 and opb.dtype == np.float64:
-        return opa @ opb
+        return parallel.matmul(opa, opb)
     count = k if index is None else index.size
     step = max(1, _GEMM_CHUNK_BYTES // (8 * max(m, n)))
     total = np.zeros((m, n), dtype=np.float64)
@@ -898,7 +898,7 @@ def _float64_reduction(opa: np.ndarray, opb: np.ndarray, index=None) -> np.ndarr
         else:
             chosen = index[start : start + step]
         a_part = opa[:, chosen].astype(np.float64, copy=False)
-        total += a_part @ opb[chosen].astype(np.float64, copy=False)
+        total += parallel.matmul(a_part, opb[chosen].astype(np.float64, copy=False))
     return total
 
 

@@ -31,7 +31,7 @@ quantize them. For a contraction with core (r, n, m, s), prefix P, suffix Q and 
 All three contraction GEMMs have R P Q r n m s multiply-adds; both merge VJP GEMMs have the
 merge's r_a n m r_b n' m' r_c.
 
-Contraction orders. Left-to-right (`ltr`) is the dialect's sequential scheme: step k (k = 1..d)
+Contraction orders. Left-to-right (`ltr`) is the sequential scheme: step k (k = 1..d)
 is ``contract(a, G_k, prefix = m_1..m_{k-1}, suffix = n_{k+1}..n_d)``, the activation in each
 row being (m_1..m_{k-1}, r_{k-1}, n_k, .., n_d). Right-to-left (`rtl`) contracts the last core
 first: before step k (k = d..1) each row holds (n_1..n_k, r_k, m_{k+1}..m_d) and after it
@@ -41,7 +41,7 @@ first: before step k (k = d..1) each row holds (n_1..n_k, r_k, m_{k+1}..m_d) and
     P = n_1..n_{k-1},  Q = m_{k+1}..m_d,  rows (x, p, q), reduction (j, c), columns (b, i).
 
 This is exactly ``contract(a, rtl_core(G_k), prefix = P, suffix = Q)`` with the core permuted
-to (n, s, r, m), so the `tt.contract` op expresses both orders. Both start from x : R x N and
+to (n, s, r, m), so `contract` expresses both orders. Both start from x : R x N and
 end at x @ W : R x M with no permutation of x or y. Super-cores from `merge` take the place of
 their cores in either order.
 
@@ -62,6 +62,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pintac.runtime import parallel
+
 # GEMM kinds, passed to the `gemm` callback.
 FWD = "fwd"
 DGRAD = "dgrad"
@@ -79,8 +81,9 @@ GemmFn = Callable[[str, np.ndarray, np.ndarray], np.ndarray]
 
 
 def matmul(kind: str, lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """The default `gemm` callback: ``lhs @ rhs`` (`kind` is ignored)."""
-    return lhs @ rhs
+    """The default `gemm` callback: ``lhs @ rhs`` (`kind` is ignored), a large one in row
+    blocks on the runtime's thread pool (`pintac.runtime.parallel.matmul`)."""
+    return parallel.matmul(lhs, rhs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,7 +257,7 @@ def merge_vjp_gemms(ds: np.ndarray, g: np.ndarray, h: np.ndarray) -> tuple[Gemm,
 def contract(
     a: np.ndarray, core: np.ndarray, prefix: int, suffix: int, gemm: GemmFn | None = None
 ) -> np.ndarray:
-    """`tt.contract`: a (R, P r n Q) with core (r, n, m, s) -> (R, P m s Q),
+    """a (R, P r n Q) with core (r, n, m, s) -> (R, P m s Q),
     ``out[x, p, i, c, q] = sum_{b, j} a[x, p, b, j, q] core[b, j, i, c]``; a `fwd` GEMM."""
     return contract_gemm(a, core, prefix, suffix).run(gemm)
 
@@ -321,7 +324,7 @@ def _merge_vjp(
 
 
 def merge(cores: Sequence[np.ndarray], gemm: GemmFn | None = None) -> np.ndarray:
-    """`tt.merge`: consecutive cores -> one super-core (r_a, prod n, prod m, r_c), merged left
+    """Consecutive cores -> one super-core (r_a, prod n, prod m, r_c), merged left
     to right with one `merge` GEMM per pair. A single core is returned as is."""
     return _merge_fold(cores, gemm)[0]
 
@@ -354,7 +357,7 @@ def _check_chain(cores: Sequence[np.ndarray]) -> list[tuple[int, int, int, int]]
 
 
 def reconstruct(cores: Sequence[np.ndarray], gemm: GemmFn | None = None) -> np.ndarray:
-    """`tt.reconstruct`: the dense W (N, M) of a chain with boundary ranks 1."""
+    """The dense W (N, M) of a chain with boundary ranks 1."""
     shapes = _check_chain(cores)
     n = math.prod(s[1] for s in shapes)
     m = math.prod(s[2] for s in shapes)
