@@ -257,7 +257,7 @@ def merge_vjp_gemms(ds: np.ndarray, g: np.ndarray, h: np.ndarray) -> tuple[Gemm,
 def contract(
     a: np.ndarray, core: np.ndarray, prefix: int, suffix: int, gemm: GemmFn | None = None
 ) -> np.ndarray:
-    """a (R, P r n Q) with core (r, n, m, s) -> (R, P m s Q),
+    """Contract a (R, P r n Q) with a core (r, n, m, s) -> (R, P m s Q),
     ``out[x, p, i, c, q] = sum_{b, j} a[x, p, b, j, q] core[b, j, i, c]``; a `fwd` GEMM."""
     return contract_gemm(a, core, prefix, suffix).run(gemm)
 
