@@ -3,25 +3,18 @@ name at once, by every command that reads a checkpoint, a report or a file of po
 would block forever, or never end)."""
 
 import os
-import signal
 
 import pytest
+from deadline import no_hang
 
 from pintac.cli import main
 
 
 @pytest.fixture
 def deadline():
-    """Fail instead of hanging: a blocked read is interrupted after 10 s."""
-
-    def expire(signum, frame):
-        raise TimeoutError("the command blocked on its input")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(10)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+    """Fail instead of hanging on an input that blocks."""
+    with no_hang(10):
+        yield
 
 
 def run(argv, capsys):

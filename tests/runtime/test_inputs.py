@@ -1,31 +1,14 @@
 """Reading input files: regular files only, sizes checked before reading, nesting bounded,
 user values quoted without raw bytes."""
 
-import contextlib
 import os
-import signal
 import time
 
 import pytest
+from deadline import no_hang
 
 from pintac.runtime.errors import UserError
 from pintac.runtime.inputs import check_nesting, input_size, read_bytes, read_text, shown
-
-
-@contextlib.contextmanager
-def no_hang(seconds: int = 5):
-    """Turn a read that blocks (a FIFO without a writer) into a test failure."""
-
-    def timeout(signum, frame):
-        raise AssertionError(f"blocked for {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, timeout)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def test_a_regular_file_is_read(tmp_path):

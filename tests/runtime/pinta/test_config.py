@@ -1,11 +1,10 @@
 """The hardware configuration: the bundled defaults, files, overrides and their errors."""
 
-import contextlib
 import os
-import signal
 import time
 
 import pytest
+from deadline import no_hang
 from pinta_helpers import ROOT
 
 from pintac.runtime.errors import UserError
@@ -17,22 +16,6 @@ from pintac.runtime.pinta.config import (
     config_toml,
     load_config,
 )
-
-
-@contextlib.contextmanager
-def no_hang(seconds: int = 5):
-    """Turn a read that blocks (a FIFO without a writer) into a test failure."""
-
-    def timeout(signum, frame):
-        raise AssertionError(f"blocked for {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, timeout)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def test_the_bundled_toml_is_the_schema_defaults():

@@ -1,15 +1,14 @@
 """A program directory (`pintac compile` for PINTA) is checked whole before it runs, and is
 written whole or not at all."""
 
-import contextlib
 import hashlib
 import json
 import os
 import shutil
-import signal
 import time
 
 import pytest
+from deadline import no_hang
 from pinta_helpers import ROOT
 
 import pintac.api as pt
@@ -21,22 +20,6 @@ from pintac.runtime.pinta.program import Program, read_program, write_program
 from pintac.runtime.pinta.target import HardwareOptions, ProgramDirectory
 
 SMALL = ROOT / "examples" / "poisson2d_small.mlir"
-
-
-@contextlib.contextmanager
-def no_hang(seconds: int = 5):
-    """Turn a read that blocks (a FIFO without a writer) into a test failure."""
-
-    def timeout(signum, frame):
-        raise AssertionError(f"blocked for {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, timeout)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 @pytest.fixture(scope="module")
