@@ -88,6 +88,8 @@ def plot_files(out: Path, fmt: str = "png") -> list[Path]:
 
 def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
+    if args.report == "":  # before Path(), which reads "" as "."
+        raise UserError("pintac plot: error: the path of the report is empty")
     out = Path(args.output) if args.output else _default_directory(Path(args.report))
     refuse_overwriting_inputs(
         [(path, "plot") for path in plot_files(out, args.format)],

@@ -36,8 +36,9 @@ from pintac.runtime.files import atomic_write, refuse_overwriting_inputs
 from pintac.runtime.inputs import read_bytes
 
 OUTPUT_KINDS = (".npz", ".csv")
-# The most points predict evaluates, as CSV text of up to 100 coordinates of 25 characters.
-MAX_POINTS_BYTES = MAX_PREDICT_POINTS * 100 * 25
+# The largest file of points read (10^7 points of 25 float32 coordinates as .npy; a CSV of as
+# many numbers is about 5 times larger): a larger file is refused from its size, unread.
+MAX_POINTS_BYTES = 1 << 30
 
 
 def build_parser() -> argparse.ArgumentParser:

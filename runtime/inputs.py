@@ -105,11 +105,15 @@ def read_bytes(path: str | Path, what: str, limit: int, bound: str | None = None
         try:
             info = os.fstat(fd)
             _check_regular(path, info.st_mode, what)  # swapped since the stat above
-            data = stream.read(limit + 1)
+            if info.st_size > limit:
+                raise _too_large(path, what, info.st_size, limit, bound)
+            # a byte more than the file has: a file that grows meanwhile is seen, and nothing
+            # is allocated for the limit, only for the file
+            data = stream.read(info.st_size + 1)
         except OSError as e:
             raise _os_error(path, e) from None
-    if len(data) > limit:  # it grew since the stat
-        raise _too_large(path, what, len(data), limit, bound)
+    if len(data) > info.st_size:
+        raise _error(path, f"{what} changed while it was read")
     return data
 
 

@@ -56,3 +56,18 @@ def test_a_fifo_of_points_is_refused(tmp_path, fifo, tiny, capsys, deadline):
 def test_a_device_as_checkpoint_is_refused(capsys, deadline):
     code, err = run(["predict", "/dev/zero", "--grid", "3x3"], capsys)
     assert code == 1 and "/dev/zero: error:" in err and "character device" in err
+
+
+def test_a_huge_sparse_file_of_points_is_refused_from_its_size(tmp_path, tiny, capsys, deadline):
+    checkpoint = tmp_path / "ck"
+    assert run(["run", tiny, "--steps", "1", "--quiet", "--checkpoint", checkpoint], capsys)[0] == 0
+    points = tmp_path / "points.csv"
+    with open(points, "wb") as f:
+        f.truncate(4 << 30)  # sparse: no disk, and nothing to read but zeros
+    code, err = run(["predict", checkpoint / "checkpoint.npz", "--points", points], capsys)
+    assert code == 1 and f"{points}: error: the file of points is {4 << 30} bytes, more" in err
+
+
+def test_an_empty_report_path_is_named(capsys):
+    code, err = run(["plot", ""], capsys)
+    assert (code, err) == (1, "pintac plot: error: the path of the report is empty\n")

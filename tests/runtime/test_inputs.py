@@ -147,3 +147,11 @@ def test_a_source_is_read_only_from_a_regular_file(tmp_path):
         f.truncate(1 << 40)
     with pytest.raises(UserError, match=f"^{sparse}: error: the input is {1 << 40} bytes, more"):
         read_source(str(sparse))
+
+
+def test_a_generous_limit_allocates_only_what_the_file_holds(tmp_path):
+    """The limit bounds what may be read, not what is allocated: a 5-byte file read with a
+    terabyte limit needs 5 bytes (reading `limit + 1` bytes would ask for a terabyte)."""
+    path = tmp_path / "small.txt"
+    path.write_bytes(b"hello")
+    assert read_bytes(path, "the input", 1 << 40) == b"hello"
