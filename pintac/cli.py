@@ -13,11 +13,11 @@ error quoting a binary input or a command-line word never sends raw bytes to the
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable, Sequence
 
 from pintac import __version__
+from pintac.diagnostics import printable
 
 USAGE = """\
 usage: pintac <command> [args...]
@@ -156,26 +156,6 @@ def voiced(message: str, command: str) -> str:
     if ": error: " in first:
         return message
     return f"pintac {command}: error: {message}"
-
-
-# C0 and C1 control characters but newline and tab, the undecodable bytes of a file name or an
-# argument (surrogate escapes), and the invisible characters that reorder or hide text
-_UNPRINTABLE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
-)
-
-
-def printable(text: str) -> str:
-    """`text` with what a terminal would act on or garble escaped (`\\x1b`, `\\u202e`); an
-    undecodable byte is shown as the byte (`\\xff`)."""
-
-    def escape(match: re.Match[str]) -> str:
-        code = ord(match.group())
-        if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's escape of an undecodable byte
-            code -= 0xDC00
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-    return _UNPRINTABLE.sub(escape, text)
 
 
 def _write(stream, text: str) -> None:

@@ -45,12 +45,37 @@ class Source:
         start = self.text.rfind("\n", 0, offset) + 1
         end = self.text.find("\n", offset)
         end = len(self.text) if end == -1 else end
-        shown = self.text[start:end].rstrip("\r").expandtabs(1)
-        carets = "^" * max(1, min(length, len(shown) - (col - 1)))
+        text = self.text[start:end].rstrip("\r").expandtabs(1)
+        # the line as the terminal shows it (control characters escaped), the caret under the
+        # same character
+        shown, indent = printable(text), len(printable(text[: col - 1]))
+        carets = "^" * max(
+            1, min(len(printable(text[col - 1 : col - 1 + length])), len(shown) - indent)
+        )
         return (
             f"{self.name}:{line + line_offset}:{col}: error: {message}\n"
-            f"{shown}\n{' ' * (col - 1)}{carets}"
+            f"{shown}\n{' ' * indent}{carets}"
         )
+
+
+# C0 and C1 control characters but newline and tab, the undecodable bytes of a file name or an
+# argument (surrogate escapes), and the invisible characters that reorder or hide text
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
+)
+
+
+def printable(text: str) -> str:
+    """`text` with what a terminal would act on or garble escaped (`\\x1b`, `\\u202e`); an
+    undecodable byte is shown as the byte (`\\xff`)."""
+
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's escape of an undecodable byte
+            code -= 0xDC00
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _UNPRINTABLE.sub(escape, text)
 
 
 def read_source(path: str) -> Source:

@@ -7,9 +7,8 @@ import sys
 from collections.abc import Sequence
 from io import StringIO
 
-from pintac.cli import printable
 from pintac.cli_util import ArgumentParser, check_output, write_output
-from pintac.diagnostics import Source, parse_source, read_source, verify
+from pintac.diagnostics import Source, parse_source, printable, read_source, verify
 from pintac.frontend import build_pde, is_pde
 from pintac.pass_manager import (
     Instrumentation,
