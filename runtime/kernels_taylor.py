@@ -26,10 +26,15 @@ def unit_directions(x, *, lo: int, hi: int):
 def sample_coordinates(x, seed, step, *, lo: int, hi: int, samples: int, stream: int):
     """out[n, s, :] = e_k, k = lo + (w · (hi − lo)) >> 32 for the Philox word w number
     n·S + s of the sample stream: S coordinates per point, uniform on [lo, hi) up to
-    (hi − lo)/2³²."""
+    (hi − lo)/2³² (`rng.integers`)."""
     n, d = x.shape
     words = rng.random_words(int(seed), int(step), rng.STREAM_STEIN + stream, n * samples)
-    k = lo + ((words.astype(np.uint64) * np.uint64(hi - lo)) >> np.uint64(32)).astype(np.int64)
-    out = np.zeros((n, samples, d), dtype=x.dtype)
-    np.put_along_axis(out, k.reshape(n, samples, 1), 1, axis=2)
+    k = lo + rng.integers(words, hi - lo)
+    return one_hot(k.reshape(n, samples), d, x.dtype)
+
+
+def one_hot(index: np.ndarray, width: int, dtype) -> np.ndarray:
+    """out[..., :] = e_index: rows of `width` zeros with a one at each entry of `index`."""
+    out = np.zeros((*index.shape, width), dtype=dtype)
+    np.put_along_axis(out, index[..., None], 1, axis=-1)
     return out

@@ -11,7 +11,8 @@ Layout: the 64-bit key is the seed; the 128-bit counter is (index lo, index hi, 
 each block giving four 32-bit words. Uniforms take the top 24 bits of a word:
 u = (w >> 8) + 1) · 2⁻²⁴ ∈ (0, 1]. Gaussians come from Box–Muller on pairs of uniforms
 (u1, u2) = (words 2i, 2i+1): z0 = √(−2 ln u1) cos(2π u2), z1 = √(−2 ln u1) sin(2π u2),
-evaluated in float64 and rounded to float32.
+evaluated in float64 and rounded to float32. Integers in [0, n) take the multiply-shift rule
+k = (w · n) >> 32 of a word (`integers`): one multiply, no division, uniform up to n/2³².
 """
 
 from __future__ import annotations
@@ -80,6 +81,13 @@ def uniform(seed: int, step: int, stream: int, shape) -> np.ndarray:
     count = int(np.prod(shape, dtype=np.int64))
     words = random_words(seed, step, stream, count)
     return (((words >> np.uint32(8)).astype(np.float64) + 1.0) * 2.0**-24).reshape(shape)
+
+
+def integers(words: np.ndarray, bound: int) -> np.ndarray:
+    """Integers in [0, bound) of uint32 `words` by the multiply-shift rule (w · bound) >> 32
+    (int64): each of the bound values is taken by ⌊2³²/bound⌋ or ⌈2³²/bound⌉ words."""
+    w = np.asarray(words, dtype=np.uint32).astype(np.uint64)
+    return ((w * np.uint64(bound)) >> _SHIFT32).astype(np.int64)
 
 
 def normal(seed: int, step: int, stream: int, shape, dtype=np.float32) -> np.ndarray:

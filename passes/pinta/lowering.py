@@ -1250,3 +1250,84 @@ def _check_sfu_width(lo: StepLowering, streams: int, cols: int) -> None:
             f"{lo.what}: {streams} streams of width {cols}; a PINTA SFU instruction takes at "
             f"most {MAX_SFU_STREAMS} streams of width {MAX_SFU_COLS}"
         )
+
+
+# ------------------------------------------------------------------------------ Taylor-mode jets
+
+
+@rule(train.UnitDirectionsOp)
+def _unit_directions(lo: StepLowering, step: Step) -> None:
+    """The unit vectors of [first, last) at every point: a constant pattern. One point's
+    W x D block is made once: VEC fills W ones and VCOL expand_columns sets them as column
+    `first` of W rows of D + 1 words, whose first W·D words are the block (the one of row k
+    lies at k(D + 1) + first = k·D + first + k). Each tile of points is the block repeated:
+    VEC fill 0, then VEC bias_add of the block as one row (0 + 1 and 0 + 0 are exact)."""
+    (out,) = step.outputs
+    _, w, d = lo.shape_of[out]
+    first = step.params["lo"]
+    note = f"%{_name(lo.plan, out)}"
+    staging = lo.staging()
+    ones = staging.resident(w, f"{note}: ones")
+    block = staging.resident(w * (d + 1), f"{note}: the directions of a point")
+    lo.emit("VEC", f"{note}: ones", op="fill", dst=ones, rows=1, cols=w, const=lo.const(1.0))
+    lo.emit(
+        "VCOL",
+        f"{note}: the directions of a point",
+        op="expand_columns",
+        dst=block,
+        a=ones,
+        rows=w,
+        cols=d + 1,
+        lo=first,
+        hi=first + 1,
+    )
+    zero = lo.const(0.0)
+    for tile in lo.tiles(lo.home(out).units, staging, {"e": w * d}, max_units=MAX_VECTOR_ROWS):
+        at, shape = tile.spm["e"], {"rows": tile.n, "cols": w * d}
+        lo.emit("VEC", note, op="fill", dst=at, const=zero, **shape)
+        lo.emit("VEC", note, op="bias_add", dst=at, a=at, b=block, **shape)
+        lo.store(out, tile.u0, tile.u1, at)
+
+
+@rule(train.SampleCoordinatesOp)
+def _sample_coordinates(lo: StepLowering, step: Step) -> None:
+    """S coordinates drawn from [first, last) per point: RNG onehot draws them from
+    [0, W) as rows of W words (the multiply-shift rule of the runtime's kernel), and VCOL
+    expand_columns places the rows at columns [first, last) of the D coordinates, unless
+    they are all of them."""
+    (out,) = step.outputs
+    _, s, d = lo.shape_of[out]
+    p = step.params
+    first, last = p["lo"], p["hi"]
+    w = last - first
+    placed = w != d
+    per_unit = {"e": s * d} | ({"draws": s * w} if placed else {})
+    staging = lo.staging()
+    max_units = max(1, min(MAX_RNG_POINTS, MAX_VECTOR_ROWS // s))
+    for tile in lo.tiles(lo.home(out).units, staging, per_unit, max_units=max_units):
+        note = lo._rows_note(out, tile.u0, tile.u1)
+        draws = tile.spm["draws"] if placed else tile.spm["e"]
+        lo.emit(
+            "RNG",
+            note,
+            kind="onehot",
+            dst=draws,
+            points=tile.n,
+            pairs=s,
+            coords=w,
+            stream=p["stream"],
+            point_offset=tile.u0,
+        )
+        if placed:
+            lo.emit(
+                "VCOL",
+                note,
+                op="expand_columns",
+                dst=tile.spm["e"],
+                a=draws,
+                rows=tile.n * s,
+                cols=d,
+                lo=first,
+                hi=last,
+            )
+        lo.store(out, tile.u0, tile.u1, tile.spm["e"])

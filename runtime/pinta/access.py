@@ -208,9 +208,11 @@ def stein(ins, cfg) -> list[Access]:
 
 
 def rng(ins, cfg) -> list[Access]:
-    out = [_r("sigma", ins.sigma, 1, cfg, "const")]
-    if ins.has_sigma_t:
-        out.append(_r("sigma_t", ins.sigma_t, 1, cfg, "const"))
+    out = []
+    if ins.kind == "normal":  # a onehot draw scales nothing
+        out.append(_r("sigma", ins.sigma, 1, cfg, "const"))
+        if ins.has_sigma_t:
+            out.append(_r("sigma_t", ins.sigma_t, 1, cfg, "const"))
     return [*out, _w("dst", ins.dst, ins.points * ins.pairs * ins.coords, cfg)]
 
 

@@ -103,6 +103,9 @@ STEIN_KINDS = (
     "smoothed_vjp",
     "difference_streams",
 )
+#: RNG: what the generator draws (normal: Stein's Gaussian perturbations; onehot: coordinates
+#: uniform on [0, coords) by the multiply-shift rule, each written as a one-hot row).
+RNG_KINDS = ("normal", "onehot")
 #: UPDATE: optimizers (`pintac.dialects.train.OPTIMIZERS`).
 UPDATE_KINDS = ("adam", "sgd")
 #: QUANT rounding modes (`pintac.runtime.smx.ROUNDINGS`).

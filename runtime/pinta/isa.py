@@ -38,6 +38,7 @@ from pintac.runtime.pinta.codes import (
     PRECISIONS,
     QUEUES,
     RED_KINDS,
+    RNG_KINDS,
     ROUNDINGS,
     SFU_FUNCTIONS,
     SFU_KINDS,
@@ -347,6 +348,16 @@ def _stein_check(ins):
     return None
 
 
+def _rng_check(ins):
+    if ins.kind == "onehot":
+        if ins.coords < 1:
+            return "coords", "onehot draws from [0, coords): coords must be at least 1"
+        for name in ("sigma", "sigma_t", "has_sigma_t"):
+            if getattr(ins, name):
+                return name, f"onehot draws are not scaled: {name} must be 0"
+    return None
+
+
 _CHECKS_DOC = {
     "STORE": "rows > 1 needs stride >= cols (rows must not overlap).",
     "QUANT": (
@@ -360,6 +371,7 @@ _CHECKS_DOC = {
         "grad, laplacian and their VJPs: lo < hi <= coords; perturb, center, center_vjp and "
         "difference_streams: diff = 0."
     ),
+    "RNG": "onehot: coords >= 1; sigma, sigma_t and has_sigma_t = 0.",
 }
 
 
@@ -708,28 +720,38 @@ _add(
     "RNG",
     11,
     "compute",
-    "Gaussian perturbations delta for a block of points",
+    "random draws for a block of points: Gaussian perturbations delta, or one-hot coordinates",
     (
-        A("dst", "spm", "delta, points x pairs x coords"),
+        A("dst", "spm", "normal: delta, points x pairs x coords; onehot: the same shape"),
         U("points", 12, "points of the block"),
-        U("pairs", 11, "K"),
-        U("coords", 8, "D"),
-        U("stream", 12, "the stein.sample stream (RNG stream 0x00000000 + stream)"),
+        U("pairs", 11, "normal: K; onehot: draws per point"),
+        U("coords", 8, "normal: D; onehot: the coordinates drawn from, [0, coords)"),
+        U("stream", 12, "the sample stream (RNG stream 0x00000000 + stream)"),
         U("point_offset", 24, "index of the block's first point in the batch"),
-        A("sigma", "const", "constant-pool entry of sigma"),
-        A("sigma_t", "const", "constant-pool entry of sigma_t (the last coordinate's)"),
-        B("has_sigma_t", "scale the last coordinate by sigma_t"),
+        A("sigma", "const", "normal: constant-pool entry of sigma"),
+        A("sigma_t", "const", "normal: constant-pool entry of sigma_t (the last coordinate's)"),
+        B("has_sigma_t", "normal: scale the last coordinate by sigma_t"),
+        E("kind", 1, RNG_KINDS, "what is drawn"),
     ),
-    "kernels_stein.stein_sample for points [point_offset, point_offset + points) of the batch: "
-    "delta[n, k, j] is Gaussian (n*K + k)*D + j of stream (seed, step, 0 + stream), scaled by "
-    "float32(sigma) (the last coordinate by sigma_t when has_sigma_t).",
+    "normal: kernels_stein.stein_sample for points [point_offset, point_offset + points) of the "
+    "batch: delta[n, k, j] is Gaussian (n*K + k)*D + j of stream (seed, step, 0 + stream), "
+    "scaled by float32(sigma) (the last coordinate by sigma_t when has_sigma_t). onehot: "
+    "dst[n, s, :] = e_c, a row of coords words, zero but for a 1 at c = (w * coords) >> 32 "
+    "(rng.integers, the multiply-shift rule), w the word (point_offset + n)*pairs + s of "
+    "stream (seed, step, 0 + stream): the draws of "
+    "kernels_taylor.sample_coordinates with coords = hi - lo, c = k - lo (VCOL expand_columns "
+    "places the rows at columns [lo, hi)).",
     semantics.rng_block,
     access.rng,
     timing.rng_cycles,
-    "rng.latency + ceil(points*pairs*coords / rng.normals_per_cycle)",
+    "normal: rng.latency + ceil(points*pairs*coords / rng.normals_per_cycle); onehot: "
+    "rng.latency + max(ceil(points*pairs / rng.words_per_cycle), ceil(points*pairs*coords / "
+    "vector.lanes)): a word per draw, the rows written a vector line per cycle",
     timing.rng_events,
-    "rng.normal: points*pairs*coords; rng.word: the uniforms of their Box-Muller pairs; "
-    "fp.mult: one per draw (sigma)",
+    "normal: rng.normal: points*pairs*coords; rng.word: the uniforms of their Box-Muller "
+    "pairs; fp.mult: one per draw (sigma). onehot: rng.word: points*pairs (the 32 x 8-bit "
+    "multiply of the multiply-shift rule is counted within the word)",
+    _rng_check,
 )
 _add(
     "UPDATE",
@@ -1101,6 +1123,7 @@ def isa_markdown() -> str:
         *_enum_table("SFU kinds (`kind`)", SFU_KINDS),
         *_enum_table("RED kinds (`kind`)", RED_KINDS),
         *_enum_table("STEIN kinds (`kind`)", STEIN_KINDS),
+        *_enum_table("RNG kinds (`kind`)", RNG_KINDS),
         *_enum_table("UPDATE optimizers (`kind`)", UPDATE_KINDS),
         *_enum_table("Rounding modes (`rounding`)", ROUNDINGS),
         *_enum_table("Queues (`queue` of NOP)", QUEUES),

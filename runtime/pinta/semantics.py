@@ -2,11 +2,12 @@
 
 One function per instruction class, `fn(machine, ins)`, each one vectorized NumPy operation
 over the instruction's whole region. Everything but the DMAs and the GEMM calls the NumPy
-runtime's own kernels (`pintac.runtime.kernels_core`, `kernels_stein`, `smx`, the activation
-table), so a tile computes bit for bit what the runtime computes for those elements. The two
-exceptions to calling a runtime function as is are the ranged random draws (stochastic
-rounding and Stein perturbations of one block of a tensor), which reproduce the draws of the
-block's elements in the whole tensor (`pintac.runtime.pinta.ranged`).
+runtime's own kernels (`pintac.runtime.kernels_core`, `kernels_stein`, `kernels_taylor`,
+`smx`, the activation table), so a tile computes bit for bit what the runtime computes for
+those elements. The exceptions to calling a runtime function as is are the ranged random
+draws (stochastic rounding, Stein perturbations and STDE coordinates of one block of a
+tensor), which reproduce the draws of the block's elements in the whole tensor
+(`pintac.runtime.pinta.ranged`).
 
 Instructions execute in program order (the compiler orders them to respect data
 dependencies; the timing model checks that the token protocol enforces that order).
@@ -21,6 +22,7 @@ import numpy as np
 from pintac.dialects.activations import ACTIVATIONS
 from pintac.runtime import kernels_core as core
 from pintac.runtime import kernels_stein as stein
+from pintac.runtime import kernels_taylor as taylor
 from pintac.runtime import rng, smx
 from pintac.runtime.errors import UserError
 from pintac.runtime.pinta import ranged
@@ -292,9 +294,14 @@ def stein_block(m: Machine, ins) -> None:
 
 
 def rng_block(m: Machine, ins) -> None:
-    """δ for points [point_offset, point_offset + points) of the batch, as `stein_sample`."""
+    """Draws for points [point_offset, point_offset + points) of the batch: δ as
+    `stein_sample` (normal), or one-hot coordinates as `sample_coordinates` (onehot)."""
     n, k, d = ins.points, ins.pairs, ins.coords
     stream = rng.STREAM_STEIN + ins.stream
+    if ins.kind == "onehot":
+        words = ranged.words(m.seed, m.step, stream, ins.point_offset * k, n * k)
+        m.spm_write(ins.dst, taylor.one_hot(rng.integers(words, d), d, _F32))
+        return
     delta = ranged.normal(m.seed, m.step, stream, ins.point_offset * k * d, n * k * d)
     delta = delta.reshape(n, k, d)
     # the scaling of kernels_stein.stein_sample

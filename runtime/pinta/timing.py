@@ -236,6 +236,9 @@ def stein_events(ins, cfg) -> dict[str, int]:
 
 def rng_cycles(ins, cfg) -> int:
     count = ins.points * ins.pairs * ins.coords
+    if ins.kind == "onehot":
+        draws = _ceil(ins.points * ins.pairs, cfg.rng.words_per_cycle)
+        return cfg.rng.latency + max(draws, _ceil(count, cfg.vector.lanes))
     return cfg.rng.latency + _ceil(count, cfg.rng.normals_per_cycle)
 
 
@@ -243,6 +246,8 @@ def rng_events(ins, cfg) -> dict[str, int]:
     count = ins.points * ins.pairs * ins.coords
     if not count:
         return {}
+    if ins.kind == "onehot":
+        return {"rng.word": ins.points * ins.pairs}
     first = ins.point_offset * ins.pairs * ins.coords
     pairs = (first + count - 1) // 2 - first // 2 + 1
     return {"rng.word": 2 * pairs, "rng.normal": count, "fp.mult": count}

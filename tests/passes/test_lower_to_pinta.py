@@ -305,3 +305,50 @@ def test_a_point_larger_than_the_spm_goes_in_chunks_of_streams(activation, spm_b
     step = check_module_on_both(text, "pde=4,d=4,o=4", [zb, zd, dout], overrides)
     sfu = [i for i in step.instructions if i.mnemonic == "SFU" and i.kind == "diff_vjp"]
     assert len(sfu) == (1 if spm_bytes is None else 4 * 6)
+
+
+DIRECTIONS = """
+func.func @train_step(%x: tensor<?x5xf32> {train.role = "points:pde"}, %seed: i64 {train.role = "seed"}, %step: i64 {train.role = "step"}) -> (tensor<?x3x5xf32> {train.role = "term:inside"}, tensor<?x5x5xf32> {train.role = "term:all"}, tensor<?x4x5xf32> {train.role = "term:sampled"}, tensor<?x2x5xf32> {train.role = "term:sampled_all"}, tensor<f32> {train.role = "loss"}) {
+  %inside = train.unit_directions %x dims 1 to 4 : tensor<?x5xf32> -> tensor<?x3x5xf32>
+  %all = train.unit_directions %x dims 0 to 5 : tensor<?x5xf32> -> tensor<?x5x5xf32>
+  %sampled = train.sample_coordinates %x, %seed, %step dims 1 to 4 samples 4 stream 2 : tensor<?x5xf32> -> tensor<?x4x5xf32>
+  %sampled_all = train.sample_coordinates %x, %seed, %step dims 0 to 5 samples 2 stream 3 : tensor<?x5xf32> -> tensor<?x2x5xf32>
+  %loss = train.mean_square %x : tensor<?x5xf32> -> tensor<f32>
+  func.return %inside, %all, %sampled, %sampled_all, %loss : tensor<?x3x5xf32>, tensor<?x5x5xf32>, tensor<?x4x5xf32>, tensor<?x2x5xf32>, tensor<f32>
+}
+"""
+
+
+@pytest.mark.parametrize("spm_bytes", [None, 1024])
+def test_input_jets_equal_the_runtime_whole_and_in_tiles(spm_bytes):
+    """The unit directions of a coordinate range (a pattern of VEC and VCOL instructions) and
+    sampled coordinates (RNG onehot, placed in the range by VCOL expand_columns where it is
+    not all of the coordinates), whole and in tiles of points."""
+    overrides = [f"memory.spm_bytes={spm_bytes}"] if spm_bytes else []
+    x = np.random.default_rng(0).standard_normal((9, 5), np.float32)
+    step = check_module_on_both(DIRECTIONS, "pde=9", [x], overrides)
+    draws = [i for i in step.instructions if i.mnemonic == "RNG"]
+    assert {i.kind for i in draws} == {"onehot"}
+    assert sum(i.points for i in draws) == 2 * 9
+    if spm_bytes:
+        assert len(draws) > 2
+
+
+@pytest.mark.parametrize(
+    "example, pipeline",
+    [
+        ("poisson2d_small", "fp32-taylor"),
+        (
+            "heat10d_small",
+            "pinn-build-loss{derivatives=stde samples=3},pinn-autodiff,optimizer-lower,cse,dce",
+        ),
+    ],
+)
+def test_taylor_mode_steps_train_bit_for_bit_in_tiles(example, pipeline):
+    """Exact jets and STDE (3 of the 10 space coordinates drawn per point) in a small SPM:
+    the input jets and every op on them run in many tiles."""
+    problem = pt.load(ROOT / "examples" / f"{example}.mlir")
+    program = problem.compile(pipeline, target="numpy-exact")
+    overrides = "memory.spm_bytes=65536,memory.acc_bytes=16384"
+    step = lowered(program, set=overrides)
+    run_both(program, step, steps=2, config=load_config(None, overrides.split(",")))

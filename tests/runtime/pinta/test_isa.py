@@ -10,6 +10,7 @@ from pinta_helpers import ROOT
 from pintac.runtime.errors import UserError
 from pintac.runtime.pinta import asm, isa
 from pintac.runtime.pinta.codes import QUEUES
+from pintac.runtime.pinta.config import load_config
 from pintac.runtime.pinta.errors import PintaTrap
 
 # ------------------------------------------------------------------------------- strategies
@@ -54,6 +55,8 @@ def instructions(draw, spec=None):
             repairs = {"stride": max(ins.stride, ins.cols)}
         elif spec.mnemonic == "RED":
             repairs = {"rows": 1}
+        elif spec.mnemonic == "RNG":
+            repairs = {"coords": max(ins.coords, 1), "sigma": 0, "sigma_t": 0, "has_sigma_t": 0}
         elif spec.mnemonic == "PERM":
             drawn = [ins.p0, ins.p1, ins.p2, ins.p3]
             axes = sorted(range(4), key=lambda i: (drawn[i], i))  # a permutation
@@ -162,6 +165,30 @@ def test_perm_is_a_minor_opcode_of_vcol():
     assert isa.decode(isa.VCOL(lo=0, hi=1, cols=1).encode() | 3 << isa.HEADER_BITS).mnemonic == (
         "PERM"
     )
+
+
+def test_rng_onehot_is_a_kind_whose_code_0_keeps_the_normal_draws_words():
+    """`kind` follows RNG's older fields: a normal draw's word has zero bits there (its word
+    is the one it was before the onehot kind); a onehot draw is checked, timed and charged
+    as the table says."""
+    kind = isa.INSTRUCTIONS["RNG"].by_name["kind"]
+    assert kind.offset == isa.INSTRUCTIONS["RNG"].used_bits - 1
+    normal = isa.RNG(dst=5, points=3, pairs=4, coords=2, stream=1, sigma=2, has_sigma_t=1)
+    assert not normal.encode() >> kind.offset
+    onehot = isa.RNG(kind="onehot", dst=5, points=3, pairs=4, coords=2, stream=1)
+    assert onehot.encode() >> kind.offset == 1
+    assert isa.decode(onehot.encode()) == onehot
+    with pytest.raises(isa.EncodeError, match="field 'sigma': onehot draws are not scaled"):
+        onehot._replace(sigma=1).encode()
+    with pytest.raises(isa.EncodeError, match="field 'coords': onehot draws from \\[0, coords\\)"):
+        onehot._replace(coords=0).encode()
+    cfg = load_config(None)
+    spec = isa.INSTRUCTIONS["RNG"]
+    # rng.latency 12 + max(ceil(12 draws / 4 words a cycle), ceil(24 words / 16 lanes))
+    assert spec.cycles(onehot, cfg) == 12 + 3
+    wide = onehot._replace(coords=200)  # the rows written: ceil(2400 / 16)
+    assert spec.cycles(wide, cfg) == 12 + 150
+    assert spec.events(wide, cfg) == {"rng.word": 12}
 
 
 def test_decoding_traps_on_bad_words():

@@ -10,6 +10,7 @@ from pinta_helpers import Bench, same_bits
 from pintac.dialects.activations import ACTIVATIONS
 from pintac.runtime import kernels_core as core
 from pintac.runtime import kernels_stein as ks
+from pintac.runtime import kernels_taylor as kt
 from pintac.runtime import smx
 from pintac.runtime.pinta import isa
 from pintac.runtime.pinta.codes import SFU_FUNCTIONS
@@ -536,6 +537,47 @@ def test_rng_blocks_reproduce_stein_sample(sigma_t, k, d):
         )
         got.append(bench.get(0, (p1 - p0, k, d)))
     assert same_bits(np.concatenate(got), want)
+
+
+@pytest.mark.parametrize("samples, width, lo", [(3, 4, 1), (1, 1, 0), (5, 7, 2), (2, 255, 0)])
+def test_rng_onehot_blocks_and_expand_columns_reproduce_sample_coordinates(samples, width, lo):
+    """RNG onehot draws coordinates of [0, W) per point as one-hot rows (W words); VCOL
+    expand_columns places them at columns [lo, lo + W) of the D coordinates: together the
+    sampled unit directions of `train.sample_coordinates`, block by block."""
+    n, d = 11, lo + width + 1
+    x = np.zeros((n, d), F32)
+    want = kt.sample_coordinates(x, 77, 5, lo=lo, hi=lo + width, samples=samples, stream=3)
+    bench = Bench(spm_words=1 << 17, seed=77, step=5)
+    got = []
+    for p0, p1 in ((0, 1), (1, 4), (4, 5), (5, 11)):
+        rows = (p1 - p0) * samples
+        bench.run(
+            isa.RNG(
+                kind="onehot",
+                dst=0,
+                points=p1 - p0,
+                pairs=samples,
+                coords=width,
+                stream=3,
+                point_offset=p0,
+            ),
+            isa.VCOL(
+                op="expand_columns", dst=1 << 16, a=0, rows=rows, cols=d, lo=lo, hi=lo + width
+            ),
+        )
+        got.append(bench.get(1 << 16, (p1 - p0, samples, d)))
+    assert same_bits(np.concatenate(got), want)
+
+
+def test_rng_onehot_takes_the_multiply_shift_rule_of_each_word():
+    """Coordinate k of draw i is (w_i · W) >> 32 of word i of the sample stream: the top word
+    values take the last coordinate, small ones the first."""
+    from pintac.runtime import rng
+
+    bench = Bench(seed=1, step=2)
+    bench.run(isa.RNG(kind="onehot", dst=0, points=40, pairs=1, coords=3, stream=9))
+    words = rng.random_words(1, 2, rng.STREAM_STEIN + 9, 40).astype(np.uint64)
+    assert same_bits(bench.get(0, (40, 3)), np.eye(3, dtype=F32)[(words * 3) >> 32])
 
 
 # ------------------------------------------------------------------------------- UPDATE
