@@ -1355,6 +1355,8 @@ TRAIN_KEYS: dict[str, tuple[str, str]] = {
     "pairs": ("int+", "Stein antithetic pairs K"),
     "sigma": ("float+", "Stein smoothing σ"),
     "sigma_t": ("float+", "Stein smoothing σ for time"),
+    "derivatives": ("str", "derivative strategy: stein, taylor or stde (the pipeline's if absent)"),
+    "samples": ("int+", "STDE sampled coordinates per point"),
     "beta1": ("float01", "Adam β1"),
     "beta2": ("float01", "Adam β2"),
     "eps": ("float+", "Adam ε"),
