@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from pintac.cli import main
+
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "examples" / "poisson2d_small.mlir"
 
@@ -51,3 +53,12 @@ pinn.problem @tiny {
 
 def tiny_text(width: int = 4) -> str:
     return TINY.replace("WIDTH", str(width))
+
+
+def call(argv, capsys) -> tuple[int, str, str]:
+    """Run `pintac ARGV` in this process: its exit status, stdout and stderr (never a
+    traceback)."""
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err

@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from cli_helpers import tiny_text
+from cli_helpers import call, tiny_text
 
 
 @pytest.fixture
@@ -21,3 +21,12 @@ def private_tempdir(tmp_path_factory, monkeypatch) -> Path:
     path = tmp_path_factory.mktemp("systemp")
     monkeypatch.setattr(tempfile, "tempdir", str(path))
     return path
+
+
+@pytest.fixture
+def compiled(tiny, tmp_path, capsys) -> Path:
+    """The tiny problem compiled for PINTA with smx-diff: its program directory."""
+    directory = tmp_path / "tiny.pinta"
+    code, out, _ = call(["compile", tiny, "--pipeline", "smx-diff", "-o", directory], capsys)
+    assert code == 0, out
+    return directory

@@ -5,28 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
-import pytest
-from cli_helpers import tiny_text
+from cli_helpers import call, tiny_text
 
 import pintac.api as pt
-from pintac.cli import main
-
-
-def call(argv, capsys) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
-
-
-@pytest.fixture
-def compiled(tiny, tmp_path, capsys) -> Path:
-    directory = tmp_path / "tiny.pinta"
-    code, out, _ = call(["compile", tiny, "--pipeline", "smx-diff", "-o", directory], capsys)
-    assert code == 0, out
-    return directory
 
 
 def test_compile_writes_a_program_directory_and_a_summary(tiny, tmp_path, capsys, monkeypatch):

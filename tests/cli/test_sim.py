@@ -9,25 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import call
 
 import pintac.api as pt
-from pintac.cli import main
 from pintac.runtime.pinta.report import format_energy, format_time
-
-
-def call(argv, capsys) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
-
-
-@pytest.fixture
-def compiled(tiny, tmp_path, capsys) -> Path:
-    directory = tmp_path / "tiny.pinta"
-    code, out, _ = call(["compile", tiny, "--pipeline", "smx-diff", "-o", directory], capsys)
-    assert code == 0, out
-    return directory
 
 
 def sim_report(compiled, tmp_path, capsys, *options) -> dict:
