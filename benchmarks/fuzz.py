@@ -1378,7 +1378,7 @@ def _edited_program(draw, program: bytes) -> bytes:
     """A program file changed in a way its checks may or may not see: instructions with a
     field changed (still valid encodings), dropped, repeated or swapped, with the checksum
     fixed; or bytes changed, the checksum fixed or not."""
-    from pintac.runtime.errors import UserError
+    from pintac.core.errors import UserError
     from pintac.runtime.pinta import isa
     from pintac.runtime.pinta.program import Program
 

@@ -223,6 +223,7 @@ def smx_gemm(bits_act: int = 8, bits_weight: int = 8, block: int = 4):
 
 
 def quantization(rows: int, seeds: int, only: str | None) -> None:
+    from pintac.core.inits import glorot_std
     from pintac.runtime import tt
 
     done = _done()
@@ -234,7 +235,7 @@ def quantization(rows: int, seeds: int, only: str | None) -> None:
         errors: dict[str, list[float]] = {}
         for seed in range(seeds):
             rng = np.random.default_rng(seed)
-            cores = tt.init_cores(rng, nf, mf, ranks, tt.glorot_std(256, 256))
+            cores = tt.init_cores(rng, nf, mf, ranks, glorot_std(256, 256))
             x = np.tanh(rng.standard_normal((rows, 256))).astype(np.float32)
             exact = x.astype(np.float64) @ tt.reconstruct([c.astype(np.float64) for c in cores])
             for g in range(1, d + 1):

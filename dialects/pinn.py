@@ -12,11 +12,9 @@ domain has a time interval). Elementwise math uses upstream `arith` / `math` ops
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import ClassVar
 
-import numpy as np
 from xdsl.dialects.builtin import (
     I64,
     ArrayAttr,
@@ -57,6 +55,9 @@ from xdsl.traits import (
 )
 from xdsl.utils.exceptions import VerifyException
 
+from pintac.core.inits import PARAM_INITS, default_init
+from pintac.core.limits import MAX_EVAL_POINTS, MAX_SEED, MAX_STEPS
+from pintac.core.training import OPTIMIZERS, SCHEDULES
 from pintac.dialects.support import (
     DYNAMIC,
     compatible,
@@ -69,108 +70,11 @@ from pintac.dialects.support import (
     shape_str,
     tensor_shape,
 )
-from pintac.dialects.train import (
-    OPTIMIZERS,
-    SCHEDULES,
-    format_config,
-    python_value,
-)
+from pintac.dialects.train import format_config, python_value
 from pintac.dialects.tt import check_chain
-
-
-@dataclass(frozen=True)
-class ParamInit:
-    """How a `pinn.param` init draws its values.
-
-    `args` names its numeric arguments; `check(args, shape)` returns what is wrong with them
-    (or None); `draw(shape, args, normal, uniform)` computes the float32 values from the
-    runtime's random numbers: `normal(shape)` standard Gaussians and `uniform(shape)` uniforms
-    in (0, 1], both float64.
-    """
-
-    args: tuple[str, ...]
-    draw: Callable[..., np.ndarray]
-    check: Callable[[list[float], Sequence[int]], str | None] = lambda args, shape: None
-    # Computed from the values of another parameter, the one the param's `source` attribute
-    # names, instead of drawn: the runtime (`pintac.runtime.init`) computes it once the
-    # source's values are known, and `draw` is never called.
-    derived: bool = False
-
-
-def _glorot_fans(shape: Sequence[int]) -> tuple[int, int]:
-    """fan_in and fan_out of a weight matrix (rows, columns)."""
-    return shape[0], shape[1]
-
-
-def _needs_matrix(init: str) -> Callable[[list[float], Sequence[int]], str | None]:
-    def check(args: list[float], shape: Sequence[int]) -> str | None:
-        if len(shape) != 2:
-            return (
-                f"init '{init}' needs a weight matrix (rank 2), got rank {len(shape)}; give "
-                "other tensors an explicit init such as normal(std)"
-            )
-        return None
-
-    return check
-
-
-def _xavier_normal(shape, args, normal, uniform) -> np.ndarray:
-    fan_in, fan_out = _glorot_fans(shape)
-    return (math.sqrt(2.0 / (fan_in + fan_out)) * normal(shape)).astype(np.float32)
-
-
-def _derived(shape, args, normal, uniform) -> np.ndarray:
-    raise ValueError("a derived init is computed from its source parameter, not drawn")
-
-
-def _needs_core(args: list[float], shape: Sequence[int]) -> str | None:
-    if len(shape) != 4:
-        return f"init 'tt_svd' gives a TT core (rank 4), got rank {len(shape)}"
-    return None
-
-
-def _xavier_uniform(shape, args, normal, uniform) -> np.ndarray:
-    fan_in, fan_out = _glorot_fans(shape)
-    limit = math.sqrt(6.0 / (fan_in + fan_out))
-    return (-limit + 2.0 * limit * uniform(shape)).astype(np.float32)
-
 
 #: Points per loss term when `pinn.train` gives no batch sizes.
 DEFAULT_BATCH = 100
-
-PARAM_INITS: dict[str, ParamInit] = {
-    "zeros": ParamInit((), lambda shape, args, normal, uniform: np.zeros(shape, np.float32)),
-    "ones": ParamInit((), lambda shape, args, normal, uniform: np.ones(shape, np.float32)),
-    "constant": ParamInit(
-        ("value",), lambda shape, args, normal, uniform: np.full(shape, args[0], np.float32)
-    ),
-    "normal": ParamInit(
-        ("std",),
-        lambda shape, args, normal, uniform: (args[0] * normal(shape)).astype(np.float32),
-        lambda args, shape: "init normal(std) needs std > 0" if args[0] <= 0 else None,
-    ),
-    "uniform": ParamInit(
-        ("low", "high"),
-        lambda shape, args, normal, uniform: (
-            args[0] + (args[1] - args[0]) * uniform(shape)
-        ).astype(np.float32),
-        lambda args, shape: (
-            None if args[0] < args[1] else "init uniform(low, high) needs low < high"
-        ),
-    ),
-    "xavier_normal": ParamInit((), _xavier_normal, _needs_matrix("xavier_normal")),
-    "xavier_uniform": ParamInit((), _xavier_uniform, _needs_matrix("xavier_uniform")),
-    # A TT core of the TT-SVD of the source matrix: the params with this init and one source,
-    # in program order, are the cores of the source's TT-SVD with their ranks as maximum ranks
-    # (zero-padded where the SVD keeps fewer), `pintac.runtime.tt.cores_from_dense`.
-    "tt_svd": ParamInit((), _derived, _needs_core, derived=True),
-}
-
-
-def default_init(shape: Sequence[int]) -> str | None:
-    """The init of a parameter written without one: Glorot for matrices, 0 for vectors."""
-    return {1: "zeros", 2: "xavier_normal"}.get(len(shape))
-
 
 # ---------------------------------------------------------------- helpers
 
@@ -499,7 +403,7 @@ class DomainOp(IRDLOperation):
 class ParamOp(IRDLOperation):
     """A trainable parameter: `pinn.param @W0 : tensor<2x256xf32> init xavier_normal`.
 
-    Inits (the table `PARAM_INITS`): zeros, ones, constant(value), normal(std),
+    Inits (the table `pintac.core.inits.PARAM_INITS`): zeros, ones, constant(value), normal(std),
     uniform(low, high), and for weight matrices xavier_normal (Glorot) and xavier_uniform with
     the rows as fan-in and the columns as fan-out. Without `init`, a matrix is xavier_normal and
     a vector zeros; a tensor of another rank (a TT core) needs an explicit init. A derived init
@@ -1420,7 +1324,7 @@ class TrainOp(IRDLOperation):
             if missing:
                 raise VerifyException(f"batch gives no size for loss term(s): {', '.join(missing)}")
         # What the runtime cannot honour, caught here so that the error points at pinn.train
-        # (the limits are those of `pintac run` and the Python API, `pintac.limits`).
+        # (the limits are those of `pintac run` and the Python API, `pintac.core.limits`).
         schedule = cfg.get("schedule")
         decays = isinstance(schedule, StringAttr) and schedule.data == "linear_decay"
         if decays and "steps" not in cfg:
@@ -1428,7 +1332,7 @@ class TrainOp(IRDLOperation):
                 "a linear_decay schedule needs 'steps' (the number of steps the learning rate "
                 "decays over)"
             )
-        limits = {"steps": 2**32 - 1, "eval_points": 10**8}
+        limits = {"steps": MAX_STEPS, "eval_points": MAX_EVAL_POINTS}
         for key, limit in limits.items():
             if key in cfg and cfg[key].value.data > limit:
                 _, desc = TRAIN_KEYS[key]
@@ -1438,7 +1342,7 @@ class TrainOp(IRDLOperation):
                 )
         if "seed" in cfg and cfg["seed"].value.data < 0:
             raise VerifyException(
-                f"training option 'seed' (random seed) must be from 0 to {2**64 - 1}, "
+                f"training option 'seed' (random seed) must be from 0 to {MAX_SEED}, "
                 f"got {cfg['seed'].value.data}"
             )
 

@@ -71,9 +71,6 @@ from pintac.dialects.train import ActivationAttr
 # Philox keys a stream with one 32-bit word.
 MAX_STREAM = 2**32 - 1
 
-# Stein's-estimator settings when neither a pass option nor the problem's `pinn.train` gives them.
-DEFAULT_PAIRS = 512
-DEFAULT_SIGMA = 0.01
 
 # ---------------------------------------------------------------------------------------------
 # Shapes (shared by the builders, the verifiers and the passes)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
 from xdsl.dialects.builtin import (
@@ -73,6 +72,7 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
+from pintac.core.training import OPTIMIZERS, SCHEDULES
 from pintac.dialects.activations import ACTIVATIONS
 from pintac.dialects.smx import QuantizedTensorType
 from pintac.dialects.support import (
@@ -170,29 +170,6 @@ def arg_roles(f: Operation) -> list[str]:
 
 def result_roles(f: Operation) -> list[str]:
     return _roles(f.res_attrs, len(f.function_type.outputs.data))
-
-
-# ---------------------------------------------------------------------------------------------
-# Optimizers
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Optimizer:
-    """An optimizer: its state slots per parameter and its hyperparameters with defaults."""
-
-    name: str
-    slots: tuple[str, ...]
-    hyperparameters: dict[str, float]
-
-
-OPTIMIZERS: dict[str, Optimizer] = {
-    "adam": Optimizer("adam", ("m", "v"), {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}),
-    "sgd": Optimizer("sgd", (), {"lr": 1e-3}),
-}
-DEFAULT_OPTIMIZER = "adam"
-SCHEDULES = ("constant", "linear_decay")
-DEFAULT_SCHEDULE = "constant"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -853,7 +830,8 @@ class UpdateOp(IRDLOperation):
 
     The step (0-based, i64) sets the learning rate of the schedule — lr · (1 − step/steps) for
     linear decay — and Adam's bias corrections 1 − β^(step+1). `sgd` has no state: p − lr·g.
-    The optimizers, their state slots and default hyperparameters are the table `OPTIMIZERS`.
+    The optimizers, their state slots and default hyperparameters are the table
+    `pintac.core.training.OPTIMIZERS`.
     """
 
     name = "train.update"

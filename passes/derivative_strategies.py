@@ -7,6 +7,9 @@ per strategy, and every place that evaluates derivative ops asks it:
 - `pinn-build-loss{derivatives=NAME}` evaluates the derivative ops it meets with strategy
   NAME (`DerivativeStrategy.evaluate`, once per group: the ops of one term on one network at
   the same points share one sample set, or one set of jets);
+- a problem chooses its strategy with `pinn.train {derivatives = "NAME"}` (`chosen_strategy`):
+  `pinn-build-loss` uses it when its own option is not given, and `stein-expand` leaves a
+  problem choosing another strategy than `stein` alone;
 - `stein-expand` builds the `stein` strategy's sample sets and estimators at the problem
   level instead, where `stein-difference` can rewrite them for DiffQuant;
 - `smoothed_values` evaluates the network a compiled step trains, asking the strategy the
@@ -25,7 +28,8 @@ The strategies:
   Δu the sum of the second coefficients. Per point it costs about 1 + 2D network rows.
 - `stde`: the stochastic Taylor derivative estimator: a Laplacian over W coordinates from the
   jets along S coordinates drawn per point from the step's random streams (1 + 2S rows),
-  unbiased; S is `pinn-build-loss`'s `samples` (default 16). First derivatives are exact.
+  unbiased; S is `pinn-build-loss`'s `samples`, else the problem's `pinn.train` `samples`
+  (default 16). First derivatives are exact.
 
 Adding a strategy is adding an entry to the table (its per-layer rules go with the layer
 lowerings); the places above find it there.
@@ -44,10 +48,11 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import DYNAMIC_INDEX, TensorType, f32
 from xdsl.ir import Operation, SSAValue
 
+from pintac.core.errors import PassError, UserError
+from pintac.core.stein import DEFAULT_PAIRS, DEFAULT_SIGMA
 from pintac.dialects import pinn, stein, train
 from pintac.passes.layer_lowerings import Jet, reshape
 from pintac.runtime import rng
-from pintac.runtime.errors import PassError, UserError
 
 Derivative = pinn.GradOp | pinn.LaplacianOp | pinn.PartialOp
 DERIVATIVE_OPS = (pinn.GradOp, pinn.LaplacianOp, pinn.PartialOp)
@@ -119,6 +124,8 @@ class FunctionBody(Protocol):
 
 class DerivativeStrategy(Protocol):
     name: str
+    description: str  # one line, for messages and listings
+    settings: tuple[str, ...]  # the `pinn.train` options it reads
 
     def evaluate(
         self,
@@ -194,8 +201,8 @@ def stein_settings(
         pairs = get("pairs") if pairs is None else pairs
         sigma = get("sigma") if sigma is None else sigma
         sigma_t = get("sigma_t") if sigma_t is None else sigma_t
-    pairs = stein.DEFAULT_PAIRS if pairs is None else int(pairs)
-    sigma = stein.DEFAULT_SIGMA if sigma is None else float(sigma)
+    pairs = DEFAULT_PAIRS if pairs is None else int(pairs)
+    sigma = DEFAULT_SIGMA if sigma is None else float(sigma)
     sigma_t = sigma if sigma_t is None else float(sigma_t)
     return SteinSettings(pairs, sigma, sigma_t)
 
@@ -299,6 +306,8 @@ def first_free_stream(module: Operation) -> int:
 
 class _Stein:
     name = "stein"
+    description = "Stein's estimator on antithetic Gaussian perturbations"
+    settings = ("pairs", "sigma", "sigma_t")
 
     def evaluate(self, body, problem, term, group, x):
         settings = stein_settings(problem)
@@ -393,6 +402,8 @@ def _no_smoothed_network() -> UserError:
 
 class _Taylor:
     name = "taylor"
+    description = "exact derivatives by Taylor-mode forward jets"
+    settings = ()
 
     def evaluate(self, body, problem, term, group, x):
         coordinate_count(group, term)
@@ -420,6 +431,8 @@ class _Stde:
     First derivatives are exact: they cost one row per coordinate."""
 
     name = "stde"
+    description = "Laplacians by the stochastic Taylor derivative estimator"
+    settings = ("samples",)
 
     def evaluate(self, body, problem, term, group, x):
         coordinate_count(group, term)
@@ -462,14 +475,44 @@ DERIVATIVE_STRATEGIES: dict[str, DerivativeStrategy] = {
 }
 
 
-def strategy_named(name: str) -> DerivativeStrategy:
-    """The strategy `name`, or a PassError listing the known ones."""
+def strategy_named(name: str, op: Operation | None = None) -> DerivativeStrategy:
+    """The strategy `name`, or a PassError (at `op`, if given) listing the known ones."""
     found = DERIVATIVE_STRATEGIES.get(name)
     if found is None:
         raise PassError(
-            f"unknown derivative strategy '{name}'; known: {', '.join(DERIVATIVE_STRATEGIES)}"
+            f"{_where(op)}unknown derivative strategy '{name}'; known: "
+            f"{', '.join(DERIVATIVE_STRATEGIES)}",
+            op,
         )
     return found
+
+
+def _where(op: Operation | None) -> str:
+    """`pinn.train of @p: ` for a problem's pinn.train, else nothing."""
+    if isinstance(op, pinn.TrainOp) and isinstance(problem := op.parent_op(), pinn.ProblemOp):
+        return f"pinn.train of @{problem.sym_name.data}: "
+    return ""
+
+
+def chosen_strategy(problem: pinn.ProblemOp) -> str | None:
+    """The strategy the problem's `pinn.train` chooses (`derivatives`), checked; None if it
+    chooses none (the pipeline's applies)."""
+    train_op = problem.train
+    name = None if train_op is None else train_op.get("derivatives")
+    if name is not None:
+        strategy_named(name, train_op)
+    if train_op is not None and train_op.get("samples") is not None and name != "stde":
+        raise PassError(
+            f"pinn.train of @{problem.sym_name.data}: samples (random coordinates per point) "
+            'is a setting of derivatives = "stde"',
+            train_op,
+        )
+    return name
+
+
+def chooses_other_than_stein(problem: pinn.ProblemOp) -> bool:
+    """Whether the problem chooses a strategy other than Stein's estimator."""
+    return chosen_strategy(problem) not in (None, "stein")
 
 
 def strategy_of(step: func.FuncOp) -> DerivativeStrategy | None:

@@ -35,11 +35,11 @@ from xdsl.dialects import arith
 from xdsl.dialects.builtin import ArrayAttr, SymbolRefAttr
 from xdsl.ir import Block, Operation, SSAValue
 
+from pintac.core.errors import PassError
 from pintac.dialects import pinn, stein, train, tt
 from pintac.dialects.activations import ACTIVATIONS, Activation, activation_of
 from pintac.dialects.support import DYNAMIC
 from pintac.runtime import tt as tt_numerics
-from pintac.runtime.errors import PassError
 
 Params = Mapping[str, SSAValue]
 # A lowering gets a builder placed where the layer's ops go, the layer op, its operands

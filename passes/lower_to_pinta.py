@@ -25,10 +25,10 @@ from xdsl.context import Context
 from xdsl.dialects import builtin, func
 from xdsl.passes import ModulePass
 
+from pintac.core.errors import PassError
 from pintac.dialects import pinn, pinta
 from pintac.passes.pinta.lowering import StepLowering
 from pintac.passes.pinta.schedule import schedule
-from pintac.runtime.errors import PassError
 from pintac.runtime.pinta import isa
 from pintac.runtime.pinta.config import load_config
 

@@ -22,8 +22,9 @@ from xdsl.dialects.builtin import FloatAttr, IntegerAttr, StringAttr, f64, i64
 from xdsl.ir import Attribute, Block, Region
 from xdsl.passes import ModulePass
 
+from pintac.core.errors import PassError
+from pintac.core.training import DEFAULT_OPTIMIZER, DEFAULT_SCHEDULE, OPTIMIZERS, SCHEDULES
 from pintac.dialects import pinn, train
-from pintac.runtime.errors import PassError
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,12 @@ class OptimizerLowerPass(ModulePass):
 
     def __post_init__(self) -> None:
         """Check the options when the pass is made, so a bad one fails before any pass runs."""
-        if self.kind is not None and self.kind not in train.OPTIMIZERS:
+        if self.kind is not None and self.kind not in OPTIMIZERS:
             raise PassError(
                 f"option kind: unknown optimizer '{self.kind}'; expected one of: "
-                + ", ".join(train.OPTIMIZERS)
+                + ", ".join(OPTIMIZERS)
             )
-        if self.schedule is not None and self.schedule.replace("-", "_") not in train.SCHEDULES:
+        if self.schedule is not None and self.schedule.replace("-", "_") not in SCHEDULES:
             raise PassError(
                 f"option schedule: unknown schedule '{self.schedule}'; expected constant or "
                 "linear-decay"
@@ -74,7 +75,7 @@ class OptimizerLowerPass(ModulePass):
 
     def settings(self, module: builtin.ModuleOp) -> dict[str, object]:
         """The optimizer, schedule and hyperparameters: options, else `pinn.train`, else the
-        optimizer's defaults (`train.OPTIMIZERS`)."""
+        optimizer's defaults (`OPTIMIZERS`)."""
         config = next((p.train for p in module.ops if isinstance(p, pinn.ProblemOp)), None)
 
         def given(key: str, option: object) -> object:
@@ -82,15 +83,15 @@ class OptimizerLowerPass(ModulePass):
                 return config.get(key)
             return option
 
-        kind = given("optimizer", self.kind) or train.DEFAULT_OPTIMIZER
-        optimizer = train.OPTIMIZERS.get(str(kind))
+        kind = given("optimizer", self.kind) or DEFAULT_OPTIMIZER
+        optimizer = OPTIMIZERS.get(str(kind))
         if optimizer is None:
             raise PassError(
-                f"unknown optimizer kind '{kind}'; expected one of: {', '.join(train.OPTIMIZERS)}"
+                f"unknown optimizer kind '{kind}'; expected one of: {', '.join(OPTIMIZERS)}"
             )
-        schedule = str(given("schedule", self.schedule) or train.DEFAULT_SCHEDULE)
+        schedule = str(given("schedule", self.schedule) or DEFAULT_SCHEDULE)
         schedule = schedule.replace("-", "_")
-        if schedule not in train.SCHEDULES:
+        if schedule not in SCHEDULES:
             raise PassError(f"unknown schedule '{schedule}'; expected constant or linear-decay")
         hyper = {}
         for key, default in optimizer.hyperparameters.items():
@@ -137,7 +138,7 @@ class OptimizerLowerPass(ModulePass):
 
     def _lower(self, f: func.FuncOp, settings: dict[str, object]) -> func.FuncOp:
         kind = str(settings["optimizer"])
-        slots = train.OPTIMIZERS[kind].slots
+        slots = OPTIMIZERS[kind].slots
         old = f.body.block
         roles = train.arg_roles(f)
         params = [

@@ -28,9 +28,9 @@ from xdsl.ir import Block, BlockArgument, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint
 
+from pintac.core.errors import PassError
 from pintac.dialects import pinn, stein, train
 from pintac.dialects.activations import activation_of
-from pintac.runtime.errors import PassError
 
 
 class Emitter:

@@ -16,9 +16,10 @@ perturbed batch) is flattened to rows and back.
 
 Derivative ops (`pinn.grad`, `pinn.laplacian`, `pinn.partial`) are evaluated by the
 derivative strategy the option `derivatives` names (`pintac.passes.derivative_strategies`:
-`stein`, `taylor`, `stde`), once per group of ops of a term on one network at the same
-points; `samples` is stde's number of random directions per point. Without a strategy they
-must have been rewritten before (by `stein-expand`).
+`stein`, `taylor`, `stde`), else the one the problem's `pinn.train` chooses (`derivatives`),
+once per group of ops of a term on one network at the same points; `samples` is stde's number
+of random directions per point (else the problem's `samples`). Without a strategy they must
+have been rewritten before (by `stein-expand`).
 """
 
 from __future__ import annotations
@@ -34,11 +35,13 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint
 
+from pintac.core.errors import PassError
 from pintac.dialects import pinn, stein, train
 from pintac.passes.derivative_strategies import (
     DERIVATIVE_OPS,
     DerivativeStrategy,
     Term,
+    chosen_strategy,
     first_free_stream,
     group_derivatives,
     strategy_named,
@@ -50,7 +53,6 @@ from pintac.passes.layer_lowerings import (
     lower_streams,
     names_parameters,
 )
-from pintac.runtime.errors import PassError
 from pintac.runtime.init import trained_params
 
 
@@ -262,9 +264,9 @@ class PinnBuildLossPass(ModulePass):
             arg.name_hint = f"x_{t.sym_name.data}"
         seed, step = block.args[-2], block.args[-1]
         seed.name_hint, step.name_hint = "seed", "step"
-        strategy = None if self.derivatives is None else strategy_named(self.derivatives)
+        strategy, samples = self._strategy(problem)
         b = _FunctionBody(
-            block, by_name, networks, (seed, step), strategy, problem, first_stream, self.samples
+            block, by_name, networks, (seed, step), strategy, problem, first_stream, samples
         )
         term_losses = []
         for t, x in zip(terms, points, strict=True):
@@ -287,6 +289,17 @@ class PinnBuildLossPass(ModulePass):
             arg_attrs=train.role_attrs(roles),
             res_attrs=train.role_attrs(res_roles),
         )
+
+    def _strategy(self, problem: pinn.ProblemOp) -> tuple[DerivativeStrategy | None, int | None]:
+        """The derivative strategy and stde samples: the options, else the problem's choice."""
+        chosen = chosen_strategy(problem)
+        if self.derivatives is not None:
+            return strategy_named(self.derivatives), self.samples
+        if chosen is None:
+            return None, None
+        train_op = problem.train
+        assert train_op is not None, "a chosen strategy is a pinn.train option"
+        return strategy_named(chosen), train_op.get("samples")
 
     def _predict(self, problem, params, networks) -> func.FuncOp:
         if len(networks) != 1:

@@ -51,9 +51,9 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.rewriter import InsertPoint
 
+from pintac.core.errors import PassError
 from pintac.dialects import smx, train
 from pintac.dialects.smx import FormatAttr, QuantizeOp, Rounding
-from pintac.runtime.errors import PassError
 
 # The kind of tensor each operand of a GEMM is, by role: (left operand, right operand).
 OPERAND_USES: dict[train.GemmRole, tuple[str, str]] = {

@@ -37,8 +37,9 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.rewriter import InsertPoint
 
+from pintac.core.errors import PassError
 from pintac.dialects import pinn, stein
-from pintac.runtime.errors import PassError
+from pintac.passes.derivative_strategies import chosen_strategy
 
 
 class _EvalOnPerturbedBatch(RewritePattern):
@@ -100,6 +101,18 @@ class SteinDifferencePass(ModulePass):
     name = "stein-difference"
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
+        for problem in op.ops:
+            if not isinstance(problem, pinn.ProblemOp):
+                continue
+            chosen = chosen_strategy(problem)
+            if chosen not in (None, "stein"):
+                raise PassError(
+                    f'@{problem.sym_name.data} chooses derivatives = "{chosen}" (pinn.train): '
+                    "stein-difference (DiffQuant) rewrites Stein's perturbed batches and has "
+                    "none to rewrite; use a pipeline without it (fp32, fp32-tt, smx-naive) or "
+                    'derivatives = "stein"',
+                    problem.train,
+                )
         for o in op.walk():
             if isinstance(o, pinn.GradOp | pinn.LaplacianOp | pinn.PartialOp):
                 raise PassError(

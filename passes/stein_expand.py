@@ -17,12 +17,14 @@ from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import PatternRewriter, PatternRewriteWalker, RewritePattern
 from xdsl.rewriter import InsertPoint
 
+from pintac.core.errors import PassError
 from pintac.dialects import pinn, stein
 from pintac.passes.derivative_strategies import (
     SteinGroup,
     SteinSettings,
     Term,
     check_stein_settings,
+    chooses_other_than_stein,
     first_free_stream,
     plan_stein,
     stein_batch_values_type,
@@ -30,7 +32,6 @@ from pintac.passes.derivative_strategies import (
     stein_sample_set,
     stein_settings,
 )
-from pintac.runtime.errors import PassError
 
 
 @dataclass
@@ -59,6 +60,10 @@ class SteinExpandPass(ModulePass):
     type and name: `pinn.grad dims a to b` -> `stein.grad dims a to b`, `pinn.laplacian` ->
     `stein.laplacian`, `pinn.partial dim i` -> `stein.grad dims i to i+1`. `pinn.eval` ops
     (no derivative) are left alone.
+
+    A problem whose `pinn.train` chooses another derivative strategy (`derivatives =
+    "taylor"` or `"stde"`) is left as it is: `pinn-build-loss` evaluates its derivative ops
+    by that strategy. An unknown strategy name is an error.
 
     Options (a value not given is taken from the problem's `pinn.train`, else the default):
     `pairs` (K antithetic pairs; train `pairs`, default 512), `sigma` (σ of the spatial
@@ -97,6 +102,8 @@ class SteinExpandPass(ModulePass):
         planned: dict[Operation, tuple[Term, _SampleSet, SteinSettings]] = {}
         # Plan everything first: a bad op fails the pass before the IR is touched.
         for problem in [o for o in op.walk() if isinstance(o, pinn.ProblemOp)]:
+            if chooses_other_than_stein(problem):
+                continue  # its derivatives are pinn-build-loss's, by the problem's strategy
             settings = self.settings_for(problem)
             for term in problem.terms:
                 for plan in plan_stein(term, problem, settings):

@@ -12,7 +12,7 @@ G_k : r_{k-1} x n_k x m_k x r_k (see docs/dialects/tt.md for the convention):
 - `layers=hidden` (default) compresses every dense layer of a network but its first and its
   last (in program order); `layers=all` compresses them all;
 - `init=normal` (default): each core gets `init normal(std)` with std such that W's entries
-  have the variance of W's own init (`pintac.runtime.tt.init_std`: for Glorot,
+  have the variance of W's own init (`pintac.core.inits.tt_core_std`: for Glorot,
   std = (2 / (N + M) / (r_1 .. r_{d-1}))^(1 / 2d), written to 6 significant digits); W is
   removed;
 - `init=svd`: the cores get `init tt_svd {source = @W}`: their values are the TT-SVD of W's
@@ -39,10 +39,11 @@ from xdsl.dialects.builtin import SymbolRefAttr, TensorType, f32
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
+from pintac.core.errors import PassError
+from pintac.core.inits import glorot_std
 from pintac.dialects import pinn, tt
 from pintac.dialects.support import shape_str
 from pintac.runtime import tt as tt_numerics
-from pintac.runtime.errors import PassError
 
 LAYER_CHOICES = ("hidden", "all")
 INIT_CHOICES = ("normal", "svd")
@@ -56,7 +57,7 @@ def dense_std(param: pinn.ParamOp) -> float | None:
     args = [a.value.data for a in param.init_args.data]
     n, m = param.shape
     if init in ("xavier_normal", "xavier_uniform"):  # both have variance 2 / (n + m)
-        return tt_numerics.glorot_std(n, m)
+        return glorot_std(n, m)
     if init == "normal":
         return args[0]
     if init == "uniform" and args[0] == -args[1]:

@@ -28,9 +28,10 @@ from xdsl.dialects import builtin
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
-from pintac.dialects import pinn, stein, tt
+from pintac.core.errors import PassError
+from pintac.core.stein import DEFAULT_PAIRS
+from pintac.dialects import pinn, tt
 from pintac.runtime import tt as tt_numerics
-from pintac.runtime.errors import PassError
 
 ORDER_CHOICES = ("auto", "ltr", "rtl")
 
@@ -40,7 +41,7 @@ def cost_model_rows(problem: pinn.ProblemOp) -> int:
     residual term's perturbed batch (B its batch size, K the Stein pairs)."""
     train = problem.train
     config = {} if train is None else {k: train.get(k) for k in ("batch", "pairs")}
-    pairs = int(config.get("pairs") or stein.DEFAULT_PAIRS)
+    pairs = int(config.get("pairs") or DEFAULT_PAIRS)
     batches = config.get("batch") or {}
     residuals = [t for t in problem.terms if isinstance(t, pinn.ResidualOp)] or problem.terms
     name = residuals[0].sym_name.data if residuals else None

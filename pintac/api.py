@@ -35,17 +35,18 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp, TensorType, i64
 from xdsl.printer import Printer
 
+from pintac.core.errors import UserError
+from pintac.core.limits import MAX_EVAL_POINTS, MAX_SEED, MAX_STEPS
+from pintac.core.training import DEFAULT_SCHEDULE, learning_rate
 from pintac.diagnostics import ParsedModule, Source, parse_source, read_source, verify
 from pintac.dialects import pinn, train
 from pintac.frontend import build_pde, is_pde
-from pintac.limits import MAX_EVAL_POINTS, MAX_SEED, MAX_STEPS
 from pintac.pass_manager import Instrumentation, parse_pipeline_spec, run_pipeline
 from pintac.passes import derivative_strategies
 from pintac.pipelines import DEFAULT_PIPELINE, pipeline_spec
 from pintac.registry import available_passes, make_context
 from pintac.runtime import rng
 from pintac.runtime.checkpoint import describe_array, load_checkpoint, save_checkpoint
-from pintac.runtime.errors import UserError
 from pintac.runtime.init import init_params
 from pintac.runtime.sampling import DomainSpec, sample_points
 from pintac.runtime.targets import Target, functions_of, get_target
@@ -399,8 +400,8 @@ class Program:
     def schedule(self) -> str:
         """The learning-rate schedule of the compiled update: constant or linear_decay."""
         if self._update is None:
-            return train.DEFAULT_SCHEDULE
-        return str(self._update.hyperparameters().get("schedule", train.DEFAULT_SCHEDULE))
+            return DEFAULT_SCHEDULE
+        return str(self._update.hyperparameters().get("schedule", DEFAULT_SCHEDULE))
 
     @property
     def schedule_steps(self) -> int | None:
@@ -414,8 +415,7 @@ class Program:
         if self._update is None:
             return 0.0
         lr = float(self._update.hyperparameters()["lr"])
-        end = self.schedule_steps
-        return lr if end is None else lr * (1.0 - step / end)
+        return learning_rate(lr, step, self.schedule, self.schedule_steps)
 
     @property
     def term_weights(self) -> dict[str, float]:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pintac.cli_util import ArgumentParser, check_output, write_output
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 
 
 def _asm_parser() -> argparse.ArgumentParser:

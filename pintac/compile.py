@@ -18,9 +18,9 @@ from pintac.cli_util import (
     hardware_options,
     write_output,
 )
+from pintac.core.errors import UserError
 from pintac.pass_manager import Instrumentation, print_module
 from pintac.pipelines import add_pipeline_argument
-from pintac.runtime.errors import UserError
 from pintac.runtime.files import check_directory, refuse_overwriting_inputs
 from pintac.runtime.targets import TARGETS
 

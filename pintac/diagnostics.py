@@ -17,7 +17,7 @@ from xdsl.ir import Operation
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
 
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 from pintac.runtime.inputs import MAX_SOURCE_BYTES, read_bytes
 
 # Deeper nesting than this is rejected before parsing: the recursive-descent parser would

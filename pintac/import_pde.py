@@ -17,10 +17,10 @@ from xdsl.ir import Operation
 from xdsl.printer import Printer
 
 from pintac.cli_util import ArgumentParser, check_output, write_output
+from pintac.core.errors import UserError
 from pintac.diagnostics import ParsedModule, read_source, verify
 from pintac.dialects import pinn
 from pintac.frontend import build_pde
-from pintac.runtime.errors import UserError
 from pintac.runtime.files import refuse_overwriting_inputs
 
 LINE_WIDTH = 100

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from io import StringIO
 
 from pintac.cli_util import ArgumentParser, check_output, write_output
+from pintac.core.errors import UserError
 from pintac.diagnostics import Source, parse_source, printable, read_source, verify
 from pintac.frontend import build_pde, is_pde
 from pintac.pass_manager import (
@@ -21,7 +22,6 @@ from pintac.pass_manager import (
     run_pipeline,
 )
 from pintac.registry import available_passes, make_context
-from pintac.runtime.errors import UserError
 from pintac.runtime.files import refuse_overwriting_inputs
 
 SPLIT_MARKER = "// -----"

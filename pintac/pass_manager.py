@@ -27,8 +27,8 @@ from xdsl.printer import Printer
 from xdsl.utils.arg_spec import ArgSpec, parse_pipeline
 from xdsl.utils.exceptions import ArgSpecParseError
 
+from pintac.core.errors import PassError, UserError
 from pintac.diagnostics import ParsedModule, verify
-from pintac.runtime.errors import PassError, UserError
 from pintac.runtime.files import write_text
 
 PassFactory = Callable[[], type[ModulePass]]

@@ -6,7 +6,7 @@ always be replayed and debugged one pass at a time.
 
 from __future__ import annotations
 
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 
 _TRAIN = "pinn-build-loss,pinn-autodiff"
 _STEP = "optimizer-lower,cse,dce"
@@ -14,7 +14,8 @@ _STEP = "optimizer-lower,cse,dce"
 PIPELINES: dict[str, tuple[str, str]] = {
     "fp32": (
         f"stein-expand,{_TRAIN},{_STEP}",
-        "f32 training with Stein's-estimator derivatives (the baseline)",
+        "f32 training with Stein's-estimator derivatives (the baseline), or by the "
+        "problem's own strategy (pinn.train derivatives)",
     ),
     "fp32-taylor": (
         f"pinn-build-loss{{derivatives=taylor}},pinn-autodiff,{_STEP}",

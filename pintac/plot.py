@@ -30,7 +30,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from pintac.cli_util import ArgumentParser
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 from pintac.runtime.files import (
     Output,
     atomic_write_all,

@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from pintac.cli_util import ArgumentParser, check_output, float_option, write_output
-from pintac.limits import MAX_PREDICT_POINTS
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
+from pintac.core.limits import MAX_PREDICT_POINTS
 from pintac.runtime.files import atomic_write, refuse_overwriting_inputs
 from pintac.runtime.inputs import read_bytes
 

@@ -23,9 +23,9 @@ from pintac.cli_util import (
     hardware_options,
     int_option,
 )
-from pintac.limits import MAX_EVAL_POINTS, MAX_SEED, MAX_STEPS
+from pintac.core.errors import UserError
+from pintac.core.limits import MAX_EVAL_POINTS, MAX_SEED, MAX_STEPS
 from pintac.pipelines import add_pipeline_argument
-from pintac.runtime.errors import UserError
 from pintac.runtime.files import (
     atomic_write_all,
     check_directory,

@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from pintac.cli_util import ArgumentParser, check_output, int_option
-from pintac.limits import MAX_SEED, MAX_STEPS
+from pintac.core.errors import UserError
+from pintac.core.limits import MAX_SEED, MAX_STEPS
 from pintac.progress import Progress
 from pintac.run import CHECKPOINT_NAME, describe_checkpoint
-from pintac.runtime.errors import UserError
 from pintac.runtime.files import (
     atomic_write_all,
     check_directory,

@@ -1,7 +1,7 @@
 """The `xdsl.universe` entry point: makes plain `xdsl-opt` see pintac's dialects and passes.
 
 xDSL's tools let a pass's diagnostic propagate as an uncaught exception. When they load this
-plugin, pintac's errors (`pintac.runtime.errors.UserError`) are printed as diagnostics instead
+plugin, pintac's errors (`pintac.core.errors.UserError`) are printed as diagnostics instead
 of tracebacks: the message, and for a pass failure the IR with the offending op marked. The
 process still exits with status 1.
 """
@@ -13,9 +13,9 @@ from xdsl.printer import Printer
 from xdsl.universe import Universe
 from xdsl.utils.diagnostic import Diagnostic
 
+from pintac.core.errors import PassError, UserError
 from pintac.dialects import get_all_dialects
 from pintac.passes import get_all_passes
-from pintac.runtime.errors import PassError, UserError
 
 PINTAC_UNIVERSE = Universe(all_dialects=get_all_dialects(), all_passes=get_all_passes())
 

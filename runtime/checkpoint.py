@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 from pintac.runtime.files import atomic_write
 from pintac.runtime.inputs import input_size
 

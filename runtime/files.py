@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 
 
 def _umask() -> int:

@@ -1,6 +1,6 @@
 """Parameter initialization: the `init` of each `pinn.param`, from the counter-based RNG.
 
-The inits and their formulas are the `pinn` dialect's table `PARAM_INITS`; this module feeds
+The inits and their formulas are the table `pintac.core.inits.PARAM_INITS`; this module feeds
 them random numbers. Parameter number `index` (its position among the problem's `pinn.param`
 ops) draws from stream `rng.STREAM_INIT + index` at step 0 under the run's seed, so one
 parameter's values do not depend on the shapes of the others, and adding a parameter at the
@@ -21,10 +21,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from xdsl.dialects.builtin import ArrayAttr, SymbolRefAttr
 
+from pintac.core.errors import UserError
+from pintac.core.inits import PARAM_INITS
 from pintac.dialects import pinn
 from pintac.runtime import rng
 from pintac.runtime import tt as tt_numerics
-from pintac.runtime.errors import UserError
 
 _MAX_INDEX = 0x10000000  # the stream namespace leaves 28 bits for the parameter index
 
@@ -33,9 +34,9 @@ def init_param(init: str, args: Sequence[float], shape, seed: int, index: int) -
     """Initial float32 values of parameter number `index` with the given init and shape."""
     shape = (int(shape),) if isinstance(shape, int | np.integer) else tuple(int(s) for s in shape)
     args = [float(a) for a in args]
-    rule = pinn.PARAM_INITS.get(init)
+    rule = PARAM_INITS.get(init)
     if rule is None:
-        raise UserError(f"unknown init '{init}'; known inits: {', '.join(pinn.PARAM_INITS)}")
+        raise UserError(f"unknown init '{init}'; known inits: {', '.join(PARAM_INITS)}")
     if len(args) != len(rule.args):
         raise UserError(f"init '{init}' takes {len(rule.args)} argument(s), got {len(args)}")
     if (problem := rule.check(args, shape)) is not None:
@@ -83,7 +84,7 @@ def init_params(
     values = dict(_given(params, given or {}))
     for index, op in enumerate(params):
         name = op.sym_name.data
-        if name in values or pinn.PARAM_INITS[op.init.data].derived:
+        if name in values or PARAM_INITS[op.init.data].derived:
             continue
         args = [a.value.data for a in op.init_args.data]
         values[name] = init_param(op.init.data, args, op.shape, seed, index)
@@ -119,7 +120,7 @@ def tt_cores_from_dense(
     zero-padded to the cores' shapes (`pintac.runtime.tt.cores_from_dense`). float32."""
     chains: dict[str, list[pinn.ParamOp]] = {}
     for op in problem_op.ops_of(pinn.ParamOp):
-        if pinn.PARAM_INITS[op.init.data].derived:
+        if PARAM_INITS[op.init.data].derived:
             source = op.attributes["source"]
             assert isinstance(source, SymbolRefAttr), "verified: derived inits name a source"
             chains.setdefault(source.string_value(), []).append(op)

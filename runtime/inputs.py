@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 
 # The largest MLIR source (a problem, IR, PINTA assembly) pintac reads: a PINTA program of the
 # most instructions a program file holds, as annotated assembly, is about 250 MiB.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from xdsl.dialects import arith
 
+from pintac.core.training import ADAM_DEFAULTS, learning_rate
 from pintac.dialects import pinn, train
 from pintac.dialects.activations import ACTIVATIONS
 from pintac.runtime import parallel, smx
@@ -142,15 +143,6 @@ def scale(x, *, factor: float):
     return np.multiply(x, x.dtype.type(factor))
 
 
-def learning_rate(
-    lr: float, step: int, schedule: str = "constant", steps: int | None = None
-) -> float:
-    """The schedule's learning rate at a 0-based step (linear decay reaches 0 after `steps`)."""
-    if schedule == "linear_decay":
-        return lr * (1.0 - step / steps)
-    return lr
-
-
 @kernel(train.UpdateOp)
 def update(
     p,
@@ -160,9 +152,9 @@ def update(
     lr: float,
     schedule: str = "constant",
     steps: int | None = None,
-    beta1: float = 0.9,
-    beta2: float = 0.999,
-    eps: float = 1e-8,
+    beta1: float = ADAM_DEFAULTS["beta1"],
+    beta2: float = ADAM_DEFAULTS["beta2"],
+    eps: float = ADAM_DEFAULTS["eps"],
 ):
     *state, step = state_and_step
     lr_t = F32(learning_rate(lr, int(step), schedule, steps))

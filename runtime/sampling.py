@@ -46,8 +46,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pintac.core.errors import UserError
 from pintac.runtime import rng
-from pintac.runtime.errors import UserError
 
 KINDS = ("box", "ball")
 SETS = ("interior", "boundary", "initial", "final")

@@ -41,8 +41,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from pintac.core.errors import UserError
 from pintac.runtime import parallel, rng
-from pintac.runtime.errors import UserError
 
 #: Rounding modes of `quantize`.
 ROUNDINGS = ("rne", "away", "stochastic")

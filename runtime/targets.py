@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 
 Function = Callable[..., tuple[Any, ...]]
 

@@ -62,6 +62,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pintac.core.inits import tt_core_std
 from pintac.runtime import parallel
 
 # GEMM kinds, passed to the `gemm` callback.
@@ -867,32 +868,19 @@ def choose_factorizations(n: int, m: int, d: int) -> tuple[tuple[int, ...], tupl
     return balanced_factorization(n, d), balanced_factorization(m, d)
 
 
-def glorot_std(n: int, m: int) -> float:
-    """The Glorot (Xavier) normal std of an n x m dense layer, sqrt(2 / (n + m))."""
-    return math.sqrt(2.0 / (n + m))
-
-
 def init_std(
     in_factors: Sequence[int],
     out_factors: Sequence[int],
     ranks: int | Sequence[int],
     dense_std: float,
 ) -> float:
-    """The per-core std s such that i.i.d. zero-mean normal cores of std s give W entries of
-    variance dense_std^2.
-
-    Each W entry is a sum over prod_{k=1}^{d-1} r_k rank paths of products of d independent
-    core entries, and distinct paths are uncorrelated, so Var W_ij = s^(2d) prod_inner r_k and
-    s = (dense_std^2 / prod_{k=1}^{d-1} r_k)^(1 / (2d)). For Glorot, dense_std = `glorot_std`.
-    """
+    """The per-core std of i.i.d. normal cores whose W has entries of std dense_std
+    (`pintac.core.inits.tt_core_std`) for this chain's shapes."""
     shapes = core_shapes(in_factors, out_factors, ranks)
     rk = tt_ranks(len(shapes), ranks)
     if rk[0] != 1 or rk[-1] != 1:
         raise ValueError(f"boundary ranks must be 1, got {rk}")
-    if dense_std < 0:
-        raise ValueError(f"dense_std must be >= 0, got {dense_std}")
-    d = len(shapes)
-    return (dense_std**2 / math.prod(rk[1:-1])) ** (1.0 / (2 * d))
+    return tt_core_std(dense_std, rk[1:-1])
 
 
 def init_cores(
@@ -938,7 +926,6 @@ __all__ = [
     "core_shapes",
     "cores_from_dense",
     "from_rtl_core",
-    "glorot_std",
     "groupings",
     "init_cores",
     "init_std",

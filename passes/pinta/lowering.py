@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from xdsl.dialects import arith, func
 from xdsl.ir import Operation
 
+from pintac.core.errors import PassError
+from pintac.core.training import OPTIMIZERS
 from pintac.dialects import pinn, smx, stein, train
 from pintac.dialects.activations import ACTIVATIONS, activation_of
 from pintac.passes.pinta.memory import Home, HostTensor, Staging, Tile, capacities, place
 from pintac.passes.pinta.shapes import concrete_shapes
-from pintac.runtime.errors import PassError
 from pintac.runtime.pinta import isa
 from pintac.runtime.pinta.codes import FORMATS
 from pintac.runtime.pinta.config import HardwareConfig
@@ -971,7 +972,7 @@ def _weighted_sum(lo: StepLowering, step: Step) -> None:
 def _update(lo: StepLowering, step: Step) -> None:
     p = dict(step.params)
     optimizer = p.pop("optimizer")
-    spec = train.OPTIMIZERS[optimizer]
+    spec = OPTIMIZERS[optimizer]
     hyper = {**spec.hyperparameters, **p}
     key = tuple(sorted(hyper.items()))
     block = lo.hyper_blocks.get(key)

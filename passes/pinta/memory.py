@@ -19,7 +19,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from pintac.runtime.errors import PassError
+from pintac.core.errors import PassError
 from pintac.runtime.pinta.codes import ADDRESS_BITS
 from pintac.runtime.pinta.config import HardwareConfig
 from pintac.runtime.plan import Plan

@@ -18,9 +18,9 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import DYNAMIC_INDEX, TensorType
 from xdsl.ir import Operation, SSAValue
 
+from pintac.core.errors import PassError
 from pintac.dialects import pinn, train
 from pintac.dialects.smx import QuantizedTensorType
-from pintac.runtime.errors import PassError
 
 Shape = tuple[int, ...]
 

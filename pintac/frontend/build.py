@@ -45,14 +45,16 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.rewriter import InsertPoint
 
+from pintac.core.errors import UserError
+from pintac.core.inits import PARAM_INITS
+from pintac.core.limits import MAX_EVAL_POINTS, MAX_SEED, MAX_STEPS
+from pintac.core.training import OPTIMIZERS, SCHEDULES
 from pintac.diagnostics import ParsedModule, Source
 from pintac.dialects import pinn
-from pintac.dialects import train as train_dialect
 from pintac.dialects.activations import ACTIVATIONS
 from pintac.dialects.support import DYNAMIC
 from pintac.frontend import syntax as ast
-from pintac.limits import MAX_EVAL_POINTS, MAX_SEED, MAX_STEPS
-from pintac.runtime.errors import UserError
+from pintac.passes.derivative_strategies import DERIVATIVE_STRATEGIES
 
 #: The most coordinates a problem may have, and the widest and deepest network.
 MAX_COORDINATES = 100_000
@@ -81,34 +83,29 @@ FUNCTIONS = (*ELEMENTWISE, *REDUCTIONS, *DERIVATIVES)
 SETS = ("ball", "sphere")
 
 
-@dataclass(frozen=True)
-class Strategy:
-    """A way to evaluate derivatives of the network: its settings (name -> kind, as in
-    `pinn.TRAIN_KEYS`) and the derivatives it evaluates."""
-
-    description: str
-    settings: tuple[str, ...]
-    evaluates: tuple[str, ...]
-
-
-#: The derivative strategies pintac has; their settings are `pinn.train` options.
-STRATEGIES = {
-    "stein": Strategy(
-        "Stein's estimator on antithetic Gaussian perturbations",
-        ("pairs", "sigma", "sigma_t"),
-        ("d(u, c)", "d2(u, c)", "grad(u)", "laplacian(u)"),
-    ),
-}
+#: The derivative strategies (`pintac.passes.derivative_strategies`): each has a description
+#: and its settings, `pinn.train` options. Every strategy evaluates the same derivatives.
+STRATEGIES = DERIVATIVE_STRATEGIES
 DEFAULT_STRATEGY = "stein"
+EVALUATES = ("d(u, c)", "d2(u, c)", "grad(u)", "laplacian(u)")
 
 #: Settings of `train`, in the order `pinn.train` lists them (with batch and the strategy's
 #: settings in between, where the hand-written examples have them).
 TRAIN_SETTINGS = ("optimizer", "lr", "beta1", "beta2", "eps", "schedule", "steps")
 TRAIN_SETTINGS_AFTER = ("seed", "eval_points")
-_CONFIG_ORDER = (*TRAIN_SETTINGS, "batch", "pairs", "sigma", "sigma_t", *TRAIN_SETTINGS_AFTER)
+_CONFIG_ORDER = (
+    *TRAIN_SETTINGS,
+    "batch",
+    "derivatives",
+    "pairs",
+    "sigma",
+    "sigma_t",
+    "samples",
+    *TRAIN_SETTINGS_AFTER,
+)
 # pinn.train holds integers as i64, read back signed: a seed stops at 2^63 − 1 there.
 _INT_LIMITS = {"steps": MAX_STEPS, "seed": min(MAX_SEED, MAX_INT), "eval_points": MAX_EVAL_POINTS}
-_CHOICES = {"optimizer": tuple(train_dialect.OPTIMIZERS), "schedule": train_dialect.SCHEDULES}
+_CHOICES = {"optimizer": tuple(OPTIMIZERS), "schedule": SCHEDULES}
 
 # The statements a problem has at most once, and their keywords.
 _ONCE = {
@@ -693,6 +690,8 @@ class ProblemBuilder:
                     f"unknown derivative strategy '{self.derivatives.strategy}'; pintac has: "
                     f"{known}",
                 )
+            if self.derivatives.strategy != DEFAULT_STRATEGY:
+                config["derivatives"] = StringAttr(self.derivatives.strategy)
             settings = self.derivatives.settings
             config.update(self._settings(settings, strategy.settings, self.derivatives.strategy))
         if any(t.batch is not None for t in self.terms):
@@ -749,8 +748,12 @@ class ProblemBuilder:
 
 
 def _misplaced_setting(key: str, where: str, allowed: tuple[str, ...]) -> str:
-    if key in ("pairs", "sigma", "sigma_t"):
-        return f"'{key}' is a setting of the derivative strategy: `derivatives stein({key} ...)`"
+    owner = next((n for n, s in STRATEGIES.items() if key in s.settings), None)
+    if owner is not None:
+        return (
+            f"'{key}' is a setting of the derivative strategy {owner}: "
+            f"`derivatives {owner}({key} ...)`"
+        )
     if key in ("batch", "weight"):
         return f"'{key}' is given per loss term: `pde: ... in q {key} ...`"
     if key in ("pipeline", "precision", "tt", "quantization"):
@@ -760,9 +763,8 @@ def _misplaced_setting(key: str, where: str, allowed: tuple[str, ...]) -> str:
         )
     if where != "train" and key in TRAIN_SETTINGS + TRAIN_SETTINGS_AFTER:
         return f"'{key}' is a setting of `train`, not of the derivative strategy"
-    return (
-        f"unknown setting '{key}'{_did_you_mean(key, allowed)}; {where} takes: {', '.join(allowed)}"
-    )
+    takes = f"takes: {', '.join(allowed)}" if allowed else "takes no settings"
+    return f"unknown setting '{key}'{_did_you_mean(key, allowed)}; {where} {takes}"
 
 
 def _did_you_mean(name: str, choices) -> str:
@@ -1206,7 +1208,7 @@ class ExpressionBuilder:
     def unsupported_mixed(self, call: ast.Call, coords) -> None:
         derivatives = self.owner.derivatives
         strategy = derivatives.strategy if derivatives is not None else DEFAULT_STRATEGY
-        evaluates = ", ".join(STRATEGIES[strategy].evaluates)
+        evaluates = ", ".join(EVALUATES)
         a, b = coords[0].name, coords[1].name
         raise self.error(
             call,
@@ -1296,7 +1298,7 @@ class ExpressionBuilder:
         if s is None:
             return "xavier_normal", ()
         v = s.value
-        rule = pinn.PARAM_INITS.get(v.name or "")
+        rule = PARAM_INITS.get(v.name or "")
         if v.name not in WEIGHT_INITS or rule is None:
             raise self.error(
                 v, f"unknown weight init {v.describe()}; inits: {', '.join(WEIGHT_INITS)}"

@@ -15,9 +15,9 @@ from pathlib import Path
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
+from pintac.core.errors import UserError
 from pintac.diagnostics import Source
 from pintac.frontend import syntax as ast
-from pintac.runtime.errors import UserError
 
 GRAMMAR_FILE = Path(__file__).with_name("grammar.lark")
 

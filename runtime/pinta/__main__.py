@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[2]
 ISA_DOC = ROOT / "docs" / "pinta-isa.md"

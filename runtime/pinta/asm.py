@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 from pintac.runtime.pinta import isa
 from pintac.runtime.pinta.errors import PintaTrap
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from pintac.dialects.train import SCHEDULES
+from pintac.core.training import SCHEDULES
 from pintac.runtime import smx
 
 # ------------------------------------------------------------------------------- queues
@@ -106,7 +106,7 @@ STEIN_KINDS = (
 #: RNG: what the generator draws (normal: Stein's Gaussian perturbations; onehot: coordinates
 #: uniform on [0, coords) by the multiply-shift rule, each written as a one-hot row).
 RNG_KINDS = ("normal", "onehot")
-#: UPDATE: optimizers (`pintac.dialects.train.OPTIMIZERS`).
+#: UPDATE: optimizers (`pintac.core.training.OPTIMIZERS`).
 UPDATE_KINDS = ("adam", "sgd")
 #: QUANT rounding modes (`pintac.runtime.smx.ROUNDINGS`).
 ROUNDINGS = tuple(smx.ROUNDINGS)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 from pintac.runtime.inputs import check_nesting, plain, read_text, shown
 from pintac.runtime.pinta.codes import ADDRESS_BITS, SFU_FUNCTIONS
 

@@ -9,7 +9,7 @@ the program counter and the disassembled instruction, and exits without a traceb
 
 from __future__ import annotations
 
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 
 
 class PintaTrap(UserError):

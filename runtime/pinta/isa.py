@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from numbers import Integral
 from typing import Any, ClassVar
 
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 from pintac.runtime.pinta import access, semantics, timing
 from pintac.runtime.pinta.codes import (
     ADDRESS_BITS,

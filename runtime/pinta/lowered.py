@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from pintac.core.errors import UserError
 from pintac.dialects import pinta
-from pintac.runtime.errors import UserError
 from pintac.runtime.pinta import isa
 from pintac.runtime.pinta.config import HardwareConfig
 from pintac.runtime.pinta.program import Program

@@ -32,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
+from pintac.core.training import ADAM_DEFAULTS
 from pintac.runtime.files import atomic_write
 from pintac.runtime.inputs import read_bytes, shown
 from pintac.runtime.pinta import isa
@@ -177,9 +178,9 @@ class ConstantPool:
     def hyperparameters(
         self,
         lr: float,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-8,
+        beta1: float = ADAM_DEFAULTS["beta1"],
+        beta2: float = ADAM_DEFAULTS["beta2"],
+        eps: float = ADAM_DEFAULTS["eps"],
         schedule: str = "constant",
         steps: int | None = None,
     ) -> int:

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from pintac.core.errors import UserError
 from pintac.dialects.activations import ACTIVATIONS
 from pintac.runtime import kernels_core as core
 from pintac.runtime import kernels_stein as stein
 from pintac.runtime import kernels_taylor as taylor
 from pintac.runtime import rng, smx
-from pintac.runtime.errors import UserError
 from pintac.runtime.pinta import ranged
 from pintac.runtime.pinta.codes import SCHEDULE_CODES
 from pintac.runtime.pinta.errors import Fault

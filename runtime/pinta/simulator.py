@@ -22,7 +22,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 from pintac.runtime.pinta import isa
 from pintac.runtime.pinta.access import Access
 from pintac.runtime.pinta.codes import QUEUES

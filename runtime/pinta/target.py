@@ -49,8 +49,8 @@ import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.printer import Printer
 
+from pintac.core.errors import UserError
 from pintac.dialects import pinn, pinta
-from pintac.runtime.errors import UserError
 from pintac.runtime.files import atomic_write, check_directory
 from pintac.runtime.init import init_params
 from pintac.runtime.inputs import (

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = importlib.util.spec_from_file_location("pintac_bench_fuzz", ROOT / "benchmarks" / "fuzz.py")

@@ -18,8 +18,8 @@ from cli_helpers import SMALL, tiny_text
 
 import pintac.api as pt
 from pintac.cli import main
+from pintac.core.errors import UserError
 from pintac.runtime.checkpoint import load_checkpoint, save_checkpoint
-from pintac.runtime.errors import UserError
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -558,7 +558,7 @@ def test_ctrl_c_without_a_checkpoint_says_so(tiny, capsys, monkeypatch):
     assert "interrupted at step 0 of 4" in err and "no checkpoint" in err
 
 
-@pytest.mark.parametrize("module", ["pintac.runtime.errors", "pintac.run", "pintac.api"])
+@pytest.mark.parametrize("module", ["pintac.core.errors", "pintac.run", "pintac.api"])
 def test_ctrl_c_during_start_up(module, tiny, capsys, monkeypatch):
     real_import = builtins.__import__
 

@@ -17,7 +17,7 @@ from cli_helpers import tiny_text
 
 import pintac.runtime.files as files
 from pintac.cli import main
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 
 VOICE = re.compile(r"(pintac [a-z]+: error: |[^\s:][^\n]*?(:\d+:\d+)?: error: )")
 # control characters a terminal acts on (newline and tab are text)

@@ -8,10 +8,10 @@ import pytest
 from xdsl.ir import Block, Operation
 
 import pintac.api as pt
+from pintac.core.errors import UserError
 from pintac.diagnostics import ParsedModule, Source, verify
 from pintac.dialects import pinn
 from pintac.frontend import build_pde
-from pintac.runtime.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"

@@ -8,10 +8,10 @@ from xdsl.dialects import arith
 from xdsl.dialects import math as xmath
 
 import pintac.api as pt
+from pintac.core.errors import UserError
 from pintac.diagnostics import Source
 from pintac.dialects import pinn
 from pintac.frontend import build_pde, is_pde
-from pintac.runtime.errors import UserError
 
 
 def term(equation: str, header: str = HEADER) -> list:
@@ -202,6 +202,19 @@ def test_terms_weights_and_the_training_configuration():
     ]  # fmt: skip
     assert train.get("batch") == {"pde": 10, "ic": 100, "fc": 100, "bc": 100}
     assert (train.get("seed"), train.get("optimizer"), train.get("sigma_t")) == (7, "sgd", 0.02)
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        ("derivatives taylor", {"derivatives": "taylor"}),
+        ("derivatives stde(samples 8)", {"derivatives": "stde", "samples": 8}),
+        ("derivatives stein(pairs 8)", {"pairs": 8}),  # the default: no choice recorded
+    ],
+)
+def test_the_derivative_strategy_is_the_problems_choice(statement, expected):
+    problem = problem_of(build(HEADER + f"pde: d(u, t) = 0 in q\n{statement}\n"))
+    assert {k: problem.train.get(k) for k in problem.train.config.data} == expected
 
 
 def test_no_settings_no_train_op():

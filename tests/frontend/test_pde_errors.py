@@ -4,9 +4,9 @@ and a caret under the fault, never a traceback."""
 import pytest
 from pde_helpers import HEADER, error_of
 
+from pintac.core.errors import UserError
 from pintac.diagnostics import Source
 from pintac.frontend import build_pde
-from pintac.runtime.errors import UserError
 
 # (statement appended to HEADER (5 lines), column, caret width, message)
 CASES = {
@@ -162,7 +162,15 @@ CASES = {
     ),
     "strategy setting in train": (
         "train pairs 3", 7, 5,
-        "'pairs' is a setting of the derivative strategy: `derivatives stein(pairs ...)`",
+        "'pairs' is a setting of the derivative strategy stein: `derivatives stein(pairs ...)`",
+    ),
+    "setting of another strategy": (
+        "derivatives taylor(samples 4)", 20, 7,
+        "'samples' is a setting of the derivative strategy stde: `derivatives stde(samples ...)`",
+    ),
+    "strategy without settings": (
+        "derivatives taylor(order 2)", 20, 5,
+        "unknown setting 'order'; taylor takes no settings",
     ),
     "precision in the file": (
         "train pipeline fp32", 7, 8,
@@ -170,9 +178,10 @@ CASES = {
         "when compiling: `pintac run FILE.pde --pipeline smx-diff`",
     ),
     "unknown strategy": (
-        "derivatives taylor", 13, 6,
-        "unknown derivative strategy 'taylor'; pintac has: stein (Stein's estimator on "
-        "antithetic Gaussian perturbations)",
+        "derivatives newton", 13, 6,
+        "unknown derivative strategy 'newton'; pintac has: stein (Stein's estimator on "
+        "antithetic Gaussian perturbations), taylor (exact derivatives by Taylor-mode forward "
+        "jets), stde (Laplacians by the stochastic Taylor derivative estimator)",
     ),
     "strategy setting out of range": (
         "derivatives stein(pairs 0)", 25, 1,

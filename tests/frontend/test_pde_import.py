@@ -6,10 +6,10 @@ import pytest
 from pde_helpers import EXAMPLES
 
 import pintac.api as pt
+from pintac.core.errors import UserError
 from pintac.diagnostics import read_source, verify
 from pintac.frontend import build_pde
 from pintac.import_pde import LINE_WIDTH, render, run
-from pintac.runtime.errors import UserError
 
 PDE_EXAMPLES = sorted(EXAMPLES.glob("*.pde"))
 

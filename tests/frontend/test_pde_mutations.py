@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pde_helpers import EXAMPLES
 
+from pintac.core.errors import UserError
 from pintac.diagnostics import Source, verify
 from pintac.frontend import build_pde
-from pintac.runtime.errors import UserError
 
 SOURCES = [p.read_text() for p in sorted(EXAMPLES.glob("*.pde"))]
 PIECES = [

@@ -4,6 +4,7 @@ for bit: constant subexpressions in double precision, rounded to f32 once; every
 varies in f32, in the order written."""
 
 import math
+import operator
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -40,13 +41,16 @@ def _f32(value):
     return np.float32(value) if isinstance(value, float) else value
 
 
+PYTHON_OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+
+
 def _binary(op: str, a, b):
     (ta, fa), (tb, fb) = a, b
 
     def evaluate():
         va, vb = fa(), fb()
         if isinstance(va, float) and isinstance(vb, float):
-            return {"+": va + vb, "-": va - vb, "*": va * vb, "/": va / vb}[op]
+            return PYTHON_OPS[op](va, vb)  # only `op`: 0.5 + (0.5 − 0.5) divides nothing
         va, vb = _f32(va), _f32(vb)
         with np.errstate(all="ignore"):
             return {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide}[op](va, vb)

@@ -9,11 +9,11 @@ import pytest
 from xdsl.parser import Parser
 
 import pintac.api as pt
+from pintac.core.errors import UserError
 from pintac.dialects import pinta
 from pintac.passes.lower_to_pinta import LowerToPintaPass
 from pintac.passes.pinta.lowering import permute_axes
 from pintac.registry import make_context
-from pintac.runtime.errors import UserError
 from pintac.runtime.numpy_target import NumpyExactTarget
 from pintac.runtime.pinta.config import load_config
 from pintac.runtime.pinta.lowered import LoweredStep, PintaStep

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import pintac.api as pt
+from pintac.core.errors import UserError
 from pintac.dialects import smx, train
-from pintac.runtime.errors import UserError
 from pintac.runtime.kernels import run_op
 
 ROOT = Path(__file__).resolve().parents[2]

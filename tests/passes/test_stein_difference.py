@@ -3,9 +3,11 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 from test_pinn_autodiff import lowered
 
 import pintac.api as pt
+from pintac.core.errors import UserError
 from pintac.dialects import train
 from pintac.runtime import kernels_stein as ks
 from pintac.runtime.numpy_target import interpret
@@ -117,3 +119,13 @@ def test_the_diff_activation_vjp_is_the_transpose_of_its_linearization():
         np.testing.assert_allclose(
             np.sum(jvp * dout), np.sum(tb * dzb) + np.sum(td * dzd), rtol=1e-7
         )
+
+
+def test_a_problem_that_chooses_jets_is_refused_naming_the_choice():
+    """DiffQuant rewrites Stein's perturbed batches; a problem whose pinn.train chooses
+    taylor has none, and the error says so (not "run stein-expand first")."""
+    text = SMALL.read_text().replace("pairs = ", 'derivatives = "taylor", pairs = ', 1)
+    text = text.replace(", pairs = 64", "").replace(", sigma = 0.01", "")
+    problem = pt.loads(text, "taylor.mlir")
+    with pytest.raises(UserError, match='chooses derivatives = "taylor" \\(pinn.train\\)'):
+        problem.compile("smx-diff")

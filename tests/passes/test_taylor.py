@@ -15,13 +15,14 @@ import pytest
 from xdsl.dialects import func, math
 
 from pintac import api
+from pintac.core.errors import UserError
 from pintac.diagnostics import Source, parse_source, verify
 from pintac.dialects import train
 from pintac.dialects.activations import ACTIVATIONS, Activation, register, unregister
 from pintac.pass_manager import parse_pipeline_spec, run_pipeline
 from pintac.passes.derivative_strategies import DERIVATIVE_STRATEGIES, smoothed_values
+from pintac.pipelines import pipeline_spec
 from pintac.registry import available_passes, make_context
-from pintac.runtime.errors import UserError
 from pintac.runtime.kernels_taylor import sample_coordinates
 from pintac.runtime.numpy_target import interpret
 
@@ -410,3 +411,75 @@ def test_fp32_stde_trains_heat10d_small():
         errors[pipeline] = trainer.evaluate(1000).rel_l2
     assert errors[stde] < 0.5 * start
     assert errors[stde] <= 1.5 * errors["fp32-taylor"]
+
+
+# ---------------------------------------------------------------- the problem's choice
+
+SMALL_POISSON = (ROOT / "examples/poisson2d_small.mlir").read_text()
+
+
+def choosing(strategy: str, extra: str = "") -> str:
+    """poisson2d_small with `derivatives = strategy` (and `extra` options) in its pinn.train."""
+    text = SMALL_POISSON.replace("seed = 0", f'derivatives = "{strategy}",{extra} seed = 0', 1)
+    assert text != SMALL_POISSON
+    return text
+
+
+def ops_named(fs: dict[str, func.FuncOp], name: str) -> list:
+    return [op for f in fs.values() for op in f.walk() if op.name == name]
+
+
+def test_stein_expand_leaves_a_problem_choosing_another_strategy():
+    ctx = make_context()
+    parsed = parse_source(ctx, Source("test.mlir", choosing("taylor")))
+    verify(parsed)
+    run_pipeline(ctx, parsed, parse_pipeline_spec("stein-expand", available_passes()))
+    names = {op.name for op in parsed.module.walk()}
+    assert "pinn.laplacian" in names
+    assert not any(n.startswith("stein.") for n in names)
+
+
+@pytest.mark.parametrize("pipeline", ["fp32", "fp32-tt", "smx-naive"])
+def test_the_pipelines_evaluate_derivatives_by_the_problems_strategy(pipeline):
+    step = functions(choosing("taylor"), pipeline_spec(pipeline))
+    assert ops_named(step, "train.unit_directions")
+    assert not ops_named(step, "stein.sample")
+
+
+def test_the_problems_stde_samples_are_used():
+    step = functions(choosing("stde", " samples = 1,"), pipeline_spec("fp32"))
+    (coordinates,) = ops_named(step, "train.sample_coordinates")
+    assert coordinates.samples.value.data == 1
+
+
+def test_the_pass_option_wins_over_the_problems_choice():
+    step = functions(choosing("taylor"), "pinn-build-loss{derivatives=stein}")
+    assert ops_named(step, "stein.sample")
+    assert not ops_named(step, "train.unit_directions")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            choosing("newton"),
+            r"test.mlir:\d+:\d+: error: .*pinn.train of @poisson2d_small: unknown derivative "
+            "strategy 'newton'; known: stein, taylor, stde",
+        ),
+        (
+            choosing("taylor", " samples = 4,"),
+            r"test.mlir:\d+:\d+: error: .*samples \(random coordinates per point\) is a "
+            'setting of derivatives = "stde"',
+        ),
+    ],
+    ids=["unknown name", "samples without stde"],
+)
+@pytest.mark.parametrize("pipeline", ["fp32", "fp32-taylor"])
+def test_a_bad_choice_is_an_error_at_pinn_train(text, message, pipeline):
+    with pytest.raises(UserError, match=message):
+        api.loads(text, "test.mlir").compile(pipeline)
+
+
+def test_diffquant_on_a_problem_choosing_jets_is_an_error():
+    with pytest.raises(UserError, match="stein-difference"):
+        api.loads(choosing("taylor"), "test.mlir").compile("smx-diff")

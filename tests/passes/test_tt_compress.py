@@ -19,13 +19,13 @@ import pytest
 from xdsl.dialects import func
 
 import pintac.api as pt
+from pintac.core.errors import UserError
 from pintac.dialects import pinn, train
 from pintac.dialects import tt as tt_dialect
 from pintac.pass_manager import parse_pipeline_spec, run_pipeline
 from pintac.passes.tt_partial_reconstruct import cost_model_rows, layer_costs, tt_report
 from pintac.registry import available_passes, make_context
 from pintac.runtime import tt
-from pintac.runtime.errors import UserError
 from pintac.runtime.init import init_params, trained_params, tt_cores_from_dense
 from pintac.runtime.numpy_target import interpret
 

@@ -8,9 +8,9 @@ import zipfile
 import numpy as np
 import pytest
 
+from pintac.core.errors import UserError
 from pintac.runtime import checkpoint
 from pintac.runtime.checkpoint import load_checkpoint, save_checkpoint
-from pintac.runtime.errors import UserError
 
 
 def sample_arrays():

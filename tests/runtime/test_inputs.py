@@ -7,7 +7,7 @@ import time
 import pytest
 from deadline import no_hang
 
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 from pintac.runtime.inputs import check_nesting, input_size, read_bytes, read_text, shown
 
 

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from pintac.core.errors import UserError
 from pintac.runtime import mx, smx
-from pintac.runtime.errors import UserError
 
 FLOAT_TYPES = {
     "fp8_e4m3": ml_dtypes.float8_e4m3fn,

@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pintac.core.errors import UserError
 from pintac.diagnostics import Source, parse_source, verify
 from pintac.dialects import pinn
 from pintac.registry import make_context
 from pintac.runtime import rng
-from pintac.runtime.errors import UserError
 from pintac.runtime.init import init_param, init_params
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from xdsl.dialects.builtin import StringAttr
 
+from pintac.core.errors import UserError
 from pintac.diagnostics import Source, parse_source, verify
 from pintac.dialects import pinn
 from pintac.registry import make_context
 from pintac.runtime import rng
-from pintac.runtime.errors import UserError
 from pintac.runtime.sampling import (
     DomainSpec,
     box_face_probabilities,

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from pintac.core.errors import UserError
 from pintac.runtime import rng, smx
-from pintac.runtime.errors import UserError
 
 F32_MAX = float(np.finfo(np.float32).max)
 F32_TINY = 2.0**-149

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pintac.core.inits import glorot_std
 from pintac.runtime import tt
 
 # (in_factors, out_factors, ranks): d = 1..4, factors of 1, non-uniform ranks and factors
@@ -544,7 +545,7 @@ def test_balanced_factorization_is_the_most_balanced(d):
 )
 def test_init_std_gives_w_the_dense_variance(nf, mf, ranks):
     n, m = math.prod(nf), math.prod(mf)
-    dense_std = tt.glorot_std(n, m)
+    dense_std = glorot_std(n, m)
     std = tt.init_std(nf, mf, ranks, dense_std)
     inner = math.prod(tt.tt_ranks(len(nf), ranks)[1:-1])
     assert std ** (2 * len(nf)) * inner == pytest.approx(dense_std**2)

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_isa import instructions
 
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 from pintac.runtime.pinta import asm, isa
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

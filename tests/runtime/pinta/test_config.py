@@ -7,7 +7,7 @@ import pytest
 from deadline import no_hang
 from pinta_helpers import ROOT
 
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 from pintac.runtime.pinta import __main__ as tools
 from pintac.runtime.pinta.config import (
     DEFAULT_PATH,

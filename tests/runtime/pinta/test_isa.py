@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pinta_helpers import ROOT
 
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 from pintac.runtime.pinta import asm, isa
 from pintac.runtime.pinta.codes import QUEUES
 from pintac.runtime.pinta.config import load_config

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 from pintac.runtime.pinta import isa, program
 from pintac.runtime.pinta.program import (
     ConstantPool,

@@ -12,7 +12,7 @@ from deadline import no_hang
 from pinta_helpers import ROOT
 
 import pintac.api as pt
-from pintac.runtime.errors import UserError
+from pintac.core.errors import UserError
 from pintac.runtime.pinta import isa
 from pintac.runtime.pinta import target as pinta_target
 from pintac.runtime.pinta.config import load_config

@@ -299,7 +299,7 @@ pinn.problem @p {
 pinn.problem @p {
   pinn.train {learning_rate = 1.0e-3}
 }
-// CHECK: error: 'pinn.train' op unknown training option 'learning_rate'; known options: optimizer, lr, schedule, steps, batch, seed, eval_points, pairs, sigma, sigma_t, beta1, beta2, eps
+// CHECK: error: 'pinn.train' op unknown training option 'learning_rate'; known options: optimizer, lr, schedule, steps, batch, seed, eval_points, pairs, sigma, sigma_t, derivatives, samples, beta1, beta2, eps
 
 // -----
 
