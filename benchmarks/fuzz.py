@@ -10,7 +10,8 @@ configurations, and paths that are directories, missing, under a file or unwrita
 Values are drawn by hypothesis from each option's domain and its edges: negative, zero, huge,
 beyond 64 bits, not numbers, empty. Mutated IR comes from the problems in `examples/`:
 truncated, bytes flipped, tokens swapped or duplicated, numbers replaced by extreme ones,
-nested absurdly deep. The PINTA commands get program directories with a file missing,
+nested absurdly deep; mutated problems in the PDE language (`examples/*.pde`) must build
+or fail with an error located in the file. The PINTA commands get program directories with a file missing,
 truncated, corrupted or edited to nonsense, programs whose instructions have fields changed
 (still valid encodings, so the simulator's checks see them), assembly with unknown mnemonics,
 fields and out-of-range operands, and hardware configurations with unknown keys and bad or
@@ -859,6 +860,7 @@ ANY = "exit 0 or 1"
 BOUNDED = "exit 0 or 1, without running out of memory"  # its inputs are small or endless
 REFUSED = "refused"  # exit 1 for what it attacks, not a usage error, in bounded memory
 SUCCEEDS = "exit 0"  # a control: the attacked command with a regular, undamaged input
+LOCATED_OR_SUCCEEDS = "exit 0, or exit 1 with an error located in the file"
 
 
 @dataclass
@@ -1282,6 +1284,50 @@ def ir_cases(sandbox: Sandbox, sources: list[Path] | None = None):
         else:
             argv = ["compile", "mut/case.mlir", "--target", "mlir"]
         return Case(argv, {"mut/case.mlir": data})
+
+    return case()
+
+
+PDE_SOURCES = sorted((ROOT / "examples").glob("*.pde"))
+# Pieces of the PDE language a mutation inserts: its tokens, keywords, edge numbers.
+PDE_PIECES = [
+    b"(", b")", b"[", b"]", b",", b":", b"=", b"^", b"**", "\u00d7".encode(), b"..", b"#", b"\n",
+    b"1e999", b"99999999999999999999999", b"1e-400", b"x9", b"t", b"u", b"q", b"pi", b"in",
+    b"on", b"weight", b"batch", b"problem", b"space", b"time", b"domain", b"let", b"network",
+    b"exact", b"train", b"derivatives", b"d(u, t)", b"grad(u)", b"laplacian(u)", b"d2(u, x1)",
+    b"sin(", b"mlp(width 2, depth 1)", b"ball(0, 1)", b"boundary(q)", b"final(q)",
+    b"taylor", b"stde(samples 0)", b"stein(pairs 0)", b"\xff",
+]  # fmt: skip
+
+
+def pde_cases(sandbox: Sandbox):
+    """A problem in the PDE language (`examples/*.pde`), mutated (as IR is, and with the
+    language's own tokens), then read by `pintac opt`, `import` or `compile --target mlir`:
+    it builds, or its error is located in the file."""
+    texts = [p.read_bytes() for p in PDE_SOURCES]
+    mutation = st.tuples(
+        st.sampled_from(MUTATIONS),
+        st.floats(0, 1, exclude_max=True),
+        st.floats(0, 1, exclude_max=True),
+        st.integers(0, 10**6),
+        st.sampled_from(PDE_PIECES),
+    )
+
+    @st.composite
+    def case(draw):
+        data = texts[draw(st.integers(0, len(texts) - 1))]
+        for m in draw(st.lists(mutation, min_size=1, max_size=3)):
+            data = _mutate(data, *m)
+        argv = draw(
+            st.sampled_from(
+                [
+                    ["opt", "mut/case.pde"],
+                    ["import", "mut/case.pde"],
+                    ["compile", "mut/case.pde", "--target", "mlir"],
+                ]
+            )
+        )
+        return Case(argv, {"mut/case.pde": data}, expect=LOCATED_OR_SUCCEEDS)
 
     return case()
 
@@ -2131,6 +2177,7 @@ GENERATORS = {
     "progdir": progdir_cases,
     "filetype": filetype_cases,
     "aliasing": aliasing_cases,
+    "pde": pde_cases,
 }
 
 
@@ -2152,6 +2199,7 @@ ACCEPTED = "damage accepted (exit 0)"
 PARSER_ONLY = "refused by the option parser only (the attack never got in)"
 CONTROL_FAILED = "control failed (a valid case did not exit 0)"
 OTHER_EXIT = "exit status other than 0 or 1"
+UNLOCATED = "error not located in the file (FILE:LINE:COL or FILE: error)"
 FAILURES = [
     TRACEBACK,
     HANG,
@@ -2161,6 +2209,7 @@ FAILURES = [
     PARSER_ONLY,
     CONTROL_FAILED,
     OTHER_EXIT,
+    UNLOCATED,
 ]
 
 
@@ -2371,6 +2420,8 @@ def _judge(case: Case, code, crash: str, stderr: str, changed: list[str]) -> Out
         failures.append(PARSER_ONLY)
     if case.expect == SUCCEEDS and code == 1 and OUT_OF_MEMORY not in failures:
         failures.append(CONTROL_FAILED)
+    if case.expect == LOCATED_OR_SUCCEEDS and code == 1 and not _located_in(stderr, case):
+        failures.append(UNLOCATED)
     if not failures:
         return Outcome(kind, stderr[:300])
     detail = repr(case)
@@ -2378,6 +2429,13 @@ def _judge(case: Case, code, crash: str, stderr: str, changed: list[str]) -> Out
         detail += "\n  changed: " + ", ".join(changed)
     detail += "\n" + (_shortened(crash) or _first_lines(stderr) or f"({kind})")
     return Outcome(kind, detail, tuple(failures))
+
+
+def _located_in(stderr: str, case: Case) -> bool:
+    """Whether the error's first line names one of the case's files, with a line and column
+    or as the file at fault."""
+    first = stderr.lstrip().partition("\n")[0]
+    return any(re.match(rf"{re.escape(name)}:(\d+:\d+:)? error: ", first) for name in case.files)
 
 
 def _shortened(traceback_text: str) -> str:
@@ -2473,18 +2531,19 @@ def memory_cap(headroom: int = MEMORY_HEADROOM):
 # Share of the cases per generator: mostly opt/compile and the PINTA commands, training kept
 # rare.
 SHARES = {
-    "ir": 0.33,
-    "opt": 0.12,
-    "compile": 0.09,
-    "run": 0.07,
+    "ir": 0.22,
+    "opt": 0.10,
+    "compile": 0.07,
+    "run": 0.06,
     "predict": 0.04,
     "plot": 0.02,
-    "sim": 0.07,
-    "asm": 0.06,
-    "disasm": 0.04,
+    "sim": 0.06,
+    "asm": 0.05,
+    "disasm": 0.03,
     "progdir": 0.06,
-    "filetype": 0.06,
+    "filetype": 0.05,
     "aliasing": 0.04,
+    "pde": 0.20,
 }
 # Seconds a case may take: about 3x the slowest legitimate case seen on 2 shared cores
 # (7.2 s, `pintac run --plot`: matplotlib; a compile of a tiny problem takes under a second).

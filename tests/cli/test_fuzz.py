@@ -74,6 +74,7 @@ COUNTS = {
     "asm": 30,
     "disasm": 30,
     "aliasing": 25,
+    "pde": 60,
 }
 
 
