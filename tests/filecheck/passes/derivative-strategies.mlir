@@ -1,5 +1,6 @@
-// pinn-build-loss{derivatives=taylor}: derivative ops evaluated by Taylor-mode jets
-// (passes/derivative_strategies.py, the jet lowerings of passes/layer_lowerings.py). The
+// The derivative strategies (passes/derivative_strategies.py) as pinn-build-loss applies them;
+// here {derivatives=taylor}: derivative ops evaluated by Taylor-mode jets (the jet lowerings
+// of passes/layer_lowerings.py). The
 // points' unit directions %e (one per coordinate the term's derivatives need) go through the
 // network with the value: a dense layer maps each coefficient by W (no bias); sin maps
 // (z', z'') to (cos z · z', −sin z · z'²) — z'' is zero after the first layer — with cos z
