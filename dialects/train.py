@@ -605,21 +605,26 @@ class UnitDirectionsOp(IRDLOperation):
         return self.dim_lo.value.data, self.dim_hi.value.data
 
     def verify_(self) -> None:
-        n, d = _rank2(self.input.type, "the points")
-        y = f32_shape(
-            self.output.type, 3, "the result", "a rank-3 f32 tensor (points x directions x D)"
-        )
         lo, hi = self.dim_range()
-        if d == DYNAMIC or not 0 <= lo < hi <= d:
-            raise VerifyException(
-                f"the coordinate range {lo} to {hi} is not within the {dim_str(d)} "
-                "coordinates of the points"
-            )
-        if not (compatible(y[0], n) and y[1] == hi - lo and compatible(y[2], d)):
-            raise VerifyException(
-                f"{hi - lo} directions at {dim_str(n)} points of {d} coordinates are "
-                f"{shape_str([n, hi - lo, d])}, got {shape_str(y)}"
-            )
+        _verify_coordinate_jet(self, hi - lo, "directions")
+
+
+def _verify_coordinate_jet(op: IRDLOperation, count: int, what: str) -> None:
+    """The checks an input jet of unit coordinate vectors shares: its coordinate range lies
+    within the points' D coordinates, and it is points x `count` x D."""
+    n, d = _rank2(op.input.type, "the points")
+    y = f32_shape(op.output.type, 3, "the result", f"a rank-3 f32 tensor (points x {what} x D)")
+    lo, hi = op.dim_range()
+    if d == DYNAMIC or not 0 <= lo < hi <= d:
+        raise VerifyException(
+            f"the coordinate range {lo} to {hi} is not within the {dim_str(d)} "
+            "coordinates of the points"
+        )
+    if not (compatible(y[0], n) and y[1] == count and compatible(y[2], d)):
+        raise VerifyException(
+            f"{count} {what} at {dim_str(n)} points of {d} coordinates are "
+            f"{shape_str([n, count, d])}, got {shape_str(y)}"
+        )
 
 
 @irdl_op_definition
@@ -681,26 +686,12 @@ class SampleCoordinatesOp(IRDLOperation):
         return self.dim_lo.value.data, self.dim_hi.value.data
 
     def verify_(self) -> None:
-        n, d = _rank2(self.input.type, "the points")
-        y = f32_shape(
-            self.output.type, 3, "the result", "a rank-3 f32 tensor (points x samples x D)"
-        )
-        lo, hi = self.dim_range()
         s = self.samples.value.data
-        if d == DYNAMIC or not 0 <= lo < hi <= d:
-            raise VerifyException(
-                f"the coordinate range {lo} to {hi} is not within the {dim_str(d)} "
-                "coordinates of the points"
-            )
         if s < 1:
             raise VerifyException(f"samples must be at least 1, got {s}")
         if not 0 <= self.stream.value.data <= 2**32 - 1:
             raise VerifyException(f"stream must be in [0, 2^32), got {self.stream.value.data}")
-        if not (compatible(y[0], n) and y[1] == s and compatible(y[2], d)):
-            raise VerifyException(
-                f"{s} samples at {dim_str(n)} points of {d} coordinates are "
-                f"{shape_str([n, s, d])}, got {shape_str(y)}"
-            )
+        _verify_coordinate_jet(self, s, "samples")
 
 
 @irdl_op_definition
