@@ -38,6 +38,11 @@ def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
 
         return PINTA
 
+    def get_tile() -> Dialect:
+        from pintac.dialects.tile import TILE
+
+        return TILE
+
     return {
         "pinn": get_pinn,
         "train": get_train,
@@ -45,4 +50,5 @@ def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
         "tt": get_tt,
         "smx": get_smx,
         "pinta": get_pinta,
+        "tile": get_tile,
     }

@@ -27,6 +27,7 @@ from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     I64,
     ArrayAttr,
+    IndexType,
     IntAttr,
     IntegerAttr,
     ShapedType,
@@ -56,7 +57,7 @@ from xdsl.irdl import (
     traits_def,
     var_operand_def,
 )
-from xdsl.parser import AttrParser
+from xdsl.parser import AttrParser, Parser
 from xdsl.printer import Printer
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
@@ -408,21 +409,32 @@ class QuantizeOp(IRDLOperation):
         %q = smx.quantize %x : tensor<?x256xf32> -> !smx.tensor<?x256, int8, block 4x4>
         %g = smx.quantize %dy rounding stochastic stream 3 key %seed, %step
                : tensor<?x64xf32> -> !smx.tensor<?x64, int12, block 4x4>
+        %t = smx.quantize %dyt rounding stochastic stream 3 key %seed, %step at %first
+               per_point 64 : tensor<?x64xf32> -> !smx.tensor<?x64, int12, block 4x4>
+
+    Stochastic rounding draws element i (row-major) of the tensor from index i of the stream,
+    or, with `at %first per_point P` (an `index` and an integer P >= 1), from index
+    first · P + i: the tensor holds the elements from first · P on of a larger one, P elements
+    per point (a tile of its points). Cut at a whole number of block rows, a tile's result is
+    those rows of the larger tensor's, bit for bit. `at` needs stochastic rounding, and a
+    format whose blocks are not b x 1 columns (those draw by the transposed tensor's index).
+
+    Operands: the input, then `key`: empty, or the step's key (seed, step: i64), followed by
+    `first` (index) when given.
     """
 
     name = "smx.quantize"
 
     input = operand_def(TensorType)
-    key = var_operand_def(i64)
+    # (seed, step) or (seed, step, first): one variadic, so the generic form needs no segment
+    # sizes; verify_ checks the types.
+    key = var_operand_def()
     result = result_def(QuantizedTensorType)
     rounding = prop_def(RoundingAttr, default_value=RoundingAttr(Rounding.RNE))
     stream = opt_prop_def(IntegerAttr[I64])
+    per_point = opt_prop_def(IntegerAttr[I64])
 
     traits = traits_def(Pure())  # stochastic rounding is a function of (key, stream)
-    assembly_format = (
-        "$input (`rounding` $rounding^)? (`stream` $stream^)? (`key` $key^)? attr-dict "
-        "`:` type($input) `->` type($result)"
-    )
 
     def __init__(
         self,
@@ -431,15 +443,18 @@ class QuantizeOp(IRDLOperation):
         rounding: Rounding | str = Rounding.RNE,
         stream: int | None = None,
         key: Sequence[SSAValue] = (),
+        first: SSAValue | Operation | None = None,
+        per_point: int | None = None,
     ):
         input_type = SSAValue.get(input).type
         assert isinstance(input_type, TensorType)
         super().__init__(
-            operands=[input, list(key)],
+            operands=[input, [*key, *([] if first is None else [first])]],
             result_types=[QuantizedTensorType(input_type.get_shape(), format)],
             properties={
                 "rounding": RoundingAttr(Rounding(rounding)),
                 "stream": None if stream is None else IntegerAttr(stream, 64),
+                "per_point": None if per_point is None else IntegerAttr(per_point, 64),
             },
         )
 
@@ -451,6 +466,11 @@ class QuantizeOp(IRDLOperation):
     def rounding_mode(self) -> Rounding:
         return self.rounding.data
 
+    @property
+    def first(self) -> SSAValue | None:
+        """The index of the tensor's first point in the larger tensor (`at`), if given."""
+        return self.key[2] if len(self.key) == 3 else None
+
     def verify_(self) -> None:
         input_shape = f32_shape(self.input.type, None, "the input")
         result_shape = self.result.type.get_shape()
@@ -460,7 +480,7 @@ class QuantizeOp(IRDLOperation):
                 f"{shape_str(input_shape)}"
             )
         mode = self.rounding_mode
-        if mode is Rounding.STOCHASTIC and (self.stream is None or len(self.key) != 2):
+        if mode is Rounding.STOCHASTIC and (self.stream is None or len(self.key) not in (2, 3)):
             raise VerifyException(
                 "stochastic rounding needs a 'stream' and the step's key (the RNG draws that "
                 "make it reproducible), e.g. `rounding stochastic stream 0 key %seed, %step`"
@@ -469,8 +489,106 @@ class QuantizeOp(IRDLOperation):
             raise VerifyException(
                 f"'stream' and 'key' are only meaningful with stochastic rounding, not {mode}"
             )
+        if mode is not Rounding.STOCHASTIC and self.per_point is not None:
+            raise VerifyException(
+                f"'per_point' is only meaningful with stochastic rounding, not {mode}"
+            )
         if self.stream is not None and self.stream.value.data < 0:
             raise VerifyException(f"stream must be >= 0, got {self.stream.value.data}")
+        for role, value in zip(("seed", "step"), self.key, strict=False):
+            if value.type != i64:
+                raise VerifyException(f"the key's {role} must be an i64 scalar, got {value.type}")
+        self._verify_first()
+
+    def _verify_first(self) -> None:
+        """`at %first` (index) and `per_point` (>= 1) go together, on row-major blocks."""
+        first, per_point = self.first, self.per_point
+        if (first is None) != (per_point is None):
+            raise VerifyException(
+                "'at %first' and 'per_point' go together: the first point of the tensor and "
+                "the elements of one point give its first element's index"
+            )
+        if first is None:
+            return
+        if not isinstance(first.type, IndexType):
+            raise VerifyException(
+                f"the first point (after 'at') must be an index, got {first.type}"
+            )
+        if per_point.value.data < 1:
+            raise VerifyException(f"per_point must be at least 1, got {per_point.value.data}")
+        rows, cols = self.format.block_shape
+        if cols == 1 and rows > 1:
+            raise VerifyException(
+                f"{rows}x1 blocks draw by the transposed tensor's index, which a part of the "
+                "tensor cannot know: 'at' needs row-major blocks"
+            )
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_ssa_value(self.input)
+        if self.rounding_mode is not Rounding.RNE:
+            printer.print_string(f" rounding {self.rounding_mode}")
+        if self.stream is not None:
+            printer.print_string(f" stream {self.stream.value.data}")
+        first = self.first
+        key = self.key if first is None else self.key[:2]
+        if key:
+            printer.print_string(" key ")
+            printer.print_list(key, printer.print_ssa_value)
+        if first is not None:
+            printer.print_string(" at ")
+            printer.print_ssa_value(first)
+        if self.per_point is not None:
+            printer.print_string(f" per_point {self.per_point.value.data}")
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.input.type)
+        printer.print_string(" -> ")
+        printer.print_attribute(self.result.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> QuantizeOp:
+        x = parser.parse_unresolved_operand()
+        rounding = Rounding.RNE
+        if parser.parse_optional_keyword("rounding"):
+            rounding = RoundingAttr.parse_parameter(parser)
+        stream = None
+        if parser.parse_optional_keyword("stream"):
+            stream = parser.parse_integer()
+        key = []
+        if parser.parse_optional_keyword("key"):
+            key.append(parser.resolve_operand(parser.parse_unresolved_operand(), i64))
+            parser.parse_punctuation(",")
+            key.append(parser.resolve_operand(parser.parse_unresolved_operand(), i64))
+        first = None
+        if parser.parse_optional_keyword("at"):
+            first = parser.resolve_operand(parser.parse_unresolved_operand(), IndexType())
+        per_point = None
+        if parser.parse_optional_keyword("per_point"):
+            per_point = parser.parse_integer()
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        input_type = parser.parse_type()
+        x_val = parser.resolve_operand(x, input_type)
+        parser.parse_punctuation("->")
+        at = parser.pos
+        result_type = parser.parse_type()
+        if not isinstance(result_type, QuantizedTensorType):
+            parser.raise_error(
+                f"{result_type} should be of base attribute {QuantizedTensorType.name}",
+                at,
+                parser.pos,
+            )
+        return cls.create(
+            operands=[x_val, *key, *([] if first is None else [first])],
+            result_types=[result_type],
+            properties={
+                "rounding": RoundingAttr(rounding),
+                **({} if stream is None else {"stream": IntegerAttr(stream, 64)}),
+                **({} if per_point is None else {"per_point": IntegerAttr(per_point, 64)}),
+            },
+            attributes=attrs,
+        )
 
 
 @irdl_op_definition

@@ -33,6 +33,7 @@ from xdsl.dialects.builtin import (
     I64,
     Float64Type,
     FloatAttr,
+    IndexType,
     IntegerAttr,
     SymbolRefAttr,
     TensorType,
@@ -229,20 +230,27 @@ class SampleOp(IRDLOperation):
 
         %delta = stein.sample %x, %seed, %step pairs 512 sigma 1.000000e-02 stream 0
                    : tensor<?x2xf32> -> tensor<?x512x2xf32>
+        %tile = stein.sample %xt, %seed, %step at %first pairs 512 sigma 1.000000e-02 stream 0
+                   : tensor<?x2xf32> -> tensor<?x512x2xf32>
 
     `sigma_t S` (optional, after `sigma`) gives the last coordinate (time) its own standard
-    deviation. Semantics, with N, D = x.shape (only the shape of x is read):
+    deviation. `at %first` (optional, an `index`) says x holds rows first .. first + N − 1 of
+    a larger batch (a tile of it); without it first = 0. Semantics, with N, D = x.shape (only
+    the shape of x is read):
 
-        z = philox_normal(seed, step, stream, N * K * D).reshape(N, K, D)   # float32
+        z = philox_normal(seed, step, stream, N * K * D, start=first * K * D)
+        z = z.reshape(N, K, D)                                              # float32
         scale = np.full(D, sigma, np.float32)
         if sigma_t is not None: scale[-1] = sigma_t
         delta = z * scale
 
     `philox_normal` is the runtime's generator (Philox4x32-10 keyed by (seed, step, stream),
-    Box–Muller on its uniforms). Draw number (n*K + k)*D + j becomes delta[n, k, j], so a point's
-    perturbations depend on its row index only, not on N. Deterministic in (seed, step, stream),
-    hence Pure: two samples with the same operands and stream are the same sample set; distinct
-    sets in one step need distinct streams.
+    Box–Muller on its uniforms), `start` its first draw. Draw number ((first + n)*K + k)*D + j
+    becomes delta[n, k, j], so a point's perturbations depend on its row index in the batch
+    only, not on N: a tile's sample is bit for bit the same rows of the batch's sample.
+    Deterministic in (seed, step, stream, first), hence Pure: two samples with the same
+    operands and stream are the same sample set; distinct sets in one step need distinct
+    streams.
     """
 
     name = "stein.sample"
@@ -250,6 +258,7 @@ class SampleOp(IRDLOperation):
     # Any type here: verify_ explains what it must be (irdl's message would not).
     seed = operand_def()
     step = operand_def()
+    first = opt_operand_def()
     delta = result_def(TensorType)
     pairs = prop_def(IntegerAttr[I64])
     sigma = prop_def(FloatAttr[Float64Type])
@@ -267,6 +276,7 @@ class SampleOp(IRDLOperation):
         stream: int = 0,
         sigma_t: float | None = None,
         result_type: Attribute | None = None,
+        first: SSAValue | Operation | None = None,
     ):
         props: dict[str, Attribute] = {
             "pairs": IntegerAttr(pairs, i64),
@@ -276,7 +286,7 @@ class SampleOp(IRDLOperation):
             props["sigma_t"] = FloatAttr(sigma_t, f64)
         props["stream"] = IntegerAttr(stream, i64)
         super().__init__(
-            operands=[x, seed, step],
+            operands=[x, seed, step, [] if first is None else [first]],
             result_types=[result_type or sample_type(x, pairs)],
             properties=props,
         )
@@ -297,6 +307,10 @@ class SampleOp(IRDLOperation):
         for role, value in (("seed", self.seed), ("step", self.step)):
             if value.type != i64:
                 raise VerifyException(f"the {role} must be an i64 scalar, got {value.type}")
+        if self.first is not None and not isinstance(self.first.type, IndexType):
+            raise VerifyException(
+                f"the first row (after 'at') must be an index, got {self.first.type}"
+            )
         stream = self.stream.value.data
         if not 0 <= stream <= MAX_STREAM:
             raise VerifyException(f"stream must be in [0, 2^32), got {stream}")
@@ -311,6 +325,9 @@ class SampleOp(IRDLOperation):
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
         printer.print_list([self.x, self.seed, self.step], printer.print_ssa_value)
+        if self.first is not None:
+            printer.print_string(" at ")
+            printer.print_ssa_value(self.first)
         printer.print_string(f" pairs {self.pairs.value.data} sigma ")
         printer.print_float(self.sigma.value.data, f64)
         if self.sigma_t is not None:
@@ -330,6 +347,9 @@ class SampleOp(IRDLOperation):
         seed = parser.resolve_operand(parser.parse_unresolved_operand(), i64)
         parser.parse_punctuation(",")
         step = parser.resolve_operand(parser.parse_unresolved_operand(), i64)
+        first = None
+        if parser.parse_optional_keyword("at"):
+            first = parser.resolve_operand(parser.parse_unresolved_operand(), IndexType())
         parser.parse_keyword("pairs")
         pairs = parser.parse_integer()
         parser.parse_keyword("sigma")
@@ -343,7 +363,7 @@ class SampleOp(IRDLOperation):
         parser.parse_punctuation(":")
         x_val = parser.resolve_operand(x, parser.parse_type())
         parser.parse_punctuation("->")
-        op = cls(x_val, seed, step, pairs, sigma, stream, sigma_t, parser.parse_type())
+        op = cls(x_val, seed, step, pairs, sigma, stream, sigma_t, parser.parse_type(), first)
         op.attributes.update(attrs)
         return op
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 from xdsl.dialects.builtin import (
@@ -35,6 +36,7 @@ from xdsl.dialects.builtin import (
     DictionaryAttr,
     Float64Type,
     FloatAttr,
+    IndexType,
     IntegerAttr,
     StringAttr,
     TensorType,
@@ -53,12 +55,15 @@ from xdsl.ir import (
 )
 from xdsl.irdl import (
     AttrSizedOperandSegments,
+    BaseAttr,
     IRDLOperation,
     VarConstraint,
+    VerificationContext,
     base,
     irdl_attr_definition,
     irdl_op_definition,
     operand_def,
+    opt_operand_def,
     opt_prop_def,
     prop_def,
     result_def,
@@ -627,6 +632,17 @@ def _verify_coordinate_jet(op: IRDLOperation, count: int, what: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _IndexOperand(BaseAttr[IndexType]):
+    """An `index` operand (inferred in the custom syntax) whose error says which it is."""
+
+    what: str = "the operand"
+
+    def verify(self, attr: Attribute, constraint_context: VerificationContext) -> None:
+        if not isinstance(attr, IndexType):
+            raise VerifyException(f"{self.what} must be an index, got {attr}")
+
+
 @irdl_op_definition
 class SampleCoordinatesOp(IRDLOperation):
     """The input jet of stochastic Taylor-mode derivatives (STDE): at every point, S unit
@@ -634,21 +650,27 @@ class SampleCoordinatesOp(IRDLOperation):
 
     %e = train.sample_coordinates %x, %seed, %step dims 0 to 100 samples 8 stream 1
            : tensor<?x101xf32> -> tensor<?x8x101xf32>
+    %t = train.sample_coordinates %xt, %seed, %step at %first dims 0 to 100 samples 8 stream 1
+           : tensor<?x101xf32> -> tensor<?x8x101xf32>
 
-    Semantics, with N, D = x.shape (only the shape of x is read) and W = hi − lo:
+    `at %first` (optional, an `index`) says x holds rows first .. first + N − 1 of a larger
+    batch (a tile of it); without it first = 0. Semantics, with N, D = x.shape (only the shape
+    of x is read) and W = hi − lo:
 
-        w = philox_words(seed, step, stream, N * S).reshape(N, S)    # uint32
+        w = philox_words(seed, step, stream, N * S, start=first * S).reshape(N, S)  # uint32
         k = lo + (w * W) >> 32                                       # in [lo, hi)
         out[n, s, :] = e_k[n, s]                                     # x's dtype
 
     from the same streams as `stein.sample` (distinct sample sets of a step need distinct
-    streams); a point's draws depend on its row index only, not on N.
+    streams): word (first + n)·S + s is draw s of row n, so a point's draws depend on its row
+    index in the batch only, not on N, and a tile's draws are the batch's rows bit for bit.
     """
 
     name = "train.sample_coordinates"
     input = operand_def(TensorType)
     seed = operand_def(I64)
     step = operand_def(I64)
+    first = opt_operand_def(_IndexOperand(IndexType, "the first row (after 'at')"))
     output = result_def(TensorType)
     dim_lo = prop_def(IntegerAttr[I64])
     dim_hi = prop_def(IntegerAttr[I64])
@@ -656,8 +678,8 @@ class SampleCoordinatesOp(IRDLOperation):
     stream = prop_def(IntegerAttr[I64])
     traits = traits_def(Pure())
     assembly_format = (
-        "$input `,` $seed `,` $step `dims` $dim_lo `to` $dim_hi `samples` $samples "
-        "`stream` $stream attr-dict `:` type($input) `->` type($output)"
+        "$input `,` $seed `,` $step (`at` $first^)? `dims` $dim_lo `to` $dim_hi "
+        "`samples` $samples `stream` $stream attr-dict `:` type($input) `->` type($output)"
     )
 
     def __init__(
@@ -669,10 +691,11 @@ class SampleCoordinatesOp(IRDLOperation):
         hi: int,
         samples: int,
         stream: int,
+        first: SSAValue | Operation | None = None,
     ):
         rows, width = SSAValue.get(input).type.get_shape()
         super().__init__(
-            operands=[input, seed, step],
+            operands=[input, seed, step, [] if first is None else [first]],
             result_types=[f32_tensor(rows, samples, width)],
             properties={
                 "dim_lo": IntegerAttr(lo, i64),
@@ -718,22 +741,38 @@ class MeanSquareOp(IRDLOperation):
 
 @irdl_op_definition
 class MeanSquareGradOp(IRDLOperation):
-    """The gradient of `train.mean_square` w.r.t. its residual: dr = 2 · r · dl / rows.
+    """The gradient of `train.mean_square` w.r.t. its residual: dr = 2 · r · dl / count.
 
     %dr = train.mean_square_grad %r, %dl : tensor<?x1xf32>, tensor<f32> -> tensor<?x1xf32>
+    %dt = train.mean_square_grad %rt, %dl over %count
+            : tensor<?x1xf32>, tensor<f32> -> tensor<?x1xf32>
+
+    count is the number of rows of the whole residual: `over %count` (an `index`) when r is
+    a tile of its rows, else r's own rows. Semantics, in r's dtype (float32):
+    `r * (2 * dl / count)`, so every row's result is the same in any tile.
     """
 
     name = "train.mean_square_grad"
     input = operand_def(TensorType)
     grad = operand_def(TensorType)
+    count = opt_operand_def(_IndexOperand(IndexType, "the row count (after 'over')"))
     output = result_def(TensorType)
     traits = traits_def(Pure())
     assembly_format = (
-        "$input `,` $grad attr-dict `:` type($input) `,` type($grad) `->` type($output)"
+        "$input `,` $grad (`over` $count^)? attr-dict `:` type($input) `,` type($grad) "
+        "`->` type($output)"
     )
 
-    def __init__(self, input: SSAValue | Operation, grad: SSAValue | Operation):
-        super().__init__(operands=[input, grad], result_types=[SSAValue.get(input).type])
+    def __init__(
+        self,
+        input: SSAValue | Operation,
+        grad: SSAValue | Operation,
+        count: SSAValue | Operation | None = None,
+    ):
+        super().__init__(
+            operands=[input, grad, [] if count is None else [count]],
+            result_types=[SSAValue.get(input).type],
+        )
 
 
 @irdl_op_definition

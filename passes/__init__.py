@@ -14,6 +14,7 @@ _PASSES: dict[str, tuple[str, str]] = {
     "smx-quantize": ("smx_quantize", "SmxQuantizePass"),
     "tt-compress": ("tt_compress", "TTCompressPass"),
     "tt-partial-reconstruct": ("tt_partial_reconstruct", "TTPartialReconstructPass"),
+    "tile-points": ("tile_points", "TilePointsPass"),
     "lower-to-pinta": ("lower_to_pinta", "LowerToPintaPass"),
 }
 

@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also print what the pipeline made of the step: with tensor-train layers, each "
         "layer's parameters, compression and MACs; the quantized copies (tensor, use, format, "
-        "copies)",
+        "copies); for PINTA, the step's MACs by precision, its compute and compulsory-DRAM "
+        "bounds beside the achieved cycles and traffic, and its roofline",
     )
     ap.add_argument("--print-op-generic", action="store_true", help="generic MLIR form")
     ap.add_argument(
@@ -136,9 +137,23 @@ def _report(problem, program) -> str:
     from pintac.runtime.quantization_report import format_plan, quantization_plan
 
     plan = quantization_plan(program.functions["train_step"])
-    return _tt_layers(problem, program.pipeline_id) + (
-        "quantized copies of @train_step:\n" + format_plan(plan)
+    return (
+        _tt_layers(problem, program.pipeline_id)
+        + ("quantized copies of @train_step:\n" + format_plan(plan))
+        + _pinta_bounds(program)
     )
+
+
+def _pinta_bounds(program) -> str:
+    """For PINTA, the step's MACs by precision and its bounds beside what it achieves
+    (`pintac.runtime.pinta.bounds`); empty for other targets."""
+    from pintac.runtime.pinta.target import PintaExecutable
+
+    executable = program.executable
+    if not isinstance(executable, PintaExecutable):
+        return ""
+    report = executable.report.with_bounds(executable.step, executable.config)
+    return "\n" + report.bounds.to_text()
 
 
 def _tt_layers(problem, pipeline: str) -> str:

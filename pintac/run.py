@@ -433,7 +433,8 @@ def _pinta_report(program) -> dict | None:
     """The simulated step's cycles, queues, traffic and energy (pinta-sim only)."""
     if program.target != "pinta-sim":
         return None
-    return program.executable.report.to_dict()
+    executable = program.executable
+    return executable.report.with_bounds(executable.step, executable.config).to_dict()
 
 
 def _print_summary(s: dict) -> None:

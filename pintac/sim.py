@@ -6,7 +6,7 @@ and the optimizer state stay in the simulated DRAM from step to step; after each
 the losses. At the end it reads the parameters back, measures the error of the network on
 held-out points (on the CPU), keeps them in a checkpoint of `pintac run`'s format if asked
 (`pintac predict` and `pintac plot` read it), and reports the simulated step: cycles, stalls,
-utilization, traffic and energy.
+utilization, traffic and energy, and the step's bounds beside them (`runtime/pinta/bounds.py`).
 
 `--hw FILE` simulates other hardware than the program was compiled for (`DIR/hardware.toml`),
 `--hw-set KEY=VALUE` changes keys on top. Only the capacity keys (`CAPACITY_KEYS`) decide
@@ -211,6 +211,7 @@ def run(argv: Sequence[str]) -> int:
     if not args.no_eval and program.exact is not None:
         with np.errstate(all="ignore"):
             evaluation = program.evaluate(state, pt.default_eval_points(program), seed)
+    report = report.with_bounds(step, config)
     summary = {
         "directory": str(d.path),
         "problem": program.name,

@@ -29,6 +29,7 @@ KERNEL_MODULES = (
     "pintac.runtime.kernels_stein",
     "pintac.runtime.kernels_smx",
     "pintac.runtime.kernels_taylor",
+    "pintac.runtime.kernels_tile",
 )
 
 

@@ -124,9 +124,12 @@ def mean_square(r):
 
 
 @kernel(train.MeanSquareGradOp)
-def mean_square_grad(r, dl):
+def mean_square_grad(r, dl, count=None):
+    """2 · r · dl / count, count the rows of the whole residual (r's rows unless r is a tile
+    of it): every row's result is the same whatever tile it is computed in."""
     t = r.dtype.type
-    return r * (t(2) * dl.astype(r.dtype) / t(r.shape[0]))
+    rows = r.shape[0] if count is None else int(count)
+    return r * (t(2) * dl.astype(r.dtype) / t(rows))
 
 
 @kernel(train.WeightedSumOp)

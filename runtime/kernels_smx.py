@@ -27,15 +27,21 @@ def quantize(
     rounding: str,
     stream: int | None,
     name: str,
+    per_point: int | None = None,
 ) -> smx.Quantized | np.ndarray:
-    """`x` in the op's format; `key` is (seed, step) for stochastic rounding. Integer formats
-    give a `Quantized` (values and tile exponents), the OCP small floats their values."""
+    """`x` in the op's format; `key` is (seed, step) for stochastic rounding, then `first`
+    when `x` holds the points from `first` on of a larger tensor, `per_point` elements each:
+    element i draws index first · per_point + i. Integer formats give a `Quantized` (values
+    and tile exponents), the OCP small floats their values."""
     rng_key = (int(key[0]), int(key[1]), stream) if key else None
+    offset = int(key[2]) * per_point if len(key) == 3 else 0
     rows, cols = block
     if element.startswith("int"):
         if x.ndim == 2:
-            return smx.quantize_matrix(x, bits, block, rounding, key=rng_key, name=name)
-        return smx.quantize(x, bits, rows, rounding, key=rng_key, name=name)
+            return smx.quantize_matrix(
+                x, bits, block, rounding, key=rng_key, name=name, offset=offset
+            )
+        return smx.quantize(x, bits, rows, rounding, key=rng_key, name=name, offset=offset)
     if rounding != "rne":
         raise ValueError(f"the OCP MX formats round to nearest even, not {rounding}")
     return mx.quantize_mx(x, element, -1 if rows == 1 else -2, name=name)

@@ -62,6 +62,7 @@ def stein_sample(
     x: np.ndarray,
     seed: int,
     step: int,
+    first: int = 0,
     *,
     pairs: int,
     sigma: float,
@@ -70,11 +71,14 @@ def stein_sample(
 ) -> np.ndarray:
     """δ (N, K, D): N(0, 1) float32 draws of stream STREAM_STEIN + `stream`, scaled by σ.
 
-    Draw (n·K + k)·D + j is δ[n, k, j]; the last coordinate is scaled by `sigma_t` if given.
-    Only the shape of `x` is read.
+    Draw ((first + n)·K + k)·D + j is δ[n, k, j]: `x` holds rows first .. first + N − 1 of
+    the batch. The last coordinate is scaled by `sigma_t` if given. Only the shape of `x` is
+    read.
     """
     n, d = x.shape
-    delta = rng.normal(int(seed), int(step), rng.STREAM_STEIN + stream, (n, pairs, d))
+    stream = rng.STREAM_STEIN + stream
+    start = int(first) * pairs * d
+    delta = rng.normal(int(seed), int(step), stream, (n, pairs, d), start=start)
     if sigma_t is None:
         delta *= np.float32(sigma)
     else:

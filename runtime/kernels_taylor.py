@@ -23,12 +23,14 @@ def unit_directions(x, *, lo: int, hi: int):
 
 
 @kernel(train.SampleCoordinatesOp)
-def sample_coordinates(x, seed, step, *, lo: int, hi: int, samples: int, stream: int):
+def sample_coordinates(x, seed, step, first=0, *, lo: int, hi: int, samples: int, stream: int):
     """out[n, s, :] = e_k, k = lo + (w · (hi − lo)) >> 32 for the Philox word w number
-    n·S + s of the sample stream: S coordinates per point, uniform on [lo, hi) up to
-    (hi − lo)/2³² (`rng.integers`)."""
+    (first + n)·S + s of the sample stream (x holds rows first .. first + N − 1 of the
+    batch): S coordinates per point, uniform on [lo, hi) up to (hi − lo)/2³² (`rng.integers`)."""
     n, d = x.shape
-    words = rng.random_words(int(seed), int(step), rng.STREAM_STEIN + stream, n * samples)
+    stream = rng.STREAM_STEIN + stream
+    start = int(first) * samples
+    words = rng.random_words(int(seed), int(step), stream, n * samples, start=start)
     k = lo + rng.integers(words, hi - lo)
     return one_hot(k.reshape(n, samples), d, x.dtype)
 

@@ -1,7 +1,8 @@
 """The NumPy target: a compiled module as one Python module of straight-line code.
 
-Each function's execution plan (`pintac.runtime.plan`) becomes a Python function that calls
-one kernel per op (`pintac.runtime.kernels`) with the op's static parameters inlined as
+The driver first tiles the training step by points (`tile-points` with its default budget,
+unless the pipeline tiled it). Each function's execution plan (`pintac.runtime.plan`) becomes
+a Python function that calls one kernel per op (`pintac.runtime.kernels`) with the op's static parameters inlined as
 literals, so per-op dispatch costs a Python call and nothing else. A value is released right
 after its last use, and an elementwise result is written into a dead operand's buffer where the
 plan allows, so the peak memory of a training step is what the data flow needs.
@@ -26,7 +27,7 @@ from xdsl.dialects.builtin import ModuleOp
 from pintac.dialects import stein, train
 from pintac.dialects.activations import activation_of
 from pintac.runtime.kernels import kernel_for, run_op
-from pintac.runtime.plan import Plan, build_plan
+from pintac.runtime.plan import Plan, Step, build_plan
 from pintac.runtime.targets import Executable, Target, functions_of
 
 
@@ -54,6 +55,14 @@ class _Imports:
             self.lines.append(f"from {fn.__module__} import {fn.__name__} as k_{fn.__name__}")
         return self.names[key]
 
+    def helper(self, module: str, function: str) -> str:
+        """The local name of a runtime function the generated code calls besides kernels."""
+        key = (module, function)
+        if key not in self.names:
+            self.names[key] = f"k_{function}"
+            self.lines.append(f"from {module} import {function} as k_{function}")
+        return self.names[key]
+
     def text(self) -> str:
         lines = sorted(line for line in self.lines if line.startswith("from "))
         if self.has_activations:
@@ -62,13 +71,13 @@ class _Imports:
         return "\n".join(lines) + "\n"
 
 
-def _kept_for_vjp(plan: Plan) -> dict[int, int]:
+def _kept_for_vjp(steps: Sequence[Step]) -> dict[int, int]:
     """{forward step: VJP step} for each `stein.diff_activation` whose VJP runs in the same
-    function: the forward keeps the value φ' is computed from (an extra array held until
+    block: the forward keeps the value φ' is computed from (an extra array held until
     the VJP) rather than the VJP evaluating φ again, which costs as much as the forward."""
     forward: dict[tuple, int] = {}
     pairs: dict[int, int] = {}
-    for step in plan.steps:
+    for step in steps:
         key = (*step.inputs[:2], step.params.get("activation"))
         if isinstance(step.op, stein.DiffActivationOp):
             forward[key] = step.index
@@ -77,40 +86,100 @@ def _kept_for_vjp(plan: Plan) -> dict[int, int]:
     return pairs
 
 
+class _FunctionWriter:
+    """The lines of one plan's Python function."""
+
+    def __init__(self, plan: Plan, imports: _Imports, exact_gemms: bool):
+        self.plan = plan
+        self.imports = imports
+        self.exact_gemms = exact_gemms
+        self.name = [v.name for v in plan.values]
+        self.taken = set(self.name)
+        self.lines: list[str] = []
+
+    def fresh(self, base: str) -> str:
+        """A local name no value has: `base`, or `base` with underscores appended."""
+        while base in self.taken:
+            base += "_"
+        self.taken.add(base)
+        return base
+
+    def function(self) -> str:
+        plan, name = self.plan, self.name
+        self.lines.append(f"def {plan.name}({', '.join(name[a] for a in plan.arguments)}):")
+        self.block(plan.steps, "    ")
+        results = ", ".join(name[r] for r in plan.results)
+        self.lines.append(f"    return ({results}{',' if len(plan.results) == 1 else ''})")
+        return "\n".join(self.lines) + "\n"
+
+    def block(self, steps: Sequence[Step], indent: str) -> None:
+        name = self.name
+        # the array each forward keeps (keeps[forward step]) and its VJP reads (kept[VJP step])
+        keeps: dict[int, str] = {}
+        kept: dict[int, str] = {}
+        for fwd, vjp in _kept_for_vjp(steps).items():
+            keeps[fwd] = kept[vjp] = self.fresh(f"{name[steps[fwd].outputs[0]]}_for_vjp")
+        for step in steps:
+            if step.body is not None:
+                self.loop(step, indent)
+            else:
+                args = [name[i] for i in step.inputs]
+                if step.inplace is not None:
+                    args.append(f"out={name[step.inputs[step.inplace]]}")
+                params = dict(step.params)
+                if self.exact_gemms and params.get("exact") is False:
+                    params["exact"] = True
+                args += [f"{key}={value!r}" for key, value in params.items()]
+                targets = ", ".join(name[o] for o in step.outputs)
+                if step.index in keeps:
+                    args.append("keep=True")
+                    targets += f", {keeps[step.index]}"
+                if step.index in kept:
+                    args.append(f"saved={kept[step.index]}")
+                kernel = self.imports.kernel_name(step.op)
+                self.lines.append(f"{indent}{targets} = {kernel}({', '.join(args)})  # {step.name}")
+            dies = [name[v] for v in step.dies] + ([kept[step.index]] if step.index in kept else [])
+            if dies:
+                self.lines.append(f"{indent}del {', '.join(dies)}")
+
+    def loop(self, step: Step, indent: str) -> None:
+        """A `tile.loop`: the accumulators as loop variables, the gathered tiles in lists."""
+        name, loop, lines = self.name, step.body, self.lines
+        points, *inits = (name[i] for i in step.inputs)
+        carried_results = step.outputs[: len(loop.carried)]
+        gathered_results = step.outputs[len(loop.carried) :]
+        parts = [self.fresh(f"{name[r]}_tiles") for r in gathered_results]
+        for arg, init in zip(loop.carried, inits, strict=True):
+            lines.append(f"{indent}{name[arg]} = {init}")
+        for part in parts:
+            lines.append(f"{indent}{part} = []")
+        tiles = self.imports.helper("pintac.runtime.kernels_tile", "point_tiles")
+        lines.append(
+            f"{indent}for {name[loop.first]}, {name[loop.rows]} in "
+            f"{tiles}({points}, {loop.tile}):  # {step.name}"
+        )
+        inner = indent + "    "
+        self.block(loop.steps, inner)
+        for arg, value in zip(loop.carried, loop.yields, strict=False):
+            if arg != value:
+                lines.append(f"{inner}{name[arg]} = {name[value]}")
+        for part, value in zip(parts, loop.gathered, strict=True):
+            lines.append(f"{inner}{part}.append({name[value]})")
+        for result, arg in zip(carried_results, loop.carried, strict=True):
+            lines.append(f"{indent}{name[result]} = {name[arg]}")
+        if parts:
+            concat = self.imports.helper("pintac.runtime.kernels_tile", "concatenate_rows")
+            for result, part in zip(gathered_results, parts, strict=True):
+                lines.append(f"{indent}{name[result]} = {concat}({part})")
+        leftovers = [name[a] for a in loop.carried] + parts
+        leftovers += [name[v] for v in dict.fromkeys(loop.yields)]
+        # (the tile's first row and rows are views and ints, and may have died in the body)
+        lines.append(f"{indent}del {', '.join(leftovers)}")
+
+
 def function_source(plan: Plan, imports: _Imports, exact_gemms: bool = False) -> str:
     """One plan as a Python function; `exact_gemms` makes every GEMM exact (the contract)."""
-    name = [v.name for v in plan.values]
-    lines = [f"def {plan.name}({', '.join(name[a] for a in plan.arguments)}):"]
-    # the array each forward keeps (keeps[forward step]) and its VJP reads (kept[VJP step])
-    keeps: dict[int, str] = {}
-    kept: dict[int, str] = {}
-    for fwd, vjp in _kept_for_vjp(plan).items():
-        candidate = f"{name[plan.steps[fwd].outputs[0]]}_for_vjp"
-        while candidate in name or candidate in keeps.values():
-            candidate += "_"
-        keeps[fwd] = kept[vjp] = candidate
-    for step in plan.steps:
-        args = [name[i] for i in step.inputs]
-        if step.inplace is not None:
-            args.append(f"out={name[step.inputs[step.inplace]]}")
-        params = dict(step.params)
-        if exact_gemms and "exact" in params:
-            params["exact"] = True
-        args += [f"{key}={value!r}" for key, value in params.items()]
-        targets = ", ".join(name[o] for o in step.outputs)
-        if step.index in keeps:
-            args.append("keep=True")
-            targets += f", {keeps[step.index]}"
-        if step.index in kept:
-            args.append(f"saved={kept[step.index]}")
-        kernel = imports.kernel_name(step.op)
-        lines.append(f"    {targets} = {kernel}({', '.join(args)})  # {step.name}")
-        dies = [name[v] for v in step.dies] + ([kept[step.index]] if step.index in kept else [])
-        if dies:
-            lines.append(f"    del {', '.join(dies)}")
-    results = ", ".join(name[r] for r in plan.results)
-    lines.append(f"    return ({results}{',' if len(plan.results) == 1 else ''})")
-    return "\n".join(lines) + "\n"
+    return _FunctionWriter(plan, imports, exact_gemms).function()
 
 
 def module_source(functions: dict[str, func.FuncOp], title: str, exact_gemms: bool = False) -> str:
@@ -155,6 +224,12 @@ class NumpyTarget(Target):
     name = "numpy"
     description = "Python calling pintac's NumPy kernels (runs on the CPU)"
     exact_gemms = False
+
+    def lowering(self, batch):
+        """The step tiled by points for the cache (`tile-points`' budget), unless the
+        pipeline tiled it: a step's memory is then a tile's, not the batch's."""
+        del batch
+        return "tile-points"
 
     def build(self, module: ModuleOp, title: str, pipeline: str = "") -> NumpyExecutable:
         source = module_source(functions_of(module), title, self.exact_gemms)

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from xdsl.dialects import arith
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 
-from pintac.dialects import pinn, smx, stein, train
+from pintac.dialects import pinn, smx, stein, tile, train
 from pintac.dialects.activations import activation_of
 from pintac.dialects.support import floats_of
 
@@ -62,12 +63,16 @@ def info(op: Operation) -> OpInfo | None:
 _ACTIVATION = OpInfo(_none, inplace=0)
 
 
-def _in_quantized_step(op: train.GemmOp) -> bool:
-    """Whether `op`'s block has quantized GEMMs: a quantized step follows the arithmetic
-    contract in all its GEMMs, the f32 ones (weight-side TT merges) too, on every target."""
-    block = op.parent_block()
-    return block is not None and any(
-        isinstance(other, train.GemmOp) and other.is_quantized for other in block.ops
+def _in_quantized_step(op: Operation) -> bool:
+    """Whether `op`'s function has quantized GEMMs (in loop bodies too): a quantized step
+    follows the arithmetic contract in all its GEMMs, the f32 ones (weight-side TT merges)
+    too, on every target."""
+    root = op
+    while (parent := root.parent_op()) is not None and not isinstance(parent, ModuleOp):
+        root = parent
+    return any(
+        isinstance(other, train.GemmOp | tile.AccumulateGemmOp) and other.is_quantized
+        for other in root.walk()
     )
 
 
@@ -180,9 +185,33 @@ def _quantize(op: smx.QuantizeOp) -> Params:
         "block": fmt.block_shape,
         "rounding": str(op.rounding_mode),
         "stream": None if op.stream is None else op.stream.value.data,
+        "per_point": None if op.per_point is None else op.per_point.value.data,
         "name": f"%{hint}" if hint else "a tensor",
     }
 
 
 register(smx.QuantizeOp, _quantize)
 register(smx.DequantizeOp, view=True)
+
+
+def _zero(op: tile.ZeroOp) -> Params:
+    """An exact accumulator is exact in a step under the contract; a running column sum
+    (an f32 tensor) has no `exact` choice (None)."""
+    t = op.result.type
+    if isinstance(t, tile.ExactType):
+        return {"shape": t.get_shape(), "exact": _in_quantized_step(op)}
+    return {"shape": tuple(t.get_shape()), "exact": None}
+
+
+register(tile.RowsOp)
+register(tile.ZeroOp, _zero)
+register(tile.RoundOp)
+register(
+    tile.AccumulateGemmOp,
+    lambda op: {
+        "transpose_a": op.is_transposed_a,
+        "transpose_b": op.is_transposed_b,
+        "exact": op.is_quantized or _in_quantized_step(op),
+    },
+)
+register(tile.AccumulateRowsOp)

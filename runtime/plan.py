@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from xdsl.dialects import func
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir import Attribute, Block, Operation, SSAValue
 
-from pintac.runtime.ops import info
+from pintac.dialects import tile
+from pintac.runtime.ops import OpInfo, info
 
 
 class MissingSemantics(Exception):
@@ -43,7 +44,7 @@ class Value:
 class Step:
     """One op: read `inputs`, write `outputs` (value indices)."""
 
-    index: int
+    index: int  # its position in its block's steps
     op: Operation
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -51,8 +52,10 @@ class Step:
     # The position in `inputs` of the operand whose buffer the result takes over, or None.
     inplace: int | None
     view: bool  # the result is a view of inputs[0]
-    # Values whose last use is this step (read here, never again) and results never read.
+    # Values of this block whose last use is this step (read here, never again in the block,
+    # nor in a loop body nested in it) and results never read.
     dies: tuple[int, ...]
+    body: Loop | None = None  # a `tile.loop`'s body
 
     @property
     def name(self) -> str:
@@ -60,16 +63,42 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Loop:
+    """The body of a `tile.loop` step, run once per tile of `tile` points of `inputs[0]`.
+
+    Its steps' lifetimes are the body's own: a value computed in the body dies within the
+    iteration; a value from outside (a weight, its quantized copy) is read as it is and lives
+    until the loop step ends. The loop step's inputs are the batch, then the accumulators'
+    initial values; its outputs the accumulators after the last tile, then the gathered values.
+    """
+
+    tile: int
+    first: int  # the body's argument: the tile's first row in the batch
+    rows: int  # the body's argument: the tile's rows
+    carried: tuple[int, ...]  # the body's arguments: the accumulators
+    steps: tuple[Step, ...]
+    yields: tuple[int, ...]  # the accumulators' new values, then the gathered tiles
+
+    @property
+    def gathered(self) -> tuple[int, ...]:
+        return self.yields[len(self.carried) :]
+
+
+@dataclass(frozen=True)
 class Plan:
     name: str
-    values: tuple[Value, ...]
+    values: tuple[Value, ...]  # every value of the function, loop bodies' included
     steps: tuple[Step, ...]
     arguments: tuple[int, ...]
     results: tuple[int, ...]
 
+    @property
+    def has_loops(self) -> bool:
+        return any(step.body is not None for step in self.steps)
+
     def live_range(self, value: int) -> tuple[int, int]:
-        """First and last step during which `value` must exist (-1: from the call's start;
-        len(steps): until its end, for results)."""
+        """First and last step of the function's block during which `value` must exist
+        (-1: from the call's start; len(steps): until its end, for results)."""
         v = self.values[value]
         first = -1 if v.producer is None else v.producer
         last = len(self.steps) if v.is_result else (v.last_use if v.last_use is not None else first)
@@ -92,75 +121,133 @@ def _names(values: list[SSAValue]) -> list[str]:
     return out
 
 
+def _all_values(block: Block) -> list[SSAValue]:
+    """The block's arguments, then each op's results, a loop's body values after the loop's."""
+    values: list[SSAValue] = list(block.args)
+    for op in block.ops:
+        values += op.results
+        for region in op.regions:
+            for inner in region.blocks:
+                values += _all_values(inner)
+    return values
+
+
+def _defined_in(value: SSAValue, block: Block) -> bool:
+    """Whether `value` is an argument of `block` or the result of one of its ops."""
+    owner = value.owner
+    return owner is block if isinstance(owner, Block) else owner.parent_block() is block
+
+
 def build_plan(f: func.FuncOp) -> Plan:
     """The plan of `f`; raises MissingSemantics for an op no target knows."""
-    ops = list(f.body.block.ops)
-    ret = ops.pop()
-    assert isinstance(ret, func.ReturnOp), "a func.func ends in func.return"
-    ssa: list[SSAValue] = list(f.args) + [r for op in ops for r in op.results]
+    ssa = _all_values(f.body.block)
     index = {v: i for i, v in enumerate(ssa)}
-    producer: dict[int, int] = {}
-    last_use: dict[int, int] = {}
-    infos = []
-    for i, op in enumerate(ops):
-        found = info(op)
-        if found is None:
-            raise MissingSemantics(
-                f"no target can execute '{op.name}'; lower it first (a pass of the pipeline "
-                "is missing)"
-            )
-        infos.append(found)
-        for r in op.results:
-            producer[index[r]] = i
-        for v in op.operands:
-            last_use[index[v]] = i
+    builder = _BlockPlanner(index)
+    ops = list(f.body.block.ops)
+    ret = ops[-1]
+    assert isinstance(ret, func.ReturnOp), "a func.func ends in func.return"
     results = tuple(index[v] for v in ret.arguments)
-
-    # Buffers a step may overwrite once their value dies: results of steps that allocate them
-    # (not views), never function arguments (the caller's) nor anything a view was taken of.
-    owned: set[int] = set()
-    viewed: set[int] = set()
-    for op, op_info in zip(ops, infos, strict=True):
-        if op_info.view:
-            viewed.add(index[op.operands[0]])
-        else:
-            owned.update(index[r] for r in op.results)
-    storage = {i: i for i in range(len(ssa))}
-    steps = []
-    for i, (op, op_info) in enumerate(zip(ops, infos, strict=True)):
-        inputs = tuple(index[v] for v in op.operands)
-        outputs = tuple(index[r] for r in op.results)
-        inplace = None
-        if op_info.inplace is not None:
-            target = inputs[op_info.inplace]
-            if (
-                target in owned
-                and target not in viewed
-                and target not in results
-                and last_use.get(target) == i
-                and inputs.count(target) == 1
-                and ssa[target].type == op.results[0].type
-            ):
-                inplace = op_info.inplace
-                storage[outputs[0]] = storage[target]
-        if op_info.view:
-            storage[outputs[0]] = storage[inputs[0]]
-        dies = sorted({v for v in inputs if last_use.get(v) == i} - set(results))
-        dies += [v for v in outputs if v not in last_use and v not in results]
-        steps.append(
-            Step(i, op, inputs, outputs, op_info.params(op), inplace, op_info.view, tuple(dies))
-        )
+    steps = builder.steps(f.body.block, ops[:-1], results)
     names = _names(ssa)
     values = tuple(
         Value(
             i,
             names[i],
             v.type,
-            producer.get(i),
-            last_use.get(i),
-            i in results,
-            storage[i],
+            builder.producer.get(i),
+            builder.last_use.get(i),
+            i in builder.results,
+            builder.storage.get(i, i),
         )
         for i, v in enumerate(ssa)
     )
-    return Plan(f.sym_name.data, values, tuple(steps), tuple(range(len(f.args))), results)
+    return Plan(f.sym_name.data, values, steps, tuple(range(len(f.args))), results)
+
+
+class _BlockPlanner:
+    """Steps, lifetimes and storage of one block and, recursively, of loop bodies in it."""
+
+    def __init__(self, index: dict[SSAValue, int]):
+        self.index = index
+        self.types = {i: v.type for v, i in index.items()}
+        self.producer: dict[int, int] = {}
+        self.last_use: dict[int, int] = {}
+        self.storage: dict[int, int] = {}
+        self.results: set[int] = set()  # returned or yielded: alive until the block ends
+
+    def steps(
+        self, block: Block, ops: list[Operation], results: tuple[int, ...]
+    ) -> tuple[Step, ...]:
+        """The steps of `ops` (a block without its terminator, whose operands are `results`)."""
+        index = self.index
+        self.results.update(results)
+        infos = []
+        local_last_use: dict[int, int] = {}
+        for i, op in enumerate(ops):
+            if isinstance(op, tile.LoopOp):
+                found = _LOOP
+            else:
+                found = info(op)
+                if found is None:
+                    raise MissingSemantics(
+                        f"no target can execute '{op.name}'; lower it first (a pass of the "
+                        "pipeline is missing)"
+                    )
+            infos.append(found)
+            for r in op.results:
+                self.producer[index[r]] = i
+            for inner in op.walk():
+                for v in inner.operands:
+                    if _defined_in(v, block):
+                        local_last_use[index[v]] = i
+        self.last_use.update(local_last_use)
+
+        # Buffers a step may overwrite once their value dies: results of steps that allocate
+        # them (not views), never arguments (the caller's, or a loop's) nor anything a view
+        # was taken of.
+        owned: set[int] = set()
+        viewed: set[int] = set()
+        for op, op_info in zip(ops, infos, strict=True):
+            if op_info.view:
+                viewed.add(index[op.operands[0]])
+            elif not isinstance(op, tile.LoopOp):
+                owned.update(index[r] for r in op.results)
+        steps = []
+        for i, (op, op_info) in enumerate(zip(ops, infos, strict=True)):
+            inputs = tuple(index[v] for v in op.operands)
+            outputs = tuple(index[r] for r in op.results)
+            inplace = None
+            if op_info.inplace is not None:
+                target = inputs[op_info.inplace]
+                if (
+                    target in owned
+                    and target not in viewed
+                    and target not in results
+                    and local_last_use.get(target) == i
+                    and inputs.count(target) == 1
+                    and self.types[target] == op.results[0].type
+                ):
+                    inplace = op_info.inplace
+                    self.storage[outputs[0]] = self.storage.get(target, target)
+            if op_info.view:
+                self.storage[outputs[0]] = self.storage.get(inputs[0], inputs[0])
+            read = {v for v, last in local_last_use.items() if last == i}
+            dies = sorted(read - set(results) - set(outputs))
+            dies += [v for v in outputs if v not in local_last_use and v not in results]
+            body = self._loop(op) if isinstance(op, tile.LoopOp) else None
+            params = op_info.params(op)
+            steps.append(
+                Step(i, op, inputs, outputs, params, inplace, op_info.view, tuple(dies), body)
+            )
+        return tuple(steps)
+
+    def _loop(self, op: tile.LoopOp) -> Loop:
+        block = op.body.block
+        body_ops = list(block.ops)
+        yields = tuple(self.index[v] for v in body_ops[-1].operands)
+        steps = self.steps(block, body_ops[:-1], yields)
+        first, rows, *carried = (self.index[a] for a in block.args)
+        return Loop(op.tile_points, first, rows, tuple(carried), steps, yields)
+
+
+_LOOP = OpInfo(lambda op: {"tile": op.tile_points})

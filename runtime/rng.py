@@ -5,7 +5,8 @@ same stochastic rounding bit for bit.
 
 Every random number is a pure function of (seed, step, stream, index): nothing is carried
 between steps, so a run resumed from a checkpoint draws exactly what an uninterrupted one
-would.
+would, and a draw from index `start` on (the `start` argument) is the same slice of a draw
+from index 0, bit for bit: a tile of a batch draws its own rows alone.
 
 Layout: the 64-bit key is the seed; the 128-bit counter is (index lo, index hi, step, stream),
 each block giving four 32-bit words. Uniforms take the top 24 bits of a word:
@@ -63,23 +64,31 @@ def _key(seed: int) -> tuple[int, int]:
     return seed & 0xFFFFFFFF, seed >> 32
 
 
-def random_words(seed: int, step: int, stream: int, count: int) -> np.ndarray:
-    """`count` uint32 words of stream (seed, step, stream), words 0 .. count-1."""
-    blocks = (count + 3) // 4
-    index = np.arange(blocks, dtype=np.uint64)
+def random_words(seed: int, step: int, stream: int, count: int, *, start: int = 0) -> np.ndarray:
+    """`count` uint32 words of stream (seed, step, stream), words start .. start+count-1.
+
+    Word w is lane w % 4 of counter block w // 4: a range starting inside a block computes
+    the whole block and drops the words before `start`."""
+    if start < 0:
+        raise ValueError(f"the first word index must be >= 0, got {start}")
+    first = start // 4
+    blocks = (start + count + 3) // 4 - first
+    index = np.arange(first, first + blocks, dtype=np.uint64)
     counters = np.empty((blocks, 4), dtype=np.uint32)
     counters[:, 0] = (index & _MASK32).astype(np.uint32)
     counters[:, 1] = (index >> _SHIFT32).astype(np.uint32)
     counters[:, 2] = np.uint32(int(step) & 0xFFFFFFFF)
     counters[:, 3] = np.uint32(int(stream) & 0xFFFFFFFF)
-    return philox4x32(counters, _key(seed)).reshape(-1)[:count]
+    skip = start - 4 * first
+    return philox4x32(counters, _key(seed)).reshape(-1)[skip : skip + count]
 
 
-def uniform(seed: int, step: int, stream: int, shape) -> np.ndarray:
-    """Uniform float64 numbers in (0, 1] with 24 random bits (exact in float32)."""
+def uniform(seed: int, step: int, stream: int, shape, *, start: int = 0) -> np.ndarray:
+    """Uniform float64 numbers in (0, 1] with 24 random bits (exact in float32), from word
+    `start` on."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     count = int(np.prod(shape, dtype=np.int64))
-    words = random_words(seed, step, stream, count)
+    words = random_words(seed, step, stream, count, start=start)
     return (((words >> np.uint32(8)).astype(np.float64) + 1.0) * 2.0**-24).reshape(shape)
 
 
@@ -90,15 +99,22 @@ def integers(words: np.ndarray, bound: int) -> np.ndarray:
     return ((w * np.uint64(bound)) >> _SHIFT32).astype(np.int64)
 
 
-def normal(seed: int, step: int, stream: int, shape, dtype=np.float32) -> np.ndarray:
-    """Standard Gaussians by Box–Muller on Philox uniforms."""
+def normal(
+    seed: int, step: int, stream: int, shape, dtype=np.float32, *, start: int = 0
+) -> np.ndarray:
+    """Standard Gaussians by Box–Muller on Philox uniforms, Gaussians start .. of the stream.
+
+    Gaussian g is one of the pair g // 2, made from uniforms 2(g // 2) and 2(g // 2) + 1: a
+    range starting or ending inside a pair computes the whole pair."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     count = int(np.prod(shape, dtype=np.int64))
-    pairs = (count + 1) // 2
-    u = uniform(seed, step, stream, 2 * pairs)
+    first = start // 2
+    pairs = (start + count + 1) // 2 - first
+    u = uniform(seed, step, stream, 2 * pairs, start=2 * first)
     radius = np.sqrt(-2.0 * np.log(u[0::2]))
     angle = (2.0 * np.pi) * u[1::2]
     z = np.empty(2 * pairs, dtype=np.float64)
     z[0::2] = radius * np.cos(angle)
     z[1::2] = radius * np.sin(angle)
-    return z[:count].reshape(shape).astype(dtype)
+    skip = start - 2 * first
+    return z[skip : skip + count].reshape(shape).astype(dtype)

@@ -174,7 +174,7 @@ def sample_points(domain, on: str, n: int, seed: int, step: int, stream: int) ->
 
 def _uniform_segment(seed: int, step: int, stream: int, start: int, count: int) -> np.ndarray:
     """Uniforms of words [start, start + count) of the stream (float64 in (0, 1])."""
-    return rng.uniform(seed, step, stream, start + count)[start:]
+    return rng.uniform(seed, step, stream, count, start=start)
 
 
 def _box(spec: DomainSpec, boundary: bool, n: int, seed, step, stream) -> tuple[np.ndarray, int]:

@@ -19,7 +19,8 @@ Rounding modes: `rne` (to nearest, ties to even), `away` (to nearest, ties away 
 `stochastic` (`q = floor(T / 2^e + u)`, u uniform in [0, 1) from the counter-based RNG).
 
 Because tiles are square, `quantize(X).T == quantize(X.T)` bit for bit for `rne` and `away`.
-Stochastic rounding draws element (i, j) from its row-major index in the unpadded tensor, so
+Stochastic rounding draws element (i, j) from its row-major index in the unpadded tensor
+(plus `offset`, for a tensor holding the rows of a larger one from that element on), so
 a transposed tensor sees the same tile exponents but other draws; the accelerator quantizes
 once and reads the stored tiles transposed, so it never needs the two to agree.
 
@@ -184,10 +185,10 @@ def _tile_elements(mask: np.ndarray, t: _Tiling) -> tuple[np.ndarray, np.ndarray
 
 
 def _values(
-    t: _Tiling, bits: int, rounding: str, key, name: str, step
+    t: _Tiling, bits: int, rounding: str, key, name: str, step, offset: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Quantized values q * 2^e, float32 (..., Mp, Np), int32 tile exponents and a mask of
-    the tiles whose input is all zero."""
+    the tiles whose input is all zero. Stochastic draws start at `offset`."""
     *lead, mp, np_ = t.padded.shape
     mb, nb = mp // t.rows, np_ // t.cols
     out = np.empty(t.padded.shape, dtype=np.float32)
@@ -200,7 +201,7 @@ def _values(
     limit = 2 ** (bits - 1) - 1
     idx = e - EXP_MIN
     if rounding == "stochastic":
-        q = _stochastic(x, _expand(_INV_POW2[idx], t.cols), t, key)
+        q = _stochastic(x, _expand(_INV_POW2[idx], t.cols), t, key, offset)
         np.clip(q, -limit, limit, out=q)
         q *= _expand(_POW2[idx], t.cols)
         o[...] = q
@@ -237,8 +238,9 @@ def _values(
     return out, e, zero
 
 
-def _stochastic(x: np.ndarray, inv: np.ndarray, t: _Tiling, key) -> np.ndarray:
-    """floor(T / 2^e + u) for the tiled view x, u = 1 - v with v the RNG's (0, 1] uniforms.
+def _stochastic(x: np.ndarray, inv: np.ndarray, t: _Tiling, key, offset: int) -> np.ndarray:
+    """floor(T / 2^e + u) for the tiled view x, u = 1 - v with v the RNG's (0, 1] uniforms,
+    element i (row-major, unpadded) drawing uniform offset + i.
 
     floor(s + 1 - v) = floor(s) + [s >= floor(s) + v]; in float64, s = T * 2^-e, floor(s) + v
     (at most 16 integer and 24 fraction bits) and the comparison are exact, so the draw is
@@ -247,9 +249,9 @@ def _stochastic(x: np.ndarray, inv: np.ndarray, t: _Tiling, key) -> np.ndarray:
     frac(s) by under 2^-24.
     """
     seed, step, stream = key
-    # the draw of an element is its row-major index in the unpadded tensor
+    # the draw of an element is `offset` plus its row-major index in the unpadded tensor
     shape = t.source.shape
-    v = rng.uniform(seed, step, rng.STREAM_ROUNDING + int(stream), shape)
+    v = rng.uniform(seed, step, rng.STREAM_ROUNDING + int(stream), shape, start=offset)
     v = v.reshape(t.padded.shape[:-2] + ((1, -1) if len(shape) == 1 else shape[-2:]))
     m, n = v.shape[-2:]
     mp, np_ = t.padded.shape[-2:]
@@ -330,11 +332,14 @@ def quantize(
     key: tuple[int, int, int] | None = None,
     name: str = "tensor",
     step: int | None = None,
+    offset: int = 0,
 ) -> np.ndarray:
     """The SMX-quantized values `q * 2^e` of `x` as float32, with the shape of `x`.
 
     `x` is converted to float32 first. Equal bit for bit to
-    `dequantize(*quantize_codes(x, ...), block, x.shape)`. Every value
+    `dequantize(*quantize_codes(x, ...), block, x.shape)`. Stochastic rounding draws
+    element i (row-major) from index `offset` + i of its stream: `x` as the elements from
+    `offset` on of a larger tensor (cut at a whole number of block rows). Every value
     is exact in float32: |q| < 2^15 has at most 15 significant bits, and e >= -127 puts its
     lowest bit at or above 2^-127, within the float32 subnormal grid (multiples of 2^-149);
     e <= 127 - (bits - 2) for finite input, so q * 2^e stays below 2^128 - 2^104 (the float32
@@ -345,7 +350,7 @@ def quantize(
     if step is None and key is not None:
         step = key[1]
     t = _tile(x, block)
-    values, _, _ = _values(t, bits, rounding, key, name, step)
+    values, _, _ = _values(t, bits, rounding, key, name, step, offset)
     return _crop(values, x.shape)
 
 
@@ -471,14 +476,15 @@ _ACC_BITS = 30  # accumulator digit width: two digits stay below 2^60 in int64
 _EXACT_CHUNK = 1 << 16  # output elements per exact block
 
 
-def _exact_block(a: np.ndarray, b: np.ndarray, ra: _LineRange, rb: _LineRange):
-    """Exact a @ b (float32 values held in float64) rounded once to float32; slice counts.
+def _exact_digits(a: np.ndarray, b: np.ndarray, ra: _LineRange, rb: _LineRange):
+    """Exact a @ b (float32 values held in float64), unrounded: (digits, base, na, nb).
 
     Each operand line is scaled by 2^-lo to integers and cut into signed digits of wa (wb)
     bits, with wa + wb + ceil(log2 K) <= 53: every digit GEMM then sums integers below 2^53
     and is exact in float64. The digit products are added at their bit offsets into int64
-    accumulator digits of 30 bits, normalized, and the top 60 bits plus a sticky bit are
-    rounded to float32 (ties to even, subnormals and overflow to inf included).
+    accumulator digits of 30 bits (`digits`, (ndig, m, n), least significant first, not
+    normalized) of the sums divided by 2^base, base = lo_a[i] + lo_b[j] (int64, (m, n));
+    na and nb are the slice counts.
     """
     k = a.shape[1]
     budget = 53 - max(0, (k - 1).bit_length())
@@ -495,8 +501,7 @@ def _exact_block(a: np.ndarray, b: np.ndarray, ra: _LineRange, rb: _LineRange):
     for s, x in enumerate(da):
         for t, y in enumerate(db):
             _add_at(acc, parallel.matmul(x, y).astype(np.int64), wa * s + wb * t)
-    out = _rounded(acc, ra.lo[:, None] + rb.lo[None, :])
-    return out, na, nb
+    return acc, ra.lo[:, None] + rb.lo[None, :], na, nb
 
 
 def _add_at(acc: np.ndarray, d: np.ndarray, offset: int) -> None:
@@ -583,10 +588,22 @@ def _failing(span_a: np.ndarray, span_b: np.ndarray, budget: int):
     )
 
 
-def gemm_with_stats(
-    a, b, *, transpose_a: bool = False, transpose_b: bool = False
-) -> tuple[np.ndarray, GemmStats]:
-    """`gemm` plus what it did (for tests and benchmarks)."""
+class _Checked(NamedTuple):
+    """Operands of a GEMM with their exactness check done: op(a) and op(b) in float64, the
+    line bounds, and the rows of op(a) and columns of op(b) whose block may fail float64."""
+
+    a64: np.ndarray
+    b64: np.ndarray
+    ra: _LineRange
+    rb: _LineRange
+    rows: np.ndarray
+    cols: np.ndarray
+
+
+def _checked_operands(a, b, transpose_a: bool, transpose_b: bool) -> _Checked | None:
+    """`gemm`'s operands and its exactness check; None when the product is empty (a zero
+    dimension). Raises ValueError for operands that are not finite matrices of matching
+    reduction dims."""
     a = np.asarray(a, dtype=np.float32)
     b = np.asarray(b, dtype=np.float32)
     if a.ndim != 2 or b.ndim != 2:
@@ -597,7 +614,7 @@ def gemm_with_stats(
     if k != k2:
         raise ValueError(f"gemm reduction dims differ: {opa.shape} @ {opb.shape}")
     if m == 0 or n == 0 or k == 0:
-        return np.zeros((m, n), dtype=np.float32), GemmStats(0, 0, 0)
+        return None
     # lines of op(a) are its rows: axis 1 of op(a), which is axis 0 of a when transposed
     ra = _line_range(a, 0 if transpose_a else 1)
     rb = _line_range(b, 1 if transpose_b else 0)
@@ -615,26 +632,44 @@ def gemm_with_stats(
             sub = _LineRange(rb.hi[cols], rb.lo[cols])
             rb.lo[cols] = _exact_lo(b64 if cols.size == n else b64[:, cols], 0, sub)
         rows, cols = _failing(ra.hi - ra.lo, rb.hi - rb.lo, budget)
+    return _Checked(a64, b64, ra, rb, rows, cols)
+
+
+def _exact_parts(c: _Checked):
+    """The exact, unrounded products of the failing block rows x cols of `c`, in chunks of
+    rows: (rows of the chunk, digits, base, na, nb), as `_exact_digits`."""
+    sub_b = c.b64[:, c.cols]
+    range_b = _LineRange(c.rb.hi[c.cols], c.rb.lo[c.cols])
+    # row chunks bound the int64 accumulators (a few dozen digits per output element)
+    chunk = max(1, _EXACT_CHUNK // c.cols.size)
+    for start in range(0, c.rows.size, chunk):
+        part = c.rows[start : start + chunk]
+        range_a = _LineRange(c.ra.hi[part], c.ra.lo[part])
+        yield (part, *_exact_digits(c.a64[part], sub_b, range_a, range_b))
+
+
+def gemm_with_stats(
+    a, b, *, transpose_a: bool = False, transpose_b: bool = False
+) -> tuple[np.ndarray, GemmStats]:
+    """`gemm` plus what it did (for tests and benchmarks)."""
+    c = _checked_operands(a, b, transpose_a, transpose_b)
+    if c is None:
+        m = np.shape(a)[1 if transpose_a else 0]
+        n = np.shape(b)[0 if transpose_b else 1]
+        return np.zeros((m, n), dtype=np.float32), GemmStats(0, 0, 0)
+    (m, n), rows, cols = (c.a64.shape[0], c.b64.shape[1]), c.rows, c.cols
     if rows.size == m and cols.size == n:
         out = np.empty((m, n), dtype=np.float32)
     else:
-        exact = parallel.matmul(a64, b64)
+        exact = parallel.matmul(c.a64, c.b64)
         exact += 0.0  # an exact zero is +0.0 whatever the signs of the products
         with np.errstate(over="ignore"):  # overflow to inf is the rounding asked for
             out = exact.astype(np.float32)
     if rows.size == 0 or cols.size == 0:
         return out, GemmStats(0, 0, 0)
-    sub_b = b64[:, cols]
-    range_b = _LineRange(rb.hi[cols], rb.lo[cols])
     na = nb = 0
-    # row chunks bound the int64 accumulators (a few dozen digits per output element)
-    chunk = max(1, _EXACT_CHUNK // cols.size)
-    for start in range(0, rows.size, chunk):
-        part = rows[start : start + chunk]
-        exact, pa, pb = _exact_block(
-            a64[part], sub_b, _LineRange(ra.hi[part], ra.lo[part]), range_b
-        )
-        out[np.ix_(part, cols)] = exact
+    for part, digits, base, pa, pb in _exact_parts(c):
+        out[np.ix_(part, cols)] = _rounded(digits, base)
         na, nb = max(na, pa), max(nb, pb)
     return out, GemmStats(rows.size * cols.size, na, nb)
 
@@ -662,7 +697,7 @@ def gemm(a, b, *, transpose_a: bool = False, transpose_b: bool = False) -> np.nd
     `_exact_lo`). Quantized operands have narrow significands on a few tile grids, so the
     check passes unless the tile exponents along a line spread widely. The rows and columns
     that still fail are recomputed exactly by cutting the operands into integer digit slices
-    whose float64 GEMMs are exact and adding those in int64 (see `_exact_block`).
+    whose float64 GEMMs are exact and adding those in int64 (see `_exact_digits`).
     """
     return gemm_with_stats(a, b, transpose_a=transpose_a, transpose_b=transpose_b)[0]
 
@@ -750,8 +785,36 @@ def gemm_quantized(
     over chunks of the operands, converted chunk by chunk, give the exact sum, and casting it
     rounds once; when they show that even float32 holds every partial sum exactly (narrow
     spans and a short reduction, as in a first or last layer), a float32 GEMM gives the
-    result directly. Otherwise `gemm` runs on the values.
+    result directly. Otherwise `gemm` runs on the values (see `_quantized_route`).
     """
+    route = _quantized_route(a, b, transpose_a, transpose_b)
+    if route.kind == "groups":
+        return _grouped_product(_operand(a, transpose_a), _operand(b, transpose_b), route.groups)
+    if route.kind == "values":
+        return gemm(a.values, b.values, transpose_a=transpose_a, transpose_b=transpose_b)
+    if route.kind == "float32":
+        opa = a.values.T if transpose_a else a.values
+        opb = b.values.T if transpose_b else b.values
+        out = parallel.matmul(opa, opb)
+        out += np.float32(0.0)  # an exact zero is +0.0 whatever the signs of the products
+        return out
+    return _float64_product_rounded(_operand(a, transpose_a), _operand(b, transpose_b))
+
+
+class _Route(NamedTuple):
+    """How op(a) @ op(b) of two `Quantized` is computed exactly: `kind` is "float32" (one
+    float32 GEMM is exact), "float64" (float64 GEMMs are exact), "groups" (a float64 GEMM per
+    reduction group of `groups` is exact, see `_reduction_groups`) or "values" (`gemm` on the
+    values)."""
+
+    kind: str
+    groups: list | None = None
+
+
+def _quantized_route(a: Quantized, b: Quantized, transpose_a: bool, transpose_b: bool) -> _Route:
+    """The exactness check of `gemm_quantized`, read off the tile exponents."""
+    if a.shape[0 if transpose_a else 1] == 0:
+        return _Route("values")  # no products: an exact +0.0
     ra = a.line_range(0 if transpose_a else 1)
     rb = b.line_range(1 if transpose_b else 0)
     k = a.shape[0 if transpose_a else 1]
@@ -764,15 +827,11 @@ def gemm_quantized(
             kb = b.line_range(0 if transpose_b else 1)
             groups = _reduction_groups(ka, kb, budget)
             if groups is not None:
-                return _grouped_product(_operand(a, transpose_a), _operand(b, transpose_b), groups)
-        return gemm(a.values, b.values, transpose_a=transpose_a, transpose_b=transpose_b)
+                return _Route("groups", groups)
+        return _Route("values")
     if _exact_in_float32(ra, rb, k):
-        opa = a.values.T if transpose_a else a.values
-        opb = b.values.T if transpose_b else b.values
-        out = parallel.matmul(opa, opb)
-        out += np.float32(0.0)  # an exact zero is +0.0 whatever the signs of the products
-        return out
-    return _float64_product_rounded(_operand(a, transpose_a), _operand(b, transpose_b))
+        return _Route("float32")
+    return _Route("float64")
 
 
 def _operand(q: Quantized, transpose: bool) -> np.ndarray:
@@ -916,9 +975,11 @@ def _copy(dst: np.ndarray, src: np.ndarray) -> None:
     parallel.for_row_chunks(rows, -(-rows // pieces), part)
 
 
-def _matrix_values(x, edge: int, rows: int, bits: int, rounding: str, key, name, step):
+def _matrix_values(
+    x, edge: int, rows: int, bits: int, rounding: str, key, name, step, offset: int = 0
+):
     """`_values` of matrix `x` in tiles of `rows` x `edge`: (values, exponents, zero tiles,
-    wide), the values cropped to the shape of `x`.
+    wide), the values cropped to the shape of `x`; stochastic draws start at `offset`.
 
     Tiles are independent, so large matrices go in chunks of whole tile rows on the
     runtime's thread pool, and their values come as float64 (`wide`, values None), converted
@@ -928,7 +989,8 @@ def _matrix_values(x, edge: int, rows: int, bits: int, rounding: str, key, name,
     m, n = x.shape
     chunk = parallel.chunk_rows(n, align=rows)
     if m <= chunk or rounding == "stochastic":
-        values, e, zero = _values(_tile(x, edge, rows=rows), bits, rounding, key, name, step)
+        t = _tile(x, edge, rows=rows)
+        values, e, zero = _values(t, bits, rounding, key, name, step, offset)
         return _crop(values, x.shape), e, zero, None
     wide = np.empty(x.shape, dtype=np.float64)
     e = np.empty((-(-m // rows), -(-n // edge)), dtype=np.int32)
@@ -959,9 +1021,12 @@ def quantize_matrix(
     key: tuple[int, int, int] | None = None,
     name: str = "tensor",
     step: int | None = None,
+    offset: int = 0,
 ) -> Quantized:
     """A matrix quantized to square `b x b` tiles (`quantize`) or 1-D runs `1 x b` / `b x 1`
-    (`quantize_1d`), with the values the same bit for bit, kept as a `Quantized`."""
+    (`quantize_1d`), with the values the same bit for bit, kept as a `Quantized`.
+    Stochastic draws start at `offset` (as in `quantize`; not with `b x 1` runs, which draw
+    by the transposed tensor's index)."""
     x = np.asarray(x, dtype=np.float32)
     rows, cols = block
     if x.ndim != 2:
@@ -971,10 +1036,14 @@ def quantize_matrix(
         _check_settings(bits, edge, rounding, key)
         if step is None and key is not None:
             step = key[1]
-        values, e, zero, wide = _matrix_values(x, edge, rows, bits, rounding, key, name, step)
+        values, e, zero, wide = _matrix_values(
+            x, edge, rows, bits, rounding, key, name, step, offset
+        )
         return Quantized(values, e, bits, block, zero_tiles=zero, wide=wide)
     if cols != 1:
         raise ValueError(f"blocks are square, 1 x b or b x 1, got {rows}x{cols}")
+    if offset:
+        raise ValueError("b x 1 runs draw by the transposed tensor's index: no element offset")
     flipped = quantize_matrix(x.T, bits, (1, rows), rounding, key=key, name=name, step=step)
     return Quantized(
         np.ascontiguousarray(flipped.values.T) if flipped.wide is None else None,

@@ -99,6 +99,13 @@ class StepLowering:
     def __init__(self, f: func.FuncOp, batch: dict[str, int], cfg: HardwareConfig):
         self.f = f
         self.plan = build_plan(f)
+        if self.plan.has_loops:
+            loop = next(s.op for s in self.plan.steps if s.body is not None)
+            raise PassError(
+                f"@{f.sym_name.data} is tiled by points (tile.loop); the PINTA lowering "
+                "takes the untiled step: leave tile-points out of the pipeline for PINTA",
+                loop,
+            )
         self.shapes = concrete_shapes(f, batch)
         self.roles = train.arg_roles(f)
         self.result_roles = train.result_roles(f)
@@ -306,6 +313,12 @@ class StepLowering:
                     f"lower-to-pinta: no PINTA lowering for '{step.op.name}' ({self.what})",
                     step.op,
                 )
+            if _reads_tile_position(step.op):
+                raise PassError(
+                    f"lower-to-pinta: {self.what} works on a tile of a larger batch (its "
+                    "'at' or 'over' operand); PINTA lowers untiled steps",
+                    step.op,
+                )
             try:
                 rule(self, step)
             except PassError as e:
@@ -340,6 +353,13 @@ class StepLowering:
 
     def home(self, index: int) -> Home:
         return self.homes[index]
+
+
+def _reads_tile_position(op: Operation) -> bool:
+    """Whether `op` takes its tile's place in a batch (`at %first`, `over %n`)."""
+    if isinstance(op, stein.SampleOp | train.SampleCoordinatesOp | smx.QuantizeOp):
+        return op.first is not None
+    return isinstance(op, train.MeanSquareGradOp) and op.count is not None
 
 
 Rule = Callable[[StepLowering, Step], None]

@@ -6,18 +6,21 @@ text table (`to_text`: time and energy in the unit of their magnitude, `format_t
 cycles, microseconds, pJ) and as a Chrome/Perfetto trace (`trace`, `write_trace`:
 `traceEvents` with one track per queue, an event per instruction and one per token wait; open
 it in ui.perfetto.dev or chrome://tracing). Both label the step by its number from 1 (the
-step register holds the steps done before it: 0 for step 1).
+step register holds the steps done before it: 0 for step 1). A report made `with_bounds`
+also shows the step's bounds beside what it achieves (`pintac.runtime.pinta.bounds`): its
+table of MACs by precision gains their peak rates, and the bounds and the roofline follow.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pintac.runtime.files import write_text
+from pintac.runtime.pinta.bounds import StepBounds, step_bounds
 from pintac.runtime.pinta.codes import QUEUES
 
 #: Energy categories, in report order.
@@ -81,6 +84,7 @@ class StepReport:
     bytes: dict[str, dict[str, int]]  # memory -> {"read", "write"}
     energy_pj: dict[str, dict[str, float]]  # category -> item -> pJ
     events: dict[str, int] = field(default_factory=dict)  # compute events by name
+    bounds: StepBounds | None = None  # what no schedule of the step can beat (`with_bounds`)
     # makes the trace's events (instruction and token-wait slices), on demand
     trace_source: Callable[[], list[dict[str, Any]]] | None = field(default=None, repr=False)
 
@@ -100,8 +104,12 @@ class StepReport:
     def energy_by_category(self) -> dict[str, float]:
         return {c: sum(self.energy_pj.get(c, {}).values()) for c in CATEGORIES}
 
+    def with_bounds(self, step, cfg) -> StepReport:
+        """This report with the bounds of `step` (the `LoweredStep` it reports) on `cfg`."""
+        return replace(self, bounds=step_bounds(step, self, cfg))
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "seed": self.seed,
             "step": self.number,
             "cycles": self.cycles,
@@ -132,6 +140,9 @@ class StepReport:
             },
             "events": dict(sorted(self.events.items())),
         }
+        if self.bounds is not None:
+            out["bounds"] = self.bounds.to_dict()
+        return out
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2) + "\n"
@@ -150,9 +161,11 @@ class StepReport:
             out.append(
                 f"{q:<10}{s.instructions:>8}{s.busy:>12}{s.stall:>12}{s.idle:>12}{share:>8.1f}%"
             )
-        out += ["", f"{'MACs':<22}{'count':>16}"]
-        for name, count in sorted(self.macs.items()):
-            out.append(f"  {name:<20}{count:>16}")
+        if self.bounds is None:
+            out += ["", f"{'MACs':<22}{'count':>16}"]
+            out += [f"  {name:<20}{count:>16}" for name, count in sorted(self.macs.items())]
+        else:
+            out += ["", *self.bounds.precision_lines()]
         out.append(f"PE utilization {100.0 * self.pe_utilization:.2f}%")
         out += ["", f"{'memory':<10}{'read bytes':>16}{'write bytes':>16}"]
         for memory, rw in self.bytes.items():
@@ -167,6 +180,8 @@ class StepReport:
             for name, v in sorted(items.items()):
                 out.append(f"  {name:<20}{format_energy(v):>18}")
         out.append(f"{'total':<22}{format_energy(total):>18}")
+        if self.bounds is not None:
+            out += ["", *self.bounds.bound_lines()]
         return "\n".join(out) + "\n"
 
     def trace(self) -> dict[str, Any]:

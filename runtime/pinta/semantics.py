@@ -299,10 +299,10 @@ def rng_block(m: Machine, ins) -> None:
     n, k, d = ins.points, ins.pairs, ins.coords
     stream = rng.STREAM_STEIN + ins.stream
     if ins.kind == "onehot":
-        words = ranged.words(m.seed, m.step, stream, ins.point_offset * k, n * k)
+        words = rng.random_words(m.seed, m.step, stream, n * k, start=ins.point_offset * k)
         m.spm_write(ins.dst, taylor.one_hot(rng.integers(words, d), d, _F32))
         return
-    delta = ranged.normal(m.seed, m.step, stream, ins.point_offset * k * d, n * k * d)
+    delta = rng.normal(m.seed, m.step, stream, n * k * d, start=ins.point_offset * k * d)
     delta = delta.reshape(n, k, d)
     # the scaling of kernels_stein.stein_sample
     sigma = m.const(ins.sigma)

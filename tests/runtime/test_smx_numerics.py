@@ -782,3 +782,11 @@ def test_reduction_groups_refuse_an_index_wider_than_float64():
     assert smx._reduction_groups(wide, narrow, 50) is None
     groups = smx._reduction_groups(narrow, narrow, 50)
     assert [g.tolist() for g, _ in groups] == [[0, 1]] and groups[0][1] == 0
+
+
+def test_quantized_gemm_over_an_empty_reduction_is_plus_zero():
+    """No rows to reduce over (an empty batch): +0.0 everywhere, as `smx.gemm` gives."""
+    a = smx.quantize_matrix(np.zeros((0, 3), np.float32), 8)
+    b = smx.quantize_matrix(np.zeros((0, 2), np.float32), 12)
+    got = smx.gemm_quantized(a, b, transpose_a=True)
+    assert got.shape == (3, 2) and not np.signbit(got).any() and not got.any()

@@ -1,0 +1,530 @@
+"""The `tile` dialect: a training step as a loop over tiles of points.
+
+A collocation point's residual depends only on its own evaluations, and the loss is a mean
+over points, so a step's forward, residual and backward decompose over tiles of points; only
+the parameter gradients (GEMMs reducing over the points, bias column sums) and the residuals
+the loss reads cross tiles. `tile-points` rewrites a step into
+
+    %n = tile.rows %x_pde : tensor<?x2xf32>
+    %acc0 = tile.zero : !tile.exact<2x16>
+    %col0 = tile.zero : tensor<16xf32>
+    %dW0_acc, %db0, %r = tile.loop (%first, %x) over %x_pde : tensor<?x2xf32> by 64
+        carry (%acc = %acc0, %col = %col0) : (!tile.exact<2x16>, tensor<16xf32>)
+        gather (tensor<?x1xf32>) {
+      ...                                              // the tile's forward and backward
+      %acc1 = tile.accumulate_gemm %acc, %xq, %dzq role wgrad transpose_a : ...
+      %col1 = tile.accumulate_rows %col, %dz : tensor<16xf32>, tensor<?x16xf32>
+      tile.yield %acc1, %col1, %r_t : !tile.exact<2x16>, tensor<16xf32>, tensor<?x1xf32>
+    }
+    %dW0 = tile.round %dW0_acc : !tile.exact<2x16> -> tensor<2x16xf32>
+
+Under the arithmetic contract the tiled step equals the untiled one bit for bit: a GEMM's
+products are summed exactly across tiles and rounded once (`!tile.exact`), a column sum runs
+on from where the last tile left it, and gathered residuals are the untiled ones, row for row.
+The reference page is docs/dialects/tile.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import (
+    I64,
+    ArrayAttr,
+    IndexType,
+    IntAttr,
+    IntegerAttr,
+    TensorType,
+    UnitAttr,
+    f32,
+    i64,
+)
+from xdsl.ir import (
+    Attribute,
+    Block,
+    Dialect,
+    Operation,
+    ParametrizedAttribute,
+    Region,
+    SSAValue,
+    TypeAttribute,
+)
+from xdsl.irdl import (
+    IRDLOperation,
+    VarConstraint,
+    base,
+    irdl_attr_definition,
+    irdl_op_definition,
+    lazy_traits_def,
+    operand_def,
+    opt_prop_def,
+    prop_def,
+    region_def,
+    result_def,
+    traits_def,
+    var_operand_def,
+    var_result_def,
+)
+from xdsl.parser import AttrParser, Parser
+from xdsl.printer import Printer
+from xdsl.traits import HasParent, IsTerminator, Pure
+from xdsl.utils.exceptions import VerifyException
+
+from pintac.dialects.smx import QuantizedTensorType
+from pintac.dialects.support import DYNAMIC, compatible, shape_str, tensor_shape
+from pintac.dialects.train import GemmOp, GemmRole, GemmRoleAttr
+
+# ---------------------------------------------------------------------------------------------
+# The exact accumulator
+# ---------------------------------------------------------------------------------------------
+
+
+@irdl_attr_definition
+class ExactType(ParametrizedAttribute, TypeAttribute):
+    """`!tile.exact<256x256>`: the exact, unrounded sum of GEMM products for an m x n result
+    (a wide accumulator, as PINTA's ACC holds it); `tile.round` rounds it once to f32."""
+
+    name = "tile.exact"
+    dims: ArrayAttr[IntAttr]
+
+    def __init__(self, shape: Sequence[int]):
+        super().__init__(ArrayAttr([IntAttr(d) for d in shape]))
+
+    def get_shape(self) -> tuple[int, ...]:
+        return tuple(d.data for d in self.dims.data)
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        with parser.in_angle_brackets():
+            start = parser.pos
+            shape = parser.parse_dimension_list()
+            if len(shape) != 2 or DYNAMIC in shape:
+                parser.raise_error(
+                    "an exact accumulator has a static 2-D shape, e.g. !tile.exact<256x256>",
+                    start,
+                    parser.pos,
+                )
+        return (ArrayAttr([IntAttr(d) for d in shape]),)
+
+    def print_parameters(self, printer: Printer) -> None:
+        with printer.in_angle_brackets():
+            printer.print_dimension_list(self.get_shape())
+
+
+def _accumulator_shape(t: Attribute) -> tuple[int, ...] | None:
+    """The shape of an exact accumulator or of a running column sum's f32 tensor."""
+    if isinstance(t, ExactType):
+        return t.get_shape()
+    return tensor_shape(t)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ops outside the loop
+# ---------------------------------------------------------------------------------------------
+
+
+@irdl_op_definition
+class RowsOp(IRDLOperation):
+    """The number of rows (points) of a batch, for ops inside a loop that need the whole
+    batch's count (`train.mean_square_grad ... over %n`).
+
+    %n = tile.rows %x_pde : tensor<?x2xf32>
+    """
+
+    name = "tile.rows"
+    input = operand_def(TensorType)
+    result = result_def(IndexType)
+    traits = traits_def(Pure())
+    assembly_format = "$input attr-dict `:` type($input)"
+
+    def __init__(self, input: SSAValue | Operation):
+        super().__init__(operands=[input], result_types=[IndexType()])
+
+
+@irdl_op_definition
+class ZeroOp(IRDLOperation):
+    """The start of an accumulation: an exact zero (`!tile.exact`), or, for a running column
+    sum (an f32 tensor), −0.0 in every column, the identity of float addition, so that the
+    sum of the first tile's rows is theirs alone, as an untiled column sum's is.
+
+    %acc0 = tile.zero : !tile.exact<16x16>
+    %col0 = tile.zero : tensor<16xf32>
+    """
+
+    name = "tile.zero"
+    result = result_def(ExactType | TensorType)
+    traits = traits_def(Pure())
+    assembly_format = "attr-dict `:` type($result)"
+
+    def __init__(self, result_type: Attribute):
+        super().__init__(result_types=[result_type])
+
+    def verify_(self) -> None:
+        shape = _accumulator_shape(self.result.type)
+        if shape is None or DYNAMIC in shape:
+            raise VerifyException(f"an accumulator has a static shape, not {self.result.type}")
+
+
+@irdl_op_definition
+class RoundOp(IRDLOperation):
+    """An exact accumulator's value rounded once to f32 (nearest even, as `train.gemm`).
+
+    %dw = tile.round %acc : !tile.exact<16x16> -> tensor<16x16xf32>
+    """
+
+    name = "tile.round"
+    input = operand_def(ExactType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def __init__(self, input: SSAValue | Operation):
+        shape = SSAValue.get(input).type.get_shape()
+        super().__init__(operands=[input], result_types=[TensorType(f32, shape)])
+
+    def verify_(self) -> None:
+        if tensor_shape(self.result.type) != list(self.input.type.get_shape()):
+            raise VerifyException(
+                f"rounds {self.input.type} to tensor<{shape_str(self.input.type.get_shape())}"
+                f"xf32>, not {self.result.type}"
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# Accumulations inside the loop
+# ---------------------------------------------------------------------------------------------
+
+
+# the accumulator an accumulation reads and the one it gives have one type
+_EXACT_ACC = VarConstraint("ACC", base(ExactType))
+_ROWS_ACC = VarConstraint("ACC", base(TensorType))
+
+
+@irdl_op_definition
+class AccumulateGemmOp(IRDLOperation):
+    """acc + op(A) · op(B), exactly: one tile's share of a GEMM that reduces over the points
+    (a weight gradient), added to the sum of the tiles before it without rounding.
+
+    %acc1 = tile.accumulate_gemm %acc, %x, %dz role wgrad transpose_a
+              : !tile.exact<2x16>, tensor<?x2xf32>, tensor<?x16xf32>
+    """
+
+    name = "tile.accumulate_gemm"
+    acc = operand_def(_EXACT_ACC)
+    lhs = operand_def(TensorType | QuantizedTensorType)
+    rhs = operand_def(TensorType | QuantizedTensorType)
+    result = result_def(_EXACT_ACC)
+    role = prop_def(GemmRoleAttr)
+    transpose_a = opt_prop_def(UnitAttr)
+    transpose_b = opt_prop_def(UnitAttr)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$acc `,` $lhs `,` $rhs `role` $role (`transpose_a` $transpose_a^)?"
+        " (`transpose_b` $transpose_b^)? attr-dict `:` type($acc) `,` type($lhs) `,` type($rhs)"
+    )
+
+    def __init__(self, acc: SSAValue, gemm: GemmOp, lhs: SSAValue, rhs: SSAValue):
+        super().__init__(
+            operands=[acc, lhs, rhs],
+            result_types=[acc.type],
+            properties={
+                "role": GemmRoleAttr(GemmRole(gemm.gemm_role)),
+                "transpose_a": UnitAttr() if gemm.is_transposed_a else None,
+                "transpose_b": UnitAttr() if gemm.is_transposed_b else None,
+            },
+        )
+
+    @property
+    def is_transposed_a(self) -> bool:
+        return self.transpose_a is not None
+
+    @property
+    def is_transposed_b(self) -> bool:
+        return self.transpose_b is not None
+
+    @property
+    def is_quantized(self) -> bool:
+        return isinstance(self.lhs.type, QuantizedTensorType)
+
+    def verify_(self) -> None:
+        m = GemmOp.logical_shape(self.lhs.type, self.is_transposed_a, "the left operand")
+        n = GemmOp.logical_shape(self.rhs.type, self.is_transposed_b, "the right operand")
+        if not compatible(m[1], n[0]):
+            raise VerifyException(f"inner dimensions differ: {shape_str(m)} · {shape_str(n)}")
+        product = (m[0], n[1])
+        if not all(
+            compatible(a, b) for a, b in zip(product, self.acc.type.get_shape(), strict=True)
+        ):
+            raise VerifyException(
+                f"the product is {shape_str(product)}, the accumulator {self.acc.type}"
+            )
+        if self.result.type != self.acc.type:
+            raise VerifyException("the result is the accumulator's type")
+        if isinstance(self.lhs.type, QuantizedTensorType) != isinstance(
+            self.rhs.type, QuantizedTensorType
+        ):
+            raise VerifyException(
+                "the operands are both f32 tensors or both quantized smx.tensors, not a mix"
+            )
+
+
+@irdl_op_definition
+class AccumulateRowsOp(IRDLOperation):
+    """A running column sum: acc + row 0 + row 1 + ..., in order, in f32 (the order an
+    untiled `train.column_sum` adds the rows in, so tiles change no bit).
+
+    %col1 = tile.accumulate_rows %col, %dz : tensor<16xf32>, tensor<?x16xf32>
+    """
+
+    name = "tile.accumulate_rows"
+    acc = operand_def(_ROWS_ACC)
+    input = operand_def(TensorType)
+    result = result_def(_ROWS_ACC)
+    traits = traits_def(Pure())
+    assembly_format = "$acc `,` $input attr-dict `:` type($acc) `,` type($input)"
+
+    def __init__(self, acc: SSAValue, input: SSAValue):
+        super().__init__(operands=[acc, input], result_types=[acc.type])
+
+    def verify_(self) -> None:
+        acc, x = tensor_shape(self.acc.type), tensor_shape(self.input.type)
+        if x is None or len(x) != 2 or acc is None or len(acc) != 1 or not compatible(acc[0], x[1]):
+            raise VerifyException(
+                f"sums the rows of a matrix into one value per column: {self.input.type} "
+                f"into {self.acc.type}"
+            )
+        if self.result.type != self.acc.type:
+            raise VerifyException("the result is the accumulator's type")
+
+
+# ---------------------------------------------------------------------------------------------
+# The loop
+# ---------------------------------------------------------------------------------------------
+
+
+@irdl_op_definition
+class YieldOp(IRDLOperation):
+    """The end of a loop body: the carried values' new values, then the gathered tiles."""
+
+    name = "tile.yield"
+    values = var_operand_def()
+    traits = lazy_traits_def(lambda: (IsTerminator(), HasParent(LoopOp)))
+    assembly_format = "attr-dict ($values^ `:` type($values))?"
+
+    def __init__(self, values: Sequence[SSAValue]):
+        super().__init__(operands=[values])
+
+
+_ACCUMULATING = (AccumulateGemmOp, AccumulateRowsOp)
+
+
+@irdl_op_definition
+class LoopOp(IRDLOperation):
+    """Run the body once per tile of `points` rows of a batch, in order.
+
+    %results = tile.loop (%first, %x) over %x_pde : tensor<?x2xf32> by 64
+                 carry (%acc = %acc0, ...) : (types) gather (types) { ... tile.yield ... }
+
+    The body's arguments are the tile's first row in the batch (`index`), the tile's rows
+    (the last tile holds the remainder when `by` does not divide the batch) and the carried
+    accumulators. It ends in `tile.yield` of the accumulators' new values followed by the
+    gathered values, whose tiles' rows the loop concatenates. Results: the accumulators after
+    the last tile, then the gathered values. Each carried accumulator is read by exactly one
+    op of the body, a `tile.accumulate_gemm` or `tile.accumulate_rows`, whose result is the
+    one yielded for it: it is a sum over tiles and nothing else. Values defined before the
+    loop (weights, their quantized copies) are read in the body as they are.
+    """
+
+    name = "tile.loop"
+    points = operand_def(TensorType)
+    inits = var_operand_def()
+    outputs = var_result_def()
+    tile = prop_def(IntegerAttr[I64])
+    body = region_def("single_block")
+
+    def __init__(
+        self,
+        points: SSAValue,
+        tile: int,
+        inits: Sequence[SSAValue],
+        gathered_types: Sequence[Attribute],
+        body: Region,
+    ):
+        super().__init__(
+            operands=[points, inits],
+            result_types=[[*(v.type for v in inits), *gathered_types]],
+            properties={"tile": IntegerAttr(tile, i64)},
+            regions=[body],
+        )
+
+    @staticmethod
+    def new_body(points: SSAValue, inits: Sequence[SSAValue]) -> Region:
+        """An empty body whose arguments match a loop over `points` carrying `inits`."""
+        return Region(Block(arg_types=[IndexType(), points.type, *(v.type for v in inits)]))
+
+    @property
+    def tile_points(self) -> int:
+        return self.tile.value.data
+
+    @property
+    def first(self) -> SSAValue:
+        return self.body.block.args[0]
+
+    @property
+    def tile_rows(self) -> SSAValue:
+        return self.body.block.args[1]
+
+    @property
+    def carried(self) -> tuple[SSAValue, ...]:
+        return self.body.block.args[2:]
+
+    @property
+    def carried_results(self) -> tuple[SSAValue, ...]:
+        return tuple(self.outputs[: len(self.inits)])
+
+    @property
+    def gathered_results(self) -> tuple[SSAValue, ...]:
+        return tuple(self.outputs[len(self.inits) :])
+
+    @property
+    def yield_op(self) -> YieldOp:
+        last = self.body.block.last_op
+        assert isinstance(last, YieldOp)
+        return last
+
+    def verify_(self) -> None:
+        if self.tile_points < 1:
+            raise VerifyException(f"a tile holds at least one point, not {self.tile_points}")
+        if tensor_shape(self.points.type) is None or tensor_shape(self.points.type)[:1] != [
+            DYNAMIC
+        ]:
+            raise VerifyException(f"loops over a batch tensor<?x...>, not {self.points.type}")
+        args = self.body.block.args
+        expected = [IndexType(), self.points.type, *(v.type for v in self.inits)]
+        if [a.type for a in args] != expected:
+            raise VerifyException(
+                "the body's arguments are (index, the tile's type, the carried types): "
+                + ", ".join(str(t) for t in expected)
+            )
+        last = self.body.block.last_op
+        if not isinstance(last, YieldOp):
+            raise VerifyException("the body ends in tile.yield")
+        yielded = [v.type for v in last.values]
+        if yielded != [r.type for r in self.outputs]:
+            raise VerifyException(
+                "tile.yield gives the results' types (carried, then gathered): "
+                + ", ".join(str(r.type) for r in self.outputs)
+            )
+        for i, (arg, value) in enumerate(zip(self.carried, last.values, strict=False)):
+            self._verify_accumulator(i, arg, value)
+        for r in self.gathered_results:
+            if tensor_shape(r.type) is None or tensor_shape(r.type)[:1] != [DYNAMIC]:
+                raise VerifyException(f"a gathered value is a batch tensor<?x...>, not {r.type}")
+
+    def _verify_accumulator(self, i: int, arg: SSAValue, value: SSAValue) -> None:
+        uses = list(arg.uses)
+        op = value.owner
+        if (
+            len(uses) != 1
+            or not isinstance(uses[0].operation, _ACCUMULATING)
+            or uses[0].index != 0
+            or uses[0].operation is not op
+        ):
+            raise VerifyException(
+                f"carried value {i} is an accumulator: one tile.accumulate_gemm or "
+                "tile.accumulate_rows reads it and its result is yielded in its place"
+            )
+        if isinstance(op, AccumulateGemmOp) != isinstance(arg.type, ExactType):
+            raise VerifyException(
+                f"carried value {i}: GEMMs accumulate exactly (!tile.exact), column sums in "
+                f"f32 tensors, not {arg.type}"
+            )
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" (")
+        printer.print_ssa_value(self.first)
+        printer.print_string(", ")
+        printer.print_ssa_value(self.tile_rows)
+        printer.print_string(") over ")
+        printer.print_ssa_value(self.points)
+        printer.print_string(" : ")
+        printer.print_attribute(self.points.type)
+        printer.print_string(f" by {self.tile_points}")
+        if self.inits:
+            printer.print_string(" carry (")
+            printer.print_list(
+                zip(self.carried, self.inits, strict=True),
+                lambda pair: (
+                    printer.print_ssa_value(pair[0]),
+                    printer.print_string(" = "),
+                    printer.print_ssa_value(pair[1]),
+                ),
+            )
+            printer.print_string(") : (")
+            printer.print_list(self.inits.types, printer.print_attribute)
+            printer.print_string(")")
+        gathered = self.gathered_results
+        if gathered:
+            printer.print_string(" gather (")
+            printer.print_list([r.type for r in gathered], printer.print_attribute)
+            printer.print_string(")")
+        printer.print_string(" ")
+        printer.print_region(self.body, print_entry_block_args=False)
+        printer.print_op_attributes(self.attributes)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> LoopOp:
+        parser.parse_punctuation("(")
+        first = parser.parse_argument(expect_type=False)
+        parser.parse_punctuation(",")
+        rows = parser.parse_argument(expect_type=False)
+        parser.parse_punctuation(")")
+        parser.parse_keyword("over")
+        points_operand = parser.parse_unresolved_operand()
+        parser.parse_punctuation(":")
+        points_type = parser.parse_type()
+        points = parser.resolve_operand(points_operand, points_type)
+        parser.parse_keyword("by")
+        tile = parser.parse_integer(allow_boolean=False, allow_negative=False)
+        carried, init_operands, init_types = [], [], []
+        if parser.parse_optional_keyword("carry"):
+
+            def assignment():
+                arg = parser.parse_argument(expect_type=False)
+                parser.parse_punctuation("=")
+                return arg, parser.parse_unresolved_operand()
+
+            pairs = parser.parse_comma_separated_list(parser.Delimiter.PAREN, assignment)
+            parser.parse_punctuation(":")
+            pos = parser.pos
+            init_types = parser.parse_comma_separated_list(
+                parser.Delimiter.PAREN, parser.parse_type
+            )
+            if len(init_types) != len(pairs):
+                parser.raise_error(
+                    f"{len(pairs)} carried values but {len(init_types)} types", pos, parser.pos
+                )
+            carried = [arg for arg, _ in pairs]
+            init_operands = [operand for _, operand in pairs]
+        inits = parser.resolve_operands(init_operands, init_types, parser.pos)
+        gathered_types = []
+        if parser.parse_optional_keyword("gather"):
+            gathered_types = parser.parse_comma_separated_list(
+                parser.Delimiter.PAREN, parser.parse_type
+            )
+        arguments = [
+            first.resolve(IndexType()),
+            rows.resolve(points_type),
+            *(arg.resolve(t) for arg, t in zip(carried, init_types, strict=True)),
+        ]
+        body = parser.parse_region(arguments)
+        op = cls(points, tile, inits, gathered_types, body)
+        op.attributes |= parser.parse_optional_attr_dict()
+        return op
+
+
+TILE = Dialect(
+    "tile",
+    [RowsOp, ZeroOp, RoundOp, AccumulateGemmOp, AccumulateRowsOp, YieldOp, LoopOp],
+    [ExactType],
+)

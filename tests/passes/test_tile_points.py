@@ -1,0 +1,126 @@
+"""`tile-points`: the tiled training step equals the untiled one bit for bit under the
+arithmetic contract, for every admissible tile size, and refuses an inadmissible one."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import pintac.api as pt
+from pintac.core.errors import UserError
+from pintac.pipelines import PIPELINES
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+STEPS = 2
+
+
+def _problem(example: str, batch: int, pairs: int = 4) -> pt.Problem:
+    """The example with `batch` points in its first term, one fewer in the others."""
+    text = (EXAMPLES / f"{example}.mlir").read_text()
+
+    def batches(match: re.Match) -> str:
+        terms = [item.partition("=")[0].strip() for item in match.group(1).split(",")]
+        sizes = [batch] + [max(batch - 1, 1)] * (len(terms) - 1)
+        return (
+            "batch = {" + ", ".join(f"{t} = {n}" for t, n in zip(terms, sizes, strict=True)) + "}"
+        )
+
+    text, count = re.subn(r"batch = \{([^}]*)\}", batches, text)
+    assert count == 1
+    text = re.sub(r"pairs = \d+", f"pairs = {pairs}", text)
+    return pt.loads(text, f"{example}.mlir")
+
+
+def _run(problem: pt.Problem, pipeline: str, target: str, tile: int | None):
+    """`STEPS` steps of the pipeline's step tiled by `tile` points, or untiled (None: the
+    step as the pipeline leaves it, without the NumPy target's own tiling)."""
+    spec = PIPELINES[pipeline][0]
+    if tile is not None:
+        spec += f",tile-points{{points={tile}}}"
+    program = problem.compile(spec, target=target)
+    if tile is None:
+        program = pt.Program(
+            program.module, pipeline, spec, program.source_name, target, problem=problem
+        )
+        assert not any(op.name == "tile.loop" for op in program.module.walk())
+    state = program.initial_state(0)
+    outputs = []
+    for _ in range(STEPS):
+        args = program.step_arguments(state, 0, program.batch(0, state.step))
+        outputs.append(program.train_step(*args))
+        state, _ = program.step(state, 0)
+    return program.result_roles, outputs
+
+
+def _assert_same_bits(untiled, tiled) -> None:
+    roles, expected = untiled
+    _, got = tiled
+    for step, (a_step, b_step) in enumerate(zip(expected, got, strict=True)):
+        differ = [
+            role
+            for role, a, b in zip(roles, a_step, b_step, strict=True)
+            if np.asarray(a, np.float32).tobytes() != np.asarray(b, np.float32).tobytes()
+        ]
+        assert not differ, f"step {step}: {differ}"
+
+
+CASES = [
+    ("poisson2d_small", "fp32", "numpy-exact"),
+    ("poisson2d_small", "smx-diff", "numpy"),
+    ("poisson2d_small", "full", "numpy"),
+    ("poisson2d_small", "fp32-taylor", "numpy-exact"),
+    ("poisson2d_small", "fp32-stde", "numpy-exact"),
+    ("heat10d_small", "smx-diff", "numpy"),
+    ("heat10d_small", "full", "numpy"),
+    ("heat10d_small", "fp32", "numpy-exact"),
+]
+
+
+@pytest.mark.parametrize(("example", "pipeline", "target"), CASES)
+@pytest.mark.parametrize("tile", [4, 8, 12])
+def test_tiled_step_equals_untiled_bit_for_bit(example, pipeline, target, tile):
+    """10 points (9 on the boundary): tiles of 4 and 8 leave a remainder, 12 is one tile."""
+    problem = _problem(example, batch=10)
+    _assert_same_bits(_run(problem, pipeline, target, None), _run(problem, pipeline, target, tile))
+
+
+@settings(max_examples=8, deadline=None)
+@given(batch=st.integers(1, 21), units=st.integers(1, 6))
+def test_every_admissible_tile_is_bit_identical(batch, units):
+    problem = _problem("poisson2d_small", batch=batch + 1)
+    _assert_same_bits(
+        _run(problem, "smx-diff", "numpy", None), _run(problem, "smx-diff", "numpy", 4 * units)
+    )
+
+
+def test_a_tile_that_splits_a_block_is_refused_with_the_reason():
+    problem = _problem("poisson2d_small", batch=10)
+    with pytest.raises(UserError, match=r"6 points .* not a whole number of its 4-row blocks"):
+        problem.compile(PIPELINES["smx-diff"][0] + ",tile-points{points=6}")
+
+
+def test_fp32_needs_no_block_alignment():
+    problem = _problem("poisson2d_small", batch=10)
+    _assert_same_bits(
+        _run(problem, "fp32", "numpy-exact", None), _run(problem, "fp32", "numpy-exact", 3)
+    )
+
+
+def test_pinta_refuses_a_tiled_step_by_name():
+    problem = _problem("poisson2d_small", batch=10)
+    spec = PIPELINES["smx-diff"][0] + ",tile-points{points=4}"
+    with pytest.raises(UserError, match=r"tiled by points \(tile.loop\); the PINTA lowering"):
+        problem.compile(spec, target="pinta-sim")
+
+
+def test_the_numpy_target_tiles_the_step_and_keeps_a_pipeline_s_tiles():
+    problem = _problem("poisson2d_small", batch=10)
+    default = problem.compile("smx-diff")
+    assert [op.tile_points for op in default.lowered.walk() if op.name == "tile.loop"]
+    given = problem.compile(PIPELINES["smx-diff"][0] + ",tile-points{points=4}")
+    assert {op.tile_points for op in given.lowered.walk() if op.name == "tile.loop"} == {4}
