@@ -11,6 +11,7 @@ executable's report. Each row is appended to `benchmarks/results/derivatives.jso
     python benchmarks/derivatives.py                          # every example, its own steps
     python benchmarks/derivatives.py --steps 200 --examples poisson2d hjb20d
     python benchmarks/derivatives.py --no-pinta               # the CPU columns only
+    python benchmarks/derivatives.py --examples hjb20d --strategies taylor --lr 1e-3 --batch 200
 """
 
 from __future__ import annotations
@@ -75,21 +76,30 @@ def main(argv=None) -> int:
     ap.add_argument("--no-pinta", action="store_true", help="skip the PINTA columns")
     ap.add_argument("--no-cpu", action="store_true", help="skip training on the CPU")
     ap.add_argument("--results", type=Path, default=RESULTS)
+    ap.add_argument("--lr", type=float, help="the learning rate (default: the example's)")
+    ap.add_argument("--batch", type=int, help="points of every loss term (default: the example's)")
+    ap.add_argument("--samples", type=int, help="stde: sampled coordinates a point (default 16)")
     args = ap.parse_args(argv)
-
-    import pintac.api as pt
 
     print("example    strategy  steps  rel_l2     s/step  to_1e-2_s  MACs/step  cycles  mJ")
     for example in args.examples:
-        problem = pt.load(ROOT / "examples" / f"{example}.mlir")
+        problem = _with_settings(ROOT / "examples" / f"{example}.mlir", args.lr, args.batch)
         for strategy in args.strategies:
             pipeline = PIPELINES[strategy]
+            if strategy == "stde" and args.samples:
+                pipeline = (
+                    f"pinn-build-loss{{derivatives=stde samples={args.samples}}},pinn-autodiff,"
+                    "optimizer-lower,cse,dce"
+                )
             row = {
                 "example": example,
                 "strategy": strategy,
                 "pipeline": pipeline,
                 "load_average": os.getloadavg(),
                 "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+                "lr": args.lr,
+                "batch": args.batch,
+                "samples": args.samples,
             }
             if not args.no_cpu:
                 row |= train_on_cpu(problem, pipeline, args.steps, args.eval_every)
@@ -98,6 +108,27 @@ def main(argv=None) -> int:
             records.append(args.results, row)
             print(_line(row), flush=True)
     return 0
+
+
+def _with_settings(path: Path, lr: float | None, batch: int | None):
+    """The example with its pinn.train's learning rate and every term's batch replaced."""
+    import re
+
+    import pintac.api as pt
+
+    text = path.read_text()
+    if lr is not None:
+        text, count = re.subn(r"lr = [0-9.eE+-]+", f"lr = {lr!r}", text)
+        assert count == 1, "the example's pinn.train sets lr once"
+    if batch is not None:
+
+        def batches(match: re.Match) -> str:
+            terms = [item.partition("=")[0].strip() for item in match.group(1).split(",")]
+            return "batch = {" + ", ".join(f"{t} = {batch}" for t in terms) + "}"
+
+        text, count = re.subn(r"batch = \{([^}]*)\}", batches, text)
+        assert count == 1, "the example's pinn.train sets batch once"
+    return pt.loads(text, str(path))
 
 
 def _line(row: dict) -> str:

@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
         "assembly program.pasm, the DRAM image dram.img, manifest.json, the problem.mlir and "
         "hardware.toml it was compiled for) and a summary; mlir: the IR "
         "after the pipeline; numpy: the training step as an importable Python module "
-        "calling pintac's NumPy kernels (numpy-exact: every GEMM exact)",
+        "calling pintac's NumPy kernels (numpy-exact: every GEMM exact; numpy-fast: every "
+        "GEMM a float32 BLAS product of the quantized values)",
     )
     ap.add_argument(
         "-o",

@@ -121,10 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument(
         "--target",
-        choices=("numpy", "numpy-exact", "pinta-sim"),
+        choices=("numpy", "numpy-exact", "numpy-fast", "pinta-sim"),
         default="numpy",
         help="where the training step runs: the NumPy runtime (numpy-exact: every GEMM "
-        "exact, the arithmetic contract), or PINTA's simulator (pinta-sim)",
+        "exact, the arithmetic contract; numpy-fast: every GEMM a float32 BLAS product of "
+        "the quantized values, faster, not bit for bit the contract), or PINTA's simulator "
+        "(pinta-sim)",
     )
     add_hardware_arguments(ap)
     ap.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")

@@ -55,16 +55,24 @@ def column_slice(x, *, lo: int, hi: int):
 
 
 @kernel(train.GemmOp)
-def gemm(a, b, *, transpose_a: bool, transpose_b: bool, exact: bool = False):
+def gemm(a, b, *, transpose_a: bool, transpose_b: bool, exact: bool = False, fast: bool = False):
     """op(a) · op(b). `exact`: the exact sum of products rounded once (quantized operands,
-    whose values are exactly representable); otherwise BLAS in the operands' dtype."""
+    whose values are exactly representable); otherwise BLAS in the operands' dtype; `fast`:
+    BLAS in float32 on quantized operands' values too (the `numpy-fast` target)."""
+    if fast:
+        a, b = values_of(a), values_of(b)
+        return parallel.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
     if isinstance(a, smx.Quantized) and isinstance(b, smx.Quantized):
         return smx.gemm_quantized(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
     if exact:
-        a = a.values if isinstance(a, smx.Quantized) else a
-        b = b.values if isinstance(b, smx.Quantized) else b
+        a, b = values_of(a), values_of(b)
         return smx.gemm(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
     return parallel.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
+
+
+def values_of(x):
+    """A GEMM operand's values: a quantized matrix's exact float32 values, or x itself."""
+    return x.values if isinstance(x, smx.Quantized) else x
 
 
 @kernel(train.BiasAddOp)

@@ -18,10 +18,10 @@ from collections.abc import Iterator
 import numpy as np
 
 from pintac.dialects import tile
-from pintac.runtime import parallel, smx
+from pintac.runtime import parallel
 from pintac.runtime.exact_sum import ExactSum
 from pintac.runtime.kernels import kernel
-from pintac.runtime.kernels_core import column_sum
+from pintac.runtime.kernels_core import column_sum, values_of
 
 
 def point_tiles(points: np.ndarray, size: int) -> Iterator[tuple[int, np.ndarray]]:
@@ -58,17 +58,18 @@ def round_exact(acc):
     return acc.rounded() if isinstance(acc, ExactSum) else acc
 
 
-def _values(x):
-    return x.values if isinstance(x, smx.Quantized) else x
-
-
 @kernel(tile.AccumulateGemmOp)
-def accumulate_gemm(acc, a, b, *, transpose_a: bool, transpose_b: bool, exact: bool = False):
-    """acc + op(a) · op(b): exactly into an `ExactSum`, else in float32 (BLAS)."""
+def accumulate_gemm(
+    acc, a, b, *, transpose_a: bool, transpose_b: bool, exact: bool = False, fast: bool = False
+):
+    """acc + op(a) · op(b): exactly into an `ExactSum`, else in float32 (BLAS; `fast`, the
+    `numpy-fast` target, makes the accumulator a float32 one, so `fast` changes nothing
+    here)."""
+    del exact, fast  # the accumulator's kind (`tile.zero`) decides
     if isinstance(acc, ExactSum):
         acc.add_product(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
         return acc
-    a, b = _values(a), _values(b)
+    a, b = values_of(a), values_of(b)
     acc += parallel.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
     return acc
 

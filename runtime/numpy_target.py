@@ -89,10 +89,10 @@ def _kept_for_vjp(steps: Sequence[Step]) -> dict[int, int]:
 class _FunctionWriter:
     """The lines of one plan's Python function."""
 
-    def __init__(self, plan: Plan, imports: _Imports, exact_gemms: bool):
+    def __init__(self, plan: Plan, imports: _Imports, gemms: str):
         self.plan = plan
         self.imports = imports
-        self.exact_gemms = exact_gemms
+        self.gemms = gemms
         self.name = [v.name for v in plan.values]
         self.taken = set(self.name)
         self.lines: list[str] = []
@@ -126,9 +126,7 @@ class _FunctionWriter:
                 args = [name[i] for i in step.inputs]
                 if step.inplace is not None:
                     args.append(f"out={name[step.inputs[step.inplace]]}")
-                params = dict(step.params)
-                if self.exact_gemms and params.get("exact") is False:
-                    params["exact"] = True
+                params = _gemm_params(step.params, self.gemms)
                 args += [f"{key}={value!r}" for key, value in params.items()]
                 targets = ", ".join(name[o] for o in step.outputs)
                 if step.index in keeps:
@@ -177,15 +175,32 @@ class _FunctionWriter:
         lines.append(f"{indent}del {', '.join(leftovers)}")
 
 
-def function_source(plan: Plan, imports: _Imports, exact_gemms: bool = False) -> str:
-    """One plan as a Python function; `exact_gemms` makes every GEMM exact (the contract)."""
-    return _FunctionWriter(plan, imports, exact_gemms).function()
+#: How a target computes its GEMMs: as each op says (exact where the step is quantized),
+#: all exactly (the contract), or all by BLAS in float32 on the operands' values.
+GEMM_MODES = ("contract", "exact", "fast")
 
 
-def module_source(functions: dict[str, func.FuncOp], title: str, exact_gemms: bool = False) -> str:
+def _gemm_params(params: dict, gemms: str) -> dict:
+    """An op's parameters with its GEMM (or exact accumulator) made as `gemms` says."""
+    if "exact" not in params or params["exact"] is None or gemms == "contract":
+        return dict(params)
+    if gemms == "exact":
+        return {**params, "exact": True}
+    fast = {**params, "exact": False}
+    if "transpose_a" in params:  # a product: BLAS on quantized operands' values too
+        fast["fast"] = True
+    return fast
+
+
+def function_source(plan: Plan, imports: _Imports, gemms: str = "contract") -> str:
+    """One plan as a Python function, its GEMMs computed as `gemms` (`GEMM_MODES`) says."""
+    return _FunctionWriter(plan, imports, gemms).function()
+
+
+def module_source(functions: dict[str, func.FuncOp], title: str, gemms: str = "contract") -> str:
     """The generated Python module: a docstring, imports, the role tables and the functions."""
     imports = _Imports()
-    bodies = [function_source(build_plan(f), imports, exact_gemms) for f in functions.values()]
+    bodies = [function_source(build_plan(f), imports, gemms) for f in functions.values()]
     arg_roles = {n: train.arg_roles(f) for n, f in functions.items()}
     res_roles = {n: train.result_roles(f) for n, f in functions.items()}
     doc = (
@@ -223,7 +238,7 @@ class NumpyExecutable(Executable):
 class NumpyTarget(Target):
     name = "numpy"
     description = "Python calling pintac's NumPy kernels (runs on the CPU)"
-    exact_gemms = False
+    gemms = "contract"
 
     def lowering(self, batch):
         """The step tiled by points for the cache (`tile-points`' budget), unless the
@@ -232,7 +247,7 @@ class NumpyTarget(Target):
         return "tile-points"
 
     def build(self, module: ModuleOp, title: str, pipeline: str = "") -> NumpyExecutable:
-        source = module_source(functions_of(module), title, self.exact_gemms)
+        source = module_source(functions_of(module), title, self.gemms)
         return NumpyExecutable(source, "pintac_step")
 
 
@@ -243,7 +258,19 @@ class NumpyExactTarget(NumpyTarget):
 
     name = "numpy-exact"
     description = "as numpy, every GEMM exact (the arithmetic contract shared with PINTA)"
-    exact_gemms = True
+    gemms = "exact"
+
+
+class NumpyFastTarget(NumpyTarget):
+    """The NumPy runtime with every GEMM a float32 BLAS product of its operands' values: the
+    same quantization of every operand (codes, exponents, stochastic draws) as `numpy`, the
+    products summed as BLAS sums them, as quantization-aware training libraries do. Not bit
+    for bit the contract's results (docs/numerics.md says by how much); faster on quantized
+    steps."""
+
+    name = "numpy-fast"
+    description = "as numpy, every GEMM a float32 BLAS product of the quantized values"
+    gemms = "fast"
 
 
 def interpret(

@@ -63,6 +63,12 @@ def _numpy_exact() -> type[Target]:
     return NumpyExactTarget
 
 
+def _numpy_fast() -> type[Target]:
+    from pintac.runtime.numpy_target import NumpyFastTarget
+
+    return NumpyFastTarget
+
+
 def _pinta() -> type[Target]:
     from pintac.runtime.pinta.target import PintaTarget
 
@@ -79,6 +85,7 @@ def _pinta_sim() -> type[Target]:
 TARGETS: dict[str, Callable[[], type[Target]]] = {
     "numpy": _numpy,
     "numpy-exact": _numpy_exact,
+    "numpy-fast": _numpy_fast,
     "pinta": _pinta,
     "pinta-sim": _pinta_sim,
 }
