@@ -27,14 +27,17 @@ class MissingSemantics(Exception):
 
 @dataclass(frozen=True)
 class Value:
-    """One SSA value of the function."""
+    """One SSA value of the function. Step numbers are positions in the value's own block's
+    steps (the function's, or a loop body's); a use inside a loop body nested in that block
+    counts as a use by the loop's step."""
 
     index: int
     name: str  # a unique identifier, from the value's name in the IR
     type: Attribute
-    producer: int | None  # the step computing it; None for a function argument
+    producer: int | None  # the step computing it; None for a function or body argument
     last_use: int | None  # the last step reading it; None if no step does
-    is_result: bool
+    is_result: bool  # returned by the function or yielded by a loop body
+
     # The value whose buffer holds this one: itself, the value it is a view of, or the dead
     # operand whose buffer its step writes into (followed to the end of such chains).
     storage: int

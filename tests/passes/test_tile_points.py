@@ -124,3 +124,13 @@ def test_the_numpy_target_tiles_the_step_and_keeps_a_pipeline_s_tiles():
     assert [op.tile_points for op in default.lowered.walk() if op.name == "tile.loop"]
     given = problem.compile(PIPELINES["smx-diff"][0] + ",tile-points{points=4}")
     assert {op.tile_points for op in given.lowered.walk() if op.name == "tile.loop"} == {4}
+
+
+def test_one_dimensional_mx_blocks_tile_in_whole_blocks():
+    """mx-diff's 32x1 copies (read by the weight gradients) need tiles of 32 points."""
+    problem = _problem("poisson2d_small", batch=70)
+    with pytest.raises(UserError, match="use a multiple of 32 points"):
+        problem.compile(PIPELINES["mx-diff"][0] + ",tile-points{points=16}")
+    _assert_same_bits(
+        _run(problem, "mx-diff", "numpy", None), _run(problem, "mx-diff", "numpy", 32)
+    )
