@@ -7,6 +7,7 @@ step in one process on the same arguments. Rows are appended to
 
     python benchmarks/tiling.py                               # poisson2d, fp32 and smx-diff
     python benchmarks/tiling.py --pipelines full --steps 3 --points 32
+    python benchmarks/tiling.py --pairs 128
     python benchmarks/tiling.py --accuracy --example poisson2d_small --steps 2000
 """
 
@@ -44,13 +45,30 @@ def _timed(program, args) -> float:
     return time.perf_counter() - start
 
 
-def compare(example: str, pipeline: str, steps: int, points: int | None) -> dict:
+def _problem(example: str, pairs: int | None):
+    """The example, with `pairs` Stein pairs if given."""
+    import re
+
+    import pintac.api as pt
+
+    path = ROOT / "examples" / f"{example}.mlir"
+    text = path.read_text()
+    if pairs is not None:
+        text = re.sub(r"pairs = \d+", f"pairs = {pairs}", text)
+    return pt.loads(text, str(path))
+
+
+def compare(example: str, pipeline: str, steps: int, points: int | None, pairs=None) -> dict:
     import pintac.api as pt
     from pintac.pipelines import pipeline_spec
 
-    problem = pt.load(ROOT / "examples" / f"{example}.mlir")
+    problem = _problem(example, pairs)
     tiling = "tile-points" if points is None else f"tile-points{{points={points}}}"
-    untiled = problem.compile(pipeline)
+    compiled = problem.compile(pipeline)
+    # the step as the pipeline leaves it, without the NumPy target's own tiling
+    untiled = pt.Program(
+        compiled.module, pipeline, compiled.spec, compiled.source_name, "numpy", problem=problem
+    )
     tiled = problem.compile(f"{pipeline_spec(pipeline)},{tiling}")
     state = untiled.initial_state(0)
     args = untiled.step_arguments(state, 0, untiled.batch(0, 0))
@@ -64,6 +82,7 @@ def compare(example: str, pipeline: str, steps: int, points: int | None) -> dict
     tile_sizes = [op.tile_points for op in tiled.module.walk() if op.name == "tile.loop"]
     return {
         "example": example,
+        "pairs": pairs,
         "pipeline": pipeline,
         "tile_points": tile_sizes,
         "peak_mb_untiled": peak_untiled / 1e6,
@@ -105,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pipelines", nargs="+", default=["fp32", "smx-diff"])
     parser.add_argument("--steps", type=int, default=5, help="timed steps of each program")
     parser.add_argument(
+        "--pairs", type=int, default=None, help="Stein pairs (default: the example's)"
+    )
+    parser.add_argument(
         "--points", type=int, default=None, help="points per tile (default: the pass's budget)"
     )
     parser.add_argument(
@@ -124,10 +146,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         return 0
     for pipeline in options.pipelines:
-        row = compare(options.example, pipeline, options.steps, options.points)
+        row = compare(options.example, pipeline, options.steps, options.points, options.pairs)
         records.append(RESULTS, row)
         print(
-            f"{options.example} {pipeline}: tiles {row['tile_points']} points; peak "
+            f"{options.example} (pairs {options.pairs or 'as written'}) {pipeline}: tiles {row['tile_points']} points; peak "
             f"{row['peak_mb_untiled']:.0f} MB untiled, {row['peak_mb_tiled']:.0f} MB tiled "
             f"({row['peak_ratio']:.3f}x); {row['s_per_step_untiled']:.2f} s/step untiled, "
             f"{row['s_per_step_tiled']:.2f} tiled ({row['time_ratio']:.2f}x)",

@@ -29,7 +29,7 @@
 // PY:      ARGUMENT_ROLES = {'exact': ['x'],
 // PY:      def train_step(W0, b0, W1, b1, W2, b2, m_W0, m_b0, m_W1, m_b1, m_W2, m_b2, v_W0, v_b0, v_W1, v_b1, v_W2, v_b2, x_pde, x_bc, seed, step):
 // The NumPy target tiles the step by points (the whole batch of 32 is one tile here).
-// PY:          for first_pde, x_pde_tile in k_point_tiles(x_pde, 764):  # tile.loop
+// PY:          for first_pde, x_pde_tile in k_point_tiles(x_pde, 1529):  # tile.loop
 // PY-NEXT:         delta = k_stein_sample(x_pde_tile, seed, step, first_pde, pairs=64, sigma=0.01, sigma_t=None, stream=0)  # stein.sample
 // PY:              z0 = k_bias_add(v, b0, out=v)  # train.bias_add
 // PY:              acc1_pde_next = k_accumulate_gemm(acc1_pde, h1, dy, transpose_a=True, transpose_b=False, exact=False)  # tile.accumulate_gemm
