@@ -12,6 +12,7 @@ executable's report. Each row is appended to `benchmarks/results/derivatives.jso
     python benchmarks/derivatives.py --steps 200 --examples poisson2d hjb20d
     python benchmarks/derivatives.py --no-pinta               # the CPU columns only
     python benchmarks/derivatives.py --examples hjb20d --strategies taylor --lr 1e-3 --batch 200
+    python benchmarks/derivatives.py --examples heat100d --strategies taylor stde --alternate 10
 """
 
 from __future__ import annotations
@@ -67,6 +68,31 @@ def pinta_step(problem, pipeline: str) -> dict:
     }
 
 
+def alternate(problem, strategies: list[str], steps: int, samples: int | None) -> dict:
+    """Median s/step of each strategy's step, the programs alternating step by step in one
+    process (machine noise hits all alike), and each one's ratio to `taylor`'s."""
+    import pintac.api as pt
+
+    trainers = {s: pt.Trainer(problem.compile(_pipeline(s, samples)), seed=0) for s in strategies}
+    for trainer in trainers.values():
+        trainer.train(2)  # warm-up
+    for _ in range(steps):
+        for trainer in trainers.values():
+            trainer.train(1)
+    median = {s: statistics.median(t.step_seconds[2:]) for s, t in trainers.items()}
+    base = median.get("taylor")
+    return {s: (m, None if base is None else m / base) for s, m in median.items()}
+
+
+def _pipeline(strategy: str, samples: int | None) -> str:
+    if strategy == "stde" and samples:
+        return (
+            f"pinn-build-loss{{derivatives=stde samples={samples}}},pinn-autodiff,"
+            "optimizer-lower,cse,dce"
+        )
+    return PIPELINES[strategy]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--examples", nargs="+", default=list(EXAMPLES), choices=EXAMPLES)
@@ -79,18 +105,29 @@ def main(argv=None) -> int:
     ap.add_argument("--lr", type=float, help="the learning rate (default: the example's)")
     ap.add_argument("--batch", type=int, help="points of every loss term (default: the example's)")
     ap.add_argument("--samples", type=int, help="stde: sampled coordinates a point (default 16)")
+    ap.add_argument(
+        "--alternate",
+        type=int,
+        metavar="N",
+        help="instead: N steps of each strategy alternating in one process; s/step and the "
+        "ratio to taylor",
+    )
     args = ap.parse_args(argv)
+    if args.alternate:
+        for example in args.examples:
+            problem = _with_settings(ROOT / "examples" / f"{example}.mlir", args.lr, args.batch)
+            for strategy, (seconds, ratio) in alternate(
+                problem, args.strategies, args.alternate, args.samples
+            ).items():
+                shown = "" if ratio is None else f", {ratio:.3f} of taylor's"
+                print(f"{example} {strategy}: {seconds:.4f} s/step{shown}", flush=True)
+        return 0
 
     print("example    strategy  steps  rel_l2     s/step  to_1e-2_s  MACs/step  cycles  mJ")
     for example in args.examples:
         problem = _with_settings(ROOT / "examples" / f"{example}.mlir", args.lr, args.batch)
         for strategy in args.strategies:
-            pipeline = PIPELINES[strategy]
-            if strategy == "stde" and args.samples:
-                pipeline = (
-                    f"pinn-build-loss{{derivatives=stde samples={args.samples}}},pinn-autodiff,"
-                    "optimizer-lower,cse,dce"
-                )
+            pipeline = _pipeline(strategy, args.samples)
             row = {
                 "example": example,
                 "strategy": strategy,
