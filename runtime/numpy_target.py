@@ -2,8 +2,9 @@
 
 The driver first tiles the training step by points (`tile-points` with its default budget,
 unless the pipeline tiled it). Each function's execution plan (`pintac.runtime.plan`) becomes
-a Python function that calls one kernel per op (`pintac.runtime.kernels`) with the op's static parameters inlined as
-literals, so per-op dispatch costs a Python call and nothing else. A value is released right
+a Python function that calls one kernel per op (`pintac.runtime.kernels`) with the op's
+static parameters inlined as literals, so per-op dispatch costs a Python call and nothing
+else; a `tile.loop` becomes a `for` over tiles of points. A value is released right
 after its last use, and an elementwise result is written into a dead operand's buffer where the
 plan allows, so the peak memory of a training step is what the data flow needs.
 
@@ -24,7 +25,7 @@ from typing import Any
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 
-from pintac.dialects import stein, train
+from pintac.dialects import stein, tile, train
 from pintac.dialects.activations import activation_of
 from pintac.runtime.kernels import kernel_for, run_op
 from pintac.runtime.plan import Plan, Step, build_plan
@@ -280,16 +281,43 @@ def interpret(
 ) -> tuple[Any, ...]:
     """Run `f` op by op with the kernels: the reference semantics, no code generation.
 
-    `observe(op, operands, results)`, if given, sees every op's values as they are computed.
+    `observe(op, operands, results)`, if given, sees every op's values as they are computed
+    (in a loop body, once per tile).
     """
     env: dict[Any, Any] = dict(zip(f.args, args, strict=True))
-    for op in f.body.block.ops:
-        if isinstance(op, func.ReturnOp):
-            return tuple(env[v] for v in op.arguments)
+    ret = f.body.block.last_op
+    if not isinstance(ret, func.ReturnOp):
+        raise ValueError(f"@{f.sym_name.data} has no func.return")
+    _run_ops(list(f.body.block.ops)[:-1], env, observe)
+    return tuple(env[v] for v in ret.arguments)
+
+
+def _run_ops(ops, env: dict[Any, Any], observe) -> None:
+    for op in ops:
         operands = [env[v] for v in op.operands]
-        results = run_op(op, *operands)
+        if isinstance(op, tile.LoopOp):
+            results = _run_loop(op, operands, env, observe)
+        else:
+            results = run_op(op, *operands)
         if observe is not None:
             observe(op, operands, results)
         for r, value in zip(op.results, results, strict=True):
             env[r] = value
-    raise ValueError(f"@{f.sym_name.data} has no func.return")
+
+
+def _run_loop(op: tile.LoopOp, operands, env: dict[Any, Any], observe) -> tuple[Any, ...]:
+    """A `tile.loop` as its definition says: the body once per tile, in order."""
+    from pintac.runtime.kernels_tile import concatenate_rows, point_tiles
+
+    points, *carried = operands
+    body = list(op.body.block.ops)
+    gathered: list[list[Any]] = [[] for _ in op.gathered_results]
+    for first, rows in point_tiles(points, op.tile_points):
+        inner = dict(env)
+        inner.update(zip(op.body.block.args, (first, rows, *carried), strict=True))
+        _run_ops(body[:-1], inner, observe)
+        yielded = [inner[v] for v in body[-1].operands]
+        carried = yielded[: len(carried)]
+        for parts, value in zip(gathered, yielded[len(carried) :], strict=True):
+            parts.append(value)
+    return (*carried, *(concatenate_rows(parts) for parts in gathered))

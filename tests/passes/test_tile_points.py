@@ -134,3 +134,26 @@ def test_one_dimensional_mx_blocks_tile_in_whole_blocks():
     _assert_same_bits(
         _run(problem, "mx-diff", "numpy", None), _run(problem, "mx-diff", "numpy", 32)
     )
+
+
+def test_the_reference_interpreter_runs_a_tiled_step_as_the_generated_code_does():
+    from pintac.runtime.numpy_target import interpret
+
+    problem = _problem("poisson2d_small", batch=10)
+    program = problem.compile(PIPELINES["smx-diff"][0] + ",tile-points{points=4}")
+    state = program.initial_state(0)
+    args = program.step_arguments(state, 0, program.batch(0, 0))
+    tiles = []
+    expected = interpret(
+        program.functions["train_step"],
+        args,
+        lambda op, operands, results: (
+            tiles.append(operands[0]) if op.name == "stein.sample" else None
+        ),
+    )
+    assert [len(x) for x in tiles] == [4, 4, 2]  # the body ran once per tile
+    got = program.train_step(*args)
+    assert all(
+        np.asarray(a).tobytes() == np.asarray(b).tobytes()
+        for a, b in zip(expected, got, strict=True)
+    )
