@@ -77,5 +77,8 @@ def accumulate_gemm(
 @kernel(tile.AccumulateRowsOp)
 def accumulate_rows(acc, x):
     """acc + row 0 + row 1 + ... in float32, in order: `train.column_sum`'s running sum
-    continued from `acc` (whose −0.0 start adds nothing)."""
+    continued from `acc`. From the −0.0 start, which adds nothing, it is the rows' own column
+    sum (no copy of the tile; an empty tile's sum is +0.0, as an empty batch's is)."""
+    if np.signbit(acc).all() and not acc.any():
+        return column_sum(x)
     return column_sum(np.concatenate([acc[None, :], x]))

@@ -157,3 +157,37 @@ def test_the_reference_interpreter_runs_a_tiled_step_as_the_generated_code_does(
         np.asarray(a).tobytes() == np.asarray(b).tobytes()
         for a, b in zip(expected, got, strict=True)
     )
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    rows=st.lists(st.integers(0, 5), min_size=1, max_size=4),
+    cols=st.integers(1, 3),
+    values=st.sampled_from([0.0, -0.0, 1.5, -2.25, 1e30, -1e30, 3e-39]),
+)
+def test_a_running_column_sum_over_tiles_is_the_whole_column_sum(rows, cols, values):
+    """Tiles of the given sizes (empty ones included), entries mixing signed zeros, large
+    magnitudes that cancel and subnormals: the same bits as `train.column_sum` of all rows."""
+    from pintac.runtime.kernels_core import column_sum
+    from pintac.runtime.kernels_tile import accumulate_rows, zero
+
+    rng = np.random.default_rng(sum(rows) * 7 + cols)
+    pool = np.array([values, -values, 0.0, -0.0, 1.0, 2.0**-20], np.float32)
+    x = rng.choice(pool, size=(sum(rows), cols)).astype(np.float32)
+    acc = zero(shape=(cols,), exact=None)
+    start = 0
+    for n in rows:
+        acc = accumulate_rows(acc, x[start : start + n])
+        start += n
+    if sum(rows) == 0:
+        return  # an all-empty batch: one empty tile, as point_tiles makes it (below)
+    assert acc.tobytes() == column_sum(x).tobytes()
+
+
+def test_an_empty_batch_sums_to_plus_zero_as_untiled():
+    from pintac.runtime.kernels_core import column_sum
+    from pintac.runtime.kernels_tile import accumulate_rows, zero
+
+    empty = np.zeros((0, 3), np.float32)
+    got = accumulate_rows(zero(shape=(3,), exact=None), empty)
+    assert got.tobytes() == column_sum(empty).tobytes()
