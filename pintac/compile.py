@@ -121,7 +121,9 @@ def run(argv: Sequence[str]) -> int:
         if args.target == "pinta":
             sys.stdout.write(pinta_summary(program, args.output))
     if args.report:
-        sys.stdout.write(_report(problem, program))
+        # the tiles of the step as written: the pipeline's IR for mlir, else the target's
+        written = program.module if args.target == "mlir" else program.lowered or program.module
+        sys.stdout.write(_report(problem, program, written))
     return 0
 
 
@@ -134,15 +136,33 @@ def _outputs(args: argparse.Namespace) -> list[tuple[str | None, str]]:
     return [(os.path.join(args.output, name), "program directory file") for name in FILES.values()]
 
 
-def _report(problem, program) -> str:
+def _report(problem, program, written) -> str:
     from pintac.runtime.quantization_report import format_plan, quantization_plan
 
     plan = quantization_plan(program.functions["train_step"])
     return (
         _tt_layers(problem, program.pipeline_id)
+        + _tiles(written)
         + ("quantized copies of @train_step:\n" + format_plan(plan))
         + _pinta_bounds(program)
     )
+
+
+def _tiles(module) -> str:
+    """The points per tile of each loss term's loop, when the step is tiled by points."""
+    from pintac.dialects import tile, train
+
+    loops = [op for op in module.walk() if isinstance(op, tile.LoopOp)]
+    if not loops:
+        return ""
+
+    def term(loop: tile.LoopOp) -> str:
+        f = loop.parent_op()
+        role = train.arg_roles(f)[list(f.args).index(loop.points)]
+        return role.partition(":")[2]
+
+    shown = ", ".join(f"{term(loop)} {loop.tile_points}" for loop in loops)
+    return f"tiles        points a tile, by loss term: {shown}\n"
 
 
 def _pinta_bounds(program) -> str:

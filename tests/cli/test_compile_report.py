@@ -34,3 +34,15 @@ def test_tt_pipeline_reports_its_layers(tmp_path, capsys):
 def test_dense_pipeline_has_no_layer_table(tmp_path, capsys):
     out = compile_report("smx-diff", tmp_path, capsys)
     assert out.startswith("quantized copies of @train_step:\n")
+
+
+def test_the_numpy_target_reports_its_tiles_of_points(tmp_path, capsys):
+    """poisson2d_small with tiles of 8 points asked for: one loop a loss term."""
+    from pintac.pipelines import PIPELINES
+
+    pipeline = PIPELINES["smx-diff"][0] + ",tile-points{points=8}"
+    argv = ["compile", str(EXAMPLE), "--pipeline", pipeline, "--target", "numpy"]
+    code = main([*argv, "-o", str(tmp_path / "step.py"), "--report"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert out.splitlines()[0] == "tiles        points a tile, by loss term: pde 8, bc 8"
