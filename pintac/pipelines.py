@@ -26,6 +26,11 @@ PIPELINES: dict[str, tuple[str, str]] = {
         "f32 training with Laplacians by the stochastic Taylor derivative estimator "
         "(16 random coordinates a point)",
     ),
+    "smx-taylor": (
+        f"pinn-build-loss{{derivatives=taylor}},pinn-autodiff,smx-quantize,{_STEP}",
+        "fully quantized SMX training with exact derivatives by Taylor-mode jets (the jets' "
+        "coefficients quantized as tensors of their own; DiffQuant has nothing to separate)",
+    ),
     "smx-naive": (
         f"stein-expand,{_TRAIN},smx-quantize,{_STEP}",
         "fully quantized SMX training, the perturbed batches quantized as they are",
