@@ -23,7 +23,9 @@ are a whole number of block rows in every tensor the body quantizes.
 
 Options: `points=N` (points per tile; a multiple of the quantized tensors' block rows per
 point), or, without it, `bytes=B`: the largest admissible tile whose per-point values take at
-most B bytes (a bound of the body's working set). A step tiled already is left as it is.
+most B bytes (a bound of the body's working set). A step tiled already is left as it is;
+`optional=true` leaves a step that cannot be tiled untiled instead of failing (the NumPy
+targets' own tiling).
 """
 
 from __future__ import annotations
@@ -161,7 +163,13 @@ class _Tiler:
     # ------------------------------------------------------------------ building the loops
 
     def build(self) -> None:
+        """Tile the step; every check runs before the first change, so a step that cannot
+        be tiled is left as it was."""
         before, after = self.sort()
+        sizes = {id(t): self.tile_size(t) for t in self.terms.values() if t.ops}
+        for term in self.terms.values():
+            for op in term.ops:
+                _check_draws_by_row(op)
         block = self.f.body.block
         ret = block.last_op
         for op in [*before, *after]:
@@ -173,12 +181,12 @@ class _Tiler:
             block.insert_op_before(op, ret)
         for term in self.terms.values():
             if term.ops:
-                for op in self._loop(term):
+                for op in self._loop(term, sizes[id(term)]):
                     block.insert_op_before(op, ret)
         for op in after:
             block.insert_op_before(op, ret)
 
-    def _loop(self, term: _Term) -> list[Operation]:
+    def _loop(self, term: _Term, tile_points: int) -> list[Operation]:
         """The ops that run `term`'s tiles: the batch's count, the accumulators' zeros, the
         loop, and the roundings of its exact accumulators."""
         count = tile.RowsOp(term.points)
@@ -188,7 +196,7 @@ class _Tiler:
         body = tile.LoopOp.new_body(term.points, inits)
         loop = tile.LoopOp(
             term.points,
-            self.tile_size(term),
+            tile_points,
             inits,
             [v.type for v in term.gathered],
             body,
@@ -241,14 +249,6 @@ class _Tiler:
         if isinstance(op, stein.SampleOp | train.SampleCoordinatesOp):
             new = _drawn_at(op, first)
         elif isinstance(op, smx.QuantizeOp) and str(op.rounding_mode) == "stochastic":
-            rows, cols = op.result.type.format.block_shape
-            if cols == 1 and rows > 1:
-                raise PassError(
-                    f"%{op.input.name_hint or 'a tensor'} rounds stochastically in {rows}x1 "
-                    "blocks, which draw by the transposed tensor's index (its whole row "
-                    "count): a tile cannot draw them; tile-points needs row-major blocks here",
-                    op,
-                )
             per_point = self.rows_per_point[op.input] * math.prod(declared_shape(op.input)[1:])
             new = _quantized_at(op, first, per_point)
         elif isinstance(op, train.MeanSquareGradOp):
@@ -260,6 +260,20 @@ class _Tiler:
             old.replace_all_uses_with(result)
         op.erase()
         return new
+
+
+def _check_draws_by_row(op: Operation) -> None:
+    """Stochastic rounding in b x 1 blocks draws by the transposed tensor's index, which
+    depends on the whole tensor's row count: no tile can make those draws."""
+    if isinstance(op, smx.QuantizeOp) and str(op.rounding_mode) == "stochastic":
+        rows, cols = op.result.type.format.block_shape
+        if cols == 1 and rows > 1:
+            raise PassError(
+                f"%{op.input.name_hint or 'a tensor'} rounds stochastically in {rows}x1 "
+                "blocks, which draw by the transposed tensor's index (its whole row count): "
+                "a tile cannot draw them; tile-points needs row-major blocks here",
+                op,
+            )
 
 
 def _accumulator_type(op: Operation):
@@ -276,6 +290,8 @@ class TilePointsPass(ModulePass):
 
     points: int | None = None
     bytes: int = DEFAULT_TILE_BYTES
+    # when the step cannot be tiled: leave it untiled (a target's own tiling) or fail
+    optional: bool = False
 
     def __post_init__(self) -> None:
         if self.points is not None and self.points < 1:
@@ -290,7 +306,11 @@ class TilePointsPass(ModulePass):
                 and "loss" in train.result_roles(f)
                 and not any(isinstance(o, tile.LoopOp) for o in f.body.block.ops)
             ):
-                _Tiler(f, self).build()
+                try:
+                    _Tiler(f, self).build()
+                except PassError:
+                    if not self.optional:
+                        raise
 
 
 def _with_operand(op: Operation, extra: SSAValue, **properties) -> Operation:

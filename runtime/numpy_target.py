@@ -243,9 +243,10 @@ class NumpyTarget(Target):
 
     def lowering(self, batch):
         """The step tiled by points for the cache (`tile-points`' budget), unless the
-        pipeline tiled it: a step's memory is then a tile's, not the batch's."""
+        pipeline tiled it or it cannot be tiled: a step's memory is then a tile's, not the
+        batch's."""
         del batch
-        return "tile-points"
+        return "tile-points{optional=true}"
 
     def build(self, module: ModuleOp, title: str, pipeline: str = "") -> NumpyExecutable:
         source = module_source(functions_of(module), title, self.gemms)

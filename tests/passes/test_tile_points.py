@@ -191,3 +191,14 @@ def test_an_empty_batch_sums_to_plus_zero_as_untiled():
     empty = np.zeros((0, 3), np.float32)
     got = accumulate_rows(zero(shape=(3,), exact=None), empty)
     assert got.tobytes() == column_sum(empty).tobytes()
+
+
+def test_optional_tiling_leaves_a_step_it_cannot_tile_as_it_was():
+    """The NumPy targets tile with optional=true: an inadmissible tile is no error there,
+    and the step stays untiled, unchanged."""
+    problem = _problem("poisson2d_small", batch=10)
+    spec = PIPELINES["smx-diff"][0]
+    plain = problem.compile(spec, target="numpy-exact").module
+    kept = problem.compile(spec + ",tile-points{points=6 optional=true}", target="numpy-exact")
+    assert not any(op.name == "tile.loop" for op in kept.module.walk())
+    assert str(kept.module) == str(plain)
