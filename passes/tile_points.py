@@ -41,7 +41,7 @@ from xdsl.passes import ModulePass
 
 from pintac.core.errors import PassError
 from pintac.dialects import smx, stein, tile, train
-from pintac.passes.pinta.shapes import concrete_shapes, declared_shape
+from pintac.passes.step_shapes import concrete_shapes, declared_shape
 
 DEFAULT_TILE_BYTES = 128 << 20
 

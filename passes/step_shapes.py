@@ -1,7 +1,8 @@
 """Concrete shapes of a training step's values for a given batch.
 
 Compiled steps keep the batch as a dynamic leading dimension (`tensor<?x2xf32>`). PINTA
-programs are static, so the lowering fixes every `?`: the points of each term have their
+programs are static, so the lowering fixes every `?`, and `tile-points` finds each value's
+rows per point from the shapes at one and at two points a term: the points of each term have their
 batch size, and each op's result takes the leading size of its first operand with a dynamic
 leading dimension that is not 1, except where an op changes it (flatten, unflatten,
 permute). Constants written with a `?` broadcast, as in the runtime: they keep a size of 1
