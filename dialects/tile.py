@@ -223,9 +223,10 @@ class AccumulateGemmOp(IRDLOperation):
         " (`transpose_b` $transpose_b^)? attr-dict `:` type($acc) `,` type($lhs) `,` type($rhs)"
     )
 
-    def __init__(self, acc: SSAValue, gemm: GemmOp, lhs: SSAValue, rhs: SSAValue):
+    def __init__(self, acc: SSAValue, gemm: GemmOp):
+        """Accumulate the products of `gemm` (its operands, role and transposes) into `acc`."""
         super().__init__(
-            operands=[acc, lhs, rhs],
+            operands=[acc, gemm.lhs, gemm.rhs],
             result_types=[acc.type],
             properties={
                 "role": GemmRoleAttr(GemmRole(gemm.gemm_role)),

@@ -4,7 +4,7 @@
 
 Input: a module after a training pipeline (`@train_step` of `train`/`stein`/`smx` ops). The
 pass fixes the batch sizes (the `batch` option, else `pinn.train`'s) and with them every
-value's shape (`passes/step_shapes.py`), then `passes/pinta/lowering.py` places every value
+value's shape (`passes/pinta/shapes.py`), then `passes/pinta/lowering.py` places every value
 in DRAM (`place` of `passes/pinta/memory.py`) and tiles each op through the SPM and ACC, and
 `passes/pinta/schedule.py` orders the instructions for the load, compute and store queues
 with their dependency tokens. `@train_step` is replaced by a `pinta.program` of the same name;

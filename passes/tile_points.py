@@ -41,7 +41,7 @@ from xdsl.passes import ModulePass
 
 from pintac.core.errors import PassError
 from pintac.dialects import smx, stein, tile, train
-from pintac.passes.step_shapes import concrete_shapes, declared_shape
+from pintac.passes.pinta.shapes import concrete_shapes, declared_shape
 
 DEFAULT_TILE_BYTES = 128 << 20
 
@@ -213,7 +213,7 @@ class _Tiler:
                 carried_arg = acc_of[id(op)]
                 index = carried.index(carried_arg)
                 if isinstance(op, train.GemmOp):
-                    step = tile.AccumulateGemmOp(carried_arg, op, op.lhs, op.rhs)
+                    step = tile.AccumulateGemmOp(carried_arg, op)
                     body.block.add_op(step)
                     rounded = tile.RoundOp(loop.outputs[index])
                     rounded.result.name_hint = op.result.name_hint

@@ -32,7 +32,7 @@ from pintac.core.training import OPTIMIZERS
 from pintac.dialects import pinn, smx, stein, train
 from pintac.dialects.activations import ACTIVATIONS, activation_of
 from pintac.passes.pinta.memory import Home, HostTensor, Staging, Tile, capacities, place
-from pintac.passes.step_shapes import concrete_shapes
+from pintac.passes.pinta.shapes import concrete_shapes
 from pintac.runtime.pinta import isa
 from pintac.runtime.pinta.codes import FORMATS
 from pintac.runtime.pinta.config import HardwareConfig
