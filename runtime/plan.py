@@ -124,14 +124,15 @@ def _names(values: list[SSAValue]) -> list[str]:
     return out
 
 
-def _all_values(block: Block) -> list[SSAValue]:
-    """The block's arguments, then each op's results, a loop's body values after the loop's."""
+def all_values(block: Block) -> list[SSAValue]:
+    """The block's arguments, then each op's results, a loop's body values after the loop's:
+    the order of `Plan.values`."""
     values: list[SSAValue] = list(block.args)
     for op in block.ops:
         values += op.results
         for region in op.regions:
             for inner in region.blocks:
-                values += _all_values(inner)
+                values += all_values(inner)
     return values
 
 
@@ -143,7 +144,7 @@ def _defined_in(value: SSAValue, block: Block) -> bool:
 
 def build_plan(f: func.FuncOp) -> Plan:
     """The plan of `f`; raises MissingSemantics for an op no target knows."""
-    ssa = _all_values(f.body.block)
+    ssa = all_values(f.body.block)
     index = {v: i for i, v in enumerate(ssa)}
     builder = _BlockPlanner(index)
     ops = list(f.body.block.ops)

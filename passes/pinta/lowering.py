@@ -25,19 +25,29 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from xdsl.dialects import arith, func
-from xdsl.ir import Operation
+from xdsl.ir import Operation, OpResult
 
 from pintac.core.errors import PassError
 from pintac.core.training import OPTIMIZERS
 from pintac.dialects import pinn, smx, stein, train
+from pintac.dialects import tile as tile_ops
 from pintac.dialects.activations import ACTIVATIONS, activation_of
-from pintac.passes.pinta.memory import Home, HostTensor, Staging, Tile, capacities, place
-from pintac.passes.pinta.shapes import concrete_shapes
+from pintac.passes.pinta.memory import (
+    FirstFit,
+    Home,
+    HostTensor,
+    Staging,
+    Tile,
+    capacities,
+    place,
+    place_body,
+)
+from pintac.passes.pinta.shapes import body_shapes, concrete_shapes
 from pintac.runtime.pinta import isa
 from pintac.runtime.pinta.codes import FORMATS
 from pintac.runtime.pinta.config import HardwareConfig
 from pintac.runtime.pinta.program import ConstantPool
-from pintac.runtime.plan import Plan, Step, build_plan
+from pintac.runtime.plan import Loop, Plan, Step, all_values, build_plan
 
 
 def _top(*fields: str) -> int:
@@ -99,13 +109,6 @@ class StepLowering:
     def __init__(self, f: func.FuncOp, batch: dict[str, int], cfg: HardwareConfig):
         self.f = f
         self.plan = build_plan(f)
-        if self.plan.has_loops:
-            loop = next(s.op for s in self.plan.steps if s.body is not None)
-            raise PassError(
-                f"@{f.sym_name.data} is tiled by points (tile.loop); the PINTA lowering "
-                "takes the untiled step: leave tile-points out of the pipeline for PINTA",
-                loop,
-            )
         self.shapes = concrete_shapes(f, batch)
         self.roles = train.arg_roles(f)
         self.result_roles = train.result_roles(f)
@@ -117,9 +120,21 @@ class StepLowering:
         self.parity = 0
         self.memories = capacities(cfg)
         self.step_index = 0
-        ssa = list(f.args) + [r for op in f.body.block.ops for r in op.results]
-        self.shape_of = {i: self.shapes[v] for i, v in enumerate(ssa)}
-        self.producer_op = {i: (v.owner if i >= len(f.args) else None) for i, v in enumerate(ssa)}
+        self.ssa = all_values(f.body.block)
+        self.shape_of = {i: self.shapes[v] for i, v in enumerate(self.ssa) if v in self.shapes}
+        self.producer_op = {
+            i: (v.owner if isinstance(v, OpResult) else None) for i, v in enumerate(self.ssa)
+        }
+        # integers the program knows when it is lowered: tile.rows, a tile's first row
+        self.known: dict[int, int] = {}
+        self.in_loop = False
+        self.first_tile = True
+        self.index = {v: i for i, v in enumerate(self.ssa)}
+        # the ACC regions of a loop's exact accumulators, by storage root, live across tiles
+        self.acc_regions: dict[int, int] = {}
+        self.acc_alloc = FirstFit(0)
+        self.storage: dict[int, int] = {}
+        self.loop_blocks: dict[int, dict[int, int]] = {}  # loop step: body root -> offset
 
     # ------------------------------------------------------------------------------ homes
 
@@ -136,24 +151,127 @@ class StepLowering:
         (column slices, permutes that move data) are copies here."""
         storage = {i: i for i in range(len(self.plan.values))}
         for step in self.plan.steps:
-            if step.view and (type(step.op) in VIEWS or is_reshape(self, step)):
-                storage[step.outputs[0]] = storage[step.inputs[0]]
-            elif step.inplace is not None:
-                storage[step.outputs[0]] = storage[step.inputs[step.inplace]]
+            if step.body is not None:
+                self._link_loop(step, storage)
+            else:
+                self._link(step, storage)
         return storage
+
+    def _link(self, step: Step, storage: dict[int, int]) -> None:
+        if step.view and (type(step.op) in VIEWS or is_reshape(self, step)):
+            storage[step.outputs[0]] = storage[step.inputs[0]]
+        elif step.inplace is not None:
+            storage[step.outputs[0]] = storage[step.inputs[step.inplace]]
+        elif isinstance(step.op, tile_ops.AccumulateGemmOp | tile_ops.AccumulateRowsOp):
+            storage[step.outputs[0]] = storage[step.inputs[0]]  # a sum kept where it is
+
+    def _link_loop(self, step: Step, storage: dict[int, int]) -> None:
+        """A loop's accumulators (its carried arguments and results) stay in their initial
+        value's place; its body's views and in-place results as at the top."""
+        loop = step.body
+        inits = step.inputs[1:]
+        for arg, init, out in zip(loop.carried, inits, step.outputs, strict=False):
+            storage[arg] = storage[out] = storage[init]
+        self._set_tile_shapes(step, self._tile_rows(step)[0][1])
+        for inner in loop.steps:
+            self._link(inner, storage)
 
     def _place(self) -> int:
         """Homes for every value (`memory.place`); the DRAM words used."""
+        self.storage = self._storage()
+        loop_words = {}
+        for step in self.plan.steps:
+            if step.body is not None:
+                self.loop_blocks[step.index], loop_words[step.index] = self._place_body(step)
         placement = place(
             self.plan,
-            self._storage(),
+            self.storage,
             self.roles,
             self.result_roles,
             self.shape_of,
             self._home_for,
+            loop_words,
         )
         self.homes, self.host = placement.homes, placement.host
+        self.loop_base = placement.loop_base
         return placement.words
+
+    # ------------------------------------------------------------------------------ loops
+
+    def _tile_rows(self, step: Step) -> list[tuple[int, int]]:
+        """(first row, rows) of each tile of a loop step."""
+        batch = self.shape_of[step.inputs[0]][0]
+        size = step.body.tile
+        if batch == 0:
+            raise PassError(f"{self._describe(step)}: a loop over an empty batch", step.op)
+        return [(first, min(size, batch - first)) for first in range(0, batch, size)]
+
+    def _body_values(self, loop: Loop) -> list[int]:
+        return [loop.first, loop.rows, *loop.carried, *(o for s in loop.steps for o in s.outputs)]
+
+    def _set_tile_shapes(self, step: Step, rows: int) -> None:
+        """The body values' shapes for a tile of `rows` points."""
+        shapes = body_shapes(step.op, rows, self.shapes)
+        for i in self._body_values(step.body):
+            self.shape_of[i] = shapes[self.ssa[i]]
+
+    def _local_roots(self, step: Step) -> tuple[set[int], dict[int, int]]:
+        """The storage roots a loop's body places in its own block, and those of its gathered
+        values (by root: the loop's result they are rows of)."""
+        loop = step.body
+        gathered = {
+            self.storage[y]: out
+            for y, out in zip(loop.gathered, step.outputs[len(loop.carried) :], strict=True)
+        }
+        inner = set(self._body_values(loop))
+        local = {self.storage[i] for i in inner if self.storage[i] in inner}
+        local -= set(gathered) | {self.storage[loop.rows], self.storage[loop.first]}
+        return local, gathered
+
+    def _place_body(self, step: Step) -> tuple[dict[int, int], int]:
+        """The body's own values by first fit over its steps, at the largest tile."""
+        local, _ = self._local_roots(step)
+        self._set_tile_shapes(step, self._tile_rows(step)[0][1])
+        return place_body(
+            step.body.steps, self.storage, local, lambda r: math.prod(self.shape_of[r])
+        )
+
+    def _home_tile(self, step: Step, first: int) -> None:
+        """Homes of the body values for the tile from row `first` (shapes already set)."""
+        loop = step.body
+        local, gathered = self._local_roots(step)
+        base = self.loop_base[step.index]
+        offsets = self.loop_blocks[step.index]
+        points = self.homes[step.inputs[0]]
+        for i in self._body_values(loop):
+            r = self.storage[i]
+            if r == loop.rows:
+                addr = points.addr + first * points.unit_words
+            elif r in gathered:
+                out = self.homes[gathered[r]]
+                addr = out.addr + first * out.unit_words
+            elif r in local:
+                addr = base + offsets[r]
+            elif r == loop.first:
+                continue  # a machine register, known for each tile
+            else:
+                addr = self.homes[r].addr  # an accumulator kept where its initial value is
+            self.homes[i] = self._home_for(i, addr)
+
+    def _loop(self, step: Step) -> None:
+        """A `tile.loop`, unrolled: its body lowered once per tile of points, the body's
+        values at the same homes in every tile (its rows in the gathered values and the
+        points), the exact accumulators in ACC regions that live across the tiles."""
+        loop = step.body
+        self.in_loop = True
+        for first, rows in self._tile_rows(step):
+            self._set_tile_shapes(step, rows)
+            self._home_tile(step, first)
+            self.known[loop.first] = first
+            self.first_tile = first == 0
+            for inner in loop.steps:
+                self._lower(inner)
+        self.in_loop = False
 
     # ------------------------------------------------------------------------------ emitting
 
@@ -288,9 +406,6 @@ class StepLowering:
             u0 = u1
         return out
 
-    def staging(self) -> Staging:
-        return Staging(self.memories["spm"], self.memories["acc"], self.what)
-
     def resident_load(self, staging: Staging, index: int) -> int:
         """Load a whole value into a buffer that stays for the op; its SPM address."""
         home = self.homes[index]
@@ -304,31 +419,67 @@ class StepLowering:
         dram_words = self._place()
         for step in self.plan.steps:
             self.step_index = step.index
-            self.what = self._describe(step)
-            rule = RULES.get(type(step.op))
-            if rule is None and activation_of(type(step.op)) is not None:
-                rule = _activation
-            if rule is None:
-                raise PassError(
-                    f"lower-to-pinta: no PINTA lowering for '{step.op.name}' ({self.what})",
-                    step.op,
-                )
-            if _reads_tile_position(step.op):
-                raise PassError(
-                    f"lower-to-pinta: {self.what} works on a tile of a larger batch (its "
-                    "'at' or 'over' operand); PINTA lowers untiled steps",
-                    step.op,
-                )
-            try:
-                rule(self, step)
-            except PassError as e:
-                if e.op is None:
-                    e.op = step.op  # locate the message at the op in the source
-                raise
+            if step.body is not None:
+                self._loop(step)
+            else:
+                self._lower(step)
         self.step_index = len(self.plan.steps)
         self.code.append(Emitted(isa.make("HALT"), "end of the step", self.step_index))
         self._check_capacity(dram_words)
         return self.host, dram_words, self.code
+
+    def _lower(self, step: Step) -> None:
+        """The instructions of one step (of the function, or of a loop body for one tile)."""
+        self.what = self._describe(step)
+        rule = RULES.get(type(step.op))
+        if rule is None and activation_of(type(step.op)) is not None:
+            rule = _activation
+        if rule is None:
+            raise PassError(
+                f"lower-to-pinta: no PINTA lowering for '{step.op.name}' ({self.what})",
+                step.op,
+            )
+        if not self.in_loop and _reads_tile_position(step.op):
+            raise PassError(
+                f"lower-to-pinta: {self.what} works on a tile of a larger batch (its "
+                "'at' or 'over' operand) outside a tile.loop",
+                step.op,
+            )
+        try:
+            rule(self, step)
+        except PassError as e:
+            if e.op is None:
+                e.op = step.op  # locate the message at the op in the source
+            raise
+
+    def staging(self) -> Staging:
+        """The SPM and ACC an op has: the ACC above the loops' live accumulators."""
+        staging = Staging(self.memories["spm"], self.memories["acc"], self.what)
+        staging.acc_used = max(
+            (at + self.acc_alloc.sizes[at] for at in self.acc_alloc.starts), default=0
+        )
+        return staging
+
+    def reserve_accumulators(self, root: int, words: int) -> int:
+        """An ACC region for a loop's exact accumulator, kept until `release_accumulators`."""
+        at = self.acc_alloc.allocate(max(1, words))
+        need = at + max(1, words)
+        acc = self.memories["acc"]
+        if need > acc.words:
+            raise PassError(
+                f"{self.what}: the exact sums carried across the tiles of a loop need "
+                f"{need} accumulators ({acc.size_of(need)} bytes) of the ACC at once but PINTA "
+                f"has {acc.words} ({acc.size} bytes); " + acc.remedy(need)
+            )
+        self.acc_regions[root] = at
+        return at
+
+    def position(self, value) -> int:
+        """The number an op's `at` or `over` operand holds (a tile's first row, a batch's rows)."""
+        return self.known[self.index[value]]
+
+    def release_accumulators(self, root: int) -> None:
+        self.acc_alloc.free(self.acc_regions.pop(root))
 
     def _check_capacity(self, dram_words: int) -> None:
         """The constant pool fits the constant buffer, and the values with the pool after
@@ -820,12 +971,15 @@ def _quantize(lo: StepLowering, step: Step) -> None:
     if p["rounding"] == "stochastic":
         transposed = bcols == 1 and brows > 1
         fields = {"stream": p["stream"], "tensor_cols": rows_total if transposed else cols}
+    # a tile of a larger batch draws from its first point's elements on
+    op = step.op
+    first = 0 if op.first is None else lo.position(op.first) * p["per_point"]
     staging = lo.staging()
     for tile in lo.tiles(home.units, staging, {"x": cols}, align=brows, max_units=MAX_QUANT_ROWS):
         buf = tile.spm["x"]  # QUANT works in place: the tile of x becomes the tile of q
         lo.load(x, tile.u0, tile.u1, buf)
         if fields:
-            fields["elem_offset"] = tile.u0 if transposed else tile.u0 * cols
+            fields["elem_offset"] = first + (tile.u0 if transposed else tile.u0 * cols)
         lo.emit(
             "QUANT",
             f"%{_name(lo.plan, out)}",
@@ -880,7 +1034,28 @@ def _gemm(lo: StepLowering, step: Step) -> None:
     # the reduction runs along the rows of A and B: accumulate their tiles in the ACC
     acc = staging.resident_acc(m * n, note)
     out_at = staging.resident(m * n, note)
-    for tile in lo.tiles(k, staging, {"a": m, "b": n}, max_units=MAX_GEMM_MK):
+    _accumulate_rows_product(lo, staging, a, b, (m, n), acc, note, start=True)
+    lo.emit("ACCRD", note, dst=out_at, acc=acc, m=m, n=n)
+    lo.store(out, 0, hout.units, out_at)
+
+
+def _accumulate_rows_product(
+    lo: StepLowering,
+    staging: Staging,
+    a: int,
+    b: int,
+    shape: tuple[int, int],
+    acc: int,
+    note: str,
+    *,
+    start: bool,
+) -> None:
+    """GEMMs adding aᵀ·b, in tiles of their common rows, to the m x n ACC region at `acc`;
+    the first starts the region when `start`."""
+    m, n = shape
+    ha, hb = lo.home(a), lo.home(b)
+    prec = {"prec_a": ha.prec, "prec_b": hb.prec}
+    for tile in lo.tiles(ha.shape[0], staging, {"a": m, "b": n}, max_units=MAX_GEMM_MK):
         lo.load(a, tile.u0, tile.u1, tile.spm["a"])
         lo.load(b, tile.u0, tile.u1, tile.spm["b"])
         lo.emit(
@@ -894,21 +1069,27 @@ def _gemm(lo: StepLowering, step: Step) -> None:
             n=n,
             ta=1,
             tb=0,
-            init=int(tile.first),
+            init=int(start and tile.first),
             **prec,
         )
-    lo.emit("ACCRD", note, dst=out_at, acc=acc, m=m, n=n)
-    lo.store(out, 0, hout.units, out_at)
 
 
 @rule(train.ColumnSumOp)
 def _column_sum(lo: StepLowering, step: Step) -> None:
     (x,), (out,) = step.inputs, step.outputs
-    hx = lo.home(x)
-    rows, cols = hx.shape
+    _running_column_sum(lo, x, out, None)
+
+
+def _running_column_sum(lo: StepLowering, x: int, out: int, running: int | None) -> None:
+    """out = the column sum of x's rows added in order, continuing the sum in `running`
+    (unless None, or this is a loop's first tile: then x's rows alone)."""
+    rows, cols = lo.home(x).shape
     note = f"%{_name(lo.plan, out)}"
     staging = lo.staging()
     total = staging.resident(cols, note)
+    start = running is None or lo.first_tile
+    if not start:
+        lo.load(running, 0, lo.home(running).units, total)
     for tile in lo.tiles(rows, staging, {"x": cols}, max_units=MAX_VECTOR_ROWS):
         lo.load(x, tile.u0, tile.u1, tile.spm["x"])
         lo.emit(
@@ -919,9 +1100,61 @@ def _column_sum(lo: StepLowering, step: Step) -> None:
             src=tile.spm["x"],
             rows=tile.n,
             cols=cols,
-            init=int(tile.first),
+            init=int(start and tile.first),
         )
     lo.store(out, 0, lo.home(out).units, total)
+
+
+# ------------------------------------------------------------------------------ tile
+
+
+@rule(tile_ops.RowsOp)
+def _rows(lo: StepLowering, step: Step) -> None:
+    """A batch's rows: a number the program knows; no instructions."""
+    lo.known[step.outputs[0]] = lo.shape_of[step.inputs[0]][0]
+
+
+@rule(tile_ops.ZeroOp)
+def _zero(lo: StepLowering, step: Step) -> None:
+    """An exact accumulator takes an ACC region until it is rounded. A running column sum
+    needs nothing: the loop's first tile starts it (the −0.0 start adds nothing)."""
+    (out,) = step.outputs
+    if isinstance(lo._type(out), tile_ops.ExactType):
+        lo.reserve_accumulators(lo.storage[out], math.prod(lo.shape_of[out]))
+
+
+@rule(tile_ops.AccumulateGemmOp)
+def _accumulate_gemm(lo: StepLowering, step: Step) -> None:
+    """aᵀ·b of a tile added to the accumulator's ACC region, started by the first tile."""
+    (acc, a, b), (out,) = step.inputs, step.outputs
+    if not step.params["transpose_a"] or step.params["transpose_b"]:
+        raise PassError(
+            f"{lo.what}: PINTA accumulates across tiles products reduced over the tile's "
+            "rows (transpose_a) only"
+        )
+    region = lo.acc_regions[lo.storage[acc]]
+    shape = lo.shape_of[out]
+    note = f"%{_name(lo.plan, out)}"
+    _accumulate_rows_product(lo, lo.staging(), a, b, shape, region, note, start=lo.first_tile)
+
+
+@rule(tile_ops.RoundOp)
+def _round(lo: StepLowering, step: Step) -> None:
+    """The exact sum rounded once (ACCRD); its ACC region is free again."""
+    (acc,), (out,) = step.inputs, step.outputs
+    root = lo.storage[acc]
+    m, n = lo.shape_of[out]
+    note = f"%{_name(lo.plan, out)}"
+    out_at = lo.staging().resident(m * n, note)
+    lo.emit("ACCRD", note, dst=out_at, acc=lo.acc_regions[root], m=m, n=n)
+    lo.store(out, 0, lo.home(out).units, out_at)
+    lo.release_accumulators(root)
+
+
+@rule(tile_ops.AccumulateRowsOp)
+def _accumulate_rows(lo: StepLowering, step: Step) -> None:
+    (acc, x), (out,) = step.inputs, step.outputs
+    _running_column_sum(lo, x, out, acc)
 
 
 def _whole(lo: StepLowering, inputs: Sequence[int]) -> tuple[Staging, dict[int, int]]:
@@ -949,10 +1182,11 @@ def _mean_square(lo: StepLowering, step: Step) -> None:
 
 @rule(train.MeanSquareGradOp)
 def _mean_square_grad(lo: StepLowering, step: Step) -> None:
-    (x, dl), (out,) = step.inputs, step.outputs
+    (x, dl, *_), (out,) = step.inputs, step.outputs  # then the count of a tiled batch
     staging, at = _whole(lo, [x, dl])
     hx = lo.home(x)
     dst = staging.resident(hx.size, f"%{_name(lo.plan, out)}")
+    count = step.op.count
     lo.emit(
         "RED",
         f"%{_name(lo.plan, out)}",
@@ -962,6 +1196,7 @@ def _mean_square_grad(lo: StepLowering, step: Step) -> None:
         b=at[dl],
         rows=hx.rows_of(hx.units),
         cols=hx.line,
+        count=0 if count is None else lo.position(count),
     )
     lo.store(out, 0, lo.home(out).units, dst)
 
@@ -1036,13 +1271,14 @@ def _sample(lo: StepLowering, step: Step) -> None:
     fields = {"pairs": k, "coords": d, "stream": p["stream"], "sigma": lo.const(p["sigma"])}
     if p["sigma_t"] is not None:
         fields |= {"sigma_t": lo.const(p["sigma_t"]), "has_sigma_t": 1}
+    first = 0 if step.op.first is None else lo.position(step.op.first)
     for tile in lo.tiles(n, staging, {"delta": k * d}, max_units=MAX_RNG_POINTS):
         lo.emit(
             "RNG",
             lo._rows_note(out, tile.u0, tile.u1),
             dst=tile.spm["delta"],
             points=tile.n,
-            point_offset=tile.u0,
+            point_offset=first + tile.u0,
             **fields,
         )
         lo.store(out, tile.u0, tile.u1, tile.spm["delta"])
@@ -1325,6 +1561,7 @@ def _sample_coordinates(lo: StepLowering, step: Step) -> None:
     per_unit = {"e": s * d} | ({"draws": s * w} if placed else {})
     staging = lo.staging()
     max_units = max(1, min(MAX_RNG_POINTS, MAX_VECTOR_ROWS // s))
+    offset = 0 if step.op.first is None else lo.position(step.op.first)
     for tile in lo.tiles(lo.home(out).units, staging, per_unit, max_units=max_units):
         note = lo._rows_note(out, tile.u0, tile.u1)
         draws = tile.spm["draws"] if placed else tile.spm["e"]
@@ -1337,7 +1574,7 @@ def _sample_coordinates(lo: StepLowering, step: Step) -> None:
             pairs=s,
             coords=w,
             stream=p["stream"],
-            point_offset=tile.u0,
+            point_offset=offset + tile.u0,
         )
         if placed:
             lo.emit(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from pintac.core.errors import PassError
 from pintac.runtime.pinta.codes import ADDRESS_BITS
@@ -103,6 +103,52 @@ class Placement:
     homes: dict[int, Home]
     host: list[HostTensor]
     words: int
+    loop_base: dict[int, int] = field(default_factory=dict)  # by loop step: its block's address
+
+
+def body_values(plan: Plan) -> set[int]:
+    """The values of the plan's loop bodies: their arguments and what their steps compute."""
+    inner: set[int] = set()
+    for step in plan.steps:
+        if step.body is not None:
+            loop = step.body
+            inner.update((loop.first, loop.rows, *loop.carried))
+            inner.update(o for s in loop.steps for o in s.outputs)
+    return inner
+
+
+def place_body(
+    steps: Sequence, storage: Mapping[int, int], roots: set[int], words_of: Callable[[int], int]
+) -> tuple[dict[int, int], int]:
+    """Offsets of a loop body's storage `roots` in its block, by first fit over the body's
+    step lifetimes; with the block's size in words."""
+    alloc = FirstFit(0)
+    born: dict[int, int] = {}
+    dies: dict[int, int] = {}
+    for step in steps:
+        for o in step.outputs:
+            r = storage[o]
+            if r in roots:
+                born.setdefault(r, step.index)
+                dies[r] = max(dies.get(r, step.index), step.index)
+        for i in step.inputs:
+            r = storage.get(i)
+            if r in roots:
+                dies[r] = max(dies.get(r, step.index), step.index)
+    offsets: dict[int, int] = {}
+    live: list[int] = []
+    by_birth = sorted(born, key=born.__getitem__)
+    cursor = 0
+    for index in range(len(steps)):
+        for r in [r for r in live if dies[r] < index]:
+            alloc.free(offsets[r])
+            live.remove(r)
+        while cursor < len(by_birth) and born[by_birth[cursor]] <= index:
+            r = by_birth[cursor]
+            cursor += 1
+            offsets[r] = alloc.allocate(max(1, words_of(r)))
+            live.append(r)
+    return offsets, alloc.high
 
 
 def place(
@@ -112,17 +158,24 @@ def place(
     result_roles: Sequence[str],
     shape_of: Mapping[int, Shape],
     home_for: Callable[[int, int], Home],
+    loop_words: Mapping[int, int] | None = None,
 ) -> Placement:
-    """Homes for every value of `plan`: the host's tensors from address 0 (parameters, state
-    and points, then the losses), then the working values by first fit over their lifetimes.
+    """Homes for every value of `plan` outside loop bodies: the host's tensors from address 0
+    (parameters, state and points, then the losses), then the working values by first fit over
+    their lifetimes, and for each loop step a block of `loop_words[step]` words that lives
+    for the step (its body's values, which the lowering places in it: `Placement.loop_base`).
     `storage[i]` is the value whose home value i shares; `home_for(i, addr)` is value i's
     home at `addr`."""
     placement = Placement({}, [], 0)
+    inner = body_values(plan)
     by_role = _place_arguments(plan, roles, home_for, placement)
     result_homes = _place_results(plan, storage, result_roles, shape_of, by_role, placement)
-    placed, placement.words = _place_working(plan, storage, shape_of, placement, result_homes)
+    placed, placement.words = _place_working(
+        plan, storage, shape_of, placement, result_homes, inner, loop_words or {}
+    )
+    placement.loop_base = {s: placed[("loop", s)] for s in loop_words or {}}
     for v in plan.values:
-        if v.index in placement.homes:
+        if v.index in placement.homes or v.index in inner:
             continue
         root = storage[v.index]
         if root in result_homes:
@@ -204,19 +257,26 @@ def _place_working(
     shape_of: Mapping[int, Shape],
     placement: Placement,
     result_homes: Mapping[int, Home],
-) -> tuple[dict[int, int], int]:
-    """Addresses of the other storage roots, by first fit over their lifetimes; with the DRAM
-    words used in all."""
+    inner: set[int],
+    loop_words: Mapping[int, int],
+) -> tuple[dict, int]:
+    """Addresses of the other storage roots, by first fit over their lifetimes, and of each
+    loop's block (key ("loop", step)); with the DRAM words used in all."""
     alloc = FirstFit(placement.words)
-    roots: dict[int, list[int]] = {}
+    roots: dict = {}
     for v in plan.values:
-        roots.setdefault(storage[v.index], []).append(v.index)
+        if v.index not in inner:
+            roots.setdefault(storage[v.index], []).append(v.index)
     first_step = {
         r: min(-1 if plan.values[m].producer is None else plan.values[m].producer for m in members)
         for r, members in roots.items()
     }
     last_step = {r: max(plan.live_range(m)[1] for m in members) for r, members in roots.items()}
-    placed: dict[int, int] = {}
+    size = {r: math.prod(shape_of[r]) for r in roots}
+    for step, words in loop_words.items():
+        key = ("loop", step)
+        roots[key], first_step[key], last_step[key], size[key] = [], step, step, words
+    placed: dict = {}
     live: list[int] = []
     order = sorted(roots, key=lambda r: first_step[r])
     cursor = 0
@@ -229,7 +289,7 @@ def _place_working(
             cursor += 1
             if r in placement.homes or r in result_homes:
                 continue
-            placed[r] = alloc.allocate(max(1, math.prod(shape_of[r])))
+            placed[r] = alloc.allocate(max(1, size[r]))
             live.append(r)
     return placed, alloc.high
 

@@ -20,7 +20,7 @@ from xdsl.dialects.builtin import DYNAMIC_INDEX, TensorType
 from xdsl.ir import Operation, SSAValue
 
 from pintac.core.errors import PassError
-from pintac.dialects import pinn, train
+from pintac.dialects import pinn, tile, train
 from pintac.dialects.smx import QuantizedTensorType
 
 Shape = tuple[int, ...]
@@ -28,7 +28,7 @@ Shape = tuple[int, ...]
 
 def declared_shape(value: SSAValue) -> Shape:
     t = value.type
-    if isinstance(t, TensorType | QuantizedTensorType):
+    if isinstance(t, TensorType | QuantizedTensorType | tile.ExactType):
         return tuple(t.get_shape())
     return ()  # i64 scalars: the seed and the step
 
@@ -94,3 +94,20 @@ def concrete_shapes(f: func.FuncOp, batch: Mapping[str, int]) -> dict[SSAValue, 
         for r in op.results:
             shapes[r] = _result_shape(op, declared_shape(r), shapes)
     return shapes
+
+
+def body_shapes(
+    loop: tile.LoopOp, rows: int, shapes: Mapping[SSAValue, Shape]
+) -> dict[SSAValue, Shape]:
+    """`shapes` (the step's, at its batch) with the shapes of `loop`'s body values for a tile
+    of `rows` points."""
+    inner = dict(shapes)
+    block = loop.body.block
+    inner[loop.first] = ()
+    inner[loop.tile_rows] = (rows, *shapes[loop.points][1:])
+    for arg, init in zip(loop.carried, loop.inits, strict=True):
+        inner[arg] = shapes[init]
+    for op in list(block.ops)[:-1]:
+        for r in op.results:
+            inner[r] = _result_shape(op, declared_shape(r), inner)
+    return inner

@@ -666,12 +666,13 @@ _add(
         U("cols", 12, "columns (wsum: number of terms)"),
         B("init", "colsum: 1 starts the sum, 0 adds to the running sum at dst"),
         A("const", "const", "wsum: first of the cols weights in the constant pool"),
+        U("count", 17, "meansq_grad: rows of the whole residual, src a tile of it (0: rows)"),
     ),
     "colsum: dst (1 x cols) = kernels_core.column_sum([dst if not init] + rows of src), "
     "which adds rows in order, so row tiles accumulated in order equal the column sum of "
     "the whole tensor; meansq: dst = "
     "kernels_core.mean_square(src) (one instruction per residual); meansq_grad: dst = "
-    "kernels_core.mean_square_grad(src, dl); wsum: dst = kernels_core.weighted_sum of the "
+    "kernels_core.mean_square_grad(src, dl, count or rows); wsum: dst = kernels_core.weighted_sum of the "
     "cols scalars at src with weights const[const + i].",
     semantics.red,
     access.red,

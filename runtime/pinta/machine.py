@@ -21,32 +21,54 @@ from bisect import bisect_left, insort
 import numpy as np
 
 from pintac.runtime import smx
+from pintac.runtime.exact_sum import ExactSum
 from pintac.runtime.pinta.errors import Fault
 
 
 class _Region:
-    """One accumulated m x n region: its GEMM contributions and, once read, its value."""
+    """One accumulated m x n region: its exact sum and, once read, its value.
 
-    __slots__ = ("m", "n", "parts", "value")
+    The latest GEMM contribution is held as operand copies: a region of one contribution (the
+    common case) is read with one `smx.gemm`. When another contribution arrives, the held one
+    is added to an exact accumulator (`ExactSum`), whose rounding equals `smx.gemm` of the
+    concatenated contributions bit for bit, without keeping or concatenating them.
+    """
+
+    __slots__ = ("latest", "m", "n", "total", "value")
 
     def __init__(self, m: int, n: int):
         self.m, self.n = m, n
-        self.parts: list[tuple[np.ndarray, np.ndarray, bool, bool]] = []
+        self.latest: tuple[np.ndarray, np.ndarray, bool, bool] | None = None
+        self.total: ExactSum | None = None
         self.value: np.ndarray | None = None
 
     @property
     def size(self) -> int:
         return self.m * self.n
 
+    def accumulate(self, part: tuple[np.ndarray, np.ndarray, bool, bool]) -> None:
+        """Add op(a) op(b) of `part` = (a, b, transpose_a, transpose_b)."""
+        if self.latest is not None:
+            self._fold_latest()
+        self.latest = part
+        self.value = None
+
+    def _fold_latest(self) -> None:
+        if self.total is None:
+            self.total = ExactSum((self.m, self.n))
+        a, b, ta, tb = self.latest
+        self.total.add_product(a, b, transpose_a=ta, transpose_b=tb)
+        self.latest = None
+
     def evaluate(self) -> np.ndarray:
         if self.value is None:
-            if len(self.parts) == 1:
-                a, b, ta, tb = self.parts[0]
+            if self.total is None:
+                a, b, ta, tb = self.latest
                 self.value = smx.gemm(a, b, transpose_a=ta, transpose_b=tb)
             else:
-                opa = np.concatenate([a.T if ta else a for a, _, ta, _ in self.parts], axis=1)
-                opb = np.concatenate([b.T if tb else b for _, b, _, tb in self.parts], axis=0)
-                self.value = smx.gemm(opa, opb)
+                if self.latest is not None:
+                    self._fold_latest()
+                self.value = self.total.rounded()
         return self.value
 
 
@@ -100,8 +122,7 @@ class AccumulatorBuffer:
                     f"GEMM init=0 accumulates into ACC[{addr}, {addr + m * n}) as {m} x {n}, "
                     f"which {self._describe(addr, m, n)}"
                 )
-            region.value = None
-        region.parts.append(part)
+        region.accumulate(part)
 
     def read(self, addr: int, m: int, n: int) -> np.ndarray:
         """The float32 value of the m x n region at `addr` (exact sum rounded once)."""

@@ -244,7 +244,7 @@ def red(m: Machine, ins) -> None:
         out = core.mean_square(m.spm_view(ins.src, (ins.rows, ins.cols)))
     elif kind == "meansq_grad":
         r = m.spm_view(ins.src, (ins.rows, ins.cols))
-        out = core.mean_square_grad(r, m.spm_view(ins.b, ()).copy())
+        out = core.mean_square_grad(r, m.spm_view(ins.b, ()).copy(), ins.count or None)
     else:  # wsum
         losses = m.spm_view(ins.src, (ins.cols,)).copy()
         weights = tuple(m.const(ins.const + i) for i in range(ins.cols))

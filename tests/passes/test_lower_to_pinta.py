@@ -73,15 +73,30 @@ def check_module_on_both(text: str, batch: str, args, overrides=()) -> LoweredSt
 
 @pytest.mark.parametrize("pipeline", ["fp32", "smx-diff", "full"])
 @pytest.mark.parametrize("example", ["poisson2d_small", "heat10d_small"])
-def test_the_runtime_in_tiles_of_points_trains_like_the_simulator(example, pipeline):
-    """20 steps of the runtime's step tiled by 8 points (4 tiles of the batch of 32, or 2 of
-    16) against PINTA's untiled program: every result bit for bit."""
+def test_the_step_in_tiles_of_points_trains_alike_on_the_runtime_and_the_simulator(
+    example, pipeline
+):
+    """20 steps of the step tiled by 8 points (4 tiles of the batch of 32, or 2 of 16): the
+    runtime's loop and PINTA's unrolled one (its exact sums in ACC regions across the
+    tiles) give every result bit for bit."""
     problem = pt.load(ROOT / "examples" / f"{example}.mlir")
-    untiled = problem.compile(pipeline, target="numpy-exact")
     tiled = problem.compile(
         f"{PIPELINES[pipeline][0]},tile-points{{points=8}}", target="numpy-exact"
     )
-    run_both(tiled, lowered(untiled), steps=20)
+    assert any(op.name == "tile.loop" for op in tiled.module.walk())
+    run_both(tiled, lowered(tiled), steps=20)
+
+
+def test_a_loop_whose_exact_sums_do_not_fit_in_the_acc_names_the_key():
+    problem = pt.load(SMALL)
+    tiled = problem.compile(PIPELINES["smx-diff"][0] + ",tile-points{points=8}")
+    with pytest.raises(
+        UserError,
+        match=r"'tile.zero' computing %\w+: the exact sums carried across the tiles of a loop "
+        r"need \d+ accumulators \(\d+ bytes\) of the ACC at once but PINTA has 64 \(512 "
+        r"bytes\); give PINTA a larger ACC \(--hw-set memory.acc_bytes=N with N >= \d+\)",
+    ):
+        lowered(tiled, set="memory.acc_bytes=512")
 
 
 @pytest.mark.parametrize("pipeline", ["fp32", "smx-diff", "full"])

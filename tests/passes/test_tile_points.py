@@ -111,11 +111,15 @@ def test_fp32_needs_no_block_alignment():
     )
 
 
-def test_pinta_refuses_a_tiled_step_by_name():
+@pytest.mark.parametrize("pipeline", ["fp32", "smx-diff", "full", "fp32-stde"])
+def test_pinta_runs_a_tiled_step_as_the_runtime_runs_the_untiled_one(pipeline):
+    """The simulator runs the PINTA program of the step tiled by 4 points (tiles of 4, 4 and
+    2 points of the batch of 10; 4, 4 and 1 of the boundary's 9), bit for bit like the
+    runtime's untiled step under the contract."""
     problem = _problem("poisson2d_small", batch=10)
-    spec = PIPELINES["smx-diff"][0] + ",tile-points{points=4}"
-    with pytest.raises(UserError, match=r"tiled by points \(tile.loop\); the PINTA lowering"):
-        problem.compile(spec, target="pinta-sim")
+    _assert_same_bits(
+        _run(problem, pipeline, "numpy-exact", None), _run(problem, pipeline, "pinta-sim", 4)
+    )
 
 
 def test_the_numpy_target_tiles_the_step_and_keeps_a_pipeline_s_tiles():
