@@ -72,7 +72,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from pintac.dialects.smx import QuantizedTensorType
 from pintac.dialects.support import DYNAMIC, compatible, shape_str, tensor_shape
-from pintac.dialects.train import GemmOp, GemmRole, GemmRoleAttr
+from pintac.dialects.train import GemmOp, GemmRole, GemmRoleAttr, arg_roles
 
 # ---------------------------------------------------------------------------------------------
 # The exact accumulator
@@ -522,6 +522,17 @@ class LoopOp(IRDLOperation):
         op = cls(points, tile, inits, gathered_types, body)
         op.attributes |= parser.parse_optional_attr_dict()
         return op
+
+
+def tiles_by_term(f: Operation) -> dict[str, int]:
+    """The points per tile of each loss term's loop in a step (a func.func), by term name."""
+    roles = arg_roles(f)
+    args = list(f.body.block.args)
+    return {
+        roles[args.index(op.points)].partition(":")[2]: op.tile_points
+        for op in f.walk()
+        if isinstance(op, LoopOp) and op.points in args
+    }
 
 
 TILE = Dialect(

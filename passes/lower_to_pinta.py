@@ -23,16 +23,20 @@ from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects import builtin, func
+from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, i64
 from xdsl.passes import ModulePass
 
 from pintac.core.errors import PassError
-from pintac.dialects import pinn, pinta
+from pintac.dialects import pinn, pinta, tile
 from pintac.passes.pinta.lowering import StepLowering
 from pintac.passes.pinta.schedule import schedule
+from pintac.passes.tile_points import TilePointsPass
 from pintac.runtime.pinta import isa
 from pintac.runtime.pinta.config import load_config
 
 STEP = "train_step"
+# the least per-point budget (bytes) tried when the step must be tiled to fit in the DRAM
+SMALLEST_TILE_BUDGET = 1 << 16
 
 
 def _pairs(text: str, what: str) -> list[tuple[str, str]]:
@@ -78,6 +82,32 @@ def program_op(name: str, lowering: StepLowering, code, dram_words: int) -> pint
     return program
 
 
+def _step_of(module: builtin.ModuleOp) -> func.FuncOp | None:
+    return next(
+        (f for f in module.ops if isinstance(f, func.FuncOp) and f.sym_name.data == STEP), None
+    )
+
+
+def _tiled_to_fit(
+    ctx: Context, module: builtin.ModuleOp, batch: dict[str, int], cfg
+) -> tuple[func.FuncOp, StepLowering] | None:
+    """A step whose values do not fit in the DRAM whole, tiled by points (`tile-points`)
+    with the largest per-point budget, halving from the DRAM's size, whose values fit; the
+    step and its lowering, or None when no tiling fits (the lowering then says how much DRAM
+    the untiled step needs)."""
+    budget = cfg.dram_words * 4
+    while budget >= SMALLEST_TILE_BUDGET:
+        trial = module.clone()
+        TilePointsPass(bytes=budget, optional=True).apply(ctx, trial)
+        lowering = StepLowering(_step_of(trial), batch, cfg)
+        if lowering.plan.has_loops and lowering.values_fit_dram():
+            TilePointsPass(bytes=budget, optional=True).apply(ctx, module)
+            step = _step_of(module)
+            return step, StepLowering(step, batch, cfg)
+        budget //= 2
+    return None
+
+
 @dataclass(frozen=True)
 class LowerToPintaPass(ModulePass):
     """Lower @train_step to a pinta.program: tiles, buffers, schedule and tokens."""
@@ -93,9 +123,7 @@ class LowerToPintaPass(ModulePass):
         _batch_sizes(self.batch)
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
-        step = next(
-            (f for f in op.ops if isinstance(f, func.FuncOp) and f.sym_name.data == STEP), None
-        )
+        step = _step_of(op)
         if step is None:
             raise PassError(
                 "lower-to-pinta needs a compiled @train_step (run a training pipeline first: "
@@ -105,9 +133,18 @@ class LowerToPintaPass(ModulePass):
         overrides = [f"{k}={v}" for k, v in _pairs(self.set, "set")]
         cfg = load_config(self.config or None, overrides)
         lowering = StepLowering(step, batch, cfg)
+        if not lowering.plan.has_loops and not lowering.values_fit_dram():
+            tiled = _tiled_to_fit(ctx, op, batch, cfg)
+            if tiled is not None:
+                step, lowering = tiled
         _, dram_words, code = lowering.run()
         code = schedule(code, cfg)
         program = program_op(STEP, lowering, code, dram_words)
+        tiles = tile.tiles_by_term(step)
+        if tiles:  # what the step was tiled by, for reports
+            program.attributes["tiles"] = DictionaryAttr(
+                {term: IntegerAttr(points, i64) for term, points in tiles.items()}
+            )
         op.body.block.insert_op_before(program, step)
         step.detach()
         step.erase()

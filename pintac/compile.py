@@ -149,19 +149,19 @@ def _report(problem, program, written) -> str:
 
 
 def _tiles(module) -> str:
-    """The points per tile of each loss term's loop, when the step is tiled by points."""
-    from pintac.dialects import tile, train
+    """The points per tile of each loss term's loop, when the step is tiled by points (in
+    the step as written, or in the PINTA program made from it)."""
+    from pintac.dialects import pinta, tile
 
-    loops = [op for op in module.walk() if isinstance(op, tile.LoopOp)]
-    if not loops:
+    tiles: dict[str, int] = {}
+    for op in module.walk():
+        if isinstance(op, pinta.ProgramOp) and "tiles" in op.attributes:
+            tiles |= {k: v.value.data for k, v in op.attributes["tiles"].data.items()}
+        elif op.name == "func.func":
+            tiles |= tile.tiles_by_term(op)
+    if not tiles:
         return ""
-
-    def term(loop: tile.LoopOp) -> str:
-        f = loop.parent_op()
-        role = train.arg_roles(f)[list(f.args).index(loop.points)]
-        return role.partition(":")[2]
-
-    shown = ", ".join(f"{term(loop)} {loop.tile_points}" for loop in loops)
+    shown = ", ".join(f"{term} {points}" for term, points in tiles.items())
     return f"tiles        points a tile, by loss term: {shown}\n"
 
 

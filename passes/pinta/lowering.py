@@ -417,6 +417,7 @@ class StepLowering:
 
     def run(self) -> tuple[list[HostTensor], int, list[Emitted]]:
         dram_words = self._place()
+        self._check_accumulators()
         for step in self.plan.steps:
             self.step_index = step.index
             if step.body is not None:
@@ -427,6 +428,33 @@ class StepLowering:
         self.code.append(Emitted(isa.make("HALT"), "end of the step", self.step_index))
         self._check_capacity(dram_words)
         return self.host, dram_words, self.code
+
+    def values_fit_dram(self) -> bool:
+        """Whether the step's values have room in the DRAM (the constant pool aside)."""
+        return self._place() <= self.memories["dram"].words
+
+    def _check_accumulators(self) -> None:
+        """The loops' exact sums, each in the ACC from its `tile.zero` to its `tile.round`,
+        fit in the ACC together: else the error names the most at once."""
+        live = peak = 0
+        where = None
+        for step in self.plan.steps:
+            if isinstance(step.op, tile_ops.ZeroOp) and isinstance(
+                self._type(step.outputs[0]), tile_ops.ExactType
+            ):
+                live += math.prod(self.shape_of[step.outputs[0]])
+                if live > peak:
+                    peak, where = live, step
+            elif isinstance(step.op, tile_ops.RoundOp):
+                live -= math.prod(self.shape_of[step.outputs[0]])
+        acc = self.memories["acc"]
+        if peak > acc.words:
+            raise PassError(
+                f"@{self.plan.name}: the exact sums carried across the tiles of its loops need "
+                f"{peak} accumulators ({acc.size_of(peak)} bytes) of the ACC at once but PINTA "
+                f"has {acc.words} ({acc.size} bytes); " + acc.remedy(peak),
+                where.op,
+            )
 
     def _lower(self, step: Step) -> None:
         """The instructions of one step (of the function, or of a loop body for one tile)."""
@@ -462,15 +490,7 @@ class StepLowering:
 
     def reserve_accumulators(self, root: int, words: int) -> int:
         """An ACC region for a loop's exact accumulator, kept until `release_accumulators`."""
-        at = self.acc_alloc.allocate(max(1, words))
-        need = at + max(1, words)
-        acc = self.memories["acc"]
-        if need > acc.words:
-            raise PassError(
-                f"{self.what}: the exact sums carried across the tiles of a loop need "
-                f"{need} accumulators ({acc.size_of(need)} bytes) of the ACC at once but PINTA "
-                f"has {acc.words} ({acc.size} bytes); " + acc.remedy(need)
-            )
+        at = self.acc_alloc.allocate(max(1, words))  # fits: `_check_accumulators`
         self.acc_regions[root] = at
         return at
 

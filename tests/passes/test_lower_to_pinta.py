@@ -87,14 +87,27 @@ def test_the_step_in_tiles_of_points_trains_alike_on_the_runtime_and_the_simulat
     run_both(tiled, lowered(tiled), steps=20)
 
 
+def test_a_step_too_large_for_the_dram_whole_is_tiled_by_points_to_fit():
+    """1.93 MB of values untiled against 600 kB of DRAM: the lowering tiles the step by
+    points (here 4 points a tile of the residual) and the program trains bit for bit like the
+    runtime's step."""
+    program = pt.load(SMALL).compile("smx-diff", target="numpy-exact")
+    setting = "memory.dram_bytes=600000"
+    module = program.module.clone()
+    LowerToPintaPass(set=setting).apply(make_context(), module)
+    op = next(o for o in module.ops if isinstance(o, pinta.ProgramOp))
+    assert {k: v.value.data for k, v in op.attributes["tiles"].data.items()}["pde"] < 32
+    run_both(program, LoweredStep.of(op), steps=2, config=load_config(None, [setting]))
+
+
 def test_a_loop_whose_exact_sums_do_not_fit_in_the_acc_names_the_key():
     problem = pt.load(SMALL)
     tiled = problem.compile(PIPELINES["smx-diff"][0] + ",tile-points{points=8}")
     with pytest.raises(
         UserError,
-        match=r"'tile.zero' computing %\w+: the exact sums carried across the tiles of a loop "
-        r"need \d+ accumulators \(\d+ bytes\) of the ACC at once but PINTA has 64 \(512 "
-        r"bytes\); give PINTA a larger ACC \(--hw-set memory.acc_bytes=N with N >= \d+\)",
+        match=r"@train_step: the exact sums carried across the tiles of its loops need 592 "
+        r"accumulators \(4736 bytes\) of the ACC at once but PINTA has 64 \(512 bytes\); give "
+        r"PINTA a larger ACC \(--hw-set memory.acc_bytes=N with N >= 4736\)",
     ):
         lowered(tiled, set="memory.acc_bytes=512")
 

@@ -31,14 +31,14 @@ func.func @train_step(%W: tensor<2x4xf32> {train.role = "param:W"}, %x: tensor<?
 // Reading y back waits for its store: a token from the store queue relayed by a compute NOP.
 // CHECK-NEXT:   pinta.nop queue=compute pop_next push_prev {note = "relay a token"}
 // CHECK-NEXT:   pinta.load fmt=f32 dst=0 src=27 rows=8 cols=4 stride=4 pop_next push_next {note = "%y"}
-// CHECK-NEXT:   pinta.red kind=meansq dst=32 src=0 b=0 rows=8 cols=4 init=0 const=0 pop_prev push_next {note = "%loss"}
+// CHECK-NEXT:   pinta.red kind=meansq dst=32 src=0 b=0 rows=8 cols=4 init=0 const=0 count=0 pop_prev push_next {note = "%loss"}
 // CHECK-NEXT:   pinta.vec op=fill dst=0 a=0 b=0 rows=1 cols=1 const=0 push_next {note = "%one"}
 // CHECK-NEXT:   pinta.store fmt=f32 dst=24 src=32 rows=1 cols=1 stride=1 pop_prev {note = "%loss"}
 // CHECK-NEXT:   pinta.store fmt=f32 dst=25 src=0 rows=1 cols=1 stride=1 pop_prev push_prev {note = "%one"}
 // CHECK-NEXT:   pinta.nop queue=compute pop_next push_prev {note = "relay a token"}
 // CHECK-NEXT:   pinta.load fmt=f32 dst=0 src=27 rows=8 cols=4 stride=4 pop_next {note = "%y"}
 // CHECK-NEXT:   pinta.load fmt=f32 dst=32 src=25 rows=1 cols=1 stride=1 push_next {note = "%one"}
-// CHECK-NEXT:   pinta.red kind=meansq_grad dst=33 src=0 b=32 rows=8 cols=4 init=0 const=0 pop_prev push_next {note = "%dy"}
+// CHECK-NEXT:   pinta.red kind=meansq_grad dst=33 src=0 b=32 rows=8 cols=4 init=0 const=0 count=0 pop_prev push_next {note = "%dy"}
 // dy takes the home of y (dead by then); dW accumulates over the rows in the ACC.
 // CHECK-NEXT:   pinta.store fmt=f32 dst=59 src=33 rows=8 cols=4 stride=4 pop_prev push_prev {note = "%dy"}
 // CHECK-NEXT:   pinta.nop queue=compute pop_next push_prev {note = "relay a token"}
@@ -111,7 +111,7 @@ func.func @train_step(%W: tensor<2x3xf32> {train.role = "param:W"}, %x: tensor<?
 // r reshapes y: a view with no instructions; the mean square reads y's home (77) as 8 x 6.
 // CHECK-NEXT:   pinta.nop queue=compute pop_next push_prev {note = "relay a token"}
 // CHECK-NEXT:   pinta.load fmt=f32 dst=0 src=77 rows=8 cols=6 stride=6 pop_next push_next {note = "%r"}
-// CHECK-NEXT:   pinta.red kind=meansq dst=48 src=0 b=0 rows=8 cols=6 init=0 const=0 pop_prev push_next {note = "%loss"}
+// CHECK-NEXT:   pinta.red kind=meansq dst=48 src=0 b=0 rows=8 cols=6 init=0 const=0 count=0 pop_prev push_next {note = "%loss"}
 // CHECK-NEXT:   pinta.store fmt=f32 dst=38 src=48 rows=1 cols=1 stride=1 pop_prev {note = "%loss"}
 // CHECK-NEXT:   pinta.halt {note = "end of the step"}
 // CHECK-NEXT: }
