@@ -1,13 +1,15 @@
 """One training step of each paper example on PINTA: what `pintac compile` reports.
 
-For each example and pipeline: compile for PINTA (default hardware unless --hw-set), and
-record how the step was lowered (whole, or tiled by points to fit the DRAM: points a tile),
+For each example and pipeline: lower the step for PINTA (default hardware unless --hw-set;
+`--placement dram`: every value in DRAM, the step whole), and record how it was lowered
+(whole, or tiled by points: points a tile),
 the instructions, the DRAM it uses, cycles, PE utilization, energy (total and DRAM's share)
 and the DRAM bytes moved, from the step's static report (the cost of a step is deterministic
 per program). Records go to `benchmarks/results/pinta_paper.json`.
 
-    python benchmarks/pinta_paper.py                                  # 3 examples x 3 pipelines
-    python benchmarks/pinta_paper.py --example poisson2d --pipeline full --hw-set memory.acc_bytes=4194304
+    python benchmarks/pinta_paper.py                      # 3 paper examples x 3 pipelines
+    python benchmarks/pinta_paper.py --example poisson2d_small --placement dram
+    python benchmarks/pinta_paper.py --example poisson2d --hw-set memory.acc_bytes=4194304
 """
 
 from __future__ import annotations
@@ -25,20 +27,29 @@ EXAMPLES = ("poisson2d", "hjb20d", "heat100d")
 PIPELINES = ("fp32", "smx-diff", "full")
 
 
-def measure(example: str, pipeline: str, overrides: list[str]) -> dict:
+def measure(example: str, pipeline: str, overrides: list[str], placement: str) -> dict:
+    import numpy as np
+
     import pintac.api as pt
     from pintac.dialects import pinta
-    from pintac.runtime.pinta.target import HardwareOptions
+    from pintac.passes.lower_to_pinta import LowerToPintaPass
+    from pintac.registry import make_context
+    from pintac.runtime.pinta.config import load_config
+    from pintac.runtime.pinta.lowered import LoweredStep
+    from pintac.runtime.pinta.simulator import Simulator
 
     problem = pt.load(ROOT / "examples" / f"{example}.mlir")
     started = time.perf_counter()
-    program = problem.compile(
-        pipeline, target="pinta", hw=HardwareOptions(overrides=tuple(overrides))
-    )
-    executable = program.executable
-    report = executable.report
+    module = problem.compile(pipeline).module.clone()  # the pipeline's IR, untiled
+    LowerToPintaPass(set=",".join(overrides), placement=placement).apply(make_context(), module)
+    op = next(o for o in module.walk() if isinstance(o, pinta.ProgramOp))
+    step = LoweredStep.of(op)
+    cfg = load_config(None, overrides)
+    image = np.zeros(step.dram_words, np.float32)  # the static cost: no values needed
+    report = Simulator(
+        step.instructions, cfg, image, const_base=step.const_base, const_entries=len(step.constants)
+    ).report()
     seconds = time.perf_counter() - started
-    op = next(o for o in program.lowered.walk() if isinstance(o, pinta.ProgramOp))
     tiles = op.attributes.get("tiles")
     moved = sum(report.bytes.get("dram", {}).values())
     energy = report.energy_by_category()
@@ -46,9 +57,10 @@ def measure(example: str, pipeline: str, overrides: list[str]) -> dict:
         "example": example,
         "pipeline": pipeline,
         "hw_set": overrides,
+        "placement": placement,
         "tiles": {k: v.value.data for k, v in tiles.data.items()} if tiles else None,
-        "instructions": len(executable.step.instructions),
-        "dram_used_bytes": 4 * executable.step.dram_words,
+        "instructions": len(step.instructions),
+        "dram_used_bytes": 4 * step.dram_words,
         "cycles": report.cycles,
         "pe_utilization": report.pe_utilization,
         "energy_mj": report.total_energy_pj / 1e9,
@@ -60,13 +72,30 @@ def measure(example: str, pipeline: str, overrides: list[str]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--example", action="append", choices=EXAMPLES)
     parser.add_argument("--pipeline", action="append")
+    parser.add_argument("--example", dest="examples", action="append")
     parser.add_argument("--hw-set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--placement", choices=("onchip", "dram"), default="onchip")
     args = parser.parse_args(argv)
-    for example in args.example or EXAMPLES:
+    from pintac.core.errors import UserError
+
+    for example in args.examples or EXAMPLES:
         for pipeline in args.pipeline or PIPELINES:
-            row = measure(example, pipeline, args.hw_set)
+            try:
+                row = measure(example, pipeline, args.hw_set, args.placement)
+            except UserError as e:  # recorded: e.g. the step needs more of a memory
+                message = str(e).split(" failed: ")[-1].splitlines()[0]
+                records.append(
+                    RESULTS,
+                    {
+                        "example": example,
+                        "pipeline": pipeline,
+                        "hw_set": args.hw_set,
+                        "error": message,
+                    },
+                )
+                print(f"{example:10} {pipeline:9} error: {message}", flush=True)
+                continue
             records.append(RESULTS, row)
             print(
                 f"{example:10} {pipeline:9} tiles {row['tiles']} instructions "

@@ -6,14 +6,16 @@
 For each (example, pipeline): compile, lower to PINTA (timed), then alternate steps of the
 NumPy runtime and of the simulator on the same arguments, checking that their results are
 equal bit for bit, and report the median wall time of each and their ratio, with the
-simulated cycles of a step. fp32 is compared with the runtime in its contract mode
-(`numpy-exact`, exact f32 GEMMs), the quantized pipelines with the default `numpy` target
-(they are the same there). Results are appended to benchmarks/results/pinta.json.
+simulated cycles of a step and the load average at the end (on a shared machine other jobs
+slow both). fp32 is compared with the runtime in its contract mode (`numpy-exact`, exact f32
+GEMMs), the quantized pipelines with the default `numpy` target (they are the same there).
+Results are appended to benchmarks/results/pinta.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -72,6 +74,7 @@ def measure(example: str, pipeline: str, repeats: int) -> dict:
         "cycles": report.cycles,
         "repeats": repeats,
         "bit_identical": True,
+        "load_average": os.getloadavg(),
         "date": time.strftime("%Y-%m-%d"),
     }
     record["ratio"] = record["simulated_step_s"] / record["runtime_step_s"]
@@ -93,7 +96,8 @@ def main(argv=None) -> int:
         print(
             f"{example} {pipeline}: {r['instructions']} instructions, lowering "
             f"{r['lowering_s']:.1f} s; step: runtime {r['runtime_step_s']:.3f} s, simulator "
-            f"{r['simulated_step_s']:.3f} s, ratio {r['ratio']:.2f}; {r['cycles']} cycles",
+            f"{r['simulated_step_s']:.3f} s, ratio {r['ratio']:.2f}; {r['cycles']} cycles; "
+            f"load average {r['load_average'][0]:.1f}",
             flush=True,
         )
         records.append(RESULTS, r)

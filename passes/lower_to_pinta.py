@@ -4,14 +4,18 @@
 
 Input: a module after a training pipeline (`@train_step` of `train`/`stein`/`smx` ops). The
 pass fixes the batch sizes (the `batch` option, else `pinn.train`'s) and with them every
-value's shape (`passes/pinta/shapes.py`), then `passes/pinta/lowering.py` places every value
-in DRAM (`place` of `passes/pinta/memory.py`) and tiles each op through the SPM and ACC, and
-`passes/pinta/schedule.py` orders the instructions for the load, compute and store queues
-with their dependency tokens. `@train_step` is replaced by a `pinta.program` of the same name;
-other functions stay.
+value's shape (`passes/pinta/shapes.py`). Unless the pipeline tiled the step by points, it
+tiles it (`tile-points`) where the loops' exact sums fit in the ACC, with tiles whose values
+stay on chip where possible (`_choose_tiling`). Then `passes/pinta/lowering.py` gives every
+value a home, in the SPM where it fits or in DRAM (`passes/pinta/memory.py`), and tiles each
+op through the SPM and ACC, and `passes/pinta/schedule.py` orders the instructions for the
+load, compute and store queues with their dependency tokens. `@train_step` is replaced by a
+`pinta.program` of the same name; other functions stay.
 
 Options: `config`, a hardware TOML (default: the bundled defaults); `set`, overrides
-`section.key=value` separated by commas; `batch`, `term=size` pairs separated by commas.
+`section.key=value` separated by commas; `batch`, `term=size` pairs separated by commas;
+`placement`, `onchip` (the default) or `dram`: every value in DRAM and the step as the
+pipeline left it, the streaming lowering, for comparison.
 The field widths come from the ISA table (`runtime/pinta/isa.py`), the sizes of the SPM, ACC,
 constant buffer and DRAM from the configuration; a step that does not fit them fails naming
 the op and the value, and the configuration key to raise where raising it can help.
@@ -35,7 +39,10 @@ from pintac.runtime.pinta import isa
 from pintac.runtime.pinta.config import load_config
 
 STEP = "train_step"
-# the least per-point budget (bytes) tried when the step must be tiled to fit in the DRAM
+# onchip: values in the SPM where they fit, the step tiled by points where that fits;
+# dram: every value in DRAM and the step as the pipeline left it (for comparison)
+PLACEMENTS = ("onchip", "dram")
+# the least per-point budget (bytes) tried when choosing the tiles of a step
 SMALLEST_TILE_BUDGET = 1 << 16
 
 
@@ -88,24 +95,36 @@ def _step_of(module: builtin.ModuleOp) -> func.FuncOp | None:
     )
 
 
-def _tiled_to_fit(
+def _choose_tiling(
     ctx: Context, module: builtin.ModuleOp, batch: dict[str, int], cfg
-) -> tuple[func.FuncOp, StepLowering] | None:
-    """A step whose values do not fit in the DRAM whole, tiled by points (`tile-points`)
-    with the largest per-point budget, halving from the DRAM's size, whose values fit; the
-    step and its lowering, or None when no tiling fits (the lowering then says how much DRAM
-    the untiled step needs)."""
-    budget = cfg.dram_words * 4
+) -> StepLowering | None:
+    """An untiled step tiled by points (`tile-points`) when its loops' exact sums fit in the
+    ACC: with the largest tiles whose body values all stay on chip, else the smallest ones
+    whose values fit in the DRAM (the most of them on chip). Tiles come from halving the
+    per-point budget from the DRAM's size. The lowering of the tiled step (in a copy of
+    `module`), or None: no tiling fits (the step stays whole)."""
+    budget, chosen, seen = cfg.dram_words * 4, None, set()
     while budget >= SMALLEST_TILE_BUDGET:
         trial = module.clone()
         TilePointsPass(bytes=budget, optional=True).apply(ctx, trial)
-        lowering = StepLowering(_step_of(trial), batch, cfg)
-        if lowering.plan.has_loops and lowering.values_fit_dram():
-            TilePointsPass(bytes=budget, optional=True).apply(ctx, module)
-            step = _step_of(module)
-            return step, StepLowering(step, batch, cfg)
+        tiles = tuple(tile.tiles_by_term(_step_of(trial)).items())
+        if not tiles:
+            return None  # the step cannot be tiled
+        if tiles not in seen:
+            seen.add(tiles)
+            lowering = StepLowering(_step_of(trial), batch, cfg)
+            if not lowering.accumulators_fit():
+                return None  # the sums are the parameters' size whatever the tiles
+            if lowering.values_fit_dram():
+                chosen = budget
+                if lowering.body_values_on_chip():
+                    break
         budget //= 2
-    return None
+    if chosen is None:
+        return None
+    trial = module.clone()
+    TilePointsPass(bytes=chosen, optional=True).apply(ctx, trial)
+    return StepLowering(_step_of(trial), batch, cfg)
 
 
 @dataclass(frozen=True)
@@ -117,10 +136,13 @@ class LowerToPintaPass(ModulePass):
     config: str = ""
     set: str = ""
     batch: str = ""
+    placement: str = "onchip"
 
     def __post_init__(self) -> None:
         _pairs(self.set, "set")
         _batch_sizes(self.batch)
+        if self.placement not in PLACEMENTS:
+            raise ValueError(f"placement is one of {', '.join(PLACEMENTS)}, got '{self.placement}'")
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
         step = _step_of(op)
@@ -132,18 +154,33 @@ class LowerToPintaPass(ModulePass):
         batch = _problem_batch(op) | _batch_sizes(self.batch)
         overrides = [f"{k}={v}" for k, v in _pairs(self.set, "set")]
         cfg = load_config(self.config or None, overrides)
-        lowering = StepLowering(step, batch, cfg)
-        if not lowering.plan.has_loops and not lowering.values_fit_dram():
-            tiled = _tiled_to_fit(ctx, op, batch, cfg)
-            if tiled is not None:
-                step, lowering = tiled
-        _, dram_words, code = lowering.run()
+        onchip = self.placement == "onchip"
+        lowering = StepLowering(step, batch, cfg, onchip)
+        lowered = None
+        if onchip and not lowering.plan.has_loops:
+            tiled = _choose_tiling(ctx, op, batch, cfg)
+            try:
+                lowered = None if tiled is None else tiled.run()
+            except PassError:
+                lowered = None  # the tiles' ops do not fit beside the sums: the whole step
+            else:
+                if tiled is not None:
+                    tiled_step = tiled.f
+                    tiled_step.detach()
+                    op.body.block.insert_op_before(tiled_step, step)
+                    step.detach()
+                    step.erase()
+                    step, lowering = tiled_step, tiled
+        _, dram_words, code = lowered or lowering.run()
         code = schedule(code, cfg)
         program = program_op(STEP, lowering, code, dram_words)
         tiles = tile.tiles_by_term(step)
-        if tiles:  # what the step was tiled by, for reports
+        if tiles:  # the points of a tile (at most the batch), for reports
             program.attributes["tiles"] = DictionaryAttr(
-                {term: IntegerAttr(points, i64) for term, points in tiles.items()}
+                {
+                    term: IntegerAttr(min(points, batch.get(term, points)), i64)
+                    for term, points in tiles.items()
+                }
             )
         op.body.block.insert_op_before(program, step)
         step.detach()

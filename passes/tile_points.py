@@ -61,6 +61,14 @@ def _is_batch(value: SSAValue) -> bool:
     return declared_shape(value)[:1] == (DYNAMIC_INDEX,)
 
 
+def _moves_points(op: Operation) -> bool:
+    """A permute whose result rows are not the rows of its operand's points in order: it
+    moves the batch axis, so a tile's result is not the tile of the whole's."""
+    if not isinstance(op, train.PermuteOp):
+        return False
+    return op.shape_values[0] != -1 or op.perm_values[0] != 0
+
+
 class _Tiler:
     def __init__(self, f: func.FuncOp, pass_: TilePointsPass):
         self.f = f
@@ -103,7 +111,11 @@ class _Tiler:
                 term.ops.append(op)
                 term.accumulated.append(op)
                 self.after.update(op.results)
-            elif all(self.rows_per_point.get(r, 0) > 0 for r in op.results) and op.results:
+            elif (
+                op.results
+                and all(self.rows_per_point.get(r, 0) > 0 for r in op.results)
+                and not _moves_points(op)
+            ):
                 term.ops.append(op)
                 self.term_of.update(dict.fromkeys(op.results, term))
             elif isinstance(op, train.MeanSquareOp):
@@ -117,6 +129,11 @@ class _Tiler:
                     "cannot split over tiles",
                     op,
                 )
+        # a per-point value the step returns is gathered from the tiles
+        for value in self.f.body.block.last_op.operands:
+            term = self.term_of.get(value)
+            if term is not None and value not in term.gathered and value is not term.points:
+                term.gathered.append(value)
         return before, after
 
     def _term_of_operands(self, op: Operation) -> _Term | None:

@@ -33,14 +33,17 @@ from pintac.dialects import pinn, smx, stein, train
 from pintac.dialects import tile as tile_ops
 from pintac.dialects.activations import ACTIVATIONS, activation_of
 from pintac.passes.pinta.memory import (
+    BodyPlacement,
     FirstFit,
     Home,
     HostTensor,
     Staging,
     Tile,
+    body_values,
     capacities,
     place,
     place_body,
+    place_on_chip,
 )
 from pintac.passes.pinta.shapes import body_shapes, concrete_shapes
 from pintac.runtime.pinta import isa
@@ -69,6 +72,9 @@ MAX_RNG_POINTS = _top("RNG.points")
 MAX_UPDATE = _top("UPDATE.count")
 MAX_GEMM_MK = _top("GEMM.m", "GEMM.k", "ACCRD.m")
 MAX_GEMM_N = _top("GEMM.n", "ACCRD.n")
+
+# The share of the SPM a loop body's values may take as their homes; the rest stages the ops.
+ONCHIP_SHARE = 0.5
 
 
 @dataclass
@@ -106,8 +112,12 @@ class StepLowering:
     """Lower `@train_step` for a batch: `run()` gives the host tensors, the constant pool,
     the DRAM size and the instructions in a sequential order."""
 
-    def __init__(self, f: func.FuncOp, batch: dict[str, int], cfg: HardwareConfig):
+    def __init__(
+        self, f: func.FuncOp, batch: dict[str, int], cfg: HardwareConfig, onchip: bool = True
+    ):
+        """`onchip` False: every value in DRAM (the streaming lowering, for comparison)."""
         self.f = f
+        self.onchip = onchip
         self.plan = build_plan(f)
         self.shapes = concrete_shapes(f, batch)
         self.roles = train.arg_roles(f)
@@ -134,16 +144,18 @@ class StepLowering:
         self.acc_regions: dict[int, int] = {}
         self.acc_alloc = FirstFit(0)
         self.storage: dict[int, int] = {}
-        self.loop_blocks: dict[int, dict[int, int]] = {}  # loop step: body root -> offset
+        self.loop_blocks: dict[int, BodyPlacement] = {}  # by loop step
+        self.spm_reserved = 0  # SPM words [0, n) hold the body values of the loop lowered
+        self.top_spm: list[int] = []  # by step: SPM words [0, n) hold values kept on chip
 
     # ------------------------------------------------------------------------------ homes
 
     def _type(self, index: int):
         return self.plan.values[index].type
 
-    def _home_for(self, index: int, addr: int) -> Home:
+    def _home_for(self, index: int, addr: int, local: bool = False) -> Home:
         fmt, prec = _format_of(self._type(index), f"%{_name(self.plan, index)}")
-        return Home(addr, self.shape_of[index], fmt, prec)
+        return Home(addr, self.shape_of[index], fmt, prec, local)
 
     def _storage(self) -> dict[int, int]:
         """The value whose home each value shares: the plan's storage, except that only the
@@ -177,12 +189,23 @@ class StepLowering:
             self._link(inner, storage)
 
     def _place(self) -> int:
-        """Homes for every value (`memory.place`); the DRAM words used."""
+        """Homes for every value (`memory.place`); the DRAM words used. What the loops read
+        from before them (weights, their quantized copies, running sums) stays in the SPM
+        while it fits, then the loops' own values (`_place_body`)."""
         self.storage = self._storage()
+        members = self._members()
+        spm_homes, self.top_spm = place_on_chip(
+            self.plan,
+            self._on_chip_candidates(members),
+            members,
+            lambda r: math.prod(self.shape_of[r]),
+            self.onchip_words,
+        )
         loop_words = {}
         for step in self.plan.steps:
             if step.body is not None:
-                self.loop_blocks[step.index], loop_words[step.index] = self._place_body(step)
+                self.loop_blocks[step.index] = self._place_body(step)
+                loop_words[step.index] = self.loop_blocks[step.index].dram_words
         placement = place(
             self.plan,
             self.storage,
@@ -191,6 +214,7 @@ class StepLowering:
             self.shape_of,
             self._home_for,
             loop_words,
+            spm_homes,
         )
         self.homes, self.host = placement.homes, placement.host
         self.loop_base = placement.loop_base
@@ -228,34 +252,100 @@ class StepLowering:
         local -= set(gathered) | {self.storage[loop.rows], self.storage[loop.first]}
         return local, gathered
 
-    def _place_body(self, step: Step) -> tuple[dict[int, int], int]:
-        """The body's own values by first fit over its steps, at the largest tile."""
+    @property
+    def onchip_words(self) -> int:
+        """The SPM words values may take as their homes."""
+        return int(self.memories["spm"].words * ONCHIP_SHARE) if self.onchip else 0
+
+    def _members(self) -> dict[int, list[int]]:
+        """The values of the function's block by storage root."""
+        inner = body_values(self.plan)
+        members: dict[int, list[int]] = {}
+        for v in self.plan.values:
+            if v.index not in inner:
+                members.setdefault(self.storage[v.index], []).append(v.index)
+        return members
+
+    def _on_chip_candidates(self, members: dict[int, list[int]]) -> list[int]:
+        """The storage roots of the function's block that may live in the SPM, in order of
+        preference: what the loops read from before them (in every tile), then the other
+        working values, each group by first step. Not host tensors nor what the step
+        returns (the host reads and writes DRAM)."""
+        results = {self.storage[r] for r in self.plan.results}
+        working = [
+            r
+            for r in members
+            if self.plan.values[r].producer is not None
+            and r not in results
+            and r in self.shape_of
+            and not isinstance(self._type(r), tile_ops.ExactType)
+        ]
+        first = {r: min(self.plan.live_range(m)[0] for m in members[r]) for r in working}
+        by_loops = self._read_by_loops()
+        return sorted(working, key=lambda r: (r not in by_loops, first[r]))
+
+    def _read_by_loops(self) -> set[int]:
+        """Storage roots of the values loops read from before them: what their bodies read
+        from outside, and their running column sums."""
+        inner = body_values(self.plan)
+        roots = set()
+        for step in self.plan.steps:
+            if step.body is None:
+                continue
+            for s in step.body.steps:
+                roots.update(self.storage[i] for i in s.inputs if i not in inner)
+            roots.update(
+                self.storage[i]
+                for i in step.inputs[1:]
+                if not isinstance(self._type(i), tile_ops.ExactType)
+            )
+        return roots
+
+    def _place_body(self, step: Step) -> BodyPlacement:
+        """The body's own values by first fit over its steps, at the largest tile: on chip
+        in the SPM's first `ONCHIP_SHARE` where they fit, else in DRAM."""
         local, _ = self._local_roots(step)
         self._set_tile_shapes(step, self._tile_rows(step)[0][1])
-        return place_body(
-            step.body.steps, self.storage, local, lambda r: math.prod(self.shape_of[r])
+        base = self.top_spm[step.index]
+        block = place_body(
+            step.body.steps,
+            self.storage,
+            local,
+            lambda r: math.prod(self.shape_of[r]),
+            max(0, self.onchip_words - base),
         )
+        block.spm = {r: base + at for r, at in block.spm.items()}
+        block.spm_words += base
+        return block
 
     def _home_tile(self, step: Step, first: int) -> None:
         """Homes of the body values for the tile from row `first` (shapes already set)."""
         loop = step.body
         local, gathered = self._local_roots(step)
         base = self.loop_base[step.index]
-        offsets = self.loop_blocks[step.index]
+        block = self.loop_blocks[step.index]
         points = self.homes[step.inputs[0]]
+        batch = points.units
         for i in self._body_values(loop):
             r = self.storage[i]
             if r == loop.rows:
                 addr = points.addr + first * points.unit_words
-            elif r in gathered:
+            elif r in gathered:  # its rows of the whole batch's value
                 out = self.homes[gathered[r]]
-                addr = out.addr + first * out.unit_words
+                addr = out.addr + first * (out.size // batch)
+                self.homes[i] = self._home_for(i, addr, out.local)
+                continue
+            elif r in block.spm:
+                self.homes[i] = self._home_for(i, block.spm[r], local=True)
+                continue
             elif r in local:
-                addr = base + offsets[r]
+                addr = base + block.dram[r]
             elif r == loop.first:
                 continue  # a machine register, known for each tile
-            else:
-                addr = self.homes[r].addr  # an accumulator kept where its initial value is
+            else:  # an accumulator kept where its initial value is
+                outer = self.homes[r]
+                self.homes[i] = self._home_for(i, outer.addr, outer.local)
+                continue
             self.homes[i] = self._home_for(i, addr)
 
     def _loop(self, step: Step) -> None:
@@ -264,6 +354,7 @@ class StepLowering:
         points), the exact accumulators in ACC regions that live across the tiles."""
         loop = step.body
         self.in_loop = True
+        self.spm_reserved = self.loop_blocks[step.index].spm_words
         for first, rows in self._tile_rows(step):
             self._set_tile_shapes(step, rows)
             self._home_tile(step, first)
@@ -272,6 +363,7 @@ class StepLowering:
             for inner in loop.steps:
                 self._lower(inner)
         self.in_loop = False
+        self.spm_reserved = 0
 
     # ------------------------------------------------------------------------------ emitting
 
@@ -297,6 +389,7 @@ class StepLowering:
             dram = home.addr + (first_row + done) * line
             sram = spm + done * line
             fields = {"fmt": home.fmt, "rows": n, "cols": line, "stride": line}
+            fields["local"] = int(home.local)
             if direction == "LOAD":
                 self.emit("LOAD", note, dst=sram, src=dram, **fields)
             else:
@@ -327,6 +420,7 @@ class StepLowering:
             cols = min(line, total - done)
             dram, sram = home.addr + w0 + done, spm + done
             fields = {"fmt": "f32", "rows": rows, "cols": cols, "stride": cols}
+            fields["local"] = int(home.local)
             if direction == "LOAD":
                 self.emit("LOAD", note, dst=sram, src=dram, **fields)
             else:
@@ -433,9 +527,16 @@ class StepLowering:
         """Whether the step's values have room in the DRAM (the constant pool aside)."""
         return self._place() <= self.memories["dram"].words
 
-    def _check_accumulators(self) -> None:
-        """The loops' exact sums, each in the ACC from its `tile.zero` to its `tile.round`,
-        fit in the ACC together: else the error names the most at once."""
+    def body_values_on_chip(self) -> bool:
+        """Whether every loop body keeps all its values in the SPM (after `_place`)."""
+        return all(not block.dram for block in self.loop_blocks.values())
+
+    def accumulators_fit(self) -> bool:
+        return self._accumulator_peak()[0] <= self.memories["acc"].words
+
+    def _accumulator_peak(self) -> tuple[int, Step | None]:
+        """The most accumulators the loops' exact sums take at once, each in the ACC from its
+        `tile.zero` to its `tile.round`, and the step where that is reached."""
         live = peak = 0
         where = None
         for step in self.plan.steps:
@@ -447,6 +548,12 @@ class StepLowering:
                     peak, where = live, step
             elif isinstance(step.op, tile_ops.RoundOp):
                 live -= math.prod(self.shape_of[step.outputs[0]])
+        return peak, where
+
+    def _check_accumulators(self) -> None:
+        """The loops' exact sums fit in the ACC together: else the error names the most at
+        once."""
+        peak, where = self._accumulator_peak()
         acc = self.memories["acc"]
         if peak > acc.words:
             raise PassError(
@@ -483,6 +590,7 @@ class StepLowering:
     def staging(self) -> Staging:
         """The SPM and ACC an op has: the ACC above the loops' live accumulators."""
         staging = Staging(self.memories["spm"], self.memories["acc"], self.what)
+        staging.spm_used = self.spm_reserved if self.in_loop else self.top_spm[self.step_index]
         staging.acc_used = max(
             (at + self.acc_alloc.sizes[at] for at in self.acc_alloc.starts), default=0
         )
@@ -726,6 +834,7 @@ def _load_columns(
             rows=n,
             cols=cols,
             stride=stride,
+            local=int(home.local),
         )
         done += n
 
@@ -802,6 +911,7 @@ def _elementwise(lo: StepLowering, step: Step) -> None:
                     rows=tile.n,
                     cols=home.unit_words,
                     stride=0,
+                    local=int(source.local),
                 )
         a = addr[step.inputs[0]]
         b = addr[step.inputs[1]] if len(step.inputs) > 1 else 0
@@ -960,6 +1070,7 @@ def _expand_one_column(lo: StepLowering, step: Step) -> None:
             rows=width,
             cols=tile.n,
             stride=0,
+            local=int(hx.local),
         )
         lo.emit("PERM", note, dst=copies, src=repeated, n0=width, n1=tile.n, p0=1, p1=0)
         if not whole:

@@ -36,6 +36,7 @@ class Home:
     shape: Shape
     fmt: str = "f32"
     prec: str = "f32"
+    local: bool = False  # in the SPM (a loop body's value kept on chip), not in DRAM
 
     @property
     def size(self) -> int:
@@ -70,12 +71,15 @@ class FirstFit:
         self.sizes: dict[int, int] = {}
         self.high = base
 
-    def allocate(self, size: int) -> int:
+    def allocate(self, size: int, limit: int | None = None) -> int | None:
+        """The block's address; None (nothing allocated) when it would end above `limit`."""
         at = self.base
         for start in self.starts:
             if start - at >= size:
                 break
             at = max(at, start + self.sizes[start])
+        if limit is not None and at + size > limit:
+            return None
         bisect.insort(self.starts, at)
         self.sizes[at] = size
         self.high = max(self.high, at + size)
@@ -117,12 +121,28 @@ def body_values(plan: Plan) -> set[int]:
     return inner
 
 
+@dataclass
+class BodyPlacement:
+    """Where a loop body keeps its values: offsets by storage root in the SPM (from address
+    0) or in the loop's DRAM block, and the words each takes."""
+
+    spm: dict[int, int]
+    dram: dict[int, int]
+    spm_words: int
+    dram_words: int
+
+
 def place_body(
-    steps: Sequence, storage: Mapping[int, int], roots: set[int], words_of: Callable[[int], int]
-) -> tuple[dict[int, int], int]:
-    """Offsets of a loop body's storage `roots` in its block, by first fit over the body's
-    step lifetimes; with the block's size in words."""
-    alloc = FirstFit(0)
+    steps: Sequence,
+    storage: Mapping[int, int],
+    roots: set[int],
+    words_of: Callable[[int], int],
+    spm_words: int,
+) -> BodyPlacement:
+    """Homes of a loop body's storage `roots`, by first fit over the body's step lifetimes:
+    in the first `spm_words` words of the SPM when a value fits there at its birth, else in
+    the loop's DRAM block."""
+    spm, dram = FirstFit(0), FirstFit(0)
     born: dict[int, int] = {}
     dies: dict[int, int] = {}
     for step in steps:
@@ -135,20 +155,70 @@ def place_body(
             r = storage.get(i)
             if r in roots:
                 dies[r] = max(dies.get(r, step.index), step.index)
-    offsets: dict[int, int] = {}
+    placement = BodyPlacement({}, {}, 0, 0)
     live: list[int] = []
     by_birth = sorted(born, key=born.__getitem__)
     cursor = 0
     for index in range(len(steps)):
         for r in [r for r in live if dies[r] < index]:
-            alloc.free(offsets[r])
+            if r in placement.spm:
+                spm.free(placement.spm[r])
+            else:
+                dram.free(placement.dram[r])
             live.remove(r)
         while cursor < len(by_birth) and born[by_birth[cursor]] <= index:
             r = by_birth[cursor]
             cursor += 1
-            offsets[r] = alloc.allocate(max(1, words_of(r)))
+            size = max(1, words_of(r))
+            at = spm.allocate(size, limit=spm_words)
+            if at is None:
+                placement.dram[r] = dram.allocate(size)
+            else:
+                placement.spm[r] = at
             live.append(r)
-    return offsets, alloc.high
+    placement.spm_words, placement.dram_words = spm.high, dram.high
+    return placement
+
+
+def place_on_chip(
+    plan: Plan,
+    roots: Sequence[int],
+    members: Mapping[int, list[int]],
+    words_of: Callable[[int], int],
+    spm_words: int,
+) -> tuple[dict[int, int], list[int]]:
+    """SPM homes (from address 0) for storage roots of the function's block, in the order of
+    `roots`: each at the lowest address free over its whole lifetime, if it ends within
+    `spm_words` (else it stays in DRAM); and the SPM words the placed ones take during each
+    step (the highest end of those live)."""
+    span = {
+        r: (
+            min(plan.live_range(m)[0] for m in members[r]),
+            max(plan.live_range(m)[1] for m in members[r]),
+        )
+        for r in roots
+    }
+    placed: dict[int, int] = {}
+    used = [0] * (len(plan.steps) + 1)
+    for r in roots:
+        first, last = span[r]
+        # the lowest address free over the whole span: above every placed block it overlaps
+        busy = sorted(
+            (placed[o], placed[o] + max(1, words_of(o)))
+            for o in placed
+            if not (span[o][1] < first or last < span[o][0])
+        )
+        at, size = 0, max(1, words_of(r))
+        for start, end in busy:
+            if start - at >= size:
+                break
+            at = max(at, end)
+        if at + size > spm_words:
+            continue  # stays in DRAM
+        placed[r] = at
+        for step in range(max(first, 0), min(last, len(plan.steps)) + 1):
+            used[step] = max(used[step], at + size)
+    return placed, used
 
 
 def place(
@@ -157,41 +227,46 @@ def place(
     roles: Sequence[str],
     result_roles: Sequence[str],
     shape_of: Mapping[int, Shape],
-    home_for: Callable[[int, int], Home],
+    home_for: Callable[[int, int, bool], Home],
     loop_words: Mapping[int, int] | None = None,
+    spm_homes: Mapping[int, int] | None = None,
 ) -> Placement:
     """Homes for every value of `plan` outside loop bodies: the host's tensors from address 0
     (parameters, state and points, then the losses), then the working values by first fit over
     their lifetimes, and for each loop step a block of `loop_words[step]` words that lives
     for the step (its body's values, which the lowering places in it: `Placement.loop_base`).
-    `storage[i]` is the value whose home value i shares; `home_for(i, addr)` is value i's
-    home at `addr`."""
+    `storage[i]` is the value whose home value i shares; `home_for(i, addr, local)` is
+    value i's home at `addr` (in the SPM when `local`: the roots in `spm_homes`)."""
     placement = Placement({}, [], 0)
     inner = body_values(plan)
     by_role = _place_arguments(plan, roles, home_for, placement)
     result_homes = _place_results(plan, storage, result_roles, shape_of, by_role, placement)
+    spm_homes = spm_homes or {}
     placed, placement.words = _place_working(
-        plan, storage, shape_of, placement, result_homes, inner, loop_words or {}
+        plan, storage, shape_of, placement, result_homes, inner, loop_words or {}, spm_homes
     )
     placement.loop_base = {s: placed[("loop", s)] for s in loop_words or {}}
     for v in plan.values:
         if v.index in placement.homes or v.index in inner:
             continue
         root = storage[v.index]
+        if root in spm_homes:
+            placement.homes[v.index] = home_for(v.index, spm_homes[root], True)
+            continue
         if root in result_homes:
             addr = result_homes[root].addr
         elif root in placement.homes:
             addr = placement.homes[root].addr
         else:
             addr = placed[root]
-        placement.homes[v.index] = home_for(v.index, addr)
+        placement.homes[v.index] = home_for(v.index, addr, False)
     return placement
 
 
 def _place_arguments(
     plan: Plan,
     roles: Sequence[str],
-    home_for: Callable[[int, int], Home],
+    home_for: Callable[[int, int, bool], Home],
     placement: Placement,
 ) -> dict[str, int]:
     """Parameters, state and points from address 0; the value of each role."""
@@ -200,7 +275,7 @@ def _place_arguments(
         kind, _, key = role.partition(":")
         if kind not in ("param", "state", "points"):
             continue  # seed and step are machine registers
-        home = placement.homes[i] = home_for(i, placement.words)
+        home = placement.homes[i] = home_for(i, placement.words, False)
         placement.host.append(HostTensor(plan.values[i].name, kind, key, home))
         by_role[role] = i
         placement.words += max(1, home.size)
@@ -259,6 +334,7 @@ def _place_working(
     result_homes: Mapping[int, Home],
     inner: set[int],
     loop_words: Mapping[int, int],
+    spm_homes: Mapping[int, int],
 ) -> tuple[dict, int]:
     """Addresses of the other storage roots, by first fit over their lifetimes, and of each
     loop's block (key ("loop", step)); with the DRAM words used in all."""
@@ -287,7 +363,7 @@ def _place_working(
         while cursor < len(order) and first_step[order[cursor]] <= step:
             r = order[cursor]
             cursor += 1
-            if r in placement.homes or r in result_homes:
+            if r in placement.homes or r in result_homes or r in spm_homes:
                 continue
             placed[r] = alloc.allocate(max(1, size[r]))
             live.append(r)

@@ -91,9 +91,19 @@ def concrete_shapes(f: func.FuncOp, batch: Mapping[str, int]) -> dict[SSAValue, 
             declared = (batch[term], *declared[1:])
         shapes[arg] = declared
     for op in f.body.block.ops:
+        if isinstance(op, tile.LoopOp):
+            shapes.update(_loop_result_shapes(op, shapes))
+            continue
         for r in op.results:
             shapes[r] = _result_shape(op, declared_shape(r), shapes)
     return shapes
+
+
+def _loop_result_shapes(loop: tile.LoopOp, shapes: Mapping[SSAValue, Shape]) -> dict:
+    """A loop's results: its accumulators, and its gathered values as the body yields them
+    for one tile of the whole batch."""
+    inner = body_shapes(loop, shapes[loop.points][0], shapes)
+    return {r: inner[y] for r, y in zip(loop.outputs, loop.yield_op.operands, strict=True)}
 
 
 def body_shapes(

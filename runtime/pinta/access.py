@@ -61,22 +61,22 @@ def _w(field, start, n, cfg, memory="spm"):
     return _flat(memory, field, start, n, True, cfg)
 
 
-def load(ins, cfg) -> list[Access]:
-    n = ins.rows * ins.cols
+def _far_side(ins, field: str, write: bool) -> Access:
+    """The DRAM side of a DMA; of an on-chip copy (local), the same rows in the SPM."""
+    addr = getattr(ins, field)
+    if ins.local:
+        n = ins.rows * ins.cols
+        return Access("spm", field, addr, ins.rows, ins.cols, ins.stride, write, 4 * n)
     moved = dma_bytes(ins.fmt, ins.rows, ins.cols)
-    return [
-        Access("dram", "src", ins.src, ins.rows, ins.cols, ins.stride, False, moved),
-        _w("dst", ins.dst, n, cfg),
-    ]
+    return Access("dram", field, addr, ins.rows, ins.cols, ins.stride, write, moved)
+
+
+def load(ins, cfg) -> list[Access]:
+    return [_far_side(ins, "src", False), _w("dst", ins.dst, ins.rows * ins.cols, cfg)]
 
 
 def store(ins, cfg) -> list[Access]:
-    n = ins.rows * ins.cols
-    moved = dma_bytes(ins.fmt, ins.rows, ins.cols)
-    return [
-        _r("src", ins.src, n, cfg),
-        Access("dram", "dst", ins.dst, ins.rows, ins.cols, ins.stride, True, moved),
-    ]
+    return [_r("src", ins.src, ins.rows * ins.cols, cfg), _far_side(ins, "dst", True)]
 
 
 def operand_bytes(elements: int, precision: str) -> int:

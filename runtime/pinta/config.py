@@ -101,6 +101,10 @@ class MemoryConfig:
         16, "accumulators ACCRD rounds and writes to the SPM per cycle", "words/cycle", 1
     )
     acc_latency: int = _key(4, "pipeline latency of ACCRD", "cycles", 0)
+    copy_words_per_cycle: int = _key(
+        16, "words an on-chip copy (LOAD or STORE with local=1) moves per cycle", "words/cycle", 1
+    )
+    copy_latency: int = _key(4, "latency of an on-chip copy", "cycles", 0)
     dram_bytes: int = _key(
         1024 * MIB, "DRAM capacity (at most 2^32 words); a DRAM image must fit", "bytes", 4
     )

@@ -384,6 +384,11 @@ _DMA_FMT = (
 )
 _FMT_HINT = "f32 or q{bits}{b|r|c}{edge}, e.g. q8b4 (see DRAM formats)"
 _DMA_CYCLES = "dram.latency + ceil(bytes / dram.bytes_per_cycle), bytes = dma_bytes(fmt)"
+_COPY_CYCLES = "local: memory.copy_latency + ceil(rows*cols / memory.copy_words_per_cycle)"
+_LOCAL = (
+    "1: the DRAM-side address and stride are the SPM's, a copy inside the SPM (a loop's value "
+    "kept on chip) that moves no DRAM bytes; fmt is ignored"
+)
 _FP = "fp.add / fp.mult / fp.div per element by op"
 #: Axes of a PERM (its source is an n0 x n1 x n2 x n3 array).
 PERM_AXES = 4
@@ -415,15 +420,17 @@ _add(
         U("rows", 16, _SHAPE),
         U("cols", 16, "words per row"),
         U("stride", 24, "DRAM words from one row to the next (0 repeats a row)"),
+        B("local", _LOCAL),
     ),
-    "spm[dst + i*cols + j] = dram[src + i*stride + j]. A quantized fmt moves "
-    "ceil(n*bits/8) + blocks bytes; DRAM holds the exact float32 values of quantized tensors.",
+    "spm[dst + i*cols + j] = dram[src + i*stride + j] (local: spm[src + i*stride + j]). A "
+    "quantized fmt moves ceil(n*bits/8) + blocks bytes; DRAM holds the exact float32 values "
+    "of quantized tensors.",
     semantics.load,
     access.load,
     timing.dma_cycles,
-    _DMA_CYCLES + "; the data phase also waits for the shared DRAM channel",
+    _DMA_CYCLES + "; the data phase also waits for the shared DRAM channel; " + _COPY_CYCLES,
     timing.no_events,
-    "DRAM read and SPM write traffic only",
+    "DRAM read and SPM write traffic only (local: SPM read and write)",
 )
 _add(
     "STORE",
@@ -437,14 +444,15 @@ _add(
         U("rows", 16, _SHAPE),
         U("cols", 16, "words per row"),
         U("stride", 24, "DRAM words from one row to the next (>= cols when rows > 1)"),
+        B("local", _LOCAL),
     ),
-    "dram[dst + i*stride + j] = spm[src + i*cols + j].",
+    "dram[dst + i*stride + j] = spm[src + i*cols + j] (local: spm[dst + i*stride + j]).",
     semantics.store,
     access.store,
     timing.dma_cycles,
-    _DMA_CYCLES + "; the data phase also waits for the shared DRAM channel",
+    _DMA_CYCLES + "; the data phase also waits for the shared DRAM channel; " + _COPY_CYCLES,
     timing.no_events,
-    "SPM read and DRAM write traffic only",
+    "SPM read and DRAM write traffic only (local: SPM read and write)",
     _store_check,
 )
 _add(

@@ -5,10 +5,11 @@
 - SPM: the scratchpad, `config.spm_words` float32 words.
 - ACC: the accumulators. An accumulator holds the exact sum of the products accumulated into
   it (a wide, Kulisch-style accumulator), rounded once to float32 when ACCRD reads it. The
-  functional model keeps, per accumulated region, the GEMM contributions (copies of the operand
-  tiles and their transpose flags) and evaluates them exactly when read: `smx.gemm` of the
-  row-concatenation of the op(A) tiles and the column-concatenation of the op(B) tiles along
-  the reduction, which is the exact sum rounded once whatever the split.
+  functional model keeps, per accumulated region, its latest GEMM contributions (copies of the
+  operand tiles and their transpose flags) and, once they exceed `FOLD_ELEMENTS`, adds them to
+  an exact accumulator (`pintac.runtime.exact_sum.ExactSum`). A read is `smx.gemm` of the
+  concatenated contributions (op(A) tiles side by side, op(B) tiles stacked) or the
+  accumulator's rounding: both the exact sum rounded once, whatever the split.
 - Registers: `seed` and `step` (u64), set by the host before each step.
 - The constant buffer: float64 entries the host copies from the constant pool in DRAM.
 """
@@ -24,21 +25,26 @@ from pintac.runtime import smx
 from pintac.runtime.exact_sum import ExactSum
 from pintac.runtime.pinta.errors import Fault
 
+#: Operand elements (of op(A) and op(B)) a region keeps as copies before adding them to its
+#: exact accumulator (4 MiB of float32). Below it a read is one `smx.gemm` of the
+#: concatenated contributions, so a region of a few contributions never pays for the
+#: accumulator's digits; above it the copies stay bounded, and so does the reduction length
+#: each exactness check sees (a long one fails `smx.gemm`'s fast path more often).
+FOLD_ELEMENTS = 1 << 20
+
+_Part = tuple[np.ndarray, np.ndarray, bool, bool]  # (a, b, transpose_a, transpose_b)
+
 
 class _Region:
-    """One accumulated m x n region: its exact sum and, once read, its value.
+    """One accumulated m x n region: its pending GEMM contributions (operand copies), the
+    exact sum of the earlier ones, and, once read, its value."""
 
-    The latest GEMM contribution is held as operand copies: a region of one contribution (the
-    common case) is read with one `smx.gemm`. When another contribution arrives, the held one
-    is added to an exact accumulator (`ExactSum`), whose rounding equals `smx.gemm` of the
-    concatenated contributions bit for bit, without keeping or concatenating them.
-    """
-
-    __slots__ = ("latest", "m", "n", "total", "value")
+    __slots__ = ("m", "n", "pending", "pending_elements", "total", "value")
 
     def __init__(self, m: int, n: int):
         self.m, self.n = m, n
-        self.latest: tuple[np.ndarray, np.ndarray, bool, bool] | None = None
+        self.pending: list[_Part] = []
+        self.pending_elements = 0
         self.total: ExactSum | None = None
         self.value: np.ndarray | None = None
 
@@ -46,30 +52,54 @@ class _Region:
     def size(self) -> int:
         return self.m * self.n
 
-    def accumulate(self, part: tuple[np.ndarray, np.ndarray, bool, bool]) -> None:
-        """Add op(a) op(b) of `part` = (a, b, transpose_a, transpose_b)."""
-        if self.latest is not None:
-            self._fold_latest()
-        self.latest = part
+    def accumulate(self, part: _Part) -> None:
+        """Add op(a) op(b); past FOLD_ELEMENTS pending, into the exact accumulator."""
+        self.pending.append(part)
+        self.pending_elements += part[0].size + part[1].size
         self.value = None
+        if self.pending_elements >= FOLD_ELEMENTS:
+            self._fold()
 
-    def _fold_latest(self) -> None:
+    def _fold(self) -> None:
+        """Move the pending contributions into the exact accumulator."""
         if self.total is None:
             self.total = ExactSum((self.m, self.n))
-        a, b, ta, tb = self.latest
+        a, b, ta, tb = _joined(self.pending)
         self.total.add_product(a, b, transpose_a=ta, transpose_b=tb)
-        self.latest = None
+        self.pending = []
+        self.pending_elements = 0
 
     def evaluate(self) -> np.ndarray:
+        """The exact sum rounded once: `smx.gemm` of the concatenated contributions, which
+        the exact accumulator's rounding equals bit for bit."""
         if self.value is None:
             if self.total is None:
-                a, b, ta, tb = self.latest
+                a, b, ta, tb = _joined(self.pending)
                 self.value = smx.gemm(a, b, transpose_a=ta, transpose_b=tb)
             else:
-                if self.latest is not None:
-                    self._fold_latest()
+                if self.pending:
+                    self._fold()
                 self.value = self.total.rounded()
         return self.value
+
+
+def _joined(parts: list[_Part]) -> _Part:
+    """One product equal to the sum of the parts' products: op(A)s side by side, op(B)s
+    stacked."""
+    if len(parts) == 1:
+        return parts[0]
+    a, ta = _joined_operand([(x, ta) for x, _, ta, _ in parts], reduction_axis=1)
+    b, tb = _joined_operand([(x, tb) for _, x, _, tb in parts], reduction_axis=0)
+    return a, b, ta, tb
+
+
+def _joined_operand(operands: list[tuple[np.ndarray, bool]], reduction_axis: int):
+    """(x, transposed) whose op(x) joins the op(x)s of `operands` along `reduction_axis`:
+    operands stored alike are joined as stored (no transposed copy)."""
+    flags = {t for _, t in operands}
+    if flags == {True}:
+        return np.concatenate([x for x, _ in operands], axis=1 - reduction_axis), True
+    return np.concatenate([x.T if t else x for x, t in operands], axis=reduction_axis), False
 
 
 class AccumulatorBuffer:

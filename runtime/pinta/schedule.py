@@ -112,7 +112,7 @@ def run(instructions, cycles: list[int], cfg, text) -> Schedule:
             if getattr(ins, f"pop_{direction}"):
                 fifo[(_neighbour(q, direction), q)].popleft()
         channel_wait = 0
-        if ins.mnemonic in _DMA and ins.rows * ins.cols:
+        if ins.mnemonic in _DMA and ins.rows * ins.cols and not ins.local:
             data = dma_bytes(ins.fmt, ins.rows, ins.cols)
             ask = start + cfg.dram.latency
             begin = max(ask, channel_free)

@@ -46,17 +46,19 @@ def _dram_rows(dram: np.ndarray, start: int, rows: int, cols: int, stride: int, 
 
 
 def load(m: Machine, ins) -> None:
-    """spm[dst + i*cols + j] = dram[src + i*stride + j]."""
+    """spm[dst + i*cols + j] = dram[src + i*stride + j] (local: spm[src + ...])."""
     if ins.rows and ins.cols:
-        region = _dram_rows(m.dram, ins.src, ins.rows, ins.cols, ins.stride, False)
-        m.spm_write(ins.dst, region)
+        source = m.spm if ins.local else m.dram
+        region = _dram_rows(source, ins.src, ins.rows, ins.cols, ins.stride, False)
+        m.spm_write(ins.dst, region.copy() if ins.local else region)
 
 
 def store(m: Machine, ins) -> None:
-    """dram[dst + i*stride + j] = spm[src + i*cols + j]."""
+    """dram[dst + i*stride + j] = spm[src + i*cols + j] (local: spm[dst + ...])."""
     if ins.rows and ins.cols:
-        region = _dram_rows(m.dram, ins.dst, ins.rows, ins.cols, ins.stride, True)
-        region[...] = m.spm_view(ins.src, (ins.rows, ins.cols))
+        target = m.spm if ins.local else m.dram
+        region = _dram_rows(target, ins.dst, ins.rows, ins.cols, ins.stride, True)
+        region[...] = m.spm_view(ins.src, (ins.rows, ins.cols)).copy()
 
 
 # ----------------------------------------------------------------------------------- GEMM

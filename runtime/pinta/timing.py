@@ -29,7 +29,10 @@ def _ceil(a: int, b: int) -> int:
 
 
 def dma_cycles(ins, cfg) -> int:
-    """dram.latency + ceil(bytes / dram.bytes_per_cycle): the instruction alone."""
+    """dram.latency + ceil(bytes / dram.bytes_per_cycle): the instruction alone (an on-chip
+    copy: memory.copy_latency + ceil(words / memory.copy_words_per_cycle))."""
+    if ins.local:
+        return cfg.memory.copy_latency + _ceil(ins.rows * ins.cols, cfg.memory.copy_words_per_cycle)
     return cfg.dram.latency + _ceil(
         dma_bytes(ins.fmt, ins.rows, ins.cols), cfg.dram.bytes_per_cycle
     )

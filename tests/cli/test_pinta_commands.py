@@ -192,8 +192,9 @@ def test_a_manifest_edited_to_nonsense_is_refused_naming_the_key(compiled, capsy
     assert edited(tensor("kind", "loss")).startswith(mismatch)
     assert edited(tensor("key", "x")).startswith(mismatch)
     assert edited(tensor("shape", [8])).startswith(mismatch)
-    # a constant pool that makes the step divide by zero: a trap, no NumPy warnings
-    assert edited(lambda m: m["constants"].__setitem__(0, 0)).startswith(
+    # a constant pool that makes the step divide by zero (Stein's sigma, 0.1, set to 0: the
+    # Laplacian divides by sigma squared): a trap, no NumPy warnings
+    assert edited(lambda m: m["constants"].__setitem__(m["constants"].index(0.1), 0)).startswith(
         "pintac sim: error: PINTA trap"
     )
 

@@ -206,3 +206,42 @@ def test_optional_tiling_leaves_a_step_it_cannot_tile_as_it_was():
     kept = problem.compile(spec + ",tile-points{points=6 optional=true}", target="numpy-exact")
     assert not any(op.name == "tile.loop" for op in kept.module.walk())
     assert str(kept.module) == str(plain)
+
+
+RETURNS_PER_POINT = """
+func.func @train_step(%x: tensor<?x8xf32> {train.role = "points:pde"}, %seed: i64 {train.role = "seed"}, %step: i64 {train.role = "step"}) -> (tensor<?x2xf32> {train.role = "term:t"}, tensor<f32> {train.role = "loss"}) {
+  %t = train.permute %x shape [-1, 2, 4] perm [0, 2, 1] : tensor<?x8xf32> -> tensor<?x2xf32>
+  %loss = train.mean_square %x : tensor<?x8xf32> -> tensor<f32>
+  func.return %t, %loss : tensor<?x2xf32>, tensor<f32>
+}
+"""
+
+
+def _tiled(text: str, spec: str):
+    from xdsl.parser import Parser
+
+    from pintac.passes.tile_points import TilePointsPass
+    from pintac.registry import make_context
+
+    ctx = make_context()
+    module = Parser(ctx, text).parse_module()
+    TilePointsPass(**spec).apply(ctx, module)
+    module.verify()
+    return module
+
+
+def test_a_per_point_value_the_step_returns_is_gathered_from_the_tiles():
+    module = _tiled(RETURNS_PER_POINT, {"points": 2})
+    loop = next(op for op in module.walk() if op.name == "tile.loop")
+    ret = next(op for op in module.walk() if op.name == "func.return")
+    assert ret.operands[0] in loop.gathered_results
+
+
+def test_a_permute_that_moves_the_batch_axis_is_not_split_over_tiles():
+    text = RETURNS_PER_POINT.replace(
+        "shape [-1, 2, 4] perm [0, 2, 1]", "shape [-1, 2, 4] perm [1, 0, 2]"
+    )
+    with pytest.raises(Exception, match="combines the points of 'pde'"):
+        _tiled(text, {"points": 2})
+    untiled = _tiled(text, {"points": 2, "optional": True})
+    assert not any(op.name == "tile.loop" for op in untiled.walk())
