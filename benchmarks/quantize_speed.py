@@ -2,9 +2,11 @@
 
     python benchmarks/quantize_speed.py [--rows 102400] [--cols 256] [--repeat 7]
 
-Reports the median time of `smx.quantize` on a float32 activation in units of one `np.abs(x)`
-pass over the same array (a lower bound for any elementwise pass that writes a new array),
-and the time of the exact quantized GEMM on quantized and on raw float32 operands.
+Reports the median time of `smx.quantize` (and of `smx.quantize_matrix`, the runtime's
+chunked path) on a float32 activation in units of one `np.abs(x)` pass over the same array
+(a lower bound for any elementwise pass that writes a new array), and the time of the exact
+quantized GEMM on quantized and on raw float32 operands, and of `smx.gemm_quantized` (the
+runtime's GEMM, its exactness check read off the tile exponents) on a weight gradient.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def main() -> None:
         ("smx.quantize int8 4x4 rne", lambda: smx.quantize(x, 8, 4)),
         ("smx.quantize int8 4x4 away", lambda: smx.quantize(x, 8, 4, "away")),
         ("smx.quantize int8 32x32 rne", lambda: smx.quantize(x, 8, 32)),
+        ("smx.quantize_matrix int8 4x4 rne", lambda: smx.quantize_matrix(x, 8)),
+        ("smx.quantize_matrix int12 4x4 rne", lambda: smx.quantize_matrix(x, 12)),
         (
             "smx.quantize int12 4x4 stochastic",
             lambda: smx.quantize(x, 12, 4, "stochastic", key=(0, 0, 0)),
@@ -71,6 +75,15 @@ def main() -> None:
             3,
         )
         print(f"gemm {label} {t * 1e3:8.1f} ms (float64 @: {ref * 1e3:.1f} ms) {stats}")
+    # a weight gradient over rows of spread magnitudes, as the runtime computes it
+    scale = np.exp2(gen.integers(-20, 1, (args.rows, 1)))
+    qa = smx.quantize_matrix((x * scale).astype(np.float32), 8)
+    qg = smx.quantize_matrix((gen.standard_normal((args.rows, 64)) * scale).astype(np.float32), 12)
+    route = smx._quantized_route(qa, qg, True, False)
+    t = median_seconds(lambda: smx.gemm_quantized(qa, qg, transpose_a=True), 3)
+    print(
+        f"gemm_quantized wgrad X^T.dY, rows spread over 20 binades {t * 1e3:8.1f} ms {route.kind}"
+    )
     # operands whose exponents spread over ~60 binades force the exact path everywhere
     spread = gen.standard_normal((4096, 256)) * np.exp2(gen.integers(-30, 30, (4096, 256)))
     a = spread.astype(np.float32)

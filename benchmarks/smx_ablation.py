@@ -3,6 +3,7 @@
     python benchmarks/smx_ablation.py accuracy      # the training runs (hours: resumable)
     python benchmarks/smx_ablation.py laplacian     # naive vs difference quantization of Δu
     python benchmarks/smx_ablation.py step-time     # s/step of each pipeline, same process
+    python benchmarks/smx_ablation.py step-time --pipelines fp32,smx-diff,full
     python benchmarks/smx_ablation.py gemm-cost     # exact quantized GEMM vs float32 BLAS
     python benchmarks/smx_ablation.py table         # the tables of docs/benchmarks.md
 
@@ -170,9 +171,16 @@ def laplacian() -> None:
     save({"label": "laplacian error", "date": time.strftime("%Y-%m-%d"), "rows": rows})
 
 
-def step_time(repeats: int, pairs: int) -> None:
-    """Median s/step of each pipeline on poisson2d (width 256, 100 + 100 points, K = pairs),
-    the pipelines alternating step by step in one process so machine noise hits all alike."""
+STEP_TIME_PIPELINES = "fp32,smx-naive,smx-diff,mx-diff"
+
+
+def step_time(repeats: int, pairs: int, pipelines: str = STEP_TIME_PIPELINES) -> None:
+    """Median s/step (wall clock, and CPU time of the whole process) of each pipeline on
+    poisson2d (width 256, 100 + 100 points, K = pairs), the pipelines alternating step by
+    step in one process so machine noise hits all alike; with the machine's load average
+    (other jobs share its cores) before and after."""
+    import os
+
     import pintac.api as pt
     from pintac.run import _tune_malloc
 
@@ -183,23 +191,36 @@ def step_time(repeats: int, pairs: int) -> None:
         .replace("pairs = 512", f"pairs = {pairs}")
     )
     problem = pt.loads(text, "examples/poisson2d.mlir")
-    names = ("fp32", "smx-naive", "smx-diff", "mx-diff")
+    names = pipelines.split(",")
     trainers = {name: pt.Trainer(problem.compile(name), seed=0) for name in names}
     for trainer in trainers.values():
         trainer.train(1)  # warm-up: buffers, BLAS threads
+    load_before = os.getloadavg()[0]
+    cpu = {name: [] for name in names}
     for _ in range(repeats):
-        for trainer in trainers.values():
+        for name, trainer in trainers.items():
+            started = time.process_time()
             trainer.train(1)
+            cpu[name].append(time.process_time() - started)
+    load_after = os.getloadavg()[0]
     medians = {name: statistics.median(t.step_seconds[1:]) for name, t in trainers.items()}
+    cpu_medians = {name: statistics.median(seconds) for name, seconds in cpu.items()}
+    first = names[0]
     for name, seconds in medians.items():
-        print(f"{name}: {seconds:.3f} s/step, {seconds / medians['fp32']:.2f}x fp32")
+        print(
+            f"{name}: {seconds:.3f} s/step, {seconds / medians[first]:.2f}x {first}; CPU "
+            f"{cpu_medians[name]:.3f} s/step, {cpu_medians[name] / cpu_medians[first]:.2f}x"
+        )
+    print(f"load average (1 min): {load_before:.1f} before, {load_after:.1f} after")
     save(
         {
             "label": f"step time K={pairs}",
             "date": time.strftime("%Y-%m-%d"),
             "repeats": repeats,
             "median_s": medians,
-            "ratio_to_fp32": {n: s / medians["fp32"] for n, s in medians.items()},
+            "ratio_to_first": {n: s / medians[first] for n, s in medians.items()},
+            "cpu_median_s": cpu_medians,
+            "load_average": [load_before, load_after],
         }
     )
 
@@ -255,13 +276,18 @@ def main(argv=None) -> int:
     ap.add_argument("--only", help="accuracy: run only labels containing this")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--pairs", type=int, default=128)
+    ap.add_argument(
+        "--pipelines",
+        default=STEP_TIME_PIPELINES,
+        help="step-time: comma-separated pipelines, the first the reference for the ratios",
+    )
     args = ap.parse_args(argv)
     if args.what == "accuracy":
         accuracy(args.only)
     elif args.what == "laplacian":
         laplacian()
     elif args.what == "step-time":
-        step_time(args.repeats, args.pairs)
+        step_time(args.repeats, args.pairs, args.pipelines)
     elif args.what == "gemm-cost":
         gemm_cost(args.repeats, args.pairs)
     else:

@@ -102,12 +102,13 @@ class ExactSum:
         if route.kind == "values":
             self._add_values_product(a.values, b.values, transpose_a, transpose_b)
             return
-        if route.kind == "float32":
-            opa = a.values.T if transpose_a else a.values
-            opb = b.values.T if transpose_b else b.values
-            self._add_float64(parallel.matmul(opa, opb).astype(np.float64))
-            return
         opa, opb = smx._operand(a, transpose_a), smx._operand(b, transpose_b)
+        if route.kind in ("float32", "split"):
+            product = parallel.matmul(opa, opb).astype(np.float64)
+            if route.kind == "split":  # the rows float32 does not hold exactly
+                product[route.rows] = smx._float64_reduction(opa[route.rows], opb)
+            self._add_float64(product)
+            return
         if route.kind == "groups":
             for index, _ in route.groups:
                 self._add_float64(smx._float64_reduction(opa, opb, index))

@@ -43,7 +43,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pintac.core.errors import UserError
-from pintac.runtime import parallel, rng
+from pintac.runtime import parallel, rng, threads
 
 #: Rounding modes of `quantize`.
 ROUNDINGS = ("rne", "away", "stochastic")
@@ -121,47 +121,105 @@ _MAGIC_EXP_MAX = 104
 
 @functools.cache
 def _saturation_threshold(bits: int) -> np.ndarray:
-    """(limit + 1/2) * 2^e for e = EXP_MIN..EXP_MAX: a tile whose amax reaches it rounds a
-    value up to 2^(bits-1) steps, one past the largest code."""
-    return (2 ** (bits - 1) - 0.5) * np.ldexp(1.0, np.arange(EXP_MIN, EXP_MAX + 1))
+    """(limit + 1/2) * 2^e for e = EXP_MIN..EXP_MAX as float32 bit patterns (uint32): a tile
+    whose amax reaches it rounds a value up to 2^(bits-1) steps, one past the largest code.
+    Exact in float32 (at most 17 significant bits, at or above 2^-128) or infinity where it
+    exceeds every float32, which no finite amax reaches; as amax is non-negative, comparing
+    the patterns compares the values."""
+    threshold = (2 ** (bits - 1) - 0.5) * np.ldexp(1.0, np.arange(EXP_MIN, EXP_MAX + 1))
+    with np.errstate(over="ignore"):
+        return threshold.astype(np.float32).view(np.uint32)
 
 
 def _tile_exponents(t: _Tiling, bits: int, mag: np.ndarray, name: str, step):
     """Tile exponents (int32) and amax (float32), both (..., Mp/rows, Np/cols).
 
-    `mag` is uint32 scratch of the padded size.
+    `mag` is uint32 scratch of the padded size (used for 1-D runs, whose tiles are rows).
     """
-    *lead, mp, np_ = t.padded.shape
-    # |x| as its bit pattern: for non-negative floats the integer order is the float order,
-    # and NaN and infinity sort above every finite value, so one max finds amax and detects
-    # non-finite input
-    np.bitwise_and(t.padded.view(np.uint32), np.uint32(0x7FFFFFFF), out=mag)
-    top = mag.reshape(*lead, mp // t.rows, t.rows, np_).max(axis=-2)
-    cols = top.reshape(*lead, mp // t.rows, np_ // t.cols, t.cols)
-    # a max over a short last axis is slow in NumPy; strided maxima are not
-    top = cols[..., 0].copy()
-    for c in range(1, t.cols):
-        np.maximum(top, cols[..., c], out=top)
+    top = _tile_max_magnitude(t.padded.view(np.uint32), t.rows, t.cols, mag)
     if top.max() >= 0x7F800000:
         raise non_finite_error(t.source, name, step)
     # floor(log2 amax) exactly: the biased exponent field for normal amax, frexp (exact,
     # amax = f * 2^k with f in [0.5, 1)) for subnormal amax; log2 can round a value just below
     # a power of two up to it
-    # (shifted right by 23, the field fits an int32 as it is; the arithmetic is in place)
+    # (shifted right by 23, the field fits an int32 as it is; the arithmetic is in place;
+    # a finite amax has a field of at most 254, so e never exceeds EXP_MAX)
     e = (top >> np.uint32(23)).view(np.int32)
     e -= 127 + (bits - 2)
     small = top < 0x00800000
     if small.any():
         e[small] = np.frexp(top[small].view(np.float32))[1] - 1 - (bits - 2)
+        e[top == 0] = EXP_MIN
     np.maximum(e, EXP_MIN, out=e)
-    np.minimum(e, EXP_MAX, out=e)
-    e[top == 0] = EXP_MIN
     return e, top.view(np.float32)
 
 
+#: Fewest tiles across a row for which `_tile_max_magnitude` takes the maxima of whole rows:
+#: NumPy's loops over narrower rows spend more on the loop than on the work.
+_WIDE_TILE_COLUMNS = 4
+_MAGNITUDE = np.uint32(0x7FFFFFFF)
+
+
+def _tile_max_magnitude(bits: np.ndarray, rows: int, cols: int, scratch: np.ndarray):
+    """The largest |x| bit pattern of each rows x cols tile of float32 bit patterns `bits`
+    (..., Mp, Np), (..., Mp/rows, Np/cols): as uint32, non-negative floats order as their
+    values, and NaN and infinity above every finite one.
+
+    Elementwise maxima of strided views, whose loops run along long rows (a NumPy reduction
+    over a short axis runs a loop per output element): down the tile's rows first, masking
+    the sign bit of one row at a time into a small buffer, then, on the flattened result,
+    across the tile's columns. `scratch` (uint32, the size of `bits`) holds the magnitudes
+    of 1-D runs."""
+    *lead, mp, np_ = bits.shape
+    mb, nb = mp // rows, np_ // cols
+    if rows == 1:
+        top = np.bitwise_and(bits, _MAGNITUDE, out=scratch.reshape(bits.shape))
+    elif nb < _WIDE_TILE_COLUMNS and cols > 1:
+        return _narrow_tile_max(bits.reshape(-1), rows, cols, nb).reshape(*lead, mb, nb)
+    else:
+        by_rows = bits.reshape(-1, rows, np_)
+        top = np.bitwise_and(by_rows[:, 0], _MAGNITUDE)
+        row = np.empty_like(top)
+        for r in range(1, rows):
+            np.maximum(top, np.bitwise_and(by_rows[:, r], _MAGNITUDE, out=row), out=top)
+    if cols == 1:
+        return top.reshape(*lead, mb, nb)
+    flat = top.reshape(-1)
+    out = flat[0::cols].copy()
+    for c in range(1, cols):
+        np.maximum(out, flat[c::cols], out=out)
+    return out.reshape(*lead, mb, nb)
+
+
+def _narrow_tile_max(flat: np.ndarray, rows: int, cols: int, nb: int):
+    """`_tile_max_magnitude` of a matrix only `nb` tiles wide (flat: its bit patterns in
+    order): across the columns on the whole array, then down the rows one tile column at a
+    time."""
+    across = np.bitwise_and(flat[0::cols], _MAGNITUDE)
+    column = np.empty_like(across)
+    for c in range(1, cols):
+        np.maximum(across, np.bitwise_and(flat[c::cols], _MAGNITUDE, out=column), out=across)
+    across = across.reshape(-1, rows * nb)
+    out = np.empty((across.shape[0], nb), dtype=np.uint32)
+    for j in range(nb):
+        column = out[:, j]
+        np.maximum(across[:, j], across[:, nb + j], out=column)
+        for r in range(2, rows):
+            np.maximum(column, across[:, r * nb + j], out=column)
+    return out
+
+
 def _expand(per_tile: np.ndarray, cols: int) -> np.ndarray:
-    """Per-tile values (..., Mb, Nb) broadcastable over the tiled view (..., Mb, rows, Np)."""
-    return np.repeat(per_tile, cols, axis=-1)[..., :, None, :]
+    """Per-tile values (..., Mb, Nb) broadcastable over the tiled view (..., Mb, rows, Np).
+
+    Each value is written `cols` times by strided copies along the whole array (faster than
+    `np.repeat`, whose loop runs per value)."""
+    *lead, mb, nb = per_tile.shape
+    out = np.empty((per_tile.size, cols), dtype=per_tile.dtype)
+    flat = per_tile.reshape(-1)
+    for c in range(cols):
+        out[:, c] = flat
+    return out.reshape(*lead, mb, 1, nb * cols)
 
 
 def _round_scaled(s: np.ndarray, rounding: str) -> np.ndarray:
@@ -185,13 +243,22 @@ def _tile_elements(mask: np.ndarray, t: _Tiling) -> tuple[np.ndarray, np.ndarray
 
 
 def _values(
-    t: _Tiling, bits: int, rounding: str, key, name: str, step, offset: int = 0
+    t: _Tiling,
+    bits: int,
+    rounding: str,
+    key,
+    name: str,
+    step,
+    offset: int = 0,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Quantized values q * 2^e, float32 (..., Mp, Np), int32 tile exponents and a mask of
-    the tiles whose input is all zero. Stochastic draws start at `offset`."""
+    """Quantized values q * 2^e, float32 (..., Mp, Np) (in `out` when given), int32 tile
+    exponents and a mask of the tiles whose input is all zero. Stochastic draws start at
+    `offset`."""
     *lead, mp, np_ = t.padded.shape
     mb, nb = mp // t.rows, np_ // t.cols
-    out = np.empty(t.padded.shape, dtype=np.float32)
+    if out is None:
+        out = np.empty(t.padded.shape, dtype=np.float32)
     if out.size == 0:
         return out, np.zeros((*lead, mb, nb), np.int32), np.zeros((*lead, mb, nb), bool)
     e, amax = _tile_exponents(t, bits, out.view(np.uint32), name, step)
@@ -219,7 +286,7 @@ def _values(
             xt = t.padded.reshape(-1)[tie]
             out.reshape(-1)[tie] = xt + np.copysign(diff.reshape(-1)[tie], xt)
     # only a tile whose amax reaches (limit + 1/2) * 2^e rounds a value up to 2^(bits-1) * 2^e
-    saturating = amax >= _saturation_threshold(bits)[idx]
+    saturating = amax.view(np.uint32) >= _saturation_threshold(bits)[idx]
     flat_out = out.reshape(-1)
     if saturating.any():  # clip only the values of those tiles
         tiles, flat = _tile_elements(saturating, t)
@@ -707,29 +774,24 @@ class Quantized:
     exponents and code width they came from, and the per-line exponent bounds
     `gemm_quantized` derives from them, made once however many GEMMs read the copy.
 
-    The values are float32 (`values`, exact: a code has at most 16 bits) or, for a matrix
-    quantized in chunks, float64 (`wide`, converted while each chunk is in cache), the form
-    the exact GEMMs read; the other form is made on first use. `zero_tiles` marks the tiles
+    The values are float32 (`values`, exact: a code has at most 16 bits); the exact GEMMs
+    convert them to float64 a cache-sized chunk at a time. `zero_tiles` marks the tiles
     whose input was all zero (quantization knows them), so the bounds need no scan of the
     values."""
 
-    __slots__ = ("_lines", "_values", "bits", "block", "exponents", "wide", "zero_tiles")
+    __slots__ = ("_lines", "bits", "block", "exponents", "values", "zero_tiles")
 
     def __init__(
         self,
-        values: np.ndarray | None,
+        values: np.ndarray,
         exponents: np.ndarray,
         bits: int,
         block: tuple[int, int],
         zero_tiles: np.ndarray,
-        *,
-        wide: np.ndarray | None = None,
     ):
-        held = values if values is not None else wide
-        if held is None or held.ndim != 2:
+        if values.ndim != 2:
             raise ValueError("a Quantized holds a matrix")
-        self._values = values
-        self.wide = wide
+        self.values = values
         self.exponents = exponents  # int, (Mp / block rows, Np / block cols)
         self.bits = bits
         self.block = block
@@ -737,16 +799,8 @@ class Quantized:
         self._lines: dict[int, _LineRange] = {}
 
     @property
-    def values(self) -> np.ndarray:
-        """The values as float32 (from `wide` on first use: exact)."""
-        if self._values is None:
-            self._values = np.empty(self.wide.shape, dtype=np.float32)
-            _copy(self._values, self.wide)
-        return self._values
-
-    @property
     def shape(self) -> tuple[int, ...]:
-        return (self._values if self._values is not None else self.wide).shape
+        return self.values.shape
 
     def line_range(self, axis: int) -> _LineRange:
         """Bounds of the lines running along `axis` (1: rows, 0: columns) from the tile
@@ -763,16 +817,36 @@ class Quantized:
         zero = self.zero_tiles
         if zero.any():
             e = e.astype(np.int64)
-            lo = np.where(zero, np.iinfo(np.int64).max, e).min(axis=axis)
-            hi = np.where(zero, np.iinfo(np.int64).min, e).max(axis=axis) + self.bits - 1
+            lo = _reduce_tiles(np.minimum, np.where(zero, np.iinfo(np.int64).max, e), axis)
+            hi = _reduce_tiles(np.maximum, np.where(zero, np.iinfo(np.int64).min, e), axis)
+            hi += self.bits - 1
             empty = lo == np.iinfo(np.int64).max
             lo[empty], hi[empty] = 0, 0
         else:  # the common case: no tile is all zero
-            lo = e.min(axis=axis).astype(np.int64)
-            hi = e.max(axis=axis).astype(np.int64) + self.bits - 1
+            lo = _reduce_tiles(np.minimum, e, axis).astype(np.int64)
+            hi = _reduce_tiles(np.maximum, e, axis).astype(np.int64) + self.bits - 1
         per_line = rows if axis == 1 else cols
         length = self.shape[0 if axis == 1 else 1]
         return _LineRange(np.repeat(hi, per_line)[:length], np.repeat(lo, per_line)[:length])
+
+
+#: Most tile columns for which `_reduce_tiles` goes column by column.
+_NARROW_TILE_COLUMNS = 4
+
+
+def _reduce_tiles(ufunc: np.ufunc, e: np.ndarray, axis: int) -> np.ndarray:
+    """`ufunc.reduce(e, axis=axis)` of a matrix of per-tile values. For a matrix a few tiles
+    wide (a tensor-train core's narrow operands) it goes column by column: NumPy's
+    reduction along or across rows that short runs a loop per row."""
+    count = e.shape[1]
+    if not 0 < count <= _NARROW_TILE_COLUMNS or e.shape[0] == 0:
+        return ufunc.reduce(e, axis=axis)
+    if axis == 0:
+        return np.array([ufunc.reduce(e[:, c]) for c in range(count)], dtype=e.dtype)
+    out = e[:, 0].copy()
+    for c in range(1, count):
+        ufunc(out, e[:, c], out=out)
+    return out
 
 
 def gemm_quantized(
@@ -785,30 +859,34 @@ def gemm_quantized(
     over chunks of the operands, converted chunk by chunk, give the exact sum, and casting it
     rounds once; when they show that even float32 holds every partial sum exactly (narrow
     spans and a short reduction, as in a first or last layer), a float32 GEMM gives the
-    result directly. Otherwise `gemm` runs on the values (see `_quantized_route`).
+    result directly; when that holds for most rows of op(a), the float32 GEMM gives those
+    and float64 the others. Otherwise `gemm` runs on the values (see `_quantized_route`).
     """
     route = _quantized_route(a, b, transpose_a, transpose_b)
+    opa, opb = _operand(a, transpose_a), _operand(b, transpose_b)
     if route.kind == "groups":
-        return _grouped_product(_operand(a, transpose_a), _operand(b, transpose_b), route.groups)
+        return _grouped_product(opa, opb, route.groups)
     if route.kind == "values":
         return gemm(a.values, b.values, transpose_a=transpose_a, transpose_b=transpose_b)
-    if route.kind == "float32":
-        opa = a.values.T if transpose_a else a.values
-        opb = b.values.T if transpose_b else b.values
-        out = parallel.matmul(opa, opb)
-        out += np.float32(0.0)  # an exact zero is +0.0 whatever the signs of the products
-        return out
-    return _float64_product_rounded(_operand(a, transpose_a), _operand(b, transpose_b))
+    if route.kind == "float64":
+        return _float64_product_rounded(opa, opb)
+    out = parallel.matmul(opa, opb)
+    out += np.float32(0.0)  # an exact zero is +0.0 whatever the signs of the products
+    if route.kind == "split":
+        out[route.rows] = _float64_product_rounded(opa[route.rows], opb)
+    return out
 
 
 class _Route(NamedTuple):
     """How op(a) @ op(b) of two `Quantized` is computed exactly: `kind` is "float32" (one
-    float32 GEMM is exact), "float64" (float64 GEMMs are exact), "groups" (a float64 GEMM per
-    reduction group of `groups` is exact, see `_reduction_groups`) or "values" (`gemm` on the
-    values)."""
+    float32 GEMM is exact), "split" (a float32 GEMM is exact but for the rows of op(a) in
+    `rows`, whose float64 GEMM is), "float64" (float64 GEMMs are exact), "groups" (a float64
+    GEMM per reduction group of `groups` is exact, see `_reduction_groups`) or "values"
+    (`gemm` on the values)."""
 
     kind: str
     groups: list | None = None
+    rows: np.ndarray | None = None
 
 
 def _quantized_route(a: Quantized, b: Quantized, transpose_a: bool, transpose_b: bool) -> _Route:
@@ -827,21 +905,38 @@ def _quantized_route(a: Quantized, b: Quantized, transpose_a: bool, transpose_b:
             kb = b.line_range(0 if transpose_b else 1)
             groups = _reduction_groups(ka, kb, budget)
             if groups is not None:
-                return _Route("groups", groups)
+                # one group: every product is within the budget of every other, so float64
+                # sums them all exactly (indices left out contribute only zeros)
+                return _Route("float64") if len(groups) <= 1 else _Route("groups", groups)
         return _Route("values")
-    if _exact_in_float32(ra, rb, k):
+    exact_rows = _rows_exact_in_float32(ra, rb, k)
+    if exact_rows.all():
         return _Route("float32")
+    if exact_rows.size >= _SPLIT_MIN_ROWS:
+        inexact = np.flatnonzero(~exact_rows)
+        if inexact.size <= exact_rows.size * _SPLIT_MAX_FLOAT64:
+            return _Route("split", rows=inexact)
     return _Route("float64")
 
 
+#: Fewest rows of op(a) for which a GEMM splits into float32 and float64 rows, and the most
+#: (as a fraction of them) float64 rows it takes: a float32 GEMM of all rows and a float64
+#: one of those few cost less than one float64 GEMM of all (about twice a float32 one).
+_SPLIT_MIN_ROWS = 1024
+_SPLIT_MAX_FLOAT64 = 0.25
+
+
 def _operand(q: Quantized, transpose: bool) -> np.ndarray:
-    """op(q) for a float64 GEMM: the float64 values when held, else the float32 ones."""
-    x = q.wide if q.wide is not None else q.values
-    return x.T if transpose else x
+    """op(q)'s values."""
+    return q.values.T if transpose else q.values
 
 
-#: Most groups `_reduction_groups` cuts a reduction into (more go to `gemm`'s exact path).
+#: Most groups `_reduction_groups` cuts a reduction into (more go to `gemm`'s exact path),
+#: unless the reduction is long: then one group per _GROUP_INDICES indices it holds, as a
+#: group's cost (a GEMM call, an exact addition of its m x n sums) is small next to the work
+#: of that many indices, and `gemm`'s exact path costs several GEMMs over all of them.
 _MAX_GROUPS = 16
+_GROUP_INDICES = 512
 
 
 def _reduction_groups(ka: _LineRange, kb: _LineRange, budget: int) -> list | None:
@@ -853,18 +948,23 @@ def _reduction_groups(ka: _LineRange, kb: _LineRange, budget: int) -> list | Non
     hk = ka.hi + kb.hi, or only zeros (left out). Sorted by hk, indices are cut into runs
     whose largest hk and smallest lk differ by at most `budget` (53 - ceil(log2 K)), the
     condition of `gemm`'s fast path for each run's GEMM. None when one index alone is wider
-    than that or more than _MAX_GROUPS runs would be needed: a long reduction over rows of
-    very different magnitudes (a weight gradient over many points) usually needs two or
-    three.
+    than that or more runs would be needed than _MAX_GROUPS or one per _GROUP_INDICES live
+    indices: a long reduction over rows of very different magnitudes (a weight gradient
+    over many points) usually needs two or three.
     """
     hk, lk = ka.hi + kb.hi, ka.lo + kb.lo
     live = np.flatnonzero((ka.hi != ka.lo) & (kb.hi != kb.lo))
+    if live.size == 0:
+        return []
+    if hk[live].max() - lk[live].min() <= budget:  # one group: no need to sort
+        return [(live, int(lk[live].min()))]
     order = live[np.argsort(-hk[live], kind="stable")]
     high, low = hk[order], lk[order]
+    most = max(_MAX_GROUPS, live.size // _GROUP_INDICES)
     groups = []
     start = 0
     while start < order.size:
-        if len(groups) == _MAX_GROUPS:
+        if len(groups) == most:
             return None
         lowest = np.minimum.accumulate(low[start:])
         fits = high[start] - lowest <= budget
@@ -897,80 +997,119 @@ def _grouped_product(opa: np.ndarray, opb: np.ndarray, groups: list) -> np.ndarr
 
 
 def _exact_in_float32(ra: _LineRange, rb: _LineRange, k: int) -> bool:
-    """Whether every partial sum of op(a) @ op(b) is a normal float32 or zero.
+    """Whether every partial sum of op(a) @ op(b) is a normal float32 or zero: that of
+    every row (`_rows_exact_in_float32`)."""
+    return bool(_rows_exact_in_float32(ra, rb, k).all())
+
+
+def _rows_exact_in_float32(ra: _LineRange, rb: _LineRange, k: int) -> np.ndarray:
+    """Per row i of op(a), whether every partial sum of its outputs is a normal float32 or
+    zero.
 
     Partial sums of output (i, j) are multiples of 2^(lo_a[i] + lo_b[j]) below
     2^(hi_a[i] + hi_b[j] + ceil(log2 K)): exact in float32 when those exponents differ by at
     most 24, with the lowest at or above 2^-126 (no subnormals, which some kernels flush)
-    and the highest at most 2^127.
+    and the highest at most 2^127; row i takes the widest, lowest and highest column j.
     """
     log_k = (k - 1).bit_length()
-    span = int((ra.hi - ra.lo).max(initial=0)) + int((rb.hi - rb.lo).max(initial=0))
-    lowest = int(ra.lo.min(initial=0)) + int(rb.lo.min(initial=0))
-    highest = int(ra.hi.max(initial=0)) + int(rb.hi.max(initial=0)) + log_k
-    return span + log_k <= 24 and lowest >= -126 and highest <= 127
+    span_b = int((rb.hi - rb.lo).max(initial=0))
+    lowest_b = int(rb.lo.min(initial=0))
+    highest_b = int(rb.hi.max(initial=0))
+    return (
+        (ra.hi - ra.lo + span_b + log_k <= 24)
+        & (ra.lo + lowest_b >= -126)
+        & (ra.hi + highest_b + log_k <= 127)
+    )
 
 
-#: float64 bytes of one operand chunk converted per GEMM call (cache-sized, BLAS-sized)
-_GEMM_CHUNK_BYTES = 1 << 23
+#: float64 bytes of one operand chunk converted per GEMM call: it stays in the core's cache
+#: while BLAS reads it, and the call is still large enough to run at full speed
+_GEMM_CHUNK_BYTES = 1 << 21
 
 
 def _float64_product_rounded(opa: np.ndarray, opb: np.ndarray) -> np.ndarray:
     """opa @ opb computed in float64 and cast to float32, for operands (float32 or float64)
     whose float64 partial sums are exact in any order or grouping: the rows of opa (or, for
-    a long reduction, the reduction) go in chunks, so no full float64 copy of a float32
-    operand is made, and the row chunks are converted on the thread pool."""
+    a long reduction, the reduction) go in blocks on the thread pool, each converted,
+    multiplied and rounded a cache-sized chunk at a time, so no full float64 copy of a
+    float32 operand or of the product is made."""
     (m, k), n = opa.shape, opb.shape[1]
     out = np.empty((m, n), dtype=np.float32)
-    if m >= k:
-        b64 = opb.astype(np.float64, copy=False)
-        step = max(1, _GEMM_CHUNK_BYTES // (8 * max(k, n)))
-        a64 = None if opa.dtype == np.float64 else np.empty((min(step, m), k), dtype=np.float64)
-        c64 = np.empty((min(step, m), n), dtype=np.float64)
-        for start in range(0, m, step):
-            stop = min(start + step, m)
-            if a64 is None:
-                chunk = opa[start:stop]
-            else:
-                chunk = a64[: stop - start]
-                _copy(chunk, opa[start:stop])
-            parallel.matmul(chunk, b64, out=c64[: stop - start])
-            _copy(out[start:stop], c64[: stop - start])
+    if m < k:
+        _copy(out, _float64_reduction(opa, opb))
         return out
-    _copy(out, _float64_reduction(opa, opb))
+    b64 = opb.astype(np.float64, copy=False)
+    step = max(1, _GEMM_CHUNK_BYTES // (8 * max(k, n)))
+
+    def rows(start: int, stop: int) -> None:
+        product = np.empty((min(step, stop - start), n), dtype=np.float64)
+        for first in range(start, stop, step):
+            last = min(first + step, stop)
+            chunk = opa[first:last].astype(np.float64, copy=False)
+            np.matmul(chunk, b64, out=product[: last - first])
+            _round_to(out[first:last], product[: last - first])
+
+    parallel.for_row_chunks(m, threads.gemm_block_rows(m, k, n, np.float64), rows)
     return out
 
 
 def _float64_reduction(opa: np.ndarray, opb: np.ndarray, index=None) -> np.ndarray:
     """The float64 sum over reduction positions k (`index`, or all) of op(a)[:, k] op(b)[k, :],
     for sums float64 holds exactly in any order: float64 operands are read as they are,
-    float32 ones converted a chunk of positions at a time (no full float64 copy)."""
+    float32 ones converted a chunk of positions at a time (no full float64 copy). As every
+    grouping gives the same exact sums, the positions go in parts on the thread pool."""
     (m, k), n = opa.shape, opb.shape[1]
     if index is None and opa.dtype == np.float64 and opb.dtype == np.float64:
         return parallel.matmul(opa, opb)
     count = k if index is None else index.size
     step = max(1, _GEMM_CHUNK_BYTES // (8 * max(m, n)))
-    total = np.zeros((m, n), dtype=np.float64)
-    for start in range(0, count, step):
-        if index is None:
-            chosen = slice(start, min(start + step, count))
-        else:
-            chosen = index[start : start + step]
-        a_part = opa[:, chosen].astype(np.float64, copy=False)
-        total += parallel.matmul(a_part, opb[chosen].astype(np.float64, copy=False))
+    parts = max(1, min(parallel.workers(), m * n * count // threads.GEMM_MACS_PER_BLOCK[8]))
+    totals = []
+
+    def positions(start: int, stop: int) -> None:
+        total = np.zeros((m, n), dtype=np.float64)
+        product = np.empty((m, n), dtype=np.float64)
+        for first in range(start, stop, step):
+            last = min(first + step, stop)
+            chosen = slice(first, last) if index is None else index[first:last]
+            a_part = _reduction_slice(opa, chosen, 1)
+            b_part = _reduction_slice(opb, chosen, 0)
+            total += np.matmul(a_part, b_part, out=product)
+        totals.append(total)
+
+    parallel.for_row_chunks(count, -(-count // parts), positions)
+    total = totals[0]
+    for other in totals[1:]:
+        total += other
     return total
 
 
+def _reduction_slice(op: np.ndarray, chosen, axis: int) -> np.ndarray:
+    """float64 op[:, chosen] (axis 1) or op[chosen] (axis 0): an index array gathers whole
+    rows of the array `op` views (op.T when op is a transposed one), streaming memory."""
+    if isinstance(chosen, slice):
+        part = op[:, chosen] if axis == 1 else op[chosen]
+    elif axis == 1 and op.T.flags.c_contiguous:
+        part = op.T[chosen].T
+    else:
+        part = np.take(op, chosen, axis=axis)
+    return part.astype(np.float64, copy=False)
+
+
+def _round_to(dst: np.ndarray, src: np.ndarray) -> None:
+    """dst[...] = float64 src rounded to float32 (to nearest even, overflow to infinity;
+    + 0.0 turns an exact zero into +0.0 whatever the signs of its products)."""
+    with np.errstate(over="ignore"):
+        np.add(src, 0.0, out=dst, casting="same_kind")
+
+
 def _copy(dst: np.ndarray, src: np.ndarray) -> None:
-    """dst[...] = src converted to dst's dtype (float64 -> float32 rounds to nearest even;
-    + 0.0 turns an exact zero into +0.0 whatever the signs of its products), by rows, on
-    the thread pool when there is enough work."""
+    """`_round_to(dst, src)` by rows, on the thread pool when there is enough work."""
     rows, cols = dst.shape
     pieces = parallel.workers() if rows * cols >= parallel.CHUNK_ELEMENTS else 1
 
     def part(start: int, stop: int) -> None:
-        with np.errstate(over="ignore"):  # overflow to inf is the rounding asked for
-            np.add(src[start:stop], 0.0, out=dst[start:stop], casting="same_kind")
+        _round_to(dst[start:stop], src[start:stop])
 
     parallel.for_row_chunks(rows, -(-rows // pieces), part)
 
@@ -978,29 +1117,32 @@ def _copy(dst: np.ndarray, src: np.ndarray) -> None:
 def _matrix_values(
     x, edge: int, rows: int, bits: int, rounding: str, key, name, step, offset: int = 0
 ):
-    """`_values` of matrix `x` in tiles of `rows` x `edge`: (values, exponents, zero tiles,
-    wide), the values cropped to the shape of `x`; stochastic draws start at `offset`.
+    """`_values` of matrix `x` in tiles of `rows` x `edge`: (values, exponents, zero tiles),
+    the values cropped to the shape of `x`; stochastic draws start at `offset`.
 
     Tiles are independent, so large matrices go in chunks of whole tile rows on the
-    runtime's thread pool, and their values come as float64 (`wide`, values None), converted
-    while each chunk is in cache: the exact GEMMs read float64. Small matrices, and
-    stochastic rounding (whose draws follow the element index in the whole tensor), go in
-    one piece and give float32 values (wide None)."""
+    runtime's thread pool, each chunk's passes running while it is in cache. Small matrices,
+    and stochastic rounding (whose draws follow the element index in the whole tensor), go
+    in one piece."""
     m, n = x.shape
     chunk = parallel.chunk_rows(n, align=rows)
     if m <= chunk or rounding == "stochastic":
         t = _tile(x, edge, rows=rows)
         values, e, zero = _values(t, bits, rounding, key, name, step, offset)
-        return _crop(values, x.shape), e, zero, None
-    wide = np.empty(x.shape, dtype=np.float64)
+        return _crop(values, x.shape), e, zero
+    values = np.empty(x.shape, dtype=np.float32)
     e = np.empty((-(-m // rows), -(-n // edge)), dtype=np.int32)
     zero = np.empty(e.shape, dtype=bool)
 
     def run(start: int, stop: int) -> None:
+        t = _tile(x[start:stop], edge, rows=rows)
+        # a chunk needing no padding (all but perhaps the last) is quantized in place
+        direct = t.padded.shape == (stop - start, n)
         part, part_e, part_zero = _values(
-            _tile(x[start:stop], edge, rows=rows), bits, rounding, key, name, step
+            t, bits, rounding, key, name, step, out=values[start:stop] if direct else None
         )
-        np.copyto(wide[start:stop], part[: stop - start, :n])  # float32 -> float64: exact
+        if not direct:
+            values[start:stop] = part[: stop - start, :n]
         tiles = slice(start // rows, start // rows + part_e.shape[0])
         e[tiles] = part_e
         zero[tiles] = part_zero
@@ -1009,7 +1151,7 @@ def _matrix_values(
         parallel.for_row_chunks(m, chunk, run)
     except UserError:  # non-finite input: name its index in the whole tensor
         raise non_finite_error(x, name, step) from None
-    return None, e, zero, wide
+    return values, e, zero
 
 
 def quantize_matrix(
@@ -1036,20 +1178,17 @@ def quantize_matrix(
         _check_settings(bits, edge, rounding, key)
         if step is None and key is not None:
             step = key[1]
-        values, e, zero, wide = _matrix_values(
-            x, edge, rows, bits, rounding, key, name, step, offset
-        )
-        return Quantized(values, e, bits, block, zero_tiles=zero, wide=wide)
+        values, e, zero = _matrix_values(x, edge, rows, bits, rounding, key, name, step, offset)
+        return Quantized(values, e, bits, block, zero_tiles=zero)
     if cols != 1:
         raise ValueError(f"blocks are square, 1 x b or b x 1, got {rows}x{cols}")
     if offset:
         raise ValueError("b x 1 runs draw by the transposed tensor's index: no element offset")
     flipped = quantize_matrix(x.T, bits, (1, rows), rounding, key=key, name=name, step=step)
     return Quantized(
-        np.ascontiguousarray(flipped.values.T) if flipped.wide is None else None,
+        np.ascontiguousarray(flipped.values.T),
         flipped.exponents.T,
         bits,
         (rows, 1),
         zero_tiles=flipped.zero_tiles.T,
-        wide=None if flipped.wide is None else np.ascontiguousarray(flipped.wide.T),
     )
