@@ -116,15 +116,22 @@ def _choose_tiling(
             if not lowering.accumulators_fit():
                 return None  # the sums are the parameters' size whatever the tiles
             if lowering.values_fit_dram():
-                chosen = budget
+                chosen = lowering
                 if lowering.body_values_on_chip():
                     break
         budget //= 2
-    if chosen is None:
+    return chosen
+
+
+def _run_if_fits(lowering: StepLowering | None):
+    """The instructions of `lowering` (`StepLowering.run`), or None when there is none or a
+    tile's ops do not fit in the memories beside the loops' sums."""
+    if lowering is None:
         return None
-    trial = module.clone()
-    TilePointsPass(bytes=chosen, optional=True).apply(ctx, trial)
-    return StepLowering(_step_of(trial), batch, cfg)
+    try:
+        return lowering.run()
+    except PassError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -159,18 +166,13 @@ class LowerToPintaPass(ModulePass):
         lowered = None
         if onchip and not lowering.plan.has_loops:
             tiled = _choose_tiling(ctx, op, batch, cfg)
-            try:
-                lowered = None if tiled is None else tiled.run()
-            except PassError:
-                lowered = None  # the tiles' ops do not fit beside the sums: the whole step
-            else:
-                if tiled is not None:
-                    tiled_step = tiled.f
-                    tiled_step.detach()
-                    op.body.block.insert_op_before(tiled_step, step)
-                    step.detach()
-                    step.erase()
-                    step, lowering = tiled_step, tiled
+            lowered = _run_if_fits(tiled)
+            if lowered is not None:  # the tiled step replaces the whole one
+                tiled.f.detach()
+                op.body.block.insert_op_before(tiled.f, step)
+                step.detach()
+                step.erase()
+                step, lowering = tiled.f, tiled
         _, dram_words, code = lowered or lowering.run()
         code = schedule(code, cfg)
         program = program_op(STEP, lowering, code, dram_words)

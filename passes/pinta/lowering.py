@@ -1,21 +1,15 @@
 """The instructions of a training step, op by op, in tiles (before scheduling and tokens).
 
-The values get their DRAM homes first (`memory.place`; this module decides which ops are
-views that share their operand's home). Then each op of the step's execution plan
-(`pintac.runtime.plan`) streams its operands from their DRAM homes through the SPM in tiles
-along their leading dimension (rows, or points for the per-point Stein tensors), computes
-each tile with one or a few instructions, and stores the result tiles to the result's home.
-What must be whole for an op (a GEMM's weights, the residual of a mean square) is loaded
-once and stays for the op's tiles. The result is the instructions in a valid sequential
-order; `schedule.py` reorders them and adds the tokens.
-
-The rules follow the NumPy runtime's kernels exactly (the PINTA semantics call the same
-kernels), tile by tile: every kernel is row- or point-wise, or accumulates over row tiles in
-an order that equals the whole-tensor reduction (exact GEMM accumulation; column sums, and
-sums over a point's streams, which the runtime adds row after row).
-
-The ISA's field widths (`runtime/pinta/isa.py`) bound the tiles (`MAX_*`); the configuration's
-memory sizes bound the buffers, and a step that does not fit names the key to raise.
+The values get their homes first, in the SPM where they fit, else in DRAM (`memory`; this
+module decides which ops are views that share their operand's home). Then each op of the
+step's execution plan (`pintac.runtime.plan`) streams its operands from their homes through
+the SPM in tiles along their leading dimension (rows, or points for the per-point Stein
+tensors), computes each tile with one or a few instructions, and stores the result tiles to
+the result's home; a home in the SPM is read and written by on-chip copies (LOAD and STORE
+with `local`). A loop over tiles of points (`tile.loop`) is unrolled, its exact sums kept in
+ACC regions across the tiles. What must be whole for an op (a GEMM's weights, the residual
+of a mean square) is loaded once and stays for the op's tiles. The result is the
+instructions in a valid sequential order; `schedule.py` reorders them and adds the tokens.
 """
 
 from __future__ import annotations
@@ -41,6 +35,7 @@ from pintac.passes.pinta.memory import (
     Tile,
     body_values,
     capacities,
+    loop_values,
     place,
     place_body,
     place_on_chip,
@@ -50,7 +45,7 @@ from pintac.runtime.pinta import isa
 from pintac.runtime.pinta.codes import FORMATS
 from pintac.runtime.pinta.config import HardwareConfig
 from pintac.runtime.pinta.program import ConstantPool
-from pintac.runtime.plan import Loop, Plan, Step, all_values, build_plan
+from pintac.runtime.plan import Plan, Step, all_values, build_plan
 
 
 def _top(*fields: str) -> int:
@@ -230,13 +225,10 @@ class StepLowering:
             raise PassError(f"{self._describe(step)}: a loop over an empty batch", step.op)
         return [(first, min(size, batch - first)) for first in range(0, batch, size)]
 
-    def _body_values(self, loop: Loop) -> list[int]:
-        return [loop.first, loop.rows, *loop.carried, *(o for s in loop.steps for o in s.outputs)]
-
     def _set_tile_shapes(self, step: Step, rows: int) -> None:
         """The body values' shapes for a tile of `rows` points."""
         shapes = body_shapes(step.op, rows, self.shapes)
-        for i in self._body_values(step.body):
+        for i in loop_values(step.body):
             self.shape_of[i] = shapes[self.ssa[i]]
 
     def _local_roots(self, step: Step) -> tuple[set[int], dict[int, int]]:
@@ -247,7 +239,7 @@ class StepLowering:
             self.storage[y]: out
             for y, out in zip(loop.gathered, step.outputs[len(loop.carried) :], strict=True)
         }
-        inner = set(self._body_values(loop))
+        inner = set(loop_values(loop))
         local = {self.storage[i] for i in inner if self.storage[i] in inner}
         local -= set(gathered) | {self.storage[loop.rows], self.storage[loop.first]}
         return local, gathered
@@ -326,7 +318,7 @@ class StepLowering:
         block = self.loop_blocks[step.index]
         points = self.homes[step.inputs[0]]
         batch = points.units
-        for i in self._body_values(loop):
+        for i in loop_values(loop):
             r = self.storage[i]
             if r == loop.rows:
                 addr = points.addr + first * points.unit_words

@@ -1,15 +1,19 @@
-"""Where a step's values live on PINTA: DRAM homes with reused space, and SPM/ACC staging.
+"""Where a step's values live on PINTA: homes in the SPM or in DRAM, and SPM/ACC staging.
 
-Every value of the step has a DRAM home (`Home`), given by `place`. Parameters, optimizer
-state, points and losses have fixed homes the host reads and writes between steps
-(`HostTensor`); the others are placed by first fit over their lifetimes (the execution
-plan's), so a buffer is reused once its value is dead. A value shares the home of the value
-the lowering says holds it (views: reshapes, permutes that move no data, dequantize; results
-the plan computes in place).
+Every value of the step has a home (`Home`). Parameters, optimizer state, points and losses
+have fixed DRAM homes the host reads and writes between steps (`HostTensor`). The working
+values of the function's block go in the first part of the SPM where they fit, in order of
+preference, each at the lowest address free over its whole lifetime (`place_on_chip`); a
+loop body's values go by first fit over the body's own lifetimes, in the SPM above what is
+live there during the loop, else in a DRAM block that lives for the loop (`place_body`); the
+rest go in DRAM by first fit over their lifetimes (`place`), so a buffer is reused once its
+value is dead. A value shares the home of the value the lowering says holds it (views:
+reshapes, permutes that move no data, dequantize; results the plan computes in place; a
+loop's accumulators).
 
-Each op works through the SPM in tiles (`Staging`): buffers that stay for the whole op
-(weights of a GEMM, running sums) first, then two halves that successive tiles use in turn,
-so that the DMA of one tile overlaps the compute of the other.
+Each op works through the SPM in tiles (`Staging`), above the homes there: buffers that stay
+for the whole op (weights of a GEMM, running sums) first, then two halves that successive
+tiles use in turn, so that the DMA of one tile overlaps the compute of the other.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pintac.core.errors import PassError
 from pintac.runtime.pinta.codes import ADDRESS_BITS
 from pintac.runtime.pinta.config import HardwareConfig
-from pintac.runtime.plan import Plan
+from pintac.runtime.plan import Loop, Plan
 
 Shape = tuple[int, ...]
 
@@ -36,7 +40,7 @@ class Home:
     shape: Shape
     fmt: str = "f32"
     prec: str = "f32"
-    local: bool = False  # in the SPM (a loop body's value kept on chip), not in DRAM
+    local: bool = False  # in the SPM (a value kept on chip), not in DRAM
 
     @property
     def size(self) -> int:
@@ -110,15 +114,14 @@ class Placement:
     loop_base: dict[int, int] = field(default_factory=dict)  # by loop step: its block's address
 
 
+def loop_values(loop: Loop) -> list[int]:
+    """The values of a loop body: its arguments and what its steps compute."""
+    return [loop.first, loop.rows, *loop.carried, *(o for s in loop.steps for o in s.outputs)]
+
+
 def body_values(plan: Plan) -> set[int]:
-    """The values of the plan's loop bodies: their arguments and what their steps compute."""
-    inner: set[int] = set()
-    for step in plan.steps:
-        if step.body is not None:
-            loop = step.body
-            inner.update((loop.first, loop.rows, *loop.carried))
-            inner.update(o for s in loop.steps for o in s.outputs)
-    return inner
+    """The values of the plan's loop bodies."""
+    return {v for step in plan.steps if step.body is not None for v in loop_values(step.body)}
 
 
 @dataclass
