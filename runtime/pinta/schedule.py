@@ -29,10 +29,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pintac.runtime.pinta.access import Access
-from pintac.runtime.pinta.codes import QUEUES, dma_bytes
+from pintac.runtime.pinta.codes import QUEUES
 from pintac.runtime.pinta.errors import PintaTrap
-
-_DMA = ("LOAD", "STORE")
+from pintac.runtime.pinta.timing import DramChannel
 
 
 @dataclass
@@ -80,8 +79,7 @@ def run(instructions, cycles: list[int], cfg, text) -> Schedule:
         if abs(QUEUES.index(a) - QUEUES.index(b)) == 1
     }
     slots: list[Slot | None] = [None] * len(instructions)
-    channel_free = 0
-    bw = cfg.dram.bytes_per_cycle
+    channel = DramChannel(cfg)
     while True:
         best = None
         blocked = []
@@ -112,13 +110,8 @@ def run(instructions, cycles: list[int], cfg, text) -> Schedule:
             if getattr(ins, f"pop_{direction}"):
                 fifo[(_neighbour(q, direction), q)].popleft()
         channel_wait = 0
-        if ins.mnemonic in _DMA and ins.rows * ins.cols and not ins.local:
-            data = dma_bytes(ins.fmt, ins.rows, ins.cols)
-            ask = start + cfg.dram.latency
-            begin = max(ask, channel_free)
-            channel_wait = begin - ask
-            finish = begin + -(-data // bw)
-            channel_free = finish
+        if channel.uses(ins):
+            finish, channel_wait = channel.transfer(ins, start)
         else:
             finish = start + cycles[pc]
         for direction in ("prev", "next"):

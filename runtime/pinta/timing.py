@@ -38,6 +38,29 @@ def dma_cycles(ins, cfg) -> int:
     )
 
 
+class DramChannel:
+    """The DRAM channel the LOAD and STORE DMAs share, in the simulator's timing: after
+    `dram.latency`, a DMA's data phase waits until the channel is free, then moves its
+    bytes at `dram.bytes_per_cycle`. An on-chip copy (`local`) does not use it."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.free = 0  # the cycle the channel is next free
+
+    @staticmethod
+    def uses(ins) -> bool:
+        return ins.mnemonic in ("LOAD", "STORE") and ins.rows * ins.cols > 0 and not ins.local
+
+    def transfer(self, ins, start: int) -> tuple[int, int]:
+        """(finish, cycles its data phase waited for the channel) of a DMA issued at
+        `start`; the channel is busy until that finish."""
+        ask = start + self.cfg.dram.latency
+        begin = max(ask, self.free)
+        data = dma_bytes(ins.fmt, ins.rows, ins.cols)
+        self.free = begin + _ceil(data, self.cfg.dram.bytes_per_cycle)
+        return self.free, begin - ask
+
+
 def no_events(ins, cfg) -> dict[str, int]:
     return {}
 
