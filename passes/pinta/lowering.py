@@ -189,12 +189,19 @@ class StepLowering:
         while it fits, then the loops' own values (`_place_body`)."""
         self.storage = self._storage()
         members = self._members()
+        spans = {
+            r: (
+                min(self.plan.live_range(m)[0] for m in values),
+                max(self.plan.live_range(m)[1] for m in values),
+            )
+            for r, values in members.items()
+        }
         spm_homes, self.top_spm = place_on_chip(
-            self.plan,
-            self._on_chip_candidates(members),
-            members,
+            spans,
+            self._on_chip_candidates(members, spans),
             lambda r: math.prod(self.shape_of[r]),
             self.onchip_words,
+            len(self.plan.steps),
         )
         loop_words = {}
         for step in self.plan.steps:
@@ -258,7 +265,9 @@ class StepLowering:
                 members.setdefault(self.storage[v.index], []).append(v.index)
         return members
 
-    def _on_chip_candidates(self, members: dict[int, list[int]]) -> list[int]:
+    def _on_chip_candidates(
+        self, members: dict[int, list[int]], spans: dict[int, tuple[int, int]]
+    ) -> list[int]:
         """The storage roots of the function's block that may live in the SPM, in order of
         preference: what the loops read from before them (in every tile), then the other
         working values, each group by first step. Not host tensors nor what the step
@@ -272,9 +281,8 @@ class StepLowering:
             and r in self.shape_of
             and not isinstance(self._type(r), tile_ops.ExactType)
         ]
-        first = {r: min(self.plan.live_range(m)[0] for m in members[r]) for r in working}
         by_loops = self._read_by_loops()
-        return sorted(working, key=lambda r: (r not in by_loops, first[r]))
+        return sorted(working, key=lambda r: (r not in by_loops, spans[r][0]))
 
     def _read_by_loops(self) -> set[int]:
         """Storage roots of the values loops read from before them: what their bodies read

@@ -184,42 +184,35 @@ def place_body(
 
 
 def place_on_chip(
-    plan: Plan,
-    roots: Sequence[int],
-    members: Mapping[int, list[int]],
+    spans: Mapping[int, tuple[int, int]],
+    order: Sequence[int],
     words_of: Callable[[int], int],
     spm_words: int,
+    steps: int,
 ) -> tuple[dict[int, int], list[int]]:
-    """SPM homes (from address 0) for storage roots of the function's block, in the order of
-    `roots`: each at the lowest address free over its whole lifetime, if it ends within
-    `spm_words` (else it stays in DRAM); and the SPM words the placed ones take during each
-    step (the highest end of those live)."""
-    span = {
-        r: (
-            min(plan.live_range(m)[0] for m in members[r]),
-            max(plan.live_range(m)[1] for m in members[r]),
-        )
-        for r in roots
-    }
+    """SPM homes (from address 0) for values that live over `spans[r]` (first and last step,
+    -1 to `steps`), taken in `order`: each at the lowest address free over its whole span, if
+    it ends within `spm_words` (else it stays in DRAM); and, for each step 0..`steps`, the SPM
+    words the placed ones live then take (the highest end)."""
     placed: dict[int, int] = {}
-    used = [0] * (len(plan.steps) + 1)
-    for r in roots:
-        first, last = span[r]
+    used = [0] * (steps + 1)
+    for r in order:
+        first, last = spans[r]
         # the lowest address free over the whole span: above every placed block it overlaps
         busy = sorted(
             (placed[o], placed[o] + max(1, words_of(o)))
             for o in placed
-            if not (span[o][1] < first or last < span[o][0])
+            if not (spans[o][1] < first or last < spans[o][0])
         )
         at, size = 0, max(1, words_of(r))
-        for start, end in busy:
-            if start - at >= size:
+        for begin, end in busy:
+            if begin - at >= size:
                 break
             at = max(at, end)
         if at + size > spm_words:
             continue  # stays in DRAM
         placed[r] = at
-        for step in range(max(first, 0), min(last, len(plan.steps)) + 1):
+        for step in range(max(first, 0), min(last, steps) + 1):
             used[step] = max(used[step], at + size)
     return placed, used
 
