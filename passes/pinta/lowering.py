@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from xdsl.dialects import arith, func
 from xdsl.ir import Operation, OpResult
@@ -142,6 +142,7 @@ class StepLowering:
         self.loop_blocks: dict[int, BodyPlacement] = {}  # by loop step
         self.spm_reserved = 0  # SPM words [0, n) hold the body values of the loop lowered
         self.top_spm: list[int] = []  # by step: SPM words [0, n) hold values kept on chip
+        self.shadows: dict[tuple[int, int], int] = {}
 
     # ------------------------------------------------------------------------------ homes
 
@@ -196,13 +197,25 @@ class StepLowering:
             )
             for r, values in members.items()
         }
-        spm_homes, self.top_spm = place_on_chip(
+        # host tensors a loop reads (parameters): a copy in the SPM for the loop's tiles
+        shadows = {
+            ("shadow", step.index, i): i
+            for step in self.plan.steps
+            if step.body is not None
+            for i in self._host_tensors_read(step)
+        }
+        spans |= {key: (key[1], key[1]) for key in shadows}
+        placed, self.top_spm = place_on_chip(
             spans,
-            self._on_chip_candidates(members, spans),
-            lambda r: math.prod(self.shape_of[r]),
+            [*shadows, *self._on_chip_candidates(members, spans)],
+            lambda r: math.prod(self.shape_of[shadows.get(r, r)]),
             self.onchip_words,
             len(self.plan.steps),
         )
+        spm_homes = {r: at for r, at in placed.items() if r not in shadows}
+        self.shadows = {
+            key[1:]: at for key, at in placed.items() if key in shadows
+        }  # (loop step, value): SPM address
         loop_words = {}
         for step in self.plan.steps:
             if step.body is not None:
@@ -284,6 +297,22 @@ class StepLowering:
         by_loops = self._read_by_loops()
         return sorted(working, key=lambda r: (r not in by_loops, spans[r][0]))
 
+    def _host_tensors_read(self, step: Step) -> list[int]:
+        """The host's tensors (parameters) a loop body reads, but its points."""
+        inner = set(loop_values(step.body))
+        return sorted(
+            {
+                i
+                for s in step.body.steps
+                for i in s.inputs
+                if i not in inner
+                and self.plan.values[i].producer is None
+                and i != step.inputs[0]
+                and i in self.shape_of
+                and self.shape_of[i]
+            }
+        )
+
     def _read_by_loops(self) -> set[int]:
         """Storage roots of the values loops read from before them: what their bodies read
         from outside, and their running column sums."""
@@ -355,6 +384,12 @@ class StepLowering:
         loop = step.body
         self.in_loop = True
         self.spm_reserved = self.loop_blocks[step.index].spm_words
+        in_dram = {}
+        for (at_step, i), at in self.shadows.items():
+            if at_step == step.index:  # read once into the SPM for every tile
+                in_dram[i] = self.homes[i]
+                self.load(i, 0, in_dram[i].units, at)
+                self.homes[i] = replace(in_dram[i], addr=at, local=True)
         for first, rows in self._tile_rows(step):
             self._set_tile_shapes(step, rows)
             self._home_tile(step, first)
@@ -362,6 +397,7 @@ class StepLowering:
             self.first_tile = first == 0
             for inner in loop.steps:
                 self._lower(inner)
+        self.homes |= in_dram
         self.in_loop = False
         self.spm_reserved = 0
 
