@@ -9,6 +9,12 @@ the threads pintac may use, which busy-wait for each other when other processes 
 cores. `OPENBLAS_NUM_THREADS=1` puts both on one thread and compares the code alone;
 `benchmarks/threads.py` compares thread settings.
 
+The GEMM-bound limit: the compiled step's multiply-adds (every GEMM of one step, counted at
+`pintac.runtime.parallel.matmul`) at the rate of a tall float32 GEMM, (pde·(2K+1) x width) by
+(width x width), timed between the steps in the same loop, the faster of the runtime's GEMM
+(row blocks on its pool) and one BLAS call on all threads. The report gives the compiled
+step's fraction of it (limit / step time).
+
     python benchmarks/step_time.py                 # paper sizes, 7 timed steps each
     python benchmarks/step_time.py --pairs 64 --repeats 5 --json out.json
     OPENBLAS_NUM_THREADS=1 python benchmarks/step_time.py   # one thread each
@@ -37,6 +43,42 @@ def load_handwritten():
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def count_gemm_macs(run_step) -> int:
+    """The multiply-adds of the GEMMs `run_step()` computes through the runtime's GEMM."""
+    from pintac.runtime import parallel
+
+    total = 0
+    matmul = parallel.matmul
+
+    def counting(a, b, out=None):
+        nonlocal total
+        total += int(np.prod(a.shape)) * b.shape[-1]
+        return matmul(a, b, out)
+
+    parallel.matmul = counting
+    try:
+        run_step()
+    finally:
+        parallel.matmul = matmul
+    return total
+
+
+def tall_sgemm_seconds(a: np.ndarray, b: np.ndarray, blas_threads: int) -> float:
+    """Seconds of a·b: the faster of the runtime's GEMM and one BLAS call on all threads."""
+    from threadpoolctl import threadpool_limits
+
+    from pintac.runtime import parallel
+
+    t0 = time.perf_counter()
+    parallel.matmul(a, b)
+    t1 = time.perf_counter()
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        t2 = time.perf_counter()
+        np.matmul(a, b)
+        t3 = time.perf_counter()
+    return min(t1 - t0, t3 - t2)
 
 
 def main(argv=None) -> int:
@@ -77,7 +119,12 @@ def main(argv=None) -> int:
     )
     hw.init(0)
 
-    compiled, handwritten = [], []
+    macs = count_gemm_macs(lambda: trainer.train(1))
+    rng = np.random.default_rng(0)
+    tall = rng.normal(size=(args.pde * (2 * args.pairs + 1), args.width)).astype(np.float32)
+    square = rng.normal(size=(args.width, args.width)).astype(np.float32)
+
+    compiled, handwritten, sgemm = [], [], []
     for step in range(args.repeats + 1):  # step 0 warms up both (buffers, thread pools)
         points = program.batch(0, step)
         with threadpool_limits(limits=threads.available(), user_api="blas"):
@@ -86,15 +133,23 @@ def main(argv=None) -> int:
             t1 = time.perf_counter()
         trainer.train(1)
         t2 = time.perf_counter()
+        sgemm_s = tall_sgemm_seconds(tall, square, threads.available())
         if step:
             handwritten.append(t1 - t0)
             compiled.append(t2 - t1)
+            sgemm.append(sgemm_s)
+    sgemm_rate = tall.size * square.shape[1] / statistics.median(sgemm)  # multiply-adds/s
+    gemm_bound_s = macs / sgemm_rate
     result = {
         "sizes": vars(args),
         "compiled_median_s": statistics.median(compiled),
         "handwritten_median_s": statistics.median(handwritten),
         "ratio_compiled_over_handwritten": statistics.median(compiled)
         / statistics.median(handwritten),
+        "gemm_macs_per_step": macs,
+        "tall_sgemm_gflops": 2 * sgemm_rate / 1e9,
+        "gemm_bound_s": gemm_bound_s,
+        "compiled_fraction_of_gemm_bound": gemm_bound_s / statistics.median(compiled),
         "compiled_s": compiled,
         "handwritten_s": handwritten,
         "numpy": np.__version__,
@@ -102,7 +157,10 @@ def main(argv=None) -> int:
     print(
         f"step time, median of {args.repeats}: compiled {result['compiled_median_s'] * 1e3:.1f} ms, "
         f"hand-written {result['handwritten_median_s'] * 1e3:.1f} ms, "
-        f"ratio {result['ratio_compiled_over_handwritten']:.3f}"
+        f"ratio {result['ratio_compiled_over_handwritten']:.3f}\n"
+        f"GEMM-bound limit {gemm_bound_s * 1e3:.1f} ms ({macs / 1e9:.2f} G multiply-adds at "
+        f"{result['tall_sgemm_gflops']:.1f} GFLOP/s): the compiled step at "
+        f"{result['compiled_fraction_of_gemm_bound']:.0%} of it"
     )
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")

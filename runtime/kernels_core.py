@@ -4,6 +4,11 @@ Every kernel takes and returns float32 arrays (scalars `tensor<f32>` are 0-d arr
 modifies an operand only when called with it as `out=`, which the execution plan does when
 that operand dies at the op. Kernels keep the dtype of their data operands, so the same graph
 can be run in float64 to check gradients against finite differences.
+
+Besides the ops' kernels, the generated step calls `bias_activation` (a bias add and the
+activation that overwrites it) and `activation`: the same operations on each element as the
+kernels they stand for, in chunks of rows on the thread pool, so the same bits with no
+temporary the size of the batch.
 """
 
 from __future__ import annotations
@@ -80,6 +85,45 @@ def bias_add(x, b, out=None):
     return np.add(x, b, out=out)
 
 
+def bias_activation(x, b, out=None, *, activation: str):
+    """φ(x + b): `train.bias_add` then the activation, in row chunks on the pool, each chunk
+    written once and transformed while in cache. The same operations per element as the two
+    kernels (both elementwise), so the same bits; the generated step calls it where the
+    activation overwrites the sum, which dies there."""
+    fn = ACTIVATIONS[activation].fn
+    if out is None:
+        out = np.empty(x.shape, np.result_type(x, b))
+
+    def run(start: int, stop: int) -> None:
+        part = out[start:stop]
+        np.add(x[start:stop], b, out=part)
+        fn(part, out=part)
+
+    parallel.for_row_chunks(len(x), parallel.chunk_rows(_row_elements(x)), run)
+    return out
+
+
+def activation(z, out=None, *, activation: str):
+    """The activation's table entry `fn` applied to z, in row chunks on the pool: the same
+    bits as `fn(z, out=out)` (an elementwise function of each element alone)."""
+    fn = ACTIVATIONS[activation].fn
+    if z.ndim == 0:
+        return fn(z, out=out)
+    if out is None:
+        out = np.empty(z.shape, fn(z[:0]).dtype)
+
+    def run(start: int, stop: int) -> None:
+        fn(z[start:stop], out=out[start:stop])
+
+    parallel.for_row_chunks(len(z), parallel.chunk_rows(_row_elements(z)), run)
+    return out
+
+
+def _row_elements(x) -> int:
+    """Elements per row (along axis 0) of x."""
+    return x.size // len(x) if len(x) else 1
+
+
 @kernel(train.ColumnSumOp)
 def column_sum(x):
     """Σ over the rows, from +0 adding row 0, row 1, ... in order: the order a sum over row
@@ -94,9 +138,21 @@ def column_sum(x):
 
 @kernel(train.ActivationGradOp)
 def activation_grad(saved, dy, out=None, *, activation: str):
-    """φ'(z) · dy, φ' from the saved value by the activation's table entry."""
-    d = ACTIVATIONS[activation].derivative(saved)
-    return np.multiply(d, dy, out=d if out is None else out)
+    """φ'(z) · dy, φ' from the saved value by the activation's table entry. In row chunks
+    on the pool when both operands have the result's shape: φ' of a chunk is a chunk-sized
+    temporary, used while in cache (the same operations per element, so the same bits)."""
+    derivative = ACTIVATIONS[activation].derivative
+    if saved.shape != dy.shape or saved.ndim == 0:
+        d = derivative(saved)
+        return np.multiply(d, dy, out=d if out is None else out)
+    if out is None:
+        out = np.empty(saved.shape, derivative(saved[:0]).dtype)
+
+    def run(start: int, stop: int) -> None:
+        np.multiply(derivative(saved[start:stop]), dy[start:stop], out=out[start:stop])
+
+    parallel.for_row_chunks(len(saved), parallel.chunk_rows(_row_elements(saved)), run)
+    return out
 
 
 @kernel(train.FlattenOp)

@@ -123,20 +123,26 @@ def _plus_minus(values: np.ndarray, k: int, differences: bool) -> tuple[np.ndarr
     return values[:, 1 : k + 1, 0], values[:, k + 1 :, 0]
 
 
-def _sq_norms(delta: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """‖δ_k restricted to [lo, hi)‖² per point and pair: (N, K), a fresh array."""
+def _sq_norms(delta: np.ndarray, lo: int, hi: int, out: np.ndarray | None = None) -> np.ndarray:
+    """‖δ_k restricted to [lo, hi)‖² per point and pair: (N, K), in `out` or a fresh array."""
     if hi - lo <= _FEW_COORDS:
-        w = np.square(delta[:, :, lo])
+        w = np.square(delta[:, :, lo], out=out)
         for j in range(lo + 1, hi):
             w += np.square(delta[:, :, j])
         return w
     dl = delta[:, :, lo:hi]
-    return np.einsum("nkj,nkj->nk", dl, dl)
+    w = np.einsum("nkj,nkj->nk", dl, dl)
+    if out is None:
+        return w
+    out[...] = w
+    return out
 
 
-def _laplacian_weights(delta: np.ndarray, sigma: float, lo: int, hi: int) -> np.ndarray:
-    """(‖δ_k‖² − (hi − lo)σ²) over [lo, hi): (N, K)."""
-    w = _sq_norms(delta, lo, hi)
+def _laplacian_weights(
+    delta: np.ndarray, sigma: float, lo: int, hi: int, out: np.ndarray | None = None
+) -> np.ndarray:
+    """(‖δ_k‖² − (hi − lo)σ²) over [lo, hi): (N, K), in `out` or a fresh array."""
+    w = _sq_norms(delta, lo, hi, out)
     w -= (hi - lo) * sigma**2
     return w
 
@@ -250,7 +256,11 @@ def stein_laplacian_vjp(
     dg = _values_buffer(dout, n, k, differences)
     first = 0 if differences else 1
     c = dg[:, first : first + k, 0]  # (N, K)
-    np.multiply(_laplacian_weights(delta, sigma, lo, hi), dout, out=c)
+    if delta.dtype == c.dtype:  # the weights computed in place, then c_k
+        _laplacian_weights(delta, sigma, lo, hi, out=c)
+        c *= dout
+    else:  # in delta's precision
+        np.multiply(_laplacian_weights(delta, sigma, lo, hi), dout, out=c)
     c /= 2 * k * sigma**4
     dg[:, first + k :, 0] = c
     if not differences:

@@ -4,7 +4,9 @@ The driver first tiles the training step by points (`tile-points` with its defau
 unless the pipeline tiled it). Each function's execution plan (`pintac.runtime.plan`) becomes
 a Python function that calls one kernel per op (`pintac.runtime.kernels`) with the op's
 static parameters inlined as literals, so per-op dispatch costs a Python call and nothing
-else; a `tile.loop` becomes a `for` over tiles of points. A value is released right
+else; a `tile.loop` becomes a `for` over tiles of points. A bias add whose result only the
+activation overwriting it reads runs with it as one kernel, each chunk of rows added to and
+activated while in cache, with the same arithmetic. A value is released right
 after its last use, and an elementwise result is written into a dead operand's buffer where the
 plan allows, so the peak memory of a training step is what the data flow needs.
 
@@ -31,6 +33,10 @@ from pintac.runtime.kernels import kernel_for, run_op
 from pintac.runtime.plan import Plan, Step, build_plan
 from pintac.runtime.targets import Executable, Target, functions_of
 
+#: The module of the kernels the generated code calls besides each op's own (a bias add fused
+#: with its activation, activations on the pool).
+_CORE = "pintac.runtime.kernels_core"
+
 
 class _Imports:
     """The import lines of the generated module and the local name of each kernel."""
@@ -38,17 +44,11 @@ class _Imports:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.names: dict[tuple[str, str], str] = {}
-        self.has_activations = False
 
     def kernel_name(self, op) -> str:
-        act = activation_of(type(op))
-        if act is not None:
-            key = ("activation", act.name)
-            if key not in self.names:
-                self.has_activations = True
-                self.names[key] = f"k_{act.name}"
-                self.lines.append(f"k_{act.name} = ACTIVATIONS[{act.name!r}].fn")
-            return self.names[key]
+        if activation_of(type(op)) is not None:
+            # the table entry's `fn` on the pool in row chunks (`activation=` names it)
+            return self.helper(_CORE, "activation")
         fn = kernel_for(op)
         key = (fn.__module__, fn.__name__)
         if key not in self.names:
@@ -65,11 +65,7 @@ class _Imports:
         return self.names[key]
 
     def text(self) -> str:
-        lines = sorted(line for line in self.lines if line.startswith("from "))
-        if self.has_activations:
-            lines.append("from pintac.dialects.activations import ACTIVATIONS")
-            lines += [line for line in self.lines if not line.startswith("from ")]
-        return "\n".join(lines) + "\n"
+        return "\n".join(sorted(self.lines)) + "\n"
 
 
 def _kept_for_vjp(steps: Sequence[Step]) -> dict[int, int]:
@@ -85,6 +81,21 @@ def _kept_for_vjp(steps: Sequence[Step]) -> dict[int, int]:
         elif isinstance(step.op, stein.DiffActivationVjpOp) and key in forward:
             pairs[forward.pop(key)] = step.index
     return pairs
+
+
+def _bias_activations(steps: Sequence[Step]) -> dict[int, Step]:
+    """{bias step: activation step} for each `train.bias_add` whose result only the next step
+    reads, an activation overwriting it: the pair runs as one kernel
+    (`kernels_core.bias_activation`), each chunk of rows added to and activated in cache."""
+    return {
+        bias.index: act
+        for bias, act in zip(steps, steps[1:], strict=False)
+        if isinstance(bias.op, train.BiasAddOp)
+        and activation_of(type(act.op)) is not None
+        and act.inplace == 0
+        and act.inputs[0] == bias.outputs[0]
+        and bias.outputs[0] in act.dies
+    }
 
 
 class _FunctionWriter:
@@ -120,14 +131,22 @@ class _FunctionWriter:
         kept: dict[int, str] = {}
         for fwd, vjp in _kept_for_vjp(steps).items():
             keeps[fwd] = kept[vjp] = self.fresh(f"{name[steps[fwd].outputs[0]]}_for_vjp")
+        fused = _bias_activations(steps)
+        activations = {act.index for act in fused.values()}
         for step in steps:
+            if step.index in activations:
+                continue  # written with its bias step
             if step.body is not None:
                 self.loop(step, indent)
+            elif step.index in fused:
+                self.bias_activation(step, fused[step.index], indent)
             else:
                 args = [name[i] for i in step.inputs]
                 if step.inplace is not None:
                     args.append(f"out={name[step.inputs[step.inplace]]}")
                 params = _gemm_params(step.params, self.gemms)
+                if (act := activation_of(type(step.op))) is not None:
+                    params["activation"] = act.name
                 args += [f"{key}={value!r}" for key, value in params.items()]
                 targets = ", ".join(name[o] for o in step.outputs)
                 if step.index in keeps:
@@ -138,8 +157,23 @@ class _FunctionWriter:
                 kernel = self.imports.kernel_name(step.op)
                 self.lines.append(f"{indent}{targets} = {kernel}({', '.join(args)})  # {step.name}")
             dies = [name[v] for v in step.dies] + ([kept[step.index]] if step.index in kept else [])
+            if step.index in fused:  # the sum, never assigned, needs no `del`
+                dies += [name[v] for v in fused[step.index].dies if v != step.outputs[0]]
             if dies:
                 self.lines.append(f"{indent}del {', '.join(dies)}")
+
+    def bias_activation(self, bias: Step, act: Step, indent: str) -> None:
+        """One line for a bias step and the activation that overwrites its result."""
+        name = self.name
+        args = [name[i] for i in bias.inputs]
+        if bias.inplace is not None:
+            args.append(f"out={name[bias.inputs[bias.inplace]]}")
+        args.append(f"activation={activation_of(type(act.op)).name!r}")
+        kernel = self.imports.helper(_CORE, "bias_activation")
+        self.lines.append(
+            f"{indent}{name[act.outputs[0]]} = {kernel}({', '.join(args)})  "
+            f"# {bias.name}, {act.name}"
+        )
 
     def loop(self, step: Step, indent: str) -> None:
         """A `tile.loop`: the accumulators as loop variables, the gathered tiles in lists."""

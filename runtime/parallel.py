@@ -50,8 +50,9 @@ def chunk_rows(row_elements: int, align: int = 1) -> int:
 
 def for_row_chunks(rows: int, chunk: int, fn: Callable[[int, int], None]) -> None:
     """Call fn(start, stop) for consecutive row ranges of `chunk` rows covering 0..rows,
-    on the pool when there is more than one chunk and more than one thread is available.
-    The first exception raised by any call is raised here, after every call has finished."""
+    on the pool when there is more than one chunk and more than one thread is available,
+    under the caller's `np.errstate`. The first exception raised by any call is raised here,
+    after every call has finished."""
     threads.use_blas_threads(1)
     starts = range(0, rows, chunk)
     count = workers()
@@ -65,7 +66,13 @@ def for_row_chunks(rows: int, chunk: int, fn: Callable[[int, int], None]) -> Non
             _pool.shutdown(wait=False)
         _pool = ThreadPoolExecutor(count, "pintac-rows", initializer=_mark_worker)
         _pool_size = count
-    futures = [_pool.submit(fn, start, min(start + chunk, rows)) for start in starts]
+    errors = np.geterr()  # the caller's floating-point error handling, per thread in NumPy
+
+    def run(start: int, stop: int) -> None:
+        with np.errstate(**errors):
+            fn(start, stop)
+
+    futures = [_pool.submit(run, start, min(start + chunk, rows)) for start in starts]
     for future in futures:
         future.exception()  # wait for all before raising, so no chunk still writes
     for future in futures:

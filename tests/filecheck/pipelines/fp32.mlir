@@ -21,17 +21,22 @@
 // CHECK-LABEL: func.func @exact(
 
 // The generated NumPy step: an importable module calling pintac's kernels by name, one call
-// per op, dead buffers reused.
+// per op (a bias add and the activation that overwrites it: one fused call), dead buffers
+// reused.
 // PY:      """Training step of problem poisson2d_small, pipeline fp32: stein-expand,pinn-build-loss,pinn-autodiff,optimizer-lower,cse,dce
+// PY:      from pintac.runtime.kernels_core import activation as k_activation
+// PY-NEXT: from pintac.runtime.kernels_core import activation_grad as k_activation_grad
+// PY-NEXT: from pintac.runtime.kernels_core import bias_activation as k_bias_activation
+// PY-NEXT: from pintac.runtime.kernels_core import bias_add as k_bias_add
 // PY:      from pintac.runtime.kernels_core import gemm as k_gemm
-// PY:      from pintac.dialects.activations import ACTIVATIONS
-// PY-NEXT: k_tanh = ACTIVATIONS['tanh'].fn
 // PY:      ARGUMENT_ROLES = {'exact': ['x'],
 // PY:      def train_step(W0, b0, W1, b1, W2, b2, m_W0, m_b0, m_W1, m_b1, m_W2, m_b2, v_W0, v_b0, v_W1, v_b1, v_W2, v_b2, x_pde, x_bc, seed, step):
 // The NumPy target tiles the step by points (the whole batch of 32 is one tile here).
 // PY:          for first_pde, x_pde_tile in k_point_tiles(x_pde, 1529):  # tile.loop
 // PY-NEXT:         delta = k_stein_sample(x_pde_tile, seed, step, first_pde, pairs=64, sigma=0.01, sigma_t=None, stream=0)  # stein.sample
-// PY:              z0 = k_bias_add(v, b0, out=v)  # train.bias_add
+// PY:              h0 = k_bias_activation(v, b0, out=v, activation='tanh')  # train.bias_add, math.tanh
+// PY:              y = k_bias_add(v_2, b2, out=v_2)  # train.bias_add
+// PY:              f = k_activation(s, out=s, activation='sin')  # math.sin
 // PY:              acc1_pde_next = k_accumulate_gemm(acc1_pde, h1, dy, transpose_a=True, transpose_b=False, exact=False)  # tile.accumulate_gemm
 // PY:          r = k_concatenate_rows(r_tiles)
 // PY:          return (W0_next, b0_next,
