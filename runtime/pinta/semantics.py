@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pintac.core.activation_functions import FUNCTIONS
 from pintac.core.errors import UserError
-from pintac.dialects.activations import ACTIVATIONS
 from pintac.runtime import kernels_core as core
 from pintac.runtime import kernels_stein as stein
 from pintac.runtime import kernels_taylor as taylor
@@ -206,7 +206,7 @@ def perm(m: Machine, ins) -> None:
 
 def sfu(m: Machine, ins) -> None:
     """An activation: apply, grad, DiffQuant's difference form and its VJP."""
-    act = ACTIVATIONS.get(ins.fn)
+    act = FUNCTIONS.get(ins.fn)
     if act is None:
         raise Fault(f"the activation '{ins.fn}' is not registered in this pintac")
     rows, streams, cols = ins.rows, ins.streams, ins.cols

@@ -5,12 +5,11 @@ ties, saturating tiles, products spread over hundreds of binades)."""
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_exact_sum import rational_product
 
 from pintac.runtime import parallel, smx
 from pintac.runtime.exact_sum import ExactSum
@@ -223,33 +222,6 @@ def test_reduction_groups_partition_the_live_indices_into_exact_float64_sums(
 # exact quantized GEMMs
 
 
-def to_float32(q: Fraction) -> np.float32:
-    """`q` rounded once to float32: to nearest even, subnormals, overflow to infinity."""
-    if q == 0:
-        return np.float32(0.0)
-    magnitude = abs(q)
-    e = magnitude.numerator.bit_length() - magnitude.denominator.bit_length()
-    if Fraction(2) ** e > magnitude:
-        e -= 1
-    step = max(e - 23, -149)
-    rounded = round(magnitude / Fraction(2) ** step)  # ties to even
-    value = float(rounded * Fraction(2) ** step) if step + rounded.bit_length() <= 128 else np.inf
-    return np.float32(value if q > 0 else -value)
-
-
-def exact_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a @ b with every sum exact (Fraction), rounded once to float32."""
-    m, k = a.shape
-    n = b.shape[1]
-    out = np.zeros((m, n), dtype=np.float32)
-    fa = [[Fraction(float(v)) for v in row] for row in a]
-    fb = [[Fraction(float(v)) for v in row] for row in b]
-    for i in range(m):
-        for j in range(n):
-            out[i, j] = to_float32(sum((fa[i][t] * fb[t][j] for t in range(k)), Fraction(0)))
-    return out + np.float32(0.0)
-
-
 def quantized_operands(k: int, m: int, n: int, spread: int, seed: int):
     """Quantized a (k x m) and b (k x n) of a weight gradient op(a) = a.T, whose rows
     (the reduction) share a magnitude 2^s_k, s_k spread over `spread` binades."""
@@ -271,7 +243,7 @@ def quantized_operands(k: int, m: int, n: int, spread: int, seed: int):
 )
 def test_quantized_gemm_and_exact_sum_match_fractions(k, m, n, spread, seed):
     a, b = quantized_operands(k, m, n, spread, seed)
-    want = exact_product(a.values.T, b.values)
+    want = rational_product(a.values.T, b.values)
     assert same_bits(smx.gemm_quantized(a, b, transpose_a=True), want)
     total = ExactSum((m, n))
     cut = k // 8 * 4  # whole tile rows: the parts hold the same tiles
