@@ -17,6 +17,7 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -69,11 +70,11 @@ def gemms(pairs: int) -> dict:
     }
 
 
-def train(pairs: int, steps: int, seeds: int) -> list[dict]:
+def train(pairs: int, steps: int, seeds: int) -> Iterator[dict]:
+    """One record per seed, yielded as soon as that seed's runs finish."""
     import pintac.api as pt
 
     problem = _problem(pairs)
-    rows = []
     for seed in range(seeds):
         trainers = {
             target: pt.Trainer(problem.compile("smx-diff", steps=steps, target=target), seed=seed)
@@ -86,14 +87,13 @@ def train(pairs: int, steps: int, seeds: int) -> list[dict]:
         for target, trainer in trainers.items():
             row[f"rel_l2_{target}"] = trainer.evaluate(10000).rel_l2
             row[f"s_per_step_{target}"] = statistics.median(trainer.step_seconds)
-        rows.append(row)
         print(
             f"seed {seed}: rel. L2 {row['rel_l2_numpy']:.4e} numpy, "
             f"{row['rel_l2_numpy-fast']:.4e} numpy-fast; s/step {row['s_per_step_numpy']:.3f}, "
             f"{row['s_per_step_numpy-fast']:.3f}",
             flush=True,
         )
-    return rows
+        yield row
 
 
 def main(argv: list[str] | None = None) -> int:
