@@ -1098,6 +1098,92 @@ class DiffActivationVjpOp(IRDLOperation):
             raise VerifyException("the z_b gradient has the type of z_b")
 
 
+@irdl_op_definition
+class DiffActivationVjpStreamsOp(IRDLOperation):
+    """The z_d gradient of `stein.diff_activation_vjp` alone, for a tile of the streams.
+
+        %dzd = stein.diff_activation_vjp_streams tanh %zb, %zd, %dout
+                 : tensor<?x256xf32>, tensor<?x128x256xf32>, tensor<?x128x256xf32>
+                 -> tensor<?x128x256xf32>
+
+    dzd = phi_prime(zb[:, None, :] + zd) * dout, element by element, so a tile of the streams
+    gives that tile of the whole's. The z_b gradient sums over all the streams: a loop over
+    stream tiles runs on Σ dzd and Σ dout (`tile.accumulate_streams`) and
+    `stein.diff_activation_vjp_center` finishes it.
+    """
+
+    name = "stein.diff_activation_vjp_streams"
+    activation = prop_def(ActivationAttr)
+    zb = operand_def(TensorType)
+    zd = operand_def(TensorType)
+    dout = operand_def(TensorType)
+    dzd = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$activation $zb `,` $zd `,` $dout attr-dict `:` type($zb) `,` type($zd) `,` "
+        "type($dout) `->` type($dzd)"
+    )
+
+    def __init__(
+        self,
+        activation: str,
+        zb: SSAValue | Operation,
+        zd: SSAValue | Operation,
+        dout: SSAValue | Operation,
+    ):
+        super().__init__(
+            operands=[zb, zd, dout],
+            result_types=[SSAValue.get(zd).type],
+            properties={"activation": ActivationAttr(activation)},
+        )
+
+    def verify_(self) -> None:
+        _check_streams(self.zb, self.zd)
+        if self.dout.type != self.zd.type or self.dzd.type != self.zd.type:
+            raise VerifyException("dout and the z_d gradient have the type of z_d")
+
+
+@irdl_op_definition
+class DiffActivationVjpCenterOp(IRDLOperation):
+    """The z_b gradient of `stein.diff_activation_vjp` from its two sums over the streams.
+
+        %dzb = stein.diff_activation_vjp_center tanh %zb, %sum_dzd, %sum_dout
+                 : tensor<?x256xf32>, tensor<?x256xf32>, tensor<?x256xf32> -> tensor<?x256xf32>
+
+    dzb = sum_dzd - phi_prime(zb) * sum_dout, with sum_dzd = Σ_streams dzd and sum_dout =
+    Σ_streams dout, each summed in stream order: `stein.diff_activation_vjp`'s own arithmetic.
+    """
+
+    name = "stein.diff_activation_vjp_center"
+    activation = prop_def(ActivationAttr)
+    zb = operand_def(TensorType)
+    sum_dzd = operand_def(TensorType)
+    sum_dout = operand_def(TensorType)
+    dzb = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$activation $zb `,` $sum_dzd `,` $sum_dout attr-dict `:` type($zb) `,` "
+        "type($sum_dzd) `,` type($sum_dout) `->` type($dzb)"
+    )
+
+    def __init__(
+        self,
+        activation: str,
+        zb: SSAValue | Operation,
+        sum_dzd: SSAValue | Operation,
+        sum_dout: SSAValue | Operation,
+    ):
+        super().__init__(
+            operands=[zb, sum_dzd, sum_dout],
+            result_types=[SSAValue.get(zb).type],
+            properties={"activation": ActivationAttr(activation)},
+        )
+
+    def verify_(self) -> None:
+        if not self.zb.type == self.sum_dzd.type == self.sum_dout.type == self.dzb.type:
+            raise VerifyException("z_b, both sums and the z_b gradient have one type")
+
+
 STEIN = Dialect(
     "stein",
     [
@@ -1115,6 +1201,8 @@ STEIN = Dialect(
         EvalStreamsOp,
         DiffActivationOp,
         DiffActivationVjpOp,
+        DiffActivationVjpStreamsOp,
+        DiffActivationVjpCenterOp,
     ],
     [],
 )

@@ -57,6 +57,7 @@ from xdsl.irdl import (
     irdl_op_definition,
     lazy_traits_def,
     operand_def,
+    opt_operand_def,
     opt_prop_def,
     prop_def,
     region_def,
@@ -143,23 +144,49 @@ class RowsOp(IRDLOperation):
 
 @irdl_op_definition
 class ZeroOp(IRDLOperation):
-    """The start of an accumulation: an exact zero (`!tile.exact`), or, for a running column
-    sum (an f32 tensor), −0.0 in every column, the identity of float addition, so that the
-    sum of the first tile's rows is theirs alone, as an untiled column sum's is.
+    """The start of an accumulation: an exact zero (`!tile.exact`), or, for a running sum (an
+    f32 tensor), −0.0 in every element, the identity of float addition, so that the sum of
+    the first tile's rows is theirs alone, as an untiled sum's is. A running sum per point
+    (`tile.accumulate_streams`) takes its shape `like` a value of the point tile.
 
     %acc0 = tile.zero : !tile.exact<16x16>
     %col0 = tile.zero : tensor<16xf32>
+    %sum0 = tile.zero like %z1 : tensor<?x16xf32>
     """
 
     name = "tile.zero"
+    like = opt_operand_def(TensorType)
     result = result_def(ExactType | TensorType)
     traits = traits_def(Pure())
-    assembly_format = "attr-dict `:` type($result)"
 
-    def __init__(self, result_type: Attribute):
-        super().__init__(result_types=[result_type])
+    def __init__(self, result_type: Attribute, like: SSAValue | None = None):
+        super().__init__(operands=[[] if like is None else [like]], result_types=[result_type])
+
+    def print(self, printer: Printer) -> None:
+        if self.like is not None:
+            printer.print_string(" like ")
+            printer.print_ssa_value(self.like)
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.result.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ZeroOp:
+        like = parser.parse_unresolved_operand() if parser.parse_optional_keyword("like") else None
+        attributes = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        result_type = parser.parse_type()
+        op = cls(result_type, None if like is None else parser.resolve_operand(like, result_type))
+        op.attributes |= attributes
+        return op
 
     def verify_(self) -> None:
+        if self.like is not None:
+            if self.like.type != self.result.type:
+                raise VerifyException(
+                    f"a zero like {self.like.type} has that type, not {self.result.type}"
+                )
+            return
         shape = _accumulator_shape(self.result.type)
         if shape is None or DYNAMIC in shape:
             raise VerifyException(f"an accumulator has a static shape, not {self.result.type}")
@@ -298,6 +325,78 @@ class AccumulateRowsOp(IRDLOperation):
             raise VerifyException("the result is the accumulator's type")
 
 
+@irdl_op_definition
+class AccumulateStreamsOp(IRDLOperation):
+    """A running sum over each point's streams: acc + stream 0 + stream 1 + ..., in order, in
+    f32, per point and column (the order an untiled sum over a point's streams adds them in,
+    so tiles of streams change no bit).
+
+    %s1 = tile.accumulate_streams %s, %dzd : tensor<?x16xf32>, tensor<?x4x16xf32>
+    """
+
+    name = "tile.accumulate_streams"
+    acc = operand_def(_ROWS_ACC)
+    input = operand_def(TensorType)
+    result = result_def(_ROWS_ACC)
+    traits = traits_def(Pure())
+    assembly_format = "$acc `,` $input attr-dict `:` type($acc) `,` type($input)"
+
+    def __init__(self, acc: SSAValue, input: SSAValue):
+        super().__init__(operands=[acc, input], result_types=[acc.type])
+
+    def verify_(self) -> None:
+        acc, x = tensor_shape(self.acc.type), tensor_shape(self.input.type)
+        if (
+            x is None
+            or len(x) != 3
+            or acc is None
+            or len(acc) != 2
+            or not compatible(acc[0], x[0])
+            or not compatible(acc[1], x[2])
+        ):
+            raise VerifyException(
+                f"sums each point's streams into one row per point: {self.input.type} "
+                f"into {self.acc.type}"
+            )
+        if self.result.type != self.acc.type:
+            raise VerifyException("the result is the accumulator's type")
+
+
+@irdl_op_definition
+class SliceOp(IRDLOperation):
+    """Streams `first` .. `first` + S − 1 of each point of a per-point value (its axis 1), S
+    the result's: a value computed once per point, read by a loop over tiles of its streams.
+
+    %dg_t = tile.slice %dg at %s : tensor<?x16x1xf32> -> tensor<?x4x1xf32>
+    """
+
+    name = "tile.slice"
+    input = operand_def(TensorType)
+    first = operand_def(IndexType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = "$input `at` $first attr-dict `:` type($input) `->` type($result)"
+
+    def __init__(self, input: SSAValue, first: SSAValue, result_type: Attribute):
+        super().__init__(operands=[input, first], result_types=[result_type])
+
+    def verify_(self) -> None:
+        x, out = tensor_shape(self.input.type), tensor_shape(self.result.type)
+        if (
+            x is None
+            or out is None
+            or len(x) < 2
+            or len(out) != len(x)
+            or out[:1] + out[2:] != x[:1] + x[2:]
+            or DYNAMIC in (x[1], out[1])
+            or out[1] > x[1]
+        ):
+            raise VerifyException(
+                f"slices a static axis 1 and keeps the others: {self.input.type} -> "
+                f"{self.result.type}"
+            )
+
+
 # ---------------------------------------------------------------------------------------------
 # The loop
 # ---------------------------------------------------------------------------------------------
@@ -316,7 +415,7 @@ class YieldOp(IRDLOperation):
         super().__init__(operands=[values])
 
 
-_ACCUMULATING = (AccumulateGemmOp, AccumulateRowsOp)
+_ACCUMULATING = (AccumulateGemmOp, AccumulateRowsOp, AccumulateStreamsOp)
 
 
 @irdl_op_definition
@@ -332,8 +431,16 @@ class LoopOp(IRDLOperation):
     gathered values, whose tiles' rows the loop concatenates. Results: the accumulators after
     the last tile, then the gathered values. Each carried accumulator is read by exactly one
     op of the body, a `tile.accumulate_gemm` or `tile.accumulate_rows`, whose result is the
-    one yielded for it: it is a sum over tiles and nothing else. Values defined before the
-    loop (weights, their quantized copies) are read in the body as they are.
+    one yielded for it (or a loop nested in the body carries it on): it is a sum over tiles
+    and nothing else. Values defined before the loop (weights, their quantized copies) are
+    read in the body as they are.
+
+    With `axis 1` the loop runs over tiles of each point's streams instead (a per-point value
+    of shape ?xMx...; `by` divides M): the body's arguments are the tile's first stream and
+    that tile of every point's streams, and gathered tiles are joined along axis 1.
+
+    %gd = tile.loop (%s, %d_t) over %d : tensor<?x16x2xf32> axis 1 by 4 gather
+            (tensor<?x16x1xf32>) { ... tile.yield %gd_t : tensor<?x4x1xf32> }
     """
 
     name = "tile.loop"
@@ -341,6 +448,7 @@ class LoopOp(IRDLOperation):
     inits = var_operand_def()
     outputs = var_result_def()
     tile = prop_def(IntegerAttr[I64])
+    axis = opt_prop_def(IntegerAttr[I64])  # absent: 0, tiles of points
     body = region_def("single_block")
 
     def __init__(
@@ -350,18 +458,29 @@ class LoopOp(IRDLOperation):
         inits: Sequence[SSAValue],
         gathered_types: Sequence[Attribute],
         body: Region,
+        axis: int = 0,
     ):
         super().__init__(
             operands=[points, inits],
             result_types=[[*(v.type for v in inits), *gathered_types]],
-            properties={"tile": IntegerAttr(tile, i64)},
+            properties={
+                "tile": IntegerAttr(tile, i64),
+                "axis": IntegerAttr(axis, i64) if axis else None,
+            },
             regions=[body],
         )
 
     @staticmethod
-    def new_body(points: SSAValue, inits: Sequence[SSAValue]) -> Region:
+    def new_body(
+        points: SSAValue, inits: Sequence[SSAValue], tile: int = 1, axis: int = 0
+    ) -> Region:
         """An empty body whose arguments match a loop over `points` carrying `inits`."""
-        return Region(Block(arg_types=[IndexType(), points.type, *(v.type for v in inits)]))
+        tile_type = tile_of(points.type, axis, tile)
+        return Region(Block(arg_types=[IndexType(), tile_type, *(v.type for v in inits)]))
+
+    @property
+    def axis_index(self) -> int:
+        return 0 if self.axis is None else self.axis.value.data
 
     @property
     def tile_points(self) -> int:
@@ -396,12 +515,24 @@ class LoopOp(IRDLOperation):
     def verify_(self) -> None:
         if self.tile_points < 1:
             raise VerifyException(f"a tile holds at least one point, not {self.tile_points}")
-        if tensor_shape(self.points.type) is None or tensor_shape(self.points.type)[:1] != [
-            DYNAMIC
-        ]:
+        axis = self.axis_index
+        shape = tensor_shape(self.points.type)
+        if shape is None or shape[:1] != [DYNAMIC]:
             raise VerifyException(f"loops over a batch tensor<?x...>, not {self.points.type}")
+        if axis not in (0, 1):
+            raise VerifyException(f"loops over points (axis 0) or streams (axis 1), not {axis}")
+        if axis == 1 and (len(shape) < 3 or shape[1] == DYNAMIC or shape[1] % self.tile_points):
+            raise VerifyException(
+                f"loops over tiles of {self.tile_points} streams of a per-point value "
+                f"tensor<?xMx...> with M static and a multiple of {self.tile_points}, not "
+                f"{self.points.type}"
+            )
         args = self.body.block.args
-        expected = [IndexType(), self.points.type, *(v.type for v in self.inits)]
+        expected = [
+            IndexType(),
+            tile_of(self.points.type, axis, self.tile_points),
+            *(v.type for v in self.inits),
+        ]
         if [a.type for a in args] != expected:
             raise VerifyException(
                 "the body's arguments are (index, the tile's type, the carried types): "
@@ -411,10 +542,20 @@ class LoopOp(IRDLOperation):
         if not isinstance(last, YieldOp):
             raise VerifyException("the body ends in tile.yield")
         yielded = [v.type for v in last.values]
-        if yielded != [r.type for r in self.outputs]:
+        carried = [r.type for r in self.carried_results]
+        gathered = [r.type for r in self.gathered_results]
+        if axis == 1:
+            for t in gathered:
+                dims = tensor_shape(t)
+                if dims is None or len(dims) < 3 or dims[1] != shape[1]:
+                    raise VerifyException(
+                        f"a value gathered over streams has the loop's {shape[1]} streams, not {t}"
+                    )
+            gathered = [tile_of(t, 1, self.tile_points) for t in gathered]
+        if yielded != carried + gathered:
             raise VerifyException(
-                "tile.yield gives the results' types (carried, then gathered): "
-                + ", ".join(str(r.type) for r in self.outputs)
+                "tile.yield gives the carried values' types, then the gathered tiles': "
+                + ", ".join(str(t) for t in carried + gathered)
             )
         for i, (arg, value) in enumerate(zip(self.carried, last.values, strict=False)):
             self._verify_accumulator(i, arg, value)
@@ -425,15 +566,25 @@ class LoopOp(IRDLOperation):
     def _verify_accumulator(self, i: int, arg: SSAValue, value: SSAValue) -> None:
         uses = list(arg.uses)
         op = value.owner
-        if (
-            len(uses) != 1
-            or not isinstance(uses[0].operation, _ACCUMULATING)
-            or uses[0].index != 0
-            or uses[0].operation is not op
-        ):
+        use = uses[0] if len(uses) == 1 else None
+        if use is not None and isinstance(use.operation, LoopOp):
+            # a nested loop carries it on: its init in, its carried result out
+            inner = use.operation
+            index = use.index - 1
+            reads = 0 <= index < len(inner.inits) and inner.carried_results[index] is value
+            op = inner.body.block.last_op.values[index].owner if reads else None
+        else:
+            reads = (
+                use is not None
+                and isinstance(use.operation, _ACCUMULATING)
+                and use.index == 0
+                and use.operation is op
+            )
+        if not reads:
             raise VerifyException(
-                f"carried value {i} is an accumulator: one tile.accumulate_gemm or "
-                "tile.accumulate_rows reads it and its result is yielded in its place"
+                f"carried value {i} is an accumulator: one tile.accumulate_gemm, "
+                "tile.accumulate_rows or tile.accumulate_streams (or a nested tile.loop "
+                "carrying it) reads it and its result is yielded in its place"
             )
         if isinstance(op, AccumulateGemmOp) != isinstance(arg.type, ExactType):
             raise VerifyException(
@@ -450,6 +601,8 @@ class LoopOp(IRDLOperation):
         printer.print_ssa_value(self.points)
         printer.print_string(" : ")
         printer.print_attribute(self.points.type)
+        if self.axis_index:
+            printer.print_string(f" axis {self.axis_index}")
         printer.print_string(f" by {self.tile_points}")
         if self.inits:
             printer.print_string(" carry (")
@@ -485,6 +638,9 @@ class LoopOp(IRDLOperation):
         parser.parse_punctuation(":")
         points_type = parser.parse_type()
         points = parser.resolve_operand(points_operand, points_type)
+        axis = 0
+        if parser.parse_optional_keyword("axis"):
+            axis = parser.parse_integer(allow_boolean=False, allow_negative=False)
         parser.parse_keyword("by")
         tile = parser.parse_integer(allow_boolean=False, allow_negative=False)
         carried, init_operands, init_types = [], [], []
@@ -515,13 +671,23 @@ class LoopOp(IRDLOperation):
             )
         arguments = [
             first.resolve(IndexType()),
-            rows.resolve(points_type),
+            rows.resolve(tile_of(points_type, axis, tile)),
             *(arg.resolve(t) for arg, t in zip(carried, init_types, strict=True)),
         ]
         body = parser.parse_region(arguments)
-        op = cls(points, tile, inits, gathered_types, body)
+        op = cls(points, tile, inits, gathered_types, body, axis)
         op.attributes |= parser.parse_optional_attr_dict()
         return op
+
+
+def tile_of(t: Attribute, axis: int, size: int) -> Attribute:
+    """The type of a tile of `size` along `axis` of a batch tensor `t` (axis 0 is dynamic
+    already)."""
+    if axis == 0 or not isinstance(t, TensorType):
+        return t
+    shape = list(t.get_shape())
+    shape[axis] = size
+    return TensorType(t.element_type, shape)
 
 
 def tiles_by_term(f: Operation) -> dict[str, int]:
@@ -531,12 +697,22 @@ def tiles_by_term(f: Operation) -> dict[str, int]:
     return {
         roles[args.index(op.points)].partition(":")[2]: op.tile_points
         for op in f.walk()
-        if isinstance(op, LoopOp) and op.points in args
+        if isinstance(op, LoopOp) and op.points in args and not op.axis_index
     }
 
 
 TILE = Dialect(
     "tile",
-    [RowsOp, ZeroOp, RoundOp, AccumulateGemmOp, AccumulateRowsOp, YieldOp, LoopOp],
+    [
+        RowsOp,
+        ZeroOp,
+        RoundOp,
+        AccumulateGemmOp,
+        AccumulateRowsOp,
+        AccumulateStreamsOp,
+        SliceOp,
+        YieldOp,
+        LoopOp,
+    ],
     [ExactType],
 )

@@ -15,6 +15,7 @@ _PASSES: dict[str, tuple[str, str]] = {
     "tt-compress": ("tt_compress", "TTCompressPass"),
     "tt-partial-reconstruct": ("tt_partial_reconstruct", "TTPartialReconstructPass"),
     "tile-points": ("tile_points", "TilePointsPass"),
+    "tile-streams": ("tile_streams", "TileStreamsPass"),
     "lower-to-pinta": ("lower_to_pinta", "LowerToPintaPass"),
 }
 

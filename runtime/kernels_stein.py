@@ -38,7 +38,9 @@ from pintac.dialects.stein import (
     CenterOp,
     CenterVjpOp,
     DiffActivationOp,
+    DiffActivationVjpCenterOp,
     DiffActivationVjpOp,
+    DiffActivationVjpStreamsOp,
     DifferenceStreamsOp,
     GradOp,
     GradVjpOp,
@@ -355,7 +357,9 @@ def stein_diff_activation_vjp(
     saved: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(dzb, dzd) of φ(z_b + z_d) − φ(z_b): p = φ'(z_b + z_d), dzd = p·dout,
-    dzb = Σ_streams (p − φ'(z_b))·dout. Points go in chunks on the thread pool.
+    dzb = Σ_streams p·dout − φ'(z_b)·Σ_streams dout, both sums in stream order (NumPy's sum
+    over the middle axis of a C-ordered array of two or more columns adds its rows in order,
+    which a loop over tiles of the streams continues). Points go in chunks on the thread pool.
 
     `saved`, the forward's second result under `keep`, gives p without evaluating φ again:
     the same bits, since it holds exactly the value φ' would be computed from."""
@@ -366,13 +370,50 @@ def stein_diff_activation_vjp(
     dzb = np.empty((n, h), dtype)
 
     def run(start: int, stop: int) -> None:
-        if saved is None:
-            p = _derivative_at(act, np.add(zb[start:stop, None, :], zd[start:stop]))
-        else:
-            p = act.derivative(saved[start:stop])
-        part = np.multiply(p, dout[start:stop], out=dzd[start:stop])
+        part = dzd[start:stop]
+        _dzd_into(act, zb[start:stop], zd[start:stop], dout[start:stop], part, saved, start)
         np.sum(part, axis=1, out=dzb[start:stop])
-        dzb[start:stop] -= _derivative_at(act, zb[start:stop]) * np.sum(dout[start:stop], axis=1)
+        _center_into(act, zb[start:stop], np.sum(dout[start:stop], axis=1), dzb[start:stop])
 
     parallel.for_row_chunks(n, parallel.chunk_rows(m * h), run)
     return dzb, dzd
+
+
+def _dzd_into(act, zb, zd, dout, out, saved=None, start=0) -> None:
+    """out = φ'(z_b + z_d)·dout (from `saved`'s rows start.. when given)."""
+    if saved is None:
+        p = _derivative_at(act, np.add(zb[:, None, :], zd))
+    else:
+        p = act.derivative(saved[start : start + len(out)])
+    np.multiply(p, dout, out=out)
+
+
+def _center_into(act, zb, sum_dout, sum_dzd) -> None:
+    """sum_dzd −= φ'(z_b)·sum_dout, in place: the z_b gradient from its two sums."""
+    sum_dzd -= _derivative_at(act, zb) * sum_dout
+
+
+@kernel(DiffActivationVjpStreamsOp)
+def stein_diff_activation_vjp_streams(
+    zb: np.ndarray, zd: np.ndarray, dout: np.ndarray, *, activation: str
+) -> np.ndarray:
+    """dzd = φ'(z_b + z_d)·dout of a tile of the streams: `stein.diff_activation_vjp`'s."""
+    act = ACTIVATIONS[activation]
+    n, m, h = zd.shape
+    dzd = np.empty((n, m, h), np.result_type(zb, zd, dout))
+
+    def run(start: int, stop: int) -> None:
+        _dzd_into(act, zb[start:stop], zd[start:stop], dout[start:stop], dzd[start:stop])
+
+    parallel.for_row_chunks(n, parallel.chunk_rows(m * h), run)
+    return dzd
+
+
+@kernel(DiffActivationVjpCenterOp)
+def stein_diff_activation_vjp_center(
+    zb: np.ndarray, sum_dzd: np.ndarray, sum_dout: np.ndarray, *, activation: str
+) -> np.ndarray:
+    """dzb = Σ dzd − φ'(z_b)·Σ dout: `stein.diff_activation_vjp`'s, from the two sums."""
+    dzb = sum_dzd.copy()
+    _center_into(ACTIVATIONS[activation], zb, sum_dout, dzb)
+    return dzb

@@ -24,9 +24,15 @@ from pintac.runtime.kernels import kernel
 from pintac.runtime.kernels_core import column_sum, values_of
 
 
-def point_tiles(points: np.ndarray, size: int) -> Iterator[tuple[int, np.ndarray]]:
+def point_tiles(points: np.ndarray, size: int, axis: int = 0) -> Iterator[tuple[int, np.ndarray]]:
     """(first row, rows) of each tile of `size` rows, in order; the last holds the rest.
-    An empty batch is one empty tile, so the loop's sums are those of no rows."""
+    An empty batch is one empty tile, so the loop's sums are those of no rows. Along axis 1
+    (each point's streams, which `size` divides) the tiles are (first stream, those streams
+    of every point)."""
+    if axis == 1:
+        for first in range(0, points.shape[1], size):
+            yield first, points[:, first : first + size]
+        return
     if len(points) == 0:
         yield 0, points
         return
@@ -34,9 +40,9 @@ def point_tiles(points: np.ndarray, size: int) -> Iterator[tuple[int, np.ndarray
         yield first, points[first : first + size]
 
 
-def concatenate_rows(tiles: list[np.ndarray]) -> np.ndarray:
+def concatenate_rows(tiles: list[np.ndarray], axis: int = 0) -> np.ndarray:
     """The gathered tiles of a per-point value, in order: the untiled value."""
-    return tiles[0] if len(tiles) == 1 else np.concatenate(tiles)
+    return tiles[0] if len(tiles) == 1 else np.concatenate(tiles, axis=axis)
 
 
 @kernel(tile.RowsOp)
@@ -45,11 +51,12 @@ def rows(x):
 
 
 @kernel(tile.ZeroOp)
-def zero(*, shape: tuple[int, ...], exact: bool | None):
+def zero(like=None, *, shape: tuple[int, ...], exact: bool | None):
     """An exact zero (`exact`), a float32 zero accumulator (`exact` False), or, for a running
-    column sum (`exact` None), −0.0: the identity of float addition."""
+    sum (`exact` None), −0.0: the identity of float addition (shaped `like` a value when
+    given)."""
     if exact is None:
-        return np.full(shape, -0.0, dtype=np.float32)
+        return np.full(shape if like is None else like.shape, -0.0, dtype=np.float32)
     return ExactSum(shape) if exact else np.zeros(shape, dtype=np.float32)
 
 
@@ -82,3 +89,19 @@ def accumulate_rows(acc, x):
     if np.signbit(acc).all() and not acc.any():
         return column_sum(x)
     return column_sum(np.concatenate([acc[None, :], x]))
+
+
+@kernel(tile.AccumulateStreamsOp)
+def accumulate_streams(acc, x):
+    """acc + stream 0 + stream 1 + ... per point, in float32, in order: the running sum an
+    untiled sum over the streams (`np.sum(..., axis=1)`, in order for two or more columns)
+    continues. From the −0.0 start it is the tile's own sum."""
+    if np.signbit(acc).all() and not acc.any():
+        return np.add.reduce(x, axis=1)
+    return np.add.reduce(np.concatenate([acc[:, None, :], x], axis=1), axis=1)
+
+
+@kernel(tile.SliceOp)
+def slice_streams(x, first, *, size: int):
+    """Streams first .. first + size − 1 of every point (a view)."""
+    return x[:, first : first + size]

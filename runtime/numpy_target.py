@@ -189,7 +189,8 @@ class _FunctionWriter:
         tiles = self.imports.helper("pintac.runtime.kernels_tile", "point_tiles")
         lines.append(
             f"{indent}for {name[loop.first]}, {name[loop.rows]} in "
-            f"{tiles}({points}, {loop.tile}):  # {step.name}"
+            f"{tiles}({points}, {loop.tile}{f', axis={loop.axis}' if loop.axis else ''}):"
+            f"  # {step.name}"
         )
         inner = indent + "    "
         self.block(loop.steps, inner)
@@ -203,7 +204,8 @@ class _FunctionWriter:
         if parts:
             concat = self.imports.helper("pintac.runtime.kernels_tile", "concatenate_rows")
             for result, part in zip(gathered_results, parts, strict=True):
-                lines.append(f"{indent}{name[result]} = {concat}({part})")
+                axis = f", axis={loop.axis}" if loop.axis else ""
+                lines.append(f"{indent}{name[result]} = {concat}({part}{axis})")
         leftovers = [name[a] for a in loop.carried] + parts
         leftovers += [name[v] for v in dict.fromkeys(loop.yields)]
         # (the tile's first row and rows are views and ints, and may have died in the body)
@@ -347,7 +349,7 @@ def _run_loop(op: tile.LoopOp, operands, env: dict[Any, Any], observe) -> tuple[
     points, *carried = operands
     body = list(op.body.block.ops)
     gathered: list[list[Any]] = [[] for _ in op.gathered_results]
-    for first, rows in point_tiles(points, op.tile_points):
+    for first, rows in point_tiles(points, op.tile_points, op.axis_index):
         inner = dict(env)
         inner.update(zip(op.body.block.args, (first, rows, *carried), strict=True))
         _run_ops(body[:-1], inner, observe)
@@ -355,4 +357,4 @@ def _run_loop(op: tile.LoopOp, operands, env: dict[Any, Any], observe) -> tuple[
         carried = yielded[: len(carried)]
         for parts, value in zip(gathered, yielded[len(carried) :], strict=True):
             parts.append(value)
-    return (*carried, *(concatenate_rows(parts) for parts in gathered))
+    return (*carried, *(concatenate_rows(parts, op.axis_index) for parts in gathered))

@@ -161,6 +161,8 @@ register(
 register(stein.DifferenceStreamsOp)
 register(stein.DiffActivationOp, lambda op: {"activation": op.activation.data})
 register(stein.DiffActivationVjpOp, lambda op: {"activation": op.activation.data})
+register(stein.DiffActivationVjpStreamsOp, lambda op: {"activation": op.activation.data})
+register(stein.DiffActivationVjpCenterOp, lambda op: {"activation": op.activation.data})
 register(
     train.UnitDirectionsOp,
     lambda op: {"lo": op.dim_lo.value.data, "hi": op.dim_hi.value.data},
@@ -215,3 +217,5 @@ register(
     },
 )
 register(tile.AccumulateRowsOp)
+register(tile.AccumulateStreamsOp)
+register(tile.SliceOp, lambda op: {"size": op.result.type.get_shape()[1]}, view=True)

@@ -76,7 +76,8 @@ class Loop:
     """
 
     tile: int
-    first: int  # the body's argument: the tile's first row in the batch
+    axis: int  # 0: tiles of the batch's points; 1: tiles of each point's streams
+    first: int  # the body's argument: the tile's first row in the batch (or stream)
     rows: int  # the body's argument: the tile's rows
     carried: tuple[int, ...]  # the body's arguments: the accumulators
     steps: tuple[Step, ...]
@@ -251,7 +252,7 @@ class _BlockPlanner:
         yields = tuple(self.index[v] for v in body_ops[-1].operands)
         steps = self.steps(block, body_ops[:-1], yields)
         first, rows, *carried = (self.index[a] for a in block.args)
-        return Loop(op.tile_points, first, rows, tuple(carried), steps, yields)
+        return Loop(op.tile_points, op.axis_index, first, rows, tuple(carried), steps, yields)
 
 
-_LOOP = OpInfo(lambda op: {"tile": op.tile_points})
+_LOOP = OpInfo(lambda op: {"tile": op.tile_points, "axis": op.axis_index})

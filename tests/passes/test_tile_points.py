@@ -48,6 +48,11 @@ def _run(problem: pt.Problem, pipeline: str, target: str, tile: int | None):
             program.module, pipeline, spec, program.source_name, target, problem=problem
         )
         assert not any(op.name == "tile.loop" for op in program.module.walk())
+    return _steps(program)
+
+
+def _steps(program: pt.Program):
+    """The step's outputs over `STEPS` steps from seed 0."""
     state = program.initial_state(0)
     outputs = []
     for _ in range(STEPS):

@@ -28,7 +28,7 @@ func.func @f(%x_pde: tensor<?x2xf32>) {
   }
   func.return
 }
-// CHECK: error: 'tile.loop' op carried value 0 is an accumulator: one tile.accumulate_gemm or tile.accumulate_rows reads it and its result is yielded in its place
+// CHECK: error: 'tile.loop' op carried value 0 is an accumulator: one tile.accumulate_gemm, tile.accumulate_rows or tile.accumulate_streams (or a nested tile.loop carrying it) reads it and its result is yielded in its place
 
 // -----
 
@@ -40,7 +40,7 @@ func.func @f(%x_pde: tensor<?x2xf32>) {
   }
   func.return
 }
-// CHECK: error: 'tile.loop' op tile.yield gives the results' types (carried, then gathered): tensor<2xf32>
+// CHECK: error: 'tile.loop' op tile.yield gives the carried values' types, then the gathered tiles': tensor<2xf32>
 
 // -----
 
@@ -75,3 +75,49 @@ func.func @f() {
   func.return
 }
 // CHECK: error: 'tile.zero' op an accumulator has a static shape, not tensor<?xf32>
+
+// -----
+
+// A loop over streams takes tiles that divide the streams.
+func.func @f(%d: tensor<?x8x2xf32>) {
+  tile.loop (%s, %d_t) over %d : tensor<?x8x2xf32> axis 1 by 3 {
+    tile.yield
+  }
+  func.return
+}
+// CHECK: error: 'tile.loop' op loops over tiles of 3 streams of a per-point value tensor<?xMx...> with M static and a multiple of 3, not tensor<?x8x2xf32>
+
+// -----
+
+func.func @f(%d: tensor<?x8x2xf32>) {
+  %g = tile.loop (%s, %d_t) over %d : tensor<?x8x2xf32> axis 1 by 4 gather (tensor<?x4x2xf32>) {
+    tile.yield %d_t : tensor<?x4x2xf32>
+  }
+  func.return
+}
+// CHECK: error: 'tile.loop' op a value gathered over streams has the loop's 8 streams, not tensor<?x4x2xf32>
+
+// -----
+
+func.func @f(%z: tensor<?x16xf32>, %dzd: tensor<?x4x8xf32>) {
+  %s0 = tile.zero like %z : tensor<?x16xf32>
+  %s1 = tile.accumulate_streams %s0, %dzd : tensor<?x16xf32>, tensor<?x4x8xf32>
+  func.return
+}
+// CHECK: error: 'tile.accumulate_streams' op sums each point's streams into one row per point: tensor<?x4x8xf32> into tensor<?x16xf32>
+
+// -----
+
+func.func @f(%g: tensor<?x8x1xf32>, %s: index) {
+  %t = tile.slice %g at %s : tensor<?x8x1xf32> -> tensor<?x4x2xf32>
+  func.return
+}
+// CHECK: error: 'tile.slice' op slices a static axis 1 and keeps the others: tensor<?x8x1xf32> -> tensor<?x4x2xf32>
+
+// -----
+
+func.func @f(%z: tensor<?x16xf32>) {
+  %s0 = "tile.zero"(%z) : (tensor<?x16xf32>) -> tensor<?x8xf32>
+  func.return
+}
+// CHECK: error: 'tile.zero' op a zero like tensor<?x16xf32> has that type, not tensor<?x8xf32>
