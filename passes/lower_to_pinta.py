@@ -158,15 +158,6 @@ class LowerToPintaPass(ModulePass):
                 "lower-to-pinta needs a compiled @train_step (run a training pipeline first: "
                 "pintac compile FILE --pipeline smx-diff --target mlir writes one)"
             )
-        streams_loop = next(
-            (o for o in step.walk() if isinstance(o, tile.LoopOp) and o.axis_index), None
-        )
-        if streams_loop is not None:
-            raise PassError(
-                "lower-to-pinta lowers loops over tiles of points; this step also loops over "
-                "tiles of a point's streams (tile-streams), which PINTA does not run",
-                streams_loop,
-            )
         batch = _problem_batch(op) | _batch_sizes(self.batch)
         overrides = [f"{k}={v}" for k, v in _pairs(self.set, "set")]
         cfg = load_config(self.config or None, overrides)

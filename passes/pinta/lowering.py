@@ -33,8 +33,10 @@ from pintac.passes.pinta.memory import (
     HostTensor,
     Staging,
     Tile,
+    body_lifetimes,
     body_values,
     capacities,
+    loop_steps,
     loop_values,
     place,
     place_body,
@@ -134,6 +136,7 @@ class StepLowering:
         self.known: dict[int, int] = {}
         self.in_loop = False
         self.first_tile = True
+        self.first_stream_tile = True
         self.index = {v: i for i, v in enumerate(self.ssa)}
         # the ACC regions of a loop's exact accumulators, by storage root, live across tiles
         self.acc_regions: dict[int, int] = {}
@@ -170,7 +173,7 @@ class StepLowering:
             storage[step.outputs[0]] = storage[step.inputs[0]]
         elif step.inplace is not None:
             storage[step.outputs[0]] = storage[step.inputs[step.inplace]]
-        elif isinstance(step.op, tile_ops.AccumulateGemmOp | tile_ops.AccumulateRowsOp):
+        elif isinstance(step.op, _ACCUMULATIONS):
             storage[step.outputs[0]] = storage[step.inputs[0]]  # a sum kept where it is
 
     def _link_loop(self, step: Step, storage: dict[int, int]) -> None:
@@ -180,9 +183,13 @@ class StepLowering:
         inits = step.inputs[1:]
         for arg, init, out in zip(loop.carried, inits, step.outputs, strict=False):
             storage[arg] = storage[out] = storage[init]
-        self._set_tile_shapes(step, self._tile_rows(step)[0][1])
+        if not step.body.axis:  # a nested loop's shapes come with its outer loop's
+            self._set_tile_shapes(step, self._tile_rows(step)[0][1])
         for inner in loop.steps:
-            self._link(inner, storage)
+            if inner.body is not None:
+                self._link_loop(inner, storage)
+            else:
+                self._link(inner, storage)
 
     def _place(self) -> int:
         """Homes for every value (`memory.place`); the DRAM words used. What the loops read
@@ -261,7 +268,7 @@ class StepLowering:
         }
         inner = set(loop_values(loop))
         local = {self.storage[i] for i in inner if self.storage[i] in inner}
-        local -= set(gathered) | {self.storage[loop.rows], self.storage[loop.first]}
+        local -= set(gathered) | {self.storage[loop.rows]} | _tile_positions(loop)
         return local, gathered
 
     @property
@@ -303,7 +310,7 @@ class StepLowering:
         return sorted(
             {
                 i
-                for s in step.body.steps
+                for s in loop_steps(step.body)
                 for i in s.inputs
                 if i not in inner
                 and self.plan.values[i].producer is None
@@ -321,7 +328,7 @@ class StepLowering:
         for step in self.plan.steps:
             if step.body is None:
                 continue
-            for s in step.body.steps:
+            for s in loop_steps(step.body):
                 roots.update(self.storage[i] for i in s.inputs if i not in inner)
             roots.update(
                 self.storage[i]
@@ -337,7 +344,7 @@ class StepLowering:
         self._set_tile_shapes(step, self._tile_rows(step)[0][1])
         base = self.top_spm[step.index]
         block = place_body(
-            step.body.steps,
+            body_lifetimes(step.body),
             self.storage,
             local,
             lambda r: math.prod(self.shape_of[r]),
@@ -355,8 +362,11 @@ class StepLowering:
         block = self.loop_blocks[step.index]
         points = self.homes[step.inputs[0]]
         batch = points.units
+        positions = _tile_positions(loop)
         for i in loop_values(loop):
             r = self.storage[i]
+            if r in positions:
+                continue  # a machine register, known for each tile
             if r == loop.rows:
                 addr = points.addr + first * points.unit_words
             elif r in gathered:  # its rows of the whole batch's value
@@ -369,8 +379,6 @@ class StepLowering:
                 continue
             elif r in local:
                 addr = base + block.dram[r]
-            elif r == loop.first:
-                continue  # a machine register, known for each tile
             else:  # an accumulator kept where its initial value is
                 outer = self.homes[r]
                 self.homes[i] = self._home_for(i, outer.addr, outer.local)
@@ -396,10 +404,55 @@ class StepLowering:
             self.known[loop.first] = first
             self.first_tile = first == 0
             for inner in loop.steps:
-                self._lower(inner)
+                if inner.body is not None:
+                    self._stream_loop(inner)
+                else:
+                    self._lower(inner)
         self.homes |= in_dram
         self.in_loop = False
         self.spm_reserved = 0
+
+    def _stream_loop(self, step: Step) -> None:
+        """A loop over tiles of each point's streams, in a point tile's body, unrolled: per
+        tile, its streams of every point copied into the body's tile (`copy_streams`), the
+        body, and the gathered tiles copied into their streams of the results. Its body's
+        values have the same homes in every tile (placed with the point loop's)."""
+        loop = step.body
+        self.what = self._describe(step)
+        source, streams = step.inputs[0], self.shape_of[step.inputs[0]][1]
+        gathered = step.outputs[len(loop.carried) :]
+        first_point_tile = self.first_tile
+        for first in range(0, streams, loop.tile):
+            self.known[loop.first] = first
+            self.first_stream_tile = first == 0
+            self.first_tile = first_point_tile and first == 0
+            self.copy_streams(source, loop.rows, first, into_tile=True)
+            for inner in loop.steps:
+                self._lower(inner)
+            self.what = self._describe(step)
+            for tile_value, whole in zip(loop.gathered, gathered, strict=True):
+                self.copy_streams(whole, tile_value, first, into_tile=False)
+        self.first_tile = first_point_tile
+        self.first_stream_tile = True
+
+    def copy_streams(self, whole: int, part: int, first: int, *, into_tile: bool) -> None:
+        """Copy streams `first`.. of every point between a per-point value `whole` (N, M, ..)
+        and its tile `part` (N, S, ..): one run of words a point, through the SPM's staging
+        unless the destination is on chip."""
+        points, size, *rest = self.shape_of[part]
+        streams = self.shape_of[whole][1]
+        words = size * math.prod(rest)
+        row = math.prod(rest)
+        staging = self.staging()
+        buffer = staging.resident(words, f"%{_name(self.plan, part)}: a point's streams")
+        for p in range(points):
+            w0 = (p * streams + first) * row
+            span = (w0, w0 + words)
+            tile_span = (p * words, (p + 1) * words)
+            src, src_span = (whole, span) if into_tile else (part, tile_span)
+            dst, dst_span = (part, tile_span) if into_tile else (whole, span)
+            self.dma_words("LOAD", src, *src_span, buffer)
+            self.dma_words("STORE", dst, *dst_span, buffer)
 
     # ------------------------------------------------------------------------------ emitting
 
@@ -670,6 +723,15 @@ class StepLowering:
         return self.homes[index]
 
 
+def _tile_positions(loop) -> set[int]:
+    """The first rows (streams) of the tiles of a loop and of the loops nested in it."""
+    firsts = {loop.first}
+    for step in loop.steps:
+        if step.body is not None:
+            firsts |= _tile_positions(step.body)
+    return firsts
+
+
 def _reads_tile_position(op: Operation) -> bool:
     """Whether `op` takes its tile's place in a batch (`at %first`, `over %n`)."""
     if isinstance(op, stein.SampleOp | train.SampleCoordinatesOp | smx.QuantizeOp):
@@ -763,6 +825,11 @@ def _sfu_max_rows(cols: int) -> int:
 
 
 VIEWS = (train.FlattenOp, train.UnflattenOp, smx.DequantizeOp)
+_ACCUMULATIONS = (
+    tile_ops.AccumulateGemmOp,
+    tile_ops.AccumulateRowsOp,
+    tile_ops.AccumulateStreamsOp,
+)
 
 
 def permute_axes(
@@ -1324,6 +1391,42 @@ def _accumulate_rows(lo: StepLowering, step: Step) -> None:
     _running_column_sum(lo, x, out, acc)
 
 
+@rule(tile_ops.AccumulateStreamsOp)
+def _accumulate_streams(lo: StepLowering, step: Step) -> None:
+    """Each point's running sum over its streams: a RED colsum of its streams' rows in order,
+    continuing the point's row of the sum (started by the first tile of streams)."""
+    (acc, x), (out,) = step.inputs, step.outputs
+    points, streams, cols = lo.shape_of[x]
+    note = f"%{_name(lo.plan, out)}"
+    staging = lo.staging()
+    total = staging.resident(points * cols, note)
+    start = lo.first_stream_tile
+    if not start:
+        lo.load(acc, 0, lo.home(acc).units, total)
+    for point in range(points):
+        for tile in lo.tiles(streams, staging, {"x": cols}, max_units=MAX_VECTOR_ROWS):
+            w0 = (point * streams + tile.u0) * cols
+            lo.dma_words("LOAD", x, w0, w0 + tile.n * cols, tile.spm["x"])
+            lo.emit(
+                "RED",
+                f"{note}: point {point}",
+                kind="colsum",
+                dst=total + point * cols,
+                src=tile.spm["x"],
+                rows=tile.n,
+                cols=cols,
+                init=int(start and tile.first),
+            )
+    lo.store(out, 0, lo.home(out).units, total)
+
+
+@rule(tile_ops.SliceOp)
+def _slice(lo: StepLowering, step: Step) -> None:
+    """A tile of each point's streams of a per-point value, copied point by point."""
+    (whole, first), (out,) = step.inputs, step.outputs
+    lo.copy_streams(whole, out, lo.known[first], into_tile=True)
+
+
 def _whole(lo: StepLowering, inputs: Sequence[int]) -> tuple[Staging, dict[int, int]]:
     staging = lo.staging()
     return staging, {i: lo.resident_load(staging, i) for i in dict.fromkeys(inputs)}
@@ -1561,20 +1664,39 @@ def _diff_activation(lo: StepLowering, step: Step) -> None:
 def _diff_activation_vjp(lo: StepLowering, step: Step) -> None:
     (zb, zd, dout), (dzb, dzd) = step.inputs, step.outputs
     _, streams, cols = lo.shape_of[zd]
+    if streams > MAX_SFU_STREAMS or cols * (2 + 2 * streams) > lo.memories["spm"].words:
+        _diff_activation_vjp_by_streams(lo, step)
+        return
+    _diff_vjp(lo, step, zb, zd, dout, dzb, dzd)
+
+
+@rule(stein.DiffActivationVjpStreamsOp)
+def _diff_activation_vjp_streams(lo: StepLowering, step: Step) -> None:
+    """A tile of the streams' dzd: SFU diff_vjp as for the whole, its dzb left unstored."""
+    (zb, zd, dout), (dzd,) = step.inputs, step.outputs
+    _diff_vjp(lo, step, zb, zd, dout, None, dzd)
+
+
+def _diff_vjp(lo, step, zb: int, zd: int, dout: int, dzb: int | None, dzd: int) -> None:
+    """SFU diff_vjp over tiles of points: dzb (stored unless None), then dzd over z_d."""
+    _, streams, cols = lo.shape_of[zd]
     # dzb, then dzd right after it: dzd overwrites z_d, read by the same instruction
     per_unit = {"zb": cols, "dzb": cols, "zd": streams * cols, "dout": streams * cols}
     if streams > MAX_SFU_STREAMS or sum(per_unit.values()) > lo.memories["spm"].words:
-        _diff_activation_vjp_by_streams(lo, step)
-        return
+        raise PassError(
+            f"{lo.what}: a point's {streams} streams of width {cols} do not fit in an SFU "
+            "instruction or the SPM; tile them with smaller tiles of streams (tile-streams)"
+        )
     _check_sfu_width(lo, streams, cols)
     staging = lo.staging()
+    names = [f"%{_name(lo.plan, v)}" for v in (dzb, dzd) if v is not None]
     for tile in lo.tiles(lo.home(zb).units, staging, per_unit, max_units=MAX_SFU_ROWS):
         for name, i in (("zb", zb), ("zd", zd), ("dout", dout)):
             lo.load(i, tile.u0, tile.u1, tile.spm[name])
         dst = tile.spm["dzb"]
         lo.emit(
             "SFU",
-            f"%{_name(lo.plan, dzb)}, %{_name(lo.plan, dzd)}",
+            ", ".join(names),
             fn=step.params["activation"],
             kind="diff_vjp",
             dst=dst,
@@ -1585,8 +1707,42 @@ def _diff_activation_vjp(lo: StepLowering, step: Step) -> None:
             streams=streams,
             cols=cols,
         )
-        lo.store(dzb, tile.u0, tile.u1, dst)
+        if dzb is not None:
+            lo.store(dzb, tile.u0, tile.u1, dst)
         lo.store(dzd, tile.u0, tile.u1, dst + tile.n * cols)
+
+
+@rule(stein.DiffActivationVjpCenterOp)
+def _diff_activation_vjp_center(lo: StepLowering, step: Step) -> None:
+    """dzb = Σ dzd − φ'(z_b)·Σ dout point by point: SFU apply (for an activation that saves
+    its output), SFU grad and a VEC sub, as `_diff_activation_vjp_by_streams` finishes."""
+    (zb, sum_dzd, sum_dout), (dzb,) = step.inputs, step.outputs
+    points, cols = lo.shape_of[zb]
+    fn = step.params["activation"]
+    _check_sfu_width(lo, 1, cols)
+    note = f"%{_name(lo.plan, dzb)}"
+    staging = lo.staging()
+    at = {i: staging.resident(cols, f"%{_name(lo.plan, i)} of a point") for i in step.inputs}
+    product = staging.resident(cols, f"{fn}'(z_b)·Σ dout of a point")
+    saves_output = ACTIVATIONS[fn].saves == "output"
+    sfu = {"fn": fn, "rows": 1, "streams": 1, "cols": cols}
+    for point in range(points):
+        for i in step.inputs:
+            lo.dma_words("LOAD", i, point * cols, (point + 1) * cols, at[i])
+        derivative_of = at[zb]
+        if saves_output:  # φ' is taken from φ(z_b), computed over z_b's copy
+            lo.emit("SFU", f"{note}: {fn}(z_b)", **sfu, kind="apply", dst=at[zb], a=at[zb])
+        lo.emit(
+            "SFU",
+            f"{note}: {fn}'(z_b)·Σ dout",
+            **sfu,
+            kind="grad",
+            dst=product,
+            a=derivative_of,
+            b=at[sum_dout],
+        )
+        lo.emit("VEC", note, op="sub", dst=at[sum_dzd], a=at[sum_dzd], b=product, rows=1, cols=cols)
+        lo.dma_words("STORE", dzb, point * cols, (point + 1) * cols, at[sum_dzd])
 
 
 def _diff_activation_vjp_by_streams(lo: StepLowering, step: Step) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from pintac.core.errors import PassError
@@ -115,8 +115,57 @@ class Placement:
 
 
 def loop_values(loop: Loop) -> list[int]:
-    """The values of a loop body: its arguments and what its steps compute."""
-    return [loop.first, loop.rows, *loop.carried, *(o for s in loop.steps for o in s.outputs)]
+    """The values of a loop body: its arguments and what its steps compute, the bodies of
+    the loops nested in it included."""
+    values = [loop.first, loop.rows, *loop.carried]
+    for step in loop.steps:
+        values.extend(step.outputs)
+        if step.body is not None:
+            values.extend(loop_values(step.body))
+    return values
+
+
+def loop_steps(loop: Loop) -> Iterator:
+    """The steps of a loop body, those of the loops nested in it included (after theirs)."""
+    for step in loop.steps:
+        yield step
+        if step.body is not None:
+            yield from loop_steps(step.body)
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    """A step of a loop body for first fit: what it reads and what it makes, at `index`."""
+
+    index: int
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+
+
+def body_lifetimes(loop: Loop) -> list[Lifetime]:
+    """A loop body's steps in order, each nested loop as its steps between two marks: at its
+    start it makes its arguments and results (a gathered value is filled tile by tile); at
+    its end it reads its operands, what its body reads from outside and what it yields, which
+    so live through all of its tiles."""
+    out: list[Lifetime] = []
+
+    def visit(steps) -> None:
+        for step in steps:
+            nested = step.body
+            if nested is None:
+                out.append(Lifetime(len(out), step.inputs, step.outputs))
+                continue
+            made = (*step.outputs, nested.first, nested.rows, *nested.carried)
+            out.append(Lifetime(len(out), step.inputs, made))
+            visit(nested.steps)
+            inside = set(loop_values(nested))
+            read = {i for s in loop_steps(nested) for i in s.inputs if i not in inside}
+            # the loop's own operands too: each tile copies its streams from the first
+            kept = (*step.inputs, *sorted(read), *nested.yields, *made)
+            out.append(Lifetime(len(out), kept, ()))
+
+    visit(loop.steps)
+    return out
 
 
 def body_values(plan: Plan) -> set[int]:

@@ -101,23 +101,43 @@ def concrete_shapes(f: func.FuncOp, batch: Mapping[str, int]) -> dict[SSAValue, 
 
 def _loop_result_shapes(loop: tile.LoopOp, shapes: Mapping[SSAValue, Shape]) -> dict:
     """A loop's results: its accumulators, and its gathered values as the body yields them
-    for one tile of the whole batch."""
+    for one tile of the whole batch (or, over streams, with all the streams)."""
     inner = body_shapes(loop, shapes[loop.points][0], shapes)
-    return {r: inner[y] for r, y in zip(loop.outputs, loop.yield_op.operands, strict=True)}
+    return _results_of(loop, inner, shapes)
+
+
+def _results_of(loop: tile.LoopOp, inner: Mapping, shapes: Mapping) -> dict:
+    results = {r: inner[y] for r, y in zip(loop.outputs, loop.yield_op.operands, strict=True)}
+    if loop.axis_index == 1:
+        streams = shapes[loop.points][1]
+        for r in loop.gathered_results:
+            n, _, *rest = results[r]
+            results[r] = (n, streams, *rest)
+    return results
 
 
 def body_shapes(
     loop: tile.LoopOp, rows: int, shapes: Mapping[SSAValue, Shape]
 ) -> dict[SSAValue, Shape]:
     """`shapes` (the step's, at its batch) with the shapes of `loop`'s body values for a tile
-    of `rows` points."""
+    of `rows` points (a loop over streams: for its tiles of streams of every point), nested
+    loops' bodies and results included."""
     inner = dict(shapes)
     block = loop.body.block
     inner[loop.first] = ()
-    inner[loop.tile_rows] = (rows, *shapes[loop.points][1:])
+    points = shapes[loop.points]
+    if loop.axis_index == 1:
+        inner[loop.tile_rows] = (points[0], loop.tile_points, *points[2:])
+    else:
+        inner[loop.tile_rows] = (rows, *points[1:])
     for arg, init in zip(loop.carried, loop.inits, strict=True):
         inner[arg] = shapes[init]
     for op in list(block.ops)[:-1]:
+        if isinstance(op, tile.LoopOp):
+            nested = body_shapes(op, 0, inner)
+            inner.update(nested)
+            inner.update(_results_of(op, nested, inner))
+            continue
         for r in op.results:
             inner[r] = _result_shape(op, declared_shape(r), inner)
     return inner

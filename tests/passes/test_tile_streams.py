@@ -4,7 +4,9 @@ contract, for every admissible tile of streams, and refuses an inadmissible one.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from test_lower_to_pinta import check_module_on_both, lowered, run_both
 from test_tile_points import _assert_same_bits, _problem, _run, _steps
 
 import pintac.api as pt
@@ -51,8 +53,46 @@ def test_an_inadmissible_tile_of_streams_is_refused_with_the_admissible_ones():
     )
 
 
-def test_pinta_refuses_a_step_with_tiles_of_streams():
-    problem = _problem("poisson2d_small", 10, pairs=PAIRS)
-    spec = PIPELINES["smx-diff"][0] + ",tile-points{points=4},tile-streams{streams=4}"
-    with pytest.raises(UserError, match="tiles of a point's streams"):
-        problem.compile(spec, target="pinta")
+@pytest.mark.parametrize("pipeline", ["smx-diff", "full"])
+@pytest.mark.parametrize("example", ["poisson2d_small", "heat10d_small"])
+def test_pinta_runs_tiles_of_streams_as_the_runtime_does(example, pipeline):
+    """20 steps of the step in tiles of 8 points and 4 streams: PINTA's unrolled loops (each
+    tile of streams copied in and its gathered values out, point by point; the sums over the
+    streams by RED colsums) give every result the runtime's loops give, bit for bit."""
+    program = _problem(example, 10, pairs=PAIRS).compile(
+        PIPELINES[pipeline][0] + ",tile-points{points=8},tile-streams{streams=4}",
+        target="numpy-exact",
+    )
+    run_both(program, lowered(program), steps=20)
+
+
+# A loop over streams reading a per-point value computed before it (%e, by tile.slice) and
+# its source (%d) in every tile, its GEMMs carried on into the point loop's exact sum.
+STREAMS_OF_A_POINT = """func.func @train_step(%x: tensor<?x27xf32> {train.role = "points:pde"}, %seed: i64 {train.role = "seed"}, %step: i64 {train.role = "step"}) -> (tensor<3x3xf32> {train.role = "term:w"}, tensor<?x8x3xf32> {train.role = "term:g"}, tensor<f32> {train.role = "loss"}) {
+  %z0 = tile.zero : !tile.exact<3x3>
+  %w, %g = tile.loop (%first, %xt) over %x : tensor<?x27xf32> by 2 carry (%a = %z0) : (!tile.exact<3x3>) gather (tensor<?x8x3xf32>) {
+    %rest = pinn.slice %xt dims 3 to 27 : tensor<?x27xf32> -> tensor<?x24xf32>
+    %d = train.permute %rest shape [-1, 8, 3] perm [0, 1, 2] : tensor<?x24xf32> -> tensor<?x8x3xf32>
+    %e = arith.mulf %d, %d : tensor<?x8x3xf32>
+    %a2, %gg = tile.loop (%sf, %dt) over %d : tensor<?x8x3xf32> axis 1 by 4 carry (%as = %a) : (!tile.exact<3x3>) gather (tensor<?x8x3xf32>) {
+      %et = tile.slice %e at %sf : tensor<?x8x3xf32> -> tensor<?x4x3xf32>
+      %r = train.flatten %dt : tensor<?x4x3xf32> -> tensor<?x3xf32>
+      %q = train.flatten %et : tensor<?x4x3xf32> -> tensor<?x3xf32>
+      %as1 = tile.accumulate_gemm %as, %r, %q role wgrad transpose_a : !tile.exact<3x3>, tensor<?x3xf32>, tensor<?x3xf32>
+      tile.yield %as1, %et : !tile.exact<3x3>, tensor<?x4x3xf32>
+    }
+    tile.yield %a2, %gg : !tile.exact<3x3>, tensor<?x8x3xf32>
+  }
+  %wr = tile.round %w : !tile.exact<3x3> -> tensor<3x3xf32>
+  %l = train.mean_square %wr : tensor<3x3xf32> -> tensor<f32>
+  func.return %wr, %g, %l : tensor<3x3xf32>, tensor<?x8x3xf32>, tensor<f32>
+}
+"""
+
+
+def test_pinta_keeps_a_stream_loops_operands_for_all_of_its_tiles():
+    """The values a loop over streams reads in every tile (its source, what it slices) keep
+    their SPM homes until its last tile: the weight sum and the gathered slices are the
+    runtime's, bit for bit."""
+    x = np.random.default_rng(0).standard_normal((6, 27), np.float32)
+    check_module_on_both(STREAMS_OF_A_POINT, "pde=6", [x])
