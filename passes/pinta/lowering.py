@@ -519,6 +519,33 @@ class StepLowering:
     def load(self, index: int, u0: int, u1: int, spm: int) -> None:
         self.dma("LOAD", self.homes[index], u0, u1, spm, self._rows_note(index, u0, u1))
 
+    def on_chip(self, index: int) -> bool:
+        """Whether a value's home is in the SPM, where instructions read and write it."""
+        return self.homes[index].local
+
+    def at(self, index: int, u0: int) -> int:
+        """The SPM address of unit `u0` of a value kept on chip."""
+        home = self.homes[index]
+        return home.addr + home.rows_of(u0) * home.line
+
+    def operand(self, index: int, u0: int, u1: int, spm: int) -> int:
+        """Where an instruction reads units [u0, u1) of a value: in place on chip, else
+        loaded into the staging buffer `spm`."""
+        if self.on_chip(index):
+            return self.at(index, u0)
+        self.load(index, u0, u1, spm)
+        return spm
+
+    def result_at(self, index: int, u0: int, spm: int) -> int:
+        """Where an instruction writes units from `u0` of a value: in place on chip, else
+        the staging buffer `spm` (then `keep`)."""
+        return self.at(index, u0) if self.on_chip(index) else spm
+
+    def keep(self, index: int, u0: int, u1: int, spm: int) -> None:
+        """Store units [u0, u1) of a value from `spm` unless they were written in place."""
+        if not (self.on_chip(index) and spm == self.at(index, u0)):
+            self.store(index, u0, u1, spm)
+
     def store(self, index: int, u0: int, u1: int, spm: int) -> None:
         self.dma("STORE", self.homes[index], u0, u1, spm, self._rows_note(index, u0, u1))
 
@@ -590,8 +617,11 @@ class StepLowering:
         return out
 
     def resident_load(self, staging: Staging, index: int) -> int:
-        """Load a whole value into a buffer that stays for the op; its SPM address."""
+        """A whole value for the op: in place on chip, else loaded into a buffer that stays
+        for the op; its SPM address."""
         home = self.homes[index]
+        if home.local:
+            return home.addr
         at = staging.resident(max(1, home.size), f"%{_name(self.plan, index)}")
         self.load(index, 0, home.units, at)
         return at
@@ -776,11 +806,16 @@ def _rowwise(
     inplace = inplace or {}
     staging = lo.staging()
     resident = {i: lo.resident_load(staging, i) for i in dict.fromkeys(resident_inputs)}
+    # values on chip are read and written in place, but for an input an output overwrites
+    # whose home it does not share (it gets a copy to overwrite)
+    overwritten = {i for o, i in inplace.items() if lo.storage[o] != lo.storage[i]}
+    staged_in = [i for i in tiled_inputs if not lo.on_chip(i) or i in overwritten]
+    staged_out = [o for o in outputs if o not in inplace and not lo.on_chip(o)]
     units = lo.home(outputs[0]).units
-    per_unit = {f"in{k}": lo.home(i).unit_words for k, i in enumerate(tiled_inputs)}
-    per_unit |= {
-        f"out{k}": lo.home(o).unit_words for k, o in enumerate(outputs) if o not in inplace
+    per_unit = {
+        f"in{k}": lo.home(i).unit_words for k, i in enumerate(tiled_inputs) if i in staged_in
     }
+    per_unit |= {f"out{k}": lo.home(o).unit_words for k, o in enumerate(outputs) if o in staged_out}
     if scratch:
         per_unit["scratch"] = scratch
     # the vector unit's instructions take at most MAX_VECTOR_ROWS rows of the output
@@ -792,15 +827,20 @@ def _rowwise(
     ):
         spm_in = dict(resident)
         for k, i in enumerate(tiled_inputs):
-            spm_in[i] = tile.spm[f"in{k}"]
-            lo.load(i, tile.u0, tile.u1, spm_in[i])
+            if i in staged_in:
+                spm_in[i] = tile.spm[f"in{k}"]
+                lo.load(i, tile.u0, tile.u1, spm_in[i])
+            else:
+                spm_in[i] = lo.at(i, tile.u0)
         spm_out = {
             o: spm_in[inplace[o]] if o in inplace else tile.spm[f"out{k}"]
             for k, o in enumerate(outputs)
+            if o in inplace or o in staged_out
         }
+        spm_out |= {o: lo.at(o, tile.u0) for o in outputs if o not in spm_out}
         body(tile, spm_in, spm_out)
         for o in outputs:
-            lo.store(o, tile.u0, tile.u1, spm_out[o])
+            lo.keep(o, tile.u0, tile.u1, spm_out[o])
 
 
 def _sfu_dims(rows: int, cols: int) -> tuple[int, int, int]:
@@ -1209,8 +1249,10 @@ def _quantize(lo: StepLowering, step: Step) -> None:
     op = step.op
     first = 0 if op.first is None else lo.position(op.first) * p["per_point"]
     staging = lo.staging()
-    for tile in lo.tiles(home.units, staging, {"x": cols}, align=brows, max_units=MAX_QUANT_ROWS):
-        buf = tile.spm["x"]  # QUANT works in place: the tile of x becomes the tile of q
+    per_unit = {} if lo.on_chip(out) else {"x": cols}
+    for tile in lo.tiles(home.units, staging, per_unit, align=brows, max_units=MAX_QUANT_ROWS):
+        # QUANT works in place: the tile of x, copied where q lives, becomes the tile of q
+        buf = lo.result_at(out, tile.u0, tile.spm.get("x", 0))
         lo.load(x, tile.u0, tile.u1, buf)
         if fields:
             fields["elem_offset"] = first + (tile.u0 if transposed else tile.u0 * cols)
@@ -1226,7 +1268,7 @@ def _quantize(lo: StepLowering, step: Step) -> None:
             rounding=p["rounding"],
             **fields,
         )
-        lo.store(out, tile.u0, tile.u1, buf)
+        lo.keep(out, tile.u0, tile.u1, buf)
 
 
 @rule(train.GemmOp)
@@ -1244,13 +1286,15 @@ def _gemm(lo: StepLowering, step: Step) -> None:
     if not ta:
         # rows of A and of the result in tiles; B stays
         b_at = lo.resident_load(staging, b)
-        for tile in lo.tiles(m, staging, {"a": k, "out": n}, acc_per_unit=n, max_units=MAX_GEMM_MK):
-            lo.load(a, tile.u0, tile.u1, tile.spm["a"])
+        per_unit = {} if lo.on_chip(a) else {"a": k}
+        per_unit |= {} if lo.on_chip(out) else {"out": n}
+        for tile in lo.tiles(m, staging, per_unit, acc_per_unit=n, max_units=MAX_GEMM_MK):
+            a_at = lo.operand(a, tile.u0, tile.u1, tile.spm.get("a", 0))
             lo.emit(
                 "GEMM",
                 note,
                 acc=tile.acc,
-                a=tile.spm["a"],
+                a=a_at,
                 b=b_at,
                 m=tile.n,
                 k=k,
@@ -1260,17 +1304,18 @@ def _gemm(lo: StepLowering, step: Step) -> None:
                 init=1,
                 **prec,
             )
-            lo.emit("ACCRD", note, dst=tile.spm["out"], acc=tile.acc, m=tile.n, n=n)
-            lo.store(out, tile.u0, tile.u1, tile.spm["out"])
+            out_at = lo.result_at(out, tile.u0, tile.spm.get("out", 0))
+            lo.emit("ACCRD", note, dst=out_at, acc=tile.acc, m=tile.n, n=n)
+            lo.keep(out, tile.u0, tile.u1, out_at)
         return
     if tb:
         raise PassError(f"{lo.what}: a GEMM with both operands transposed has no PINTA tiling")
     # the reduction runs along the rows of A and B: accumulate their tiles in the ACC
     acc = staging.resident_acc(m * n, note)
-    out_at = staging.resident(m * n, note)
+    out_at = lo.at(out, 0) if lo.on_chip(out) else staging.resident(m * n, note)
     _accumulate_rows_product(lo, staging, a, b, (m, n), acc, note, start=True)
     lo.emit("ACCRD", note, dst=out_at, acc=acc, m=m, n=n)
-    lo.store(out, 0, hout.units, out_at)
+    lo.keep(out, 0, hout.units, out_at)
 
 
 def _accumulate_rows_product(
@@ -1289,15 +1334,16 @@ def _accumulate_rows_product(
     m, n = shape
     ha, hb = lo.home(a), lo.home(b)
     prec = {"prec_a": ha.prec, "prec_b": hb.prec}
-    for tile in lo.tiles(ha.shape[0], staging, {"a": m, "b": n}, max_units=MAX_GEMM_MK):
-        lo.load(a, tile.u0, tile.u1, tile.spm["a"])
-        lo.load(b, tile.u0, tile.u1, tile.spm["b"])
+    per_unit = {name: w for name, v, w in (("a", a, m), ("b", b, n)) if not lo.on_chip(v)}
+    for tile in lo.tiles(ha.shape[0], staging, per_unit, max_units=MAX_GEMM_MK):
+        a_at = lo.operand(a, tile.u0, tile.u1, tile.spm.get("a", 0))
+        b_at = lo.operand(b, tile.u0, tile.u1, tile.spm.get("b", 0))
         lo.emit(
             "GEMM",
             f"{note} += rows {tile.u0}:{tile.u1}",
             acc=acc,
-            a=tile.spm["a"],
-            b=tile.spm["b"],
+            a=a_at,
+            b=b_at,
             m=m,
             k=tile.n,
             n=n,

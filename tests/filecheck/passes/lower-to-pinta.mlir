@@ -58,37 +58,29 @@ func.func @train_step(%W: tensor<2x4xf32> {train.role = "param:W"}, %x: tensor<?
 // The default placement: the step tiled by points (one tile of the 8 points) with its values
 // on chip. W, which the loop reads, is copied into the SPM once for its tiles (0); the
 // constant and y (gathered from the tile) live in the SPM (8 and 10), the tile's dy in the
-// loop's block above them (42), dW after the loop where W's copy was (0); an on-chip copy
-// is a LOAD or STORE with local=1. DRAM holds the host's tensors; dW is one exact sum in the
+// loop's block above them (42), dW after the loop where W's copy was (0). Instructions read
+// values on chip where they live (the GEMM reads W at 0, the mean square y at 10) and the
+// GEMM's ACCRD writes y there; an on-chip copy is a LOAD or STORE with local=1. DRAM holds the host's tensors; dW is one exact sum in the
 // ACC (region 0) across the tiles, rounded once after the loop.
 // ONCHIP:      pinta.program @train_step ("param:W", "points:pde", "seed", "step") -> ("param:W", "loss") constants [1.0, 0.5, 0.9, 0.999, 1.0e-08, 0.0, 0.0] at 35 dram 49 attributes {tiles = {pde = 8 : i64}} {
 // ONCHIP-NEXT:   pinta.tensor @W param "W" at 0 : 2x4
 // ONCHIP-NEXT:   pinta.tensor @x points "pde" at 8 : 8x2
 // ONCHIP-NEXT:   pinta.tensor @loss loss "loss" at 24 : scalar
-// ONCHIP-NEXT:   pinta.load fmt=f32 dst=0 src=0 rows=2 cols=4 stride=4 local=0 {note = "%W"}
+// ONCHIP-NEXT:   pinta.load fmt=f32 dst=74 src=8 rows=8 cols=2 stride=2 local=0 {note = "%x_pde_tile"}
 // ONCHIP-NEXT:   pinta.vec op=fill dst=9 a=0 b=0 rows=1 cols=1 const=0 push_next {note = "%one"}
-// ONCHIP-NEXT:   pinta.store fmt=f32 dst=8 src=9 rows=1 cols=1 stride=1 local=1 pop_prev {note = "%one"}
-// ONCHIP-NEXT:   pinta.load fmt=f32 dst=82 src=8 rows=8 cols=2 stride=2 local=0 {note = "%x_pde_tile"}
-// ONCHIP-NEXT:   pinta.load fmt=f32 dst=524325 src=8 rows=8 cols=2 stride=2 local=0 {note = "%x_pde_tile"}
-// ONCHIP-NEXT:   pinta.load fmt=f32 dst=74 src=0 rows=2 cols=4 stride=4 local=1 push_next {note = "%W"}
-// ONCHIP-NEXT:   pinta.gemm acc=8 a=82 b=74 m=8 k=2 n=4 ta=0 tb=0 init=1 prec_a=f32 prec_b=f32 pop_prev {note = "%y_1"}
-// ONCHIP-NEXT:   pinta.accrd dst=98 acc=8 m=8 n=4 push_next {note = "%y_1"}
-// ONCHIP-NEXT:   pinta.store fmt=f32 dst=10 src=98 rows=8 cols=4 stride=4 local=1 pop_prev push_prev {note = "%y_1"}
-// ONCHIP-NEXT:   pinta.nop queue=compute pop_next push_prev {note = "relay a token"}
-// ONCHIP-NEXT:   pinta.load fmt=f32 dst=74 src=10 rows=8 cols=4 stride=4 local=1 pop_next {note = "%y_1"}
-// ONCHIP-NEXT:   pinta.load fmt=f32 dst=106 src=8 rows=1 cols=1 stride=1 local=1 push_next {note = "%one"}
-// ONCHIP-NEXT:   pinta.red kind=meansq_grad dst=107 src=74 b=106 rows=8 cols=4 init=0 const=0 count=8 pop_prev push_next {note = "%dy"}
-// ONCHIP-NEXT:   pinta.store fmt=f32 dst=42 src=107 rows=8 cols=4 stride=4 local=1 pop_prev push_prev {note = "%dy"}
-// ONCHIP-NEXT:   pinta.nop queue=compute pop_next push_prev {note = "relay a token"}
-// ONCHIP-NEXT:   pinta.load fmt=f32 dst=524341 src=42 rows=8 cols=4 stride=4 local=1 pop_next push_next {note = "%dy"}
-// ONCHIP-NEXT:   pinta.gemm acc=0 a=524325 b=524341 m=2 k=8 n=4 ta=1 tb=0 init=1 prec_a=f32 prec_b=f32 pop_prev {note = "%acc0_pde_next += rows 0:8"}
+// ONCHIP-NEXT:   pinta.store fmt=f32 dst=8 src=9 rows=1 cols=1 stride=1 local=1 pop_prev push_prev {note = "%one"}
+// ONCHIP-NEXT:   pinta.load fmt=f32 dst=0 src=0 rows=2 cols=4 stride=4 local=0 push_next {note = "%W"}
+// ONCHIP-NEXT:   pinta.load fmt=f32 dst=524325 src=8 rows=8 cols=2 stride=2 local=0 push_next {note = "%x_pde_tile"}
+// ONCHIP-NEXT:   pinta.gemm acc=8 a=74 b=0 m=8 k=2 n=4 ta=0 tb=0 init=1 prec_a=f32 prec_b=f32 pop_prev {note = "%y_1"}
+// ONCHIP-NEXT:   pinta.accrd dst=10 acc=8 m=8 n=4 {note = "%y_1"}
+// ONCHIP-NEXT:   pinta.red kind=meansq_grad dst=74 src=10 b=8 rows=8 cols=4 init=0 const=0 count=8 pop_next push_next {note = "%dy"}
+// ONCHIP-NEXT:   pinta.store fmt=f32 dst=42 src=74 rows=8 cols=4 stride=4 local=1 pop_prev push_prev {note = "%dy"}
+// ONCHIP-NEXT:   pinta.gemm acc=0 a=524325 b=42 m=2 k=8 n=4 ta=1 tb=0 init=1 prec_a=f32 prec_b=f32 pop_prev pop_next {note = "%acc0_pde_next += rows 0:8"}
 // ONCHIP-NEXT:   pinta.accrd dst=42 acc=0 m=2 n=4 push_next {note = "%dW"}
 // ONCHIP-NEXT:   pinta.store fmt=f32 dst=0 src=42 rows=2 cols=4 stride=4 local=1 pop_prev push_prev {note = "%dW"}
-// ONCHIP-NEXT:   pinta.nop queue=compute pop_next push_prev {note = "relay a token"}
-// ONCHIP-NEXT:   pinta.load fmt=f32 dst=42 src=10 rows=8 cols=4 stride=4 local=1 pop_next push_next {note = "%y"}
-// ONCHIP-NEXT:   pinta.load fmt=f32 dst=8 src=0 rows=2 cols=4 stride=4 local=0 {note = "%W"}
-// ONCHIP-NEXT:   pinta.red kind=meansq dst=74 src=42 b=0 rows=8 cols=4 init=0 const=0 count=0 pop_prev push_next {note = "%loss"}
-// ONCHIP-NEXT:   pinta.store fmt=f32 dst=24 src=74 rows=1 cols=1 stride=1 local=0 pop_prev {note = "%loss"}
+// ONCHIP-NEXT:   pinta.red kind=meansq dst=42 src=10 b=0 rows=8 cols=4 init=0 const=0 count=0 pop_next push_prev push_next {note = "%loss"}
+// ONCHIP-NEXT:   pinta.load fmt=f32 dst=8 src=0 rows=2 cols=4 stride=4 local=0 pop_next {note = "%W"}
+// ONCHIP-NEXT:   pinta.store fmt=f32 dst=24 src=42 rows=1 cols=1 stride=1 local=0 pop_prev {note = "%loss"}
 // ONCHIP-NEXT:   pinta.load fmt=f32 dst=16 src=0 rows=2 cols=4 stride=4 local=1 push_next {note = "%dW"}
 // ONCHIP-NEXT:   pinta.update kind=sgd p=8 g=16 m=0 v=0 count=8 hyper=1 pop_prev push_next {note = "%W"}
 // ONCHIP-NEXT:   pinta.store fmt=f32 dst=0 src=8 rows=2 cols=4 stride=4 local=0 pop_prev {note = "%W_next"}
