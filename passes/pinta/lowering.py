@@ -1370,14 +1370,15 @@ def _running_column_sum(lo: StepLowering, x: int, out: int, running: int | None)
     start = running is None or lo.first_tile
     if not start:
         lo.load(running, 0, lo.home(running).units, total)
-    for tile in lo.tiles(rows, staging, {"x": cols}, max_units=MAX_VECTOR_ROWS):
-        lo.load(x, tile.u0, tile.u1, tile.spm["x"])
+    per_unit = {} if lo.on_chip(x) else {"x": cols}
+    for tile in lo.tiles(rows, staging, per_unit, max_units=MAX_VECTOR_ROWS):
+        src = lo.operand(x, tile.u0, tile.u1, tile.spm.get("x", 0))
         lo.emit(
             "RED",
             note,
             kind="colsum",
             dst=total,
-            src=tile.spm["x"],
+            src=src,
             rows=tile.n,
             cols=cols,
             init=int(start and tile.first),
@@ -1449,16 +1450,21 @@ def _accumulate_streams(lo: StepLowering, step: Step) -> None:
     start = lo.first_stream_tile
     if not start:
         lo.load(acc, 0, lo.home(acc).units, total)
+    per_unit = {} if lo.on_chip(x) else {"x": cols}
     for point in range(points):
-        for tile in lo.tiles(streams, staging, {"x": cols}, max_units=MAX_VECTOR_ROWS):
+        for tile in lo.tiles(streams, staging, per_unit, max_units=MAX_VECTOR_ROWS):
             w0 = (point * streams + tile.u0) * cols
-            lo.dma_words("LOAD", x, w0, w0 + tile.n * cols, tile.spm["x"])
+            if lo.on_chip(x):  # read in place
+                src = lo.home(x).addr + w0
+            else:
+                src = tile.spm["x"]
+                lo.dma_words("LOAD", x, w0, w0 + tile.n * cols, src)
             lo.emit(
                 "RED",
                 f"{note}: point {point}",
                 kind="colsum",
                 dst=total + point * cols,
-                src=tile.spm["x"],
+                src=src,
                 rows=tile.n,
                 cols=cols,
                 init=int(start and tile.first),
@@ -1703,7 +1709,7 @@ def _diff_activation(lo: StepLowering, step: Step) -> None:
             cols=cols,
         )
 
-    _rowwise(lo, step, [zb, zd], [], [out], body, max_units=MAX_SFU_ROWS, inplace={out: zd})
+    _rowwise(lo, step, [zb, zd], [], [out], body, max_units=MAX_SFU_ROWS)
 
 
 @rule(stein.DiffActivationVjpOp)
