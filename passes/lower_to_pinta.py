@@ -6,7 +6,8 @@ Input: a module after a training pipeline (`@train_step` of `train`/`stein`/`smx
 pass fixes the batch sizes (the `batch` option, else `pinn.train`'s) and with them every
 value's shape (`passes/pinta/shapes.py`). Unless the pipeline tiled the step by points, it
 tiles it (`tile-points`) where the loops' exact sums fit in the ACC, with tiles whose values
-stay on chip where possible (`_choose_tiling`). Then `passes/pinta/lowering.py` gives every
+stay on chip where possible, and when a tile of points does not fit on chip, each point's
+Stein streams too (`tile-streams`; `_choose_tiling`). Then `passes/pinta/lowering.py` gives every
 value a home, in the SPM where it fits or in DRAM (`passes/pinta/memory.py`), and tiles each
 op through the SPM and ACC, and `passes/pinta/schedule.py` orders the instructions for the
 load, compute and store queues with their dependency tokens. `@train_step` is replaced by a
@@ -35,6 +36,7 @@ from pintac.dialects import pinn, pinta, tile
 from pintac.passes.pinta.lowering import StepLowering
 from pintac.passes.pinta.schedule import schedule
 from pintac.passes.tile_points import TilePointsPass
+from pintac.passes.tile_streams import TileStreamsPass
 from pintac.runtime.pinta import isa
 from pintac.runtime.pinta.config import load_config
 
@@ -100,9 +102,10 @@ def _choose_tiling(
 ) -> StepLowering | None:
     """An untiled step tiled by points (`tile-points`) when its loops' exact sums fit in the
     ACC: with the largest tiles whose body values all stay on chip, else the smallest ones
-    whose values fit in the DRAM (the most of them on chip). Tiles come from halving the
-    per-point budget from the DRAM's size. The lowering of the tiled step (in a copy of
-    `module`), or None: no tiling fits (the step stays whole)."""
+    whose values fit in the DRAM (the most of them on chip), and then, if those are not all
+    on chip, each point's streams in tiles that are (`_tile_streams`). Tiles come from
+    halving the per-point budget from the DRAM's size. The lowering of the tiled step (in a
+    copy of `module`), or None: no tiling fits (the step stays whole)."""
     budget, chosen, seen = cfg.dram_words * 4, None, set()
     while budget >= SMALLEST_TILE_BUDGET:
         trial = module.clone()
@@ -116,11 +119,43 @@ def _choose_tiling(
             if not lowering.accumulators_fit():
                 return None  # the sums are the parameters' size whatever the tiles
             if lowering.values_fit_dram():
-                chosen = lowering
+                chosen = trial, lowering
                 if lowering.body_values_on_chip():
                     break
         budget //= 2
-    return chosen
+    if chosen is None:
+        return None
+    trial, lowering = chosen
+    if not lowering.body_values_on_chip():
+        return _tile_streams(ctx, trial, batch, cfg) or lowering
+    return lowering
+
+
+def _tile_streams(
+    ctx: Context, module: builtin.ModuleOp, batch: dict[str, int], cfg
+) -> StepLowering | None:
+    """The step of `module` (tiled by points) with each point's Stein streams in tiles too:
+    the largest tiles whose body values all stay on chip, halving the per-point budget from
+    the SPM's size; None when the step has no streams to tile or no tile fits on chip."""
+    budget, seen = cfg.memory.spm_bytes, set()
+    while True:
+        trial = module.clone()
+        try:
+            TileStreamsPass(bytes=budget).apply(ctx, trial)
+        except PassError:
+            return None  # the step's streams cannot be tiled
+        streams = tuple(
+            op.tile_points
+            for op in _step_of(trial).walk()
+            if isinstance(op, tile.LoopOp) and op.axis_index
+        )
+        if not streams or streams in seen:
+            return None  # nothing to tile, or the smallest tiles do not fit either
+        seen.add(streams)
+        lowering = StepLowering(_step_of(trial), batch, cfg)
+        if lowering.values_fit_dram() and lowering.body_values_on_chip():
+            return lowering
+        budget //= 2
 
 
 def _run_if_fits(lowering: StepLowering | None):

@@ -92,7 +92,7 @@ class MemoryConfig:
         4,
     )
     acc_bytes: int = _key(
-        1 * MIB, "accumulator buffer size (at most 2^20 accumulators)", "bytes", 8
+        4 * MIB, "accumulator buffer size (at most 2^20 accumulators)", "bytes", 8
     )
     acc_word_bytes: int = _key(
         8, "bytes of one accumulator (its width for capacity, traffic and energy)", "bytes", 4
