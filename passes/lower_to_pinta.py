@@ -7,7 +7,8 @@ pass fixes the batch sizes (the `batch` option, else `pinn.train`'s) and with th
 value's shape (`passes/pinta/shapes.py`). Unless the pipeline tiled the step by points, it
 tiles it (`tile-points`) where the loops' exact sums fit in the ACC, with tiles whose values
 stay on chip where possible, and when a tile of points does not fit on chip, each point's
-Stein streams too (`tile-streams`; `_choose_tiling`). Then `passes/pinta/lowering.py` gives every
+Stein streams too (`tile-streams`; `_choose_tiling`); tiles whose values would still go
+through DRAM are taken only when the whole step does not fit in it. Then `passes/pinta/lowering.py` gives every
 value a home, in the SPM where it fits or in DRAM (`passes/pinta/memory.py`), and tiles each
 op through the SPM and ACC, and `passes/pinta/schedule.py` orders the instructions for the
 load, compute and store queues with their dependency tokens. `@train_step` is replaced by a
@@ -201,6 +202,9 @@ class LowerToPintaPass(ModulePass):
         lowered = None
         if onchip and not lowering.plan.has_loops:
             tiled = _choose_tiling(ctx, op, batch, cfg)
+            if tiled is not None and not tiled.body_values_on_chip() and lowering.values_fit_dram():
+                # tiles whose values still go through DRAM only add work to the whole step
+                tiled = None
             lowered = _run_if_fits(tiled)
             if lowered is not None:  # the tiled step replaces the whole one
                 tiled.f.detach()

@@ -157,6 +157,6 @@ def test_a_size_beyond_the_address_fields_names_where_it_was_set(tmp_path):
     path.write_text("[memory]\n\nacc_word_bytes = 5\n")
     with pytest.raises(
         UserError,
-        match=f"^{path}:3: error: 'memory.acc_bytes' \\(1048576\\) must be a multiple of 5",
+        match=f"^{path}:3: error: 'memory.acc_bytes' \\(4194304\\) must be a multiple of 5",
     ):
         load_config(path)
