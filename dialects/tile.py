@@ -701,6 +701,20 @@ def tiles_by_term(f: Operation) -> dict[str, int]:
     }
 
 
+def stream_tiles_by_term(f: Operation) -> dict[str, int]:
+    """The streams per tile of the loops over streams inside each loss term's loop over
+    points in a step (a func.func), by term name."""
+    roles = arg_roles(f)
+    args = list(f.body.block.args)
+    return {
+        roles[args.index(op.points)].partition(":")[2]: inner.tile_points
+        for op in f.walk()
+        if isinstance(op, LoopOp) and op.points in args and not op.axis_index
+        for inner in op.body.walk()
+        if isinstance(inner, LoopOp) and inner.axis_index
+    }
+
+
 TILE = Dialect(
     "tile",
     [

@@ -223,6 +223,11 @@ class LowerToPintaPass(ModulePass):
                     for term, points in tiles.items()
                 }
             )
+        streams = tile.stream_tiles_by_term(step)
+        if streams:  # the streams of a tile of them, for reports
+            program.attributes["stream_tiles"] = DictionaryAttr(
+                {term: IntegerAttr(n, i64) for term, n in streams.items()}
+            )
         op.body.block.insert_op_before(program, step)
         step.detach()
         step.erase()

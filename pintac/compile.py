@@ -149,19 +149,26 @@ def _report(problem, program, written) -> str:
 
 
 def _tiles(module) -> str:
-    """The points per tile of each loss term's loop, when the step is tiled by points (in
-    the step as written, or in the PINTA program made from it)."""
+    """The points per tile of each loss term's loop, when the step is tiled by points, and
+    the streams per tile of the loops over streams in them (in the step as written, or in
+    the PINTA program made from it)."""
     from pintac.dialects import pinta, tile
 
     tiles: dict[str, int] = {}
+    streams: dict[str, int] = {}
     for op in module.walk():
-        if isinstance(op, pinta.ProgramOp) and "tiles" in op.attributes:
-            tiles |= {k: v.value.data for k, v in op.attributes["tiles"].data.items()}
+        if isinstance(op, pinta.ProgramOp):
+            for key, found in (("tiles", tiles), ("stream_tiles", streams)):
+                if key in op.attributes:
+                    found |= {k: v.value.data for k, v in op.attributes[key].data.items()}
         elif op.name == "func.func":
             tiles |= tile.tiles_by_term(op)
+            streams |= tile.stream_tiles_by_term(op)
     if not tiles:
         return ""
     shown = ", ".join(f"{term} {points}" for term, points in tiles.items())
+    if streams:
+        shown += "; streams a tile: " + ", ".join(f"{t} {n}" for t, n in streams.items())
     return f"tiles        points a tile, by loss term: {shown}\n"
 
 

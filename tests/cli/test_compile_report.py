@@ -46,3 +46,17 @@ def test_the_numpy_target_reports_its_tiles_of_points(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert code == 0, err
     assert out.splitlines()[0] == "tiles        points a tile, by loss term: pde 8, bc 8"
+
+
+def test_the_report_shows_the_tiles_of_streams(tmp_path, capsys):
+    """poisson2d_small (64 pairs) with tiles of 8 points and 16 of each point's streams."""
+    from pintac.pipelines import PIPELINES
+
+    pipeline = PIPELINES["smx-diff"][0] + ",tile-points{points=8},tile-streams{streams=16}"
+    argv = ["compile", str(EXAMPLE), "--pipeline", pipeline, "--target", "mlir"]
+    code = main([*argv, "-o", str(tmp_path / "step.mlir"), "--report"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert out.splitlines()[0] == (
+        "tiles        points a tile, by loss term: pde 8, bc 8; streams a tile: pde 16"
+    )

@@ -265,7 +265,7 @@ def test_unconsumed_tokens_trap_at_the_pushing_instruction():
         ),
         (isa.LOAD(src=60, rows=2, cols=4, stride=4), "field 'src' addresses DRAM\\[60, 68\\)"),
         (isa.STORE(dst=0, rows=3, cols=4, stride=31), "field 'dst' addresses DRAM\\[0, 66\\)"),
-        (isa.GEMM(acc=131070, m=2, k=1, n=2), "field 'acc' addresses ACC\\[131070, 131074\\)"),
+        (isa.GEMM(acc=524286, m=2, k=1, n=2), "field 'acc' addresses ACC\\[524286, 524290\\)"),
         (
             isa.VEC(op="scale", rows=1, cols=1, const=2),
             "field 'const' addresses CONST\\[2, 3\\), beyond the constant pool \\(2 entries\\)",
