@@ -128,7 +128,9 @@ def _choose_tiling(
         return None
     trial, lowering = chosen
     if not lowering.body_values_on_chip():
-        return _tile_streams(ctx, trial, batch, cfg) or lowering
+        streamed = _tile_streams(ctx, trial, batch, cfg)
+        if streamed is not None and streamed.body_dram_words() < lowering.body_dram_words():
+            return streamed
     return lowering
 
 
@@ -137,8 +139,9 @@ def _tile_streams(
 ) -> StepLowering | None:
     """The step of `module` (tiled by points) with each point's Stein streams in tiles too:
     the largest tiles whose body values all stay on chip, halving the per-point budget from
-    the SPM's size; None when the step has no streams to tile or no tile fits on chip."""
-    budget, seen = cfg.memory.spm_bytes, set()
+    the SPM's size, else the tiles that keep the fewest of them in DRAM; None when the step
+    has no streams to tile."""
+    budget, seen, best = cfg.memory.spm_bytes, set(), None
     while True:
         trial = module.clone()
         try:
@@ -151,11 +154,14 @@ def _tile_streams(
             if isinstance(op, tile.LoopOp) and op.axis_index
         )
         if not streams or streams in seen:
-            return None  # nothing to tile, or the smallest tiles do not fit either
+            return best  # nothing to tile, or the smallest tiles are tried
         seen.add(streams)
         lowering = StepLowering(_step_of(trial), batch, cfg)
-        if lowering.values_fit_dram() and lowering.body_values_on_chip():
-            return lowering
+        if lowering.values_fit_dram():
+            if lowering.body_values_on_chip():
+                return lowering
+            if best is None or lowering.body_dram_words() < best.body_dram_words():
+                best = lowering
         budget //= 2
 
 

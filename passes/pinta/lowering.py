@@ -650,6 +650,10 @@ class StepLowering:
         """Whether every loop body keeps all its values in the SPM (after `_place`)."""
         return all(not block.dram for block in self.loop_blocks.values())
 
+    def body_dram_words(self) -> int:
+        """The DRAM words the loop bodies keep values in (after `_place`)."""
+        return sum(block.dram_words for block in self.loop_blocks.values())
+
     def accumulators_fit(self) -> bool:
         return self._accumulator_peak()[0] <= self.memories["acc"].words
 
@@ -1709,7 +1713,9 @@ def _diff_activation(lo: StepLowering, step: Step) -> None:
             cols=cols,
         )
 
-    _rowwise(lo, step, [zb, zd], [], [out], body, max_units=MAX_SFU_ROWS)
+    # the result where it lives on chip, else over a staged copy of z_d (half the staging)
+    inplace = {} if lo.on_chip(out) else {out: zd}
+    _rowwise(lo, step, [zb, zd], [], [out], body, max_units=MAX_SFU_ROWS, inplace=inplace)
 
 
 @rule(stein.DiffActivationVjpOp)
