@@ -60,6 +60,7 @@ def measure(
     ).report()
     seconds = time.perf_counter() - started
     tiles = op.attributes.get("tiles")
+    streams = op.attributes.get("stream_tiles")
     moved = sum(report.bytes.get("dram", {}).values())
     energy = report.energy_by_category()
     return {
@@ -69,6 +70,7 @@ def measure(
         "placement": placement,
         "tiling": tiling,
         "tiles": {k: v.value.data for k, v in tiles.data.items()} if tiles else None,
+        "stream_tiles": {k: v.value.data for k, v in streams.data.items()} if streams else None,
         "instructions": len(step.instructions),
         "dram_used_bytes": 4 * step.dram_words,
         "cycles": report.cycles,
@@ -113,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             records.append(RESULTS, row)
             print(
-                f"{example:10} {pipeline:9} tiles {row['tiles']} instructions "
+                f"{example:10} {pipeline:9} tiles {row['tiles']} streams {row['stream_tiles']} "
+                f"instructions "
                 f"{row['instructions']:,} DRAM used {row['dram_used_bytes'] / 1e6:,.0f} MB, "
                 f"cycles {row['cycles']:,}, PE {row['pe_utilization']:.1%}, "
                 f"{row['energy_mj']:,.1f} mJ (DRAM {row['dram_energy_share']:.0%}), "
