@@ -1772,8 +1772,7 @@ def _diff_vjp(lo, step, zb: int, zd: int, dout: int, dzb: int | None, dzd: int) 
 
 @rule(stein.DiffActivationVjpCenterOp)
 def _diff_activation_vjp_center(lo: StepLowering, step: Step) -> None:
-    """dzb = Σ dzd − φ'(z_b)·Σ dout point by point: SFU apply (for an activation that saves
-    its output), SFU grad and a VEC sub, as `_diff_activation_vjp_by_streams` finishes."""
+    """dzb = Σ dzd − φ'(z_b)·Σ dout point by point (`_finish_center`)."""
     (zb, sum_dzd, sum_dout), (dzb,) = step.inputs, step.outputs
     points, cols = lo.shape_of[zb]
     fn = step.params["activation"]
@@ -1782,35 +1781,32 @@ def _diff_activation_vjp_center(lo: StepLowering, step: Step) -> None:
     staging = lo.staging()
     at = {i: staging.resident(cols, f"%{_name(lo.plan, i)} of a point") for i in step.inputs}
     product = staging.resident(cols, f"{fn}'(z_b)·Σ dout of a point")
-    saves_output = ACTIVATIONS[fn].saves == "output"
-    sfu = {"fn": fn, "rows": 1, "streams": 1, "cols": cols}
     for point in range(points):
         for i in step.inputs:
             lo.dma_words("LOAD", i, point * cols, (point + 1) * cols, at[i])
-        derivative_of = at[zb]
-        if saves_output:  # φ' is taken from φ(z_b), computed over z_b's copy
-            lo.emit("SFU", f"{note}: {fn}(z_b)", **sfu, kind="apply", dst=at[zb], a=at[zb])
-        lo.emit(
-            "SFU",
-            f"{note}: {fn}'(z_b)·Σ dout",
-            **sfu,
-            kind="grad",
-            dst=product,
-            a=derivative_of,
-            b=at[sum_dout],
-        )
-        lo.emit("VEC", note, op="sub", dst=at[sum_dzd], a=at[sum_dzd], b=product, rows=1, cols=cols)
+        _finish_center(lo, note, fn, cols, at[zb], at[sum_dzd], at[sum_dout], product)
         lo.dma_words("STORE", dzb, point * cols, (point + 1) * cols, at[sum_dzd])
+
+
+def _finish_center(lo, note, fn, cols, zb_at, sum_dzd_at, sum_dout_at, product) -> None:
+    """One point's dzb = Σ dzd − φ'(z_b)·Σ dout over Σ dzd, the kernel's own arithmetic: SFU
+    apply (φ(z_b) over the copy of z_b, for an activation whose φ' is taken from its
+    output), SFU grad (φ' from the activation's table entry, times Σ dout), VEC sub."""
+    sfu = {"fn": fn, "rows": 1, "streams": 1, "cols": cols}
+    if ACTIVATIONS[fn].saves == "output":
+        lo.emit("SFU", f"{note}: {fn}(z_b)", **sfu, kind="apply", dst=zb_at, a=zb_at)
+    lo.emit(
+        "SFU", f"{note}: {fn}'(z_b)·Σ dout", **sfu, kind="grad", dst=product, a=zb_at, b=sum_dout_at
+    )
+    lo.emit("VEC", note, op="sub", dst=sum_dzd_at, a=sum_dzd_at, b=product, rows=1, cols=cols)
 
 
 def _diff_activation_vjp_by_streams(lo: StepLowering, step: Step) -> None:
     """`stein.diff_activation_vjp` for points too large for the SPM (or an SFU instruction):
     point by point, in chunks of its streams. Per chunk, an SFU diff_vjp gives the chunk's dzd
     (p·dout, element by element) and RED colsums carry Σ p·dout and Σ dout on over the
-    chunks, adding the streams in order as NumPy's sum over them does. Per point, SFU gives
-    φ'(z_b)·Σ dout (apply, for an activation that saves its output, then grad: φ' from the
-    activation's table entry as the kernel takes it) and a VEC sub dzb = Σ p·dout − that,
-    the kernel's own arithmetic."""
+    chunks, adding the streams in order as NumPy's sum over them does; then per point
+    `_finish_center` gives dzb."""
     (zb, zd, dout), (dzb, dzd) = step.inputs, step.outputs
     points, streams, cols = lo.shape_of[zd]
     fn = step.params["activation"]
@@ -1826,9 +1822,6 @@ def _diff_activation_vjp_by_streams(lo: StepLowering, step: Step) -> None:
     zb_at = staging.resident(cols, f"%{_name(lo.plan, zb)} of a point")
     sums = staging.resident(2 * cols, "Σ p·dout and Σ dout of a point")  # in that order
     product = staging.resident(cols, f"{fn}'(z_b)·Σ dout of a point")
-    saves_output = ACTIVATIONS[fn].saves == "output"
-    if saves_output:  # φ' is taken from φ(z_b)
-        derivative_of = staging.resident(cols, f"{fn}(z_b) of a point")
     words = streams * cols  # of a point in z_d, dout and dzd
     sfu = {"fn": fn, "rows": 1, "streams": 1, "cols": cols}
     for point in range(points):
@@ -1865,20 +1858,7 @@ def _diff_activation_vjp_by_streams(lo: StepLowering, step: Step) -> None:
                     cols=cols,
                     init=int(tile.first),
                 )
-        at = zb_at
-        if saves_output:
-            lo.emit("SFU", f"{note}: {fn}(z_b)", **sfu, kind="apply", dst=derivative_of, a=zb_at)
-            at = derivative_of
-        lo.emit(
-            "SFU",
-            f"{note}: {fn}'(z_b)·Σ dout",
-            **sfu,
-            kind="grad",
-            dst=product,
-            a=at,
-            b=sums + cols,
-        )
-        lo.emit("VEC", note, op="sub", dst=sums, a=sums, b=product, rows=1, cols=cols)
+        _finish_center(lo, note, fn, cols, zb_at, sums, sums + cols, product)
         lo.dma_words("STORE", dzb, point * cols, (point + 1) * cols, sums)
 
 
