@@ -5,6 +5,8 @@ sizes from which a second thread pays.
     python benchmarks/threads.py                  # the step-time table (a few minutes)
     python benchmarks/threads.py --examples poisson2d_small --json out.json
     python benchmarks/threads.py gemm             # one thread, two BLAS threads, two blocks
+    python benchmarks/threads.py --examples poisson2d --pipeline smx-diff --pairs 128 \
+        --modes pintac --rounds 2                 # the import order of a quantized step
 
 Step times. Each configuration runs in a fresh Python process, so the import order is real:
 `numpy-first` imports NumPy before pintac (OpenBLAS then keeps its default spin time of about
@@ -16,7 +18,8 @@ Step times. Each configuration runs in a fresh Python process, so the import ord
 - `blas`: every GEMM whole on all of BLAS's threads (pintac before its own GEMM blocks).
 
 "loaded" runs the same with two `python -c 'while True: pass'` processes beside it, started
-before and killed after each run. Each process compiles the example's `fp32` step, runs the
+before and killed after each run. Each process compiles the example's step (`--pipeline`,
+default `fp32`; `--pairs K` sets its Stein pairs; `--modes` picks configurations), runs the
 warm-up steps, then times steps one by one; the table gives the median ms/step idle, the
 median CPU time per step idle (of all the process's threads: spinning shows here), the median
 ms/step loaded, and loaded / idle. `--rounds R` alternates R idle and R loaded runs of each
@@ -38,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -73,7 +77,9 @@ def busy_processes(count: int):
 # ---------------------------------------------------------------------------------------------
 
 
-def child(example: str, order: str, mode: str, warmup: int, steps: int) -> None:
+def child(
+    example: str, order: str, mode: str, warmup: int, steps: int, pipeline: str, pairs: int
+) -> None:
     """One configuration, in this (fresh) process: print its step times as JSON."""
     if order == "numpy-first":
         import numpy  # noqa: F401  (loads OpenBLAS before pintac is imported)
@@ -91,7 +97,10 @@ def child(example: str, order: str, mode: str, warmup: int, steps: int) -> None:
             return np.matmul(a, b, out=out)
 
         parallel.matmul = whole_on_blas_threads
-    program = pt.load(str(ROOT / "examples" / f"{example}.mlir")).compile("fp32")
+    text = (ROOT / "examples" / f"{example}.mlir").read_text()
+    if pairs:
+        text = re.sub(r"pairs = \d+", f"pairs = {pairs}", text)
+    program = pt.loads(text, f"{example}.mlir").compile(pipeline)
     trainer = pt.Trainer(program, seed=0)
     trainer.train(warmup)
     wall, cpu = [], []
@@ -103,33 +112,44 @@ def child(example: str, order: str, mode: str, warmup: int, steps: int) -> None:
     print(json.dumps({"step_s": wall, "cpu_s": cpu}))
 
 
-def run_child(example: str, order: str, mode: str, warmup: int, steps: int) -> dict:
+def run_child(
+    example: str, order: str, mode: str, warmup: int, steps: int, pipeline: str, pairs: int
+) -> dict:
     env = dict(os.environ)
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT"):
         env.pop(name, None)
     if mode == "one":
         env["OPENBLAS_NUM_THREADS"] = "1"
     argv = [sys.executable, __file__, "child", example, order, mode, str(warmup), str(steps)]
+    argv += [pipeline, str(pairs)]
     out = subprocess.run(argv, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"benchmarks/threads.py: error: {example} {order} {mode} failed:\n{out.stderr}")
     return json.loads(out.stdout.splitlines()[-1])
 
 
-def step_table(examples: list[str], steps: int | None, rounds: int) -> list[dict]:
+def step_table(
+    examples: list[str],
+    steps: int | None,
+    rounds: int,
+    pipeline: str = "fp32",
+    pairs: int = 0,
+    modes: tuple[str, ...] = MODES,
+) -> list[dict]:
     rows = []
     for example in examples:
         warmup, count = EXAMPLES[example]
         count = steps or count
         for order in ORDERS:
-            for mode in MODES:
+            for mode in modes:
                 row = {"example": example, "order": order, "mode": mode}
+                row |= {"pipeline": pipeline, "pairs": pairs or None}
                 for key in ("idle_step_s", "idle_cpu_s", "loaded_step_s", "loaded_cpu_s"):
                     row[key] = []
                 for _ in range(rounds):  # idle and loaded alternate: a drifting load hits both
                     for state in ("idle", "loaded"):
                         with busy_processes(2 if state == "loaded" else 0):
-                            run = run_child(example, order, mode, warmup, count)
+                            run = run_child(example, order, mode, warmup, count, pipeline, pairs)
                         row[f"{state}_step_s"] += run["step_s"]
                         row[f"{state}_cpu_s"] += run["cpu_s"]
                 for state in ("idle", "loaded"):
@@ -273,8 +293,8 @@ def machine() -> dict:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["child"]:
-        example, order, mode, warmup, steps = argv[1:]
-        child(example, order, mode, int(warmup), int(steps))
+        example, order, mode, warmup, steps, pipeline, pairs = argv[1:]
+        child(example, order, mode, int(warmup), int(steps), pipeline, int(pairs))
         return 0
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("what", nargs="?", choices=("steps", "gemm"), default="steps")
@@ -283,6 +303,9 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=1, help="idle/loaded rounds per configuration")
     ap.add_argument("--seconds", type=float, default=0.2, help="gemm: time per measurement")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    ap.add_argument("--pipeline", default="fp32", help="the step's pipeline (default fp32)")
+    ap.add_argument("--pairs", type=int, default=0, help="Stein pairs (default: the example's)")
+    ap.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     args = ap.parse_args(argv)
     before = machine()
     print(f"load average before: {before['loadavg_1_5_15']}, {before['cpus']} CPUs", flush=True)
@@ -290,7 +313,9 @@ def main(argv=None) -> int:
         results = gemm_sweep(args.seconds)
     else:
         print(HEADER, flush=True)
-        results = step_table(args.examples, args.steps, args.rounds)
+        results = step_table(
+            args.examples, args.steps, args.rounds, args.pipeline, args.pairs, tuple(args.modes)
+        )
     after = machine()
     print(f"load average after: {after['loadavg_1_5_15']}")
     if args.json:
