@@ -138,6 +138,12 @@ class _StreamTiler:
                 "cannot keep that order over tiles of the streams",
                 op,
             )
+        if isinstance(op, stein.DiffActivationVjpOp) and op.zb.type.get_shape()[-1] < 2:
+            raise PassError(
+                "a layer of width 1: NumPy sums its one column over the streams pairwise, "
+                "which tiles of the streams cannot reproduce",
+                op,
+            )
         if isinstance(op, smx.QuantizeOp) and str(op.rounding_mode) == "stochastic":
             raise PassError(
                 f"%{op.input.name_hint or 'a tensor'} rounds stochastically; tile-streams "
