@@ -67,7 +67,8 @@ class Step:
 
 @dataclass(frozen=True)
 class Loop:
-    """The body of a `tile.loop` step, run once per tile of `tile` points of `inputs[0]`.
+    """The body of a `tile.loop` step, run once per tile of `tile` points of `inputs[0]`
+    (with `axis` 1, of `tile` of each point's streams; such a loop nests in a loop's body).
 
     Its steps' lifetimes are the body's own: a value computed in the body dies within the
     iteration; a value from outside (a weight, its quantized copy) is read as it is and lives
