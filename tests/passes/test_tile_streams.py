@@ -96,3 +96,24 @@ def test_pinta_keeps_a_stream_loops_operands_for_all_of_its_tiles():
     runtime's, bit for bit."""
     x = np.random.default_rng(0).standard_normal((6, 27), np.float32)
     check_module_on_both(STREAMS_OF_A_POINT, "pde=6", [x])
+
+
+def test_pinta_tiles_the_streams_when_a_tile_of_points_does_not_fit_on_chip():
+    """poisson2d_small (64 pairs) on a 128 KiB SPM: a tile of 4 points' values do not fit in
+    the half that holds values, so the lowering tiles each point's 128 streams too (by 16)
+    and the program trains bit for bit like the runtime's step."""
+    from test_lower_to_pinta import SMALL
+
+    from pintac.dialects import pinta
+    from pintac.passes.lower_to_pinta import LowerToPintaPass
+    from pintac.registry import make_context
+    from pintac.runtime.pinta.config import load_config
+    from pintac.runtime.pinta.lowered import LoweredStep
+
+    program = pt.load(SMALL).compile("smx-diff", target="numpy-exact")
+    setting = "memory.spm_bytes=131072"
+    module = program.module.clone()
+    LowerToPintaPass(set=setting).apply(make_context(), module)
+    op = next(o for o in module.ops if isinstance(o, pinta.ProgramOp))
+    assert {k: v.value.data for k, v in op.attributes["stream_tiles"].data.items()} == {"pde": 16}
+    run_both(program, LoweredStep.of(op), steps=2, config=load_config(None, [setting]))
