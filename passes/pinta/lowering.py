@@ -1368,25 +1368,46 @@ def _running_column_sum(lo: StepLowering, x: int, out: int, running: int | None)
     """out = the column sum of x's rows added in order, continuing the sum in `running`
     (unless None, or this is a loop's first tile: then x's rows alone)."""
     rows, cols = lo.home(x).shape
+    _running_sums(lo, x, out, running, running is None or lo.first_tile, 1, rows, cols)
+
+
+def _running_sums(
+    lo: StepLowering,
+    x: int,
+    out: int,
+    running: int | None,
+    start: bool,
+    groups: int,
+    rows: int,
+    cols: int,
+) -> None:
+    """out (groups x cols) = each group's column sum of its `rows` rows of x (groups x rows
+    x cols), added in order by RED colsums reading x in place on chip, continuing `running`
+    unless `start`."""
     note = f"%{_name(lo.plan, out)}"
     staging = lo.staging()
-    total = staging.resident(cols, note)
-    start = running is None or lo.first_tile
+    total = staging.resident(groups * cols, note)
     if not start:
         lo.load(running, 0, lo.home(running).units, total)
     per_unit = {} if lo.on_chip(x) else {"x": cols}
-    for tile in lo.tiles(rows, staging, per_unit, max_units=MAX_VECTOR_ROWS):
-        src = lo.operand(x, tile.u0, tile.u1, tile.spm.get("x", 0))
-        lo.emit(
-            "RED",
-            note,
-            kind="colsum",
-            dst=total,
-            src=src,
-            rows=tile.n,
-            cols=cols,
-            init=int(start and tile.first),
-        )
+    for group in range(groups):
+        for tile in lo.tiles(rows, staging, per_unit, max_units=MAX_VECTOR_ROWS):
+            w0 = (group * rows + tile.u0) * cols
+            if lo.on_chip(x):
+                src = lo.home(x).addr + w0
+            else:
+                src = tile.spm["x"]
+                lo.dma_words("LOAD", x, w0, w0 + tile.n * cols, src)
+            lo.emit(
+                "RED",
+                note if groups == 1 else f"{note}: point {group}",
+                kind="colsum",
+                dst=total + group * cols,
+                src=src,
+                rows=tile.n,
+                cols=cols,
+                init=int(start and tile.first),
+            )
     lo.store(out, 0, lo.home(out).units, total)
 
 
@@ -1448,32 +1469,7 @@ def _accumulate_streams(lo: StepLowering, step: Step) -> None:
     continuing the point's row of the sum (started by the first tile of streams)."""
     (acc, x), (out,) = step.inputs, step.outputs
     points, streams, cols = lo.shape_of[x]
-    note = f"%{_name(lo.plan, out)}"
-    staging = lo.staging()
-    total = staging.resident(points * cols, note)
-    start = lo.first_stream_tile
-    if not start:
-        lo.load(acc, 0, lo.home(acc).units, total)
-    per_unit = {} if lo.on_chip(x) else {"x": cols}
-    for point in range(points):
-        for tile in lo.tiles(streams, staging, per_unit, max_units=MAX_VECTOR_ROWS):
-            w0 = (point * streams + tile.u0) * cols
-            if lo.on_chip(x):  # read in place
-                src = lo.home(x).addr + w0
-            else:
-                src = tile.spm["x"]
-                lo.dma_words("LOAD", x, w0, w0 + tile.n * cols, src)
-            lo.emit(
-                "RED",
-                f"{note}: point {point}",
-                kind="colsum",
-                dst=total + point * cols,
-                src=src,
-                rows=tile.n,
-                cols=cols,
-                init=int(start and tile.first),
-            )
-    lo.store(out, 0, lo.home(out).units, total)
+    _running_sums(lo, x, out, acc, lo.first_stream_tile, points, streams, cols)
 
 
 @rule(tile_ops.SliceOp)
