@@ -41,6 +41,7 @@ from pintac.passes.pinta.memory import (
     place,
     place_body,
     place_on_chip,
+    stream_tile_lifetimes,
 )
 from pintac.passes.pinta.shapes import body_shapes, concrete_shapes
 from pintac.runtime.pinta import isa
@@ -70,8 +71,9 @@ MAX_UPDATE = _top("UPDATE.count")
 MAX_GEMM_MK = _top("GEMM.m", "GEMM.k", "ACCRD.m")
 MAX_GEMM_N = _top("GEMM.n", "ACCRD.n")
 
-# The share of the SPM a loop body's values may take as their homes; the rest stages the ops.
-ONCHIP_SHARE = 0.5
+# The share of the SPM values may take as their homes; the rest stages the ops (which need
+# little where their operands are on chip; a loop over streams keeps two blocks of values).
+ONCHIP_SHARE = 0.8
 
 
 @dataclass
@@ -81,6 +83,17 @@ class Emitted:
     ins: isa.Instruction
     note: str
     step: int
+
+
+@dataclass(frozen=True)
+class StreamBlock:
+    """Where a loop over streams keeps its own values: a block of the point loop's body
+    (storage root `key`) of two halves of `words`, the values at `offsets` (by storage root)
+    in the half of a tile's parity."""
+
+    key: int
+    offsets: dict[int, int]
+    words: int
 
 
 def _name(plan: Plan, index: int) -> str:
@@ -143,6 +156,9 @@ class StepLowering:
         self.acc_alloc = FirstFit(0)
         self.storage: dict[int, int] = {}
         self.loop_blocks: dict[int, BodyPlacement] = {}  # by loop step
+        self.stream_blocks: dict[int, StreamBlock] = {}  # by loop-over-streams step
+        self.point_step: Step | None = None  # the loop over points being lowered
+        self.stream_parity: int | None = None  # of the tile of streams being lowered
         self.spm_reserved = 0  # SPM words [0, n) hold the body values of the loop lowered
         self.top_spm: list[int] = []  # by step: SPM words [0, n) hold values kept on chip
         self.shadows: dict[tuple[int, int], int] = {}
@@ -339,20 +355,67 @@ class StepLowering:
 
     def _place_body(self, step: Step) -> BodyPlacement:
         """The body's own values by first fit over its steps, at the largest tile: on chip
-        in the SPM's first `ONCHIP_SHARE` where they fit, else in DRAM."""
+        in the SPM's first `ONCHIP_SHARE` where they fit, else in DRAM. A loop over streams
+        in it keeps its values in one block of two halves, which its tiles alternate: a tile
+        writes nothing the previous one reads, so the compute units can overlap them."""
         local, _ = self._local_roots(step)
         self._set_tile_shapes(step, self._tile_rows(step)[0][1])
         base = self.top_spm[step.index]
+        words = {r: math.prod(self.shape_of[r]) for r in local}
+        storage = dict(self.storage)
+        blocks = {}
+        for inner in step.body.steps:
+            if inner.body is None:
+                continue
+            own = self._stream_tile_roots(step, inner, local)
+            tile = place_body(
+                stream_tile_lifetimes(inner.body), self.storage, own, words.__getitem__, 1 << 62
+            )
+            key = -1 - inner.index  # the block, a storage root of no value
+            self.stream_blocks[inner.index] = StreamBlock(key, tile.spm, tile.spm_words)
+            storage[key] = key
+            words[key] = 2 * tile.spm_words
+            local = (local - own) | {key}
+            blocks[inner.index] = key
         block = place_body(
-            body_lifetimes(step.body),
-            self.storage,
+            body_lifetimes(step.body, blocks),
+            storage,
             local,
-            lambda r: math.prod(self.shape_of[r]),
+            words.__getitem__,
             max(0, self.onchip_words - base),
         )
         block.spm = {r: base + at for r, at in block.spm.items()}
         block.spm_words += base
         return block
+
+    def _stream_tile_roots(self, step: Step, inner: Step, local: set[int]) -> set[int]:
+        """The storage roots of the point loop `step`'s body that only the loop over streams
+        `inner` uses, within one of its tiles."""
+        inside = {self.storage[i] for i in loop_values(inner.body)}
+        others = {*inner.inputs, *inner.outputs, *step.body.yields}
+        for s in step.body.steps:
+            if s is not inner:
+                others.update((*s.inputs, *s.outputs))
+                if s.body is not None:
+                    others.update(loop_values(s.body))
+        return (inside & local) - {self.storage[i] for i in others}
+
+    def _home_stream_tile(self, step: Step, first: int) -> None:
+        """Homes of a loop over streams' own values for its tile from stream `first`: the
+        half of its block of the tile's parity."""
+        loop = step.body
+        block = self.stream_blocks[step.index]
+        outer = self.loop_blocks[self.point_step.index]
+        parity = (first // loop.tile) % 2
+        if block.key in outer.spm:
+            at, local = outer.spm[block.key], True
+        else:
+            at, local = self.loop_base[self.point_step.index] + outer.dram[block.key], False
+        at += parity * block.words
+        for i in loop_values(loop):
+            offset = block.offsets.get(self.storage[i])
+            if offset is not None:
+                self.homes[i] = self._home_for(i, at + offset, local)
 
     def _home_tile(self, step: Step, first: int) -> None:
         """Homes of the body values for the tile from row `first` (shapes already set)."""
@@ -363,10 +426,11 @@ class StepLowering:
         points = self.homes[step.inputs[0]]
         batch = points.units
         positions = _tile_positions(loop)
+        streams = {r for b in self.stream_blocks.values() for r in b.offsets}
         for i in loop_values(loop):
             r = self.storage[i]
-            if r in positions:
-                continue  # a machine register, known for each tile
+            if r in positions or r in streams:
+                continue  # a machine register, known for each tile; a stream tile's own
             if r == loop.rows:
                 addr = points.addr + first * points.unit_words
             elif r in gathered:  # its rows of the whole batch's value
@@ -391,6 +455,7 @@ class StepLowering:
         points), the exact accumulators in ACC regions that live across the tiles."""
         loop = step.body
         self.in_loop = True
+        self.point_step = step
         self.spm_reserved = self.loop_blocks[step.index].spm_words
         in_dram = {}
         for (at_step, i), at in self.shadows.items():
@@ -423,6 +488,8 @@ class StepLowering:
         gathered = step.outputs[len(loop.carried) :]
         first_point_tile = self.first_tile
         for first in range(0, streams, loop.tile):
+            self._home_stream_tile(step, first)
+            self.stream_parity = (first // loop.tile) % 2
             self.known[loop.first] = first
             self.first_stream_tile = first == 0
             self.first_tile = first_point_tile and first == 0
@@ -434,6 +501,7 @@ class StepLowering:
                 self.copy_streams(whole, tile_value, first, into_tile=False)
         self.first_tile = first_point_tile
         self.first_stream_tile = True
+        self.stream_parity = None
 
     def copy_streams(self, whole: int, part: int, first: int, *, into_tile: bool) -> None:
         """Copy streams `first`.. of every point between a per-point value `whole` (N, M, ..)
@@ -717,6 +785,9 @@ class StepLowering:
         staging.acc_used = max(
             (at + self.acc_alloc.sizes[at] for at in self.acc_alloc.starts), default=0
         )
+        if self.stream_parity is not None:
+            # tiles of streams alternate halves: a tile's buffers are not the previous one's
+            staging.part(self.stream_parity, 2)
         return staging
 
     def reserve_accumulators(self, root: int, words: int) -> int:

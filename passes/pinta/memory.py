@@ -142,12 +142,15 @@ class Lifetime:
     outputs: tuple[int, ...]
 
 
-def body_lifetimes(loop: Loop) -> list[Lifetime]:
+def body_lifetimes(loop: Loop, blocks: Mapping[int, int] | None = None) -> list[Lifetime]:
     """A loop body's steps in order, each nested loop as its steps between two marks: at its
     start it makes its arguments and results (a gathered value is filled tile by tile); at
     its end it reads its operands, what its body reads from outside and what it yields, which
-    so live through all of its tiles."""
+    so live through all of its tiles. A nested loop in `blocks` (by its step index) keeps its
+    own values in one block, the value `blocks[index]` made at its start, instead of its steps.
+    """
     out: list[Lifetime] = []
+    blocks = blocks or {}
 
     def visit(steps) -> None:
         for step in steps:
@@ -156,8 +159,11 @@ def body_lifetimes(loop: Loop) -> list[Lifetime]:
                 out.append(Lifetime(len(out), step.inputs, step.outputs))
                 continue
             made = (*step.outputs, nested.first, nested.rows, *nested.carried)
+            if step.index in blocks:
+                made = (*made, blocks[step.index])
             out.append(Lifetime(len(out), step.inputs, made))
-            visit(nested.steps)
+            if step.index not in blocks:
+                visit(nested.steps)
             inside = set(loop_values(nested))
             read = {i for s in loop_steps(nested) for i in s.inputs if i not in inside}
             # the loop's own operands too: each tile copies its streams from the first
@@ -165,6 +171,15 @@ def body_lifetimes(loop: Loop) -> list[Lifetime]:
             out.append(Lifetime(len(out), kept, ()))
 
     visit(loop.steps)
+    return out
+
+
+def stream_tile_lifetimes(loop: Loop) -> list[Lifetime]:
+    """One tile of a loop over streams: its streams copied in (the body's rows), the body's
+    steps, its gathered tiles copied out."""
+    out = [Lifetime(0, (), (loop.rows,))]
+    out += [Lifetime(s.index + 1, s.inputs, s.outputs) for s in body_lifetimes(loop)]
+    out.append(Lifetime(len(out), loop.gathered, ()))
     return out
 
 
@@ -479,7 +494,8 @@ def capacities(cfg: HardwareConfig) -> dict[str, Capacity]:
 
 
 class Staging:
-    """The SPM and ACC of one op: resident buffers from address 0, then two halves."""
+    """The SPM and ACC of one op: resident buffers from `spm_used` (`acc_used`), then two
+    halves, below `spm_top` (`acc_top`)."""
 
     def __init__(self, spm: Capacity, acc: Capacity, what: str):
         self.spm = spm
@@ -487,11 +503,20 @@ class Staging:
         self.what = what
         self.spm_used = 0
         self.acc_used = 0
+        self.spm_top = spm.words
+        self.acc_top = acc.words
+
+    def part(self, index: int, parts: int) -> None:
+        """Keep to the `index`-th of `parts` equal parts of what is free."""
+        spm, acc = (self.spm_top - self.spm_used) // parts, (self.acc_top - self.acc_used) // parts
+        self.spm_used += index * spm
+        self.acc_used += index * acc
+        self.spm_top, self.acc_top = self.spm_used + spm, self.acc_used + acc
 
     def resident(self, words: int, name: str) -> int:
         at = self.spm_used
         self.spm_used += words
-        if self.spm_used > self.spm.words:
+        if self.spm_used > self.spm_top:
             raise PassError(
                 f"{self.what}: {name} ({self.spm.size_of(words)} bytes) does not fit in the SPM "
                 f"({self.spm.size} bytes) next to the op's other buffers; "
@@ -502,7 +527,7 @@ class Staging:
     def resident_acc(self, words: int, name: str) -> int:
         at = self.acc_used
         self.acc_used += words
-        if self.acc_used > self.acc.words:
+        if self.acc_used > self.acc_top:
             raise PassError(
                 f"{self.what}: {name} ({words} accumulators) does not fit in the ACC "
                 f"({self.acc.size} bytes) next to the op's other buffers; "
@@ -514,7 +539,7 @@ class Staging:
         """The error for a tile of `spm_words` SPM words and `acc_words` accumulators that
         fits in neither half nor the whole of what the op has left: naming the SPM when the
         tile does not fit in it, else the ACC."""
-        free_spm, free_acc = self.spm.words - self.spm_used, self.acc.words - self.acc_used
+        free_spm, free_acc = self.spm_top - self.spm_used, self.acc_top - self.acc_used
         if spm_words > free_spm:
             return PassError(
                 f"{self.what}: one tile needs {self.spm.size_of(spm_words)} bytes of the SPM but "
@@ -529,11 +554,11 @@ class Staging:
 
     @property
     def half(self) -> int:
-        return (self.spm.words - self.spm_used) // 2
+        return (self.spm_top - self.spm_used) // 2
 
     @property
     def acc_half(self) -> int:
-        return (self.acc.words - self.acc_used) // 2
+        return (self.acc_top - self.acc_used) // 2
 
     def half_base(self, parity: int) -> int:
         return self.spm_used + parity * self.half

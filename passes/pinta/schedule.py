@@ -3,13 +3,16 @@
 1. The dependency DAG (networkx): an instruction depends on the last writer of every word it
    reads and, when it writes, on the last writer and the readers since then (SPM, ACC and
    DRAM words, from the ISA table's memory accesses).
-2. List scheduling: the queues are simulated with each instruction's cycles (the ISA's
-   formulas); whenever a queue is free, it takes the ready instruction with the longest path
-   of cycles to the end of the step. Loads of later tiles thus move ahead of the compute
-   they feed, as far as the buffers they overwrite allow.
-3. Tokens, in the final order. Each queue runs in order, so an instruction knows, of every
-   queue, the last instruction certainly complete when it starts (through its queue's
-   previous instruction and the tokens it pops). A dependency not covered so becomes a token
+2. List scheduling: the queues and the compute queue's units are simulated with each
+   instruction's cycles (the ISA's formulas); whenever a queue (a compute unit) is free, it
+   takes the ready instruction with the longest path of cycles to the end of the step, the
+   compute queue issuing in order. Loads of later tiles thus move ahead of the compute they
+   feed, and a GEMM of the next tile of streams ahead of the SFU work of the last one, as
+   far as the buffers they overwrite allow.
+3. Tokens, in the final order. Each queue issues in order and the compute queue retires in
+   order (its tokens are sent when every earlier compute instruction has completed), so an
+   instruction knows, of every queue, the last instruction certainly complete when it
+   starts (through its queue's previous instruction and the tokens it pops). A dependency not covered so becomes a token
    from the producer to the consumer when their queues are neighbours (load-compute,
    compute-store), and otherwise is relayed by a compute-queue NOP placed just before the
    consumer. A producer pushes at most one token per neighbour and tokens are consumed in
@@ -26,7 +29,7 @@ import networkx as nx
 
 from pintac.passes.pinta.lowering import Emitted
 from pintac.runtime.pinta import isa
-from pintac.runtime.pinta.codes import QUEUES
+from pintac.runtime.pinta.codes import QUEUES, UNITS
 from pintac.runtime.pinta.config import HardwareConfig
 
 _TRACKED = ("spm", "acc", "dram")
@@ -88,25 +91,34 @@ def dependency_graph(code: list[Emitted], cfg: HardwareConfig) -> nx.DiGraph:
 
 
 def list_schedule(code: list[Emitted], graph: nx.DiGraph, cfg: HardwareConfig) -> list[int]:
-    """A topological order of the instructions from simulating the queues."""
+    """A topological order of the instructions from simulating the queues and the compute
+    queue's units (as `pintac.runtime.pinta.schedule` times them)."""
     cycles = [max(1, e.ins.spec.cycles(e.ins, cfg)) for e in code]
-    queue = [e.ins.dispatch_queue for e in code]
+    # an instruction waits in the lane of its queue, a compute instruction in that of its units
+    lane: list[tuple | None] = []
+    for e in code:
+        q = e.ins.dispatch_queue
+        lane.append((q, e.ins.spec.units_of(e.ins)) if q is not None else None)
     # priority: the longest path of cycles from an instruction to the end of the step
     rank = [0] * len(code)
     for node in reversed(list(nx.topological_sort(graph))):
         rank[node] = cycles[node] + max((rank[s] for s in graph.successors(node)), default=0)
     missing = [graph.in_degree(n) for n in range(len(code))]
     earliest = [0] * len(code)
-    pending = {q: [] for q in QUEUES}  # (earliest start, program order, node)
-    ready = {q: [] for q in QUEUES}  # (-rank, program order, node)
-    free = dict.fromkeys(QUEUES, 0)
+    pending: dict[tuple, list] = {}  # lane -> heap of (earliest start, program order, node)
+    ready: dict[tuple, list] = {}  # lane -> heap of (-rank, program order, node)
+    free = dict.fromkeys((*QUEUES, *UNITS), 0)
     halts = []
 
+    def lane_free(key: tuple) -> int:
+        q, units = key
+        return max([free[q], *(free[u] for u in units)])
+
     def arrive(node: int) -> None:
-        if queue[node] is None:
+        if lane[node] is None:
             halts.append(node)
         else:
-            heapq.heappush(pending[queue[node]], (earliest[node], node, node))
+            heapq.heappush(pending.setdefault(lane[node], []), (earliest[node], node, node))
 
     for node in range(len(code)):
         if missing[node] == 0:
@@ -114,24 +126,33 @@ def list_schedule(code: list[Emitted], graph: nx.DiGraph, cfg: HardwareConfig) -
     order: list[int] = []
     while True:
         best = None
-        for q in QUEUES:
-            if ready[q]:  # their earliest starts have passed
-                start = free[q]
-            elif pending[q]:
-                start = max(free[q], pending[q][0][0])
+        for key in pending:  # every lane, in the order it was first seen (deterministic)
+            if ready.get(key):  # their earliest starts have passed
+                start, top = lane_free(key), ready[key][0][0]
+            elif pending.get(key):
+                start, top = max(lane_free(key), pending[key][0][0]), 0
             else:
                 continue
-            if best is None or start < best[0]:
-                best = (start, q)
+            if best is None or (start, top) < best[:2]:
+                best = (start, top, key)
         if best is None:
             break
-        start, q = best
-        while pending[q] and pending[q][0][0] <= start:
-            _, _, node = heapq.heappop(pending[q])
-            heapq.heappush(ready[q], (-rank[node], node, node))
-        _, _, node = heapq.heappop(ready[q])
+        start, _, key = best
+        waiting = pending.get(key, [])
+        while waiting and waiting[0][0] <= start:
+            _, _, node = heapq.heappop(waiting)
+            heapq.heappush(ready.setdefault(key, []), (-rank[node], node, node))
+        _, _, node = heapq.heappop(ready[key])
         finish = start + cycles[node]
-        free[q] = finish
+        q, units = key
+        if q == "compute":
+            free[q] = start + 1  # in-order issue, one instruction per cycle
+            for u in units:
+                free[u] = finish
+            if not units:
+                free[q] = finish
+        else:
+            free[q] = finish
         order.append(node)
         for s in graph.successors(node):
             earliest[s] = max(earliest[s], finish)

@@ -16,6 +16,11 @@ from pintac.runtime import smx
 
 #: The three instruction queues, in pipeline order (a queue's "prev" is the one before it).
 QUEUES = ("load", "compute", "store")
+#: The compute queue's functional units. The queue issues its instructions in order, one per
+#: cycle, each to the units it occupies; units work concurrently, and a scoreboard holds an
+#: instruction until the in-flight instructions whose SPM or ACC words it shares (one of them
+#: writing) have completed.
+UNITS = ("array", "acc", "quant", "sfu", "vector", "rng")
 
 # ------------------------------------------------------------------------------- DMA formats
 

@@ -43,6 +43,7 @@ from pintac.runtime.pinta.codes import (
     SFU_FUNCTIONS,
     SFU_KINDS,
     STEIN_KINDS,
+    UNITS,
     UPDATE_KINDS,
     VCOL_OPS,
     VEC_OPS,
@@ -243,6 +244,9 @@ class InstrClass:
     events: Callable  # (ins, cfg) -> {event: count}
     events_doc: str
     check: Callable | None = None  # (ins) -> (field, message) | None: cross-field rules
+    # The compute queue's units (`codes.UNITS`) the instruction occupies: a tuple, or a
+    # callable (ins) -> tuple when it depends on a field. Empty for DMAs, NOP and HALT.
+    units: tuple[str, ...] | Callable = ()
     # An extension of another class's opcode: the mnemonic of that class and the code of its
     # first field (the minor opcode) that selects this class instead.
     extends: str | None = None
@@ -280,6 +284,10 @@ class InstrClass:
     def queue_of(self, ins) -> str | None:
         return ins.queue if self.queue == "field" else self.queue
 
+    def units_of(self, ins) -> tuple[str, ...]:
+        """The compute units `ins` occupies while it runs."""
+        return self.units(ins) if callable(self.units) else self.units
+
     @property
     def opcode_text(self) -> str:
         """The opcode, with the minor opcode of an extension: `7` or `7.3`."""
@@ -287,6 +295,16 @@ class InstrClass:
 
 
 # ---------------------------------------------------------------------------- class checks
+
+
+def _quant_units(ins) -> tuple[str, ...]:
+    """Stochastic rounding draws its uniforms from the Philox generator."""
+    return ("quant", "rng") if ins.rounding == "stochastic" else ("quant",)
+
+
+def _rng_units(ins) -> tuple[str, ...]:
+    """One-hot rows are written a vector line per cycle."""
+    return ("rng", "vector") if ins.kind == "onehot" else ("rng",)
 
 
 def _store_check(ins):
@@ -487,6 +505,7 @@ _add(
     "k * f32_cycles_per_mac if either operand is f32",
     timing.gemm_events,
     "mac.<prec_a>x<prec_b> (or mac.f32): m*k*n; operand reads at their precision",
+    units=("array",),
 )
 _add(
     "ACCRD",
@@ -508,6 +527,7 @@ _add(
     "memory.acc_latency + ceil(m*n / memory.acc_words_per_cycle)",
     timing.no_events,
     "ACC read and SPM write traffic only",
+    units=("acc",),
 )
 _add(
     "QUANT",
@@ -544,6 +564,7 @@ _add(
     timing.quant_events,
     "quant.element: n; rng.word: n when stochastic",
     _quant_check,
+    units=_quant_units,
 )
 _add(
     "VEC",
@@ -568,6 +589,7 @@ _add(
     "vector.latency + ceil(rows*cols / vector.lanes) * (op == div ? vector.div_cycles : 1)",
     timing.vec_events,
     _FP + " (add, sub, bias_add: fp.add; mul, scale: fp.mult; div: fp.div)",
+    units=("vector",),
 )
 _add(
     "VCOL",
@@ -598,6 +620,7 @@ _add(
     timing.vcol_events,
     "fp.add: rows*(hi-lo) for colrange_sum",
     _vcol_check,
+    units=("vector",),
 )
 _add(
     "PERM",
@@ -629,6 +652,7 @@ _add(
     _perm_check,
     extends="VCOL",
     minor=3,
+    units=("vector",),
 )
 _add(
     "SFU",
@@ -659,6 +683,7 @@ _add(
     timing.sfu_events,
     "sfu.<fn> (apply, diff) or sfu.<fn>.grad (grad, diff_vjp): e; plus the fp.add / fp.mult "
     "of the differences and products",
+    units=("sfu",),
 )
 _add(
     "RED",
@@ -689,6 +714,7 @@ _add(
     timing.red_events,
     "fp.add / fp.mult / fp.div of the reduction",
     _red_check,
+    units=("vector",),
 )
 _add(
     "STEIN",
@@ -724,6 +750,7 @@ _add(
     "N*K*(W+4), fp.mult N*K*(W+1), fp.div N; the VJPs likewise; perturb and "
     "difference_streams: one fp.add per perturbed coordinate; smoothed: fp.add per value",
     _stein_check,
+    units=("vector",),
 )
 _add(
     "RNG",
@@ -761,6 +788,7 @@ _add(
     "pairs; fp.mult: one per draw (sigma). onehot: rng.word: points*pairs (the 32 x 8-bit "
     "multiply of the multiply-shift rule is counted within the word)",
     _rng_check,
+    units=_rng_units,
 )
 _add(
     "UPDATE",
@@ -785,6 +813,7 @@ _add(
     "vector.latency + ceil(count / vector.lanes) * (adam ? vector.adam_cycles : 1)",
     timing.update_events,
     "adam: fp.mult 7, fp.add 4, fp.div 4 (with the square root) per element; sgd: 1 and 1",
+    units=("vector",),
 )
 _add(
     "NOP",
@@ -1025,6 +1054,18 @@ def _minor_note(mnemonic: str) -> str:
     )
 
 
+_UNITS_DOC = {
+    "QUANT": "quant; also rng when stochastic",
+    "RNG": "rng; also vector for onehot",
+}
+
+
+def _units_doc(spec: InstrClass) -> str:
+    if callable(spec.units):
+        return _UNITS_DOC[spec.mnemonic]
+    return ", ".join(spec.units) or "—"
+
+
 def isa_markdown() -> str:
     """docs/pinta-isa.md, generated from the table."""
     out = [
@@ -1060,6 +1101,15 @@ def isa_markdown() -> str:
         "missing neighbour (a load instruction's `*_prev`, a store instruction's `*_next`, any "
         "flag of HALT) are out of range.",
         "",
+        "The compute queue issues its instructions in order, at most one a cycle, to its units ("
+        + ", ".join(f"`{u}`" for u in UNITS)
+        + "; each instruction's are in the table below). Units run concurrently; an "
+        "instruction issues once its units are free and no instruction still running on "
+        "another unit touches an SPM or ACC word it touches, one of them writing (a "
+        "scoreboard), so results are those of program order. Compute instructions retire in "
+        "order: a `push_*` token is sent once the instruction and every earlier compute "
+        "instruction have completed.",
+        "",
         "Addresses are word indices: SPM and DRAM words are 4 bytes, an accumulator is one ACC "
         "word, a constant is one 64-bit entry of the constant pool. Widths: "
         + ", ".join(f"{m} {b} bits" for m, b in ADDRESS_BITS.items())
@@ -1067,14 +1117,14 @@ def isa_markdown() -> str:
         "",
         "## Instructions",
         "",
-        "| opcode | mnemonic | queue | bits used | summary |",
-        "|---|---|---|---|---|",
+        "| opcode | mnemonic | queue | units | bits used | summary |",
+        "|---|---|---|---|---|---|",
     ]
     for spec in INSTRUCTIONS.values():
         queue = {"field": "by `queue`", None: "dispatcher"}.get(spec.queue, spec.queue)
         out.append(
             f"| {spec.opcode_text} | [{spec.mnemonic}](#{spec.mnemonic.lower()}) | {queue} | "
-            f"{spec.used_bits} | {spec.summary} |"
+            f"{_units_doc(spec)} | {spec.used_bits} | {spec.summary} |"
         )
     out.append("")
     for spec in INSTRUCTIONS.values():
@@ -1106,6 +1156,8 @@ def isa_markdown() -> str:
         if spec.mnemonic in _CHECKS_DOC:
             out += [f"**Rules.** {_CHECKS_DOC[spec.mnemonic]}", ""]
         out += [f"**Cycles.** `{spec.cycles_doc}`", ""]
+        if spec.units:
+            out += [f"**Units.** {_units_doc(spec)}.", ""]
         out += [f"**Energy events.** {spec.events_doc}.", ""]
     out += [
         "## Enumerations",

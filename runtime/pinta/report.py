@@ -4,11 +4,12 @@
 text table (`to_text`: time and energy in the unit of their magnitude, `format_time` and
 `format_energy`), as JSON (`to_json`, the same content as `to_dict`, with the raw figures:
 cycles, microseconds, pJ) and as a Chrome/Perfetto trace (`trace`, `write_trace`:
-`traceEvents` with one track per queue, an event per instruction and one per token wait; open
-it in ui.perfetto.dev or chrome://tracing). Both label the step by its number from 1 (the
-step register holds the steps done before it: 0 for step 1). A report made `with_bounds`
-also shows the step's bounds beside what it achieves (`pintac.runtime.pinta.bounds`): its
-table of MACs by precision gains their peak rates, and the bounds and the roofline follow.
+`traceEvents` with one track per queue and per compute unit, an event per instruction and
+one per token wait; open it in ui.perfetto.dev or chrome://tracing). Both label the step by
+its number from 1 (the step register holds the steps done before it: 0 for step 1). A report
+made `with_bounds` also shows the step's bounds beside what it achieves
+(`pintac.runtime.pinta.bounds`): its table of MACs by precision gains their peak rates, and
+the bounds and the roofline follow.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 from pintac.runtime.files import write_text
 from pintac.runtime.pinta.bounds import StepBounds, step_bounds
-from pintac.runtime.pinta.codes import QUEUES
+from pintac.runtime.pinta.codes import QUEUES, UNITS
 
 #: Energy categories, in report order.
 CATEGORIES = ("mac", "sram", "dram", "vector_sfu", "rng")
@@ -69,6 +70,18 @@ class QueueStats:
     idle: int = 0  # the rest of the step
 
 
+#: The trace's tracks: the queues (the compute queue's NOPs), then the compute units.
+TRACKS = (*QUEUES, *UNITS)
+
+
+@dataclass
+class UnitStats:
+    """One functional unit of the compute queue."""
+
+    instructions: int = 0
+    busy: int = 0  # cycles it runs an instruction
+
+
 @dataclass
 class StepReport:
     """What one training step cost on PINTA."""
@@ -78,7 +91,8 @@ class StepReport:
     cycles: int
     clock_mhz: float
     instructions: int
-    queues: dict[str, QueueStats]
+    queues: dict[str, QueueStats]  # the compute queue is busy while any of its units is
+    units: dict[str, UnitStats]  # the compute queue's, by `codes.UNITS`
     macs: dict[str, int]  # by precision pair ("int8xint8", "f32")
     pe_utilization: float  # sum over GEMMs of MACs / peak MACs per cycle, over the cycles
     bytes: dict[str, dict[str, int]]  # memory -> {"read", "write"}
@@ -125,6 +139,9 @@ class StepReport:
                 }
                 for q, s in self.queues.items()
             },
+            "units": {
+                u: {"instructions": s.instructions, "busy": s.busy} for u, s in self.units.items()
+            },
             "macs": dict(self.macs),
             "pe_utilization": _round(self.pe_utilization),
             "bytes": {m: dict(rw) for m, rw in self.bytes.items()},
@@ -161,6 +178,11 @@ class StepReport:
             out.append(
                 f"{q:<10}{s.instructions:>8}{s.busy:>12}{s.stall:>12}{s.idle:>12}{share:>8.1f}%"
             )
+        out += ["", f"{'unit':<10}{'instr':>8}{'busy':>12}{'busy %':>9}"]
+        for u in UNITS:
+            s = self.units[u]
+            share = 100.0 * s.busy / self.cycles if self.cycles else 0.0
+            out.append(f"{u:<10}{s.instructions:>8}{s.busy:>12}{share:>8.1f}%")
         if self.bounds is None:
             out += ["", f"{'MACs':<22}{'count':>16}"]
             out += [f"  {name:<20}{count:>16}" for name, count in sorted(self.macs.items())]
@@ -185,12 +207,13 @@ class StepReport:
         return "\n".join(out) + "\n"
 
     def trace(self) -> dict[str, Any]:
-        """The Chrome/Perfetto trace: one track (thread) per queue, times in microseconds."""
+        """The Chrome/Perfetto trace: one track (thread) per queue and per compute unit,
+        times in microseconds."""
         meta = [
             {"name": "process_name", "ph": "M", "pid": 0, "args": {"name": "PINTA"}},
             *(
                 {"name": "thread_name", "ph": "M", "pid": 0, "tid": i, "args": {"name": q}}
-                for i, q in enumerate(QUEUES)
+                for i, q in enumerate(TRACKS)
             ),
         ]
         events = self.trace_source() if self.trace_source is not None else []

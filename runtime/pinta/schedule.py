@@ -1,14 +1,22 @@
 """The timing model of a PINTA program: three in-order queues, dependency tokens, one DRAM
-channel.
+channel, and the compute queue's concurrent units.
 
 The dispatcher sends each instruction of the program, in order, to its queue (queues are
-unbounded, so dispatch never stalls). A queue runs its instructions one at a time, in order.
-An instruction starts when its queue's previous instruction has completed and, for each of
-its `pop_*` flags, a token from that neighbour queue is available (tokens are consumed in
-FIFO order); it completes `cycles` later (its class's formula) and then sends a token for
-each `push_*` flag. DMAs (LOAD, STORE) share one DRAM channel: after the latency, a DMA's
-data phase waits until the channel is free. Instructions are simulated in the order they can
-start (ties by program order), so the channel serves DMAs in the order they ask for it.
+unbounded, so dispatch never stalls). The load and store queues run their instructions one
+at a time, in order. The compute queue issues its instructions in order, at most one per
+cycle, each to the functional units it occupies (`codes.UNITS`: the PE array, the ACC
+reader, the quantizer, the SFU, the vector unit, the RNG); an instruction issues when its
+units are free and the scoreboard clears it: no instruction still in flight on another unit
+touches an SPM or ACC word it touches, one of the two writing. Units thus overlap
+independent work (a GEMM beside the SFU work of an earlier tile), and the results are those
+of program order. For the dependency tokens, compute instructions retire in order: a token
+is sent when its instruction and every earlier compute instruction have completed.
+
+Every instruction also waits, for each of its `pop_*` flags, for a token from that neighbour
+queue (tokens are consumed in FIFO order); it completes `cycles` after it starts (its class's
+formula). DMAs (LOAD, STORE) share one DRAM channel: after the latency, a DMA's data phase
+waits until the channel is free. Instructions are simulated in the order they can start
+(ties by program order), so the channel serves DMAs in the order they ask for it.
 
 The timing is static (it depends on the instructions only), so it is computed once per
 program. Besides the cycles it checks the token protocol:
@@ -29,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pintac.runtime.pinta.access import Access
-from pintac.runtime.pinta.codes import QUEUES
+from pintac.runtime.pinta.codes import QUEUES, UNITS
 from pintac.runtime.pinta.errors import PintaTrap
 from pintac.runtime.pinta.timing import DramChannel
 
@@ -44,6 +52,7 @@ class Slot:
     finish: int
     token_wait: int  # cycles its queue waited for its tokens
     channel_wait: int  # cycles its data phase waited for the DRAM channel (DMAs)
+    units: tuple[str, ...] = ()  # the compute units it occupied
 
     @property
     def busy(self) -> int:
@@ -62,9 +71,56 @@ def _neighbour(queue: str, direction: str) -> str:
     return QUEUES[i]
 
 
-def run(instructions, cycles: list[int], cfg, text) -> Schedule:
-    """Simulate the queues; `cycles[pc]` is each instruction's own cycle count, `text(pc)`
-    its disassembly for trap messages."""
+def _conflict(mine: list[Access], theirs: list[Access]) -> bool:
+    """Whether two instructions touch a common SPM or ACC word, one of them writing."""
+    for a in mine:
+        for b in theirs:
+            if (
+                a.memory == b.memory
+                and a.memory in ("spm", "acc")
+                and (a.write or b.write)
+                and _overlap(a, b)
+            ):
+                return True
+    return False
+
+
+class _ComputeQueue:
+    """The compute queue's in-order issue, its units and its scoreboard."""
+
+    def __init__(self, instructions, accesses):
+        self.instructions, self.accesses = instructions, accesses
+        self.issue = 0  # the earliest cycle the next instruction can issue
+        self.free = dict.fromkeys(UNITS, 0)
+        self.last: dict[str, tuple[int, int]] = {}  # unit -> (pc, finish) of its last
+        self.retired = 0  # the cycle every instruction issued so far has completed
+
+    def ready(self, pc: int) -> int:
+        """The earliest cycle `pc` (the queue's head) can issue, tokens aside."""
+        ins = self.instructions[pc]
+        units = ins.spec.units_of(ins)
+        at = max([self.issue, *(self.free[u] for u in units)])
+        mine = self.accesses[pc]
+        if mine:
+            for other, finish in sorted(self.last.values(), key=lambda t: t[1]):
+                if finish > at and _conflict(mine, self.accesses[other]):
+                    at = finish
+        return at
+
+    def issued(self, pc: int, start: int, finish: int) -> int:
+        """Record `pc` running [start, finish); the cycle its tokens are sent."""
+        ins = self.instructions[pc]
+        for u in ins.spec.units_of(ins):
+            self.free[u] = finish
+            self.last[u] = (pc, finish)
+        self.issue = start + 1
+        self.retired = max(self.retired, finish)
+        return self.retired
+
+
+def run(instructions, cycles: list[int], cfg, text, accesses: list[list[Access]]) -> Schedule:
+    """Simulate the queues; `cycles[pc]` is each instruction's own cycle count, `accesses[pc]`
+    the words it touches, `text(pc)` its disassembly for trap messages."""
     queues: dict[str, list[int]] = {q: [] for q in QUEUES}
     for pc, ins in enumerate(instructions):
         q = ins.dispatch_queue
@@ -72,6 +128,7 @@ def run(instructions, cycles: list[int], cfg, text) -> Schedule:
             queues[q].append(pc)
     head = dict.fromkeys(QUEUES, 0)
     free = dict.fromkeys(QUEUES, 0)
+    compute = _ComputeQueue(instructions, accesses)
     fifo: dict[tuple[str, str], deque] = {
         (a, b): deque()
         for a in QUEUES
@@ -88,7 +145,8 @@ def run(instructions, cycles: list[int], cfg, text) -> Schedule:
                 continue
             pc = queues[q][head[q]]
             ins = instructions[pc]
-            ready, missing = free[q], []
+            base = compute.ready(pc) if q == "compute" else free[q]
+            ready, missing = base, []
             for direction in ("prev", "next"):
                 if getattr(ins, f"pop_{direction}"):
                     tokens = fifo[(_neighbour(q, direction), q)]
@@ -99,12 +157,12 @@ def run(instructions, cycles: list[int], cfg, text) -> Schedule:
             if missing:
                 blocked.append((pc, q, missing))
             elif best is None or (ready, pc) < (best[0], best[1]):
-                best = (ready, pc, q)
+                best = (ready, pc, q, base)
         if best is None:
             if blocked:
                 _deadlock(blocked, text)
             break
-        start, pc, q = best
+        start, pc, q, base = best
         ins = instructions[pc]
         for direction in ("prev", "next"):
             if getattr(ins, f"pop_{direction}"):
@@ -114,11 +172,16 @@ def run(instructions, cycles: list[int], cfg, text) -> Schedule:
             finish, channel_wait = channel.transfer(ins, start)
         else:
             finish = start + cycles[pc]
+        units: tuple[str, ...] = ()
+        if q == "compute":
+            units = ins.spec.units_of(ins)
+            sent = compute.issued(pc, start, finish)
+        else:
+            sent = free[q] = finish
         for direction in ("prev", "next"):
             if getattr(ins, f"push_{direction}"):
-                fifo[(q, _neighbour(q, direction))].append((finish, pc))
-        slots[pc] = Slot(pc, q, start, finish, start - free[q], channel_wait)
-        free[q] = finish
+                fifo[(q, _neighbour(q, direction))].append((sent, pc))
+        slots[pc] = Slot(pc, q, start, finish, start - base, channel_wait, units)
         head[q] += 1
     for (src, dst), tokens in fifo.items():
         if tokens:

@@ -25,12 +25,12 @@ import numpy as np
 from pintac.core.errors import UserError
 from pintac.runtime.pinta import isa
 from pintac.runtime.pinta.access import Access
-from pintac.runtime.pinta.codes import QUEUES
+from pintac.runtime.pinta.codes import QUEUES, UNITS
 from pintac.runtime.pinta.config import HardwareConfig, load_config
 from pintac.runtime.pinta.errors import Fault, PintaTrap
 from pintac.runtime.pinta.machine import Machine
 from pintac.runtime.pinta.program import Program, read_constants
-from pintac.runtime.pinta.report import QueueStats, StepReport
+from pintac.runtime.pinta.report import TRACKS, QueueStats, StepReport, UnitStats
 from pintac.runtime.pinta.schedule import Schedule, run
 from pintac.runtime.pinta.schedule import check_races as _check_races
 from pintac.runtime.pinta.timing import event_energy, mac_name, peak_macs_per_cycle, traffic_energy
@@ -122,7 +122,9 @@ class Simulator:
                     )
             self.accesses.append(found)
         self.cycles = [ins.spec.cycles(ins, cfg) for ins in self.instructions]
-        self.schedule: Schedule = run(self.instructions, self.cycles, cfg, self._text)
+        self.schedule: Schedule = run(
+            self.instructions, self.cycles, cfg, self._text, self.accesses
+        )
         if check_races:
             _check_races(self.instructions, self.accesses, self.schedule, self._text)
         self._static = self._static_report()
@@ -163,6 +165,7 @@ class Simulator:
             clock_mhz=r.clock_mhz,
             instructions=r.instructions,
             queues=r.queues,
+            units=r.units,
             macs=r.macs,
             pe_utilization=r.pe_utilization,
             bytes=r.bytes,
@@ -178,6 +181,8 @@ class Simulator:
         sched = self.schedule
         cycles = sched.cycles
         queues = {q: QueueStats() for q in QUEUES}
+        units = {u: UnitStats() for u in UNITS}
+        covered = 0  # the compute queue is busy until then (its units overlap)
         events: Counter = Counter()
         macs: Counter = Counter()
         busy_fraction = 0.0
@@ -188,8 +193,16 @@ class Simulator:
                 continue
             stats = queues[slot.queue]
             stats.instructions += 1
-            stats.busy += slot.busy
-            stats.stall += slot.token_wait + slot.channel_wait
+            if slot.queue == "compute":  # starts in program order: a running union
+                stats.busy += max(0, slot.finish - max(slot.start, covered))
+                stats.stall += max(0, slot.start - max(slot.start - slot.token_wait, covered))
+                covered = max(covered, slot.finish)
+                for u in slot.units:
+                    units[u].instructions += 1
+                    units[u].busy += slot.finish - slot.start
+            else:
+                stats.busy += slot.busy
+                stats.stall += slot.token_wait + slot.channel_wait
             for name, count in ins.spec.events(ins, cfg).items():
                 events[name] += count
             if ins.mnemonic == "GEMM":
@@ -216,6 +229,7 @@ class Simulator:
             clock_mhz=cfg.clock.mhz,
             instructions=len(self.instructions),
             queues=queues,
+            units=units,
             macs=dict(sorted(macs.items())),
             pe_utilization=busy_fraction / cycles if cycles else 0.0,
             bytes=traffic,
@@ -232,7 +246,8 @@ class Simulator:
             slot = self.schedule.slots[pc]
             if slot is None:
                 continue
-            tid = QUEUES.index(slot.queue)
+            # a compute instruction on its unit's track: the units overlap
+            tid = TRACKS.index(slot.units[0] if slot.units else slot.queue)
             if slot.token_wait:
                 trace.append(
                     {

@@ -100,8 +100,10 @@ def test_pinta_keeps_a_stream_loops_operands_for_all_of_its_tiles():
 
 def test_pinta_tiles_the_streams_when_a_tile_of_points_does_not_fit_on_chip():
     """poisson2d_small (64 pairs) on a 128 KiB SPM: a tile of 4 points' values do not fit in
-    the half that holds values, so the lowering tiles each point's 128 streams too (by 16)
-    and the program trains bit for bit like the runtime's step."""
+    the share of the SPM that holds values, so the lowering tiles each point's 128 streams too
+    (by 16, the largest tiles whose values for a point take at most the SPM's size; the
+    tiles alternate two blocks of their values) and the program trains bit for bit like the
+    runtime's step."""
     from test_lower_to_pinta import SMALL
 
     from pintac.dialects import pinta

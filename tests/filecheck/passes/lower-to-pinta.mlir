@@ -33,8 +33,8 @@ func.func @train_step(%W: tensor<2x4xf32> {train.role = "param:W"}, %x: tensor<?
 // CHECK-NEXT:   pinta.nop queue=compute pop_next push_prev {note = "relay a token"}
 // CHECK-NEXT:   pinta.load fmt=f32 dst=0 src=27 rows=8 cols=4 stride=4 local=0 pop_next push_next {note = "%y"}
 // CHECK-NEXT:   pinta.red kind=meansq dst=32 src=0 b=0 rows=8 cols=4 init=0 const=0 count=0 pop_prev push_next {note = "%loss"}
-// CHECK-NEXT:   pinta.vec op=fill dst=0 a=0 b=0 rows=1 cols=1 const=0 push_next {note = "%one"}
 // CHECK-NEXT:   pinta.store fmt=f32 dst=24 src=32 rows=1 cols=1 stride=1 local=0 pop_prev {note = "%loss"}
+// CHECK-NEXT:   pinta.vec op=fill dst=0 a=0 b=0 rows=1 cols=1 const=0 push_next {note = "%one"}
 // CHECK-NEXT:   pinta.store fmt=f32 dst=25 src=0 rows=1 cols=1 stride=1 local=0 pop_prev push_prev {note = "%one"}
 // CHECK-NEXT:   pinta.nop queue=compute pop_next push_prev {note = "relay a token"}
 // CHECK-NEXT:   pinta.load fmt=f32 dst=0 src=27 rows=8 cols=4 stride=4 local=0 pop_next {note = "%y"}
@@ -66,8 +66,8 @@ func.func @train_step(%W: tensor<2x4xf32> {train.role = "param:W"}, %x: tensor<?
 // ONCHIP-NEXT:   pinta.tensor @W param "W" at 0 : 2x4
 // ONCHIP-NEXT:   pinta.tensor @x points "pde" at 8 : 8x2
 // ONCHIP-NEXT:   pinta.tensor @loss loss "loss" at 24 : scalar
-// ONCHIP-NEXT:   pinta.load fmt=f32 dst=74 src=8 rows=8 cols=2 stride=2 local=0 {note = "%x_pde_tile"}
 // ONCHIP-NEXT:   pinta.vec op=fill dst=9 a=0 b=0 rows=1 cols=1 const=0 push_next {note = "%one"}
+// ONCHIP-NEXT:   pinta.load fmt=f32 dst=74 src=8 rows=8 cols=2 stride=2 local=0 {note = "%x_pde_tile"}
 // ONCHIP-NEXT:   pinta.store fmt=f32 dst=8 src=9 rows=1 cols=1 stride=1 local=1 pop_prev push_prev {note = "%one"}
 // ONCHIP-NEXT:   pinta.load fmt=f32 dst=0 src=0 rows=2 cols=4 stride=4 local=0 push_next {note = "%W"}
 // ONCHIP-NEXT:   pinta.load fmt=f32 dst=524325 src=8 rows=8 cols=2 stride=2 local=0 push_next {note = "%x_pde_tile"}

@@ -85,17 +85,22 @@ def test_bytes_and_energy_by_hand(run):
     assert report.total_energy_pj == pytest.approx(2457.6 + 45200 + 25600 + 587600)
 
 
-def test_the_trace_has_one_track_per_queue(run, tmp_path):
+def test_the_trace_has_one_track_per_queue_and_compute_unit(run, tmp_path):
     _, report, _, _ = run
     report.write_trace(tmp_path / "trace.json")
     trace = json.loads((tmp_path / "trace.json").read_text())
-    names = {e["args"]["name"] for e in trace["traceEvents"] if e["name"] == "thread_name"}
-    assert names == {"load", "compute", "store"}
+    tracks = {
+        e["args"]["name"]: e["tid"] for e in trace["traceEvents"] if e["name"] == "thread_name"
+    }
+    assert set(tracks) == {"load", "compute", "store", "array", "acc", "quant", "sfu"} | {
+        "vector",
+        "rng",
+    }
     gemm = next(e for e in trace["traceEvents"] if e["name"] == "GEMM")
-    assert gemm["tid"] == 1 and gemm["ts"] == pytest.approx(362 / 500)
+    assert gemm["tid"] == tracks["array"] and gemm["ts"] == pytest.approx(362 / 500)
     assert gemm["dur"] == pytest.approx(19 / 500)
     waits = [e for e in trace["traceEvents"] if e["name"] == "wait (tokens)"]
-    assert [(e["tid"], e["args"]["pc"]) for e in waits] == [(1, 2), (2, 4)]
+    assert [(e["tid"], e["args"]["pc"]) for e in waits] == [(tracks["array"], 2), (2, 4)]
 
 
 @pytest.mark.parametrize(
