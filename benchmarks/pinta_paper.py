@@ -79,6 +79,7 @@ def measure(
         "dram_energy_share": energy["dram"] / report.total_energy_pj,
         "dram_bytes_moved": moved,
         "queue_busy": {q: s.busy / report.cycles for q, s in report.queues.items()},
+        "unit_busy": {u: s.busy / report.cycles for u, s in report.units.items()},
         "energy_mj_by_category": {c: e / 1e9 for c, e in energy.items()},
         "compile_seconds": round(seconds, 1),
     }
@@ -124,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             if args.detail:
-                busy = ", ".join(f"{q} {b:.0%}" for q, b in row["queue_busy"].items())
+                busy = ", ".join(
+                    f"{q} {b:.0%}" for q, b in (row["queue_busy"] | row["unit_busy"]).items()
+                )
                 energy = ", ".join(f"{c} {e:,.1f}" for c, e in row["energy_mj_by_category"].items())
                 print(f"    busy: {busy}; mJ: {energy}", flush=True)
     return 0
