@@ -8,10 +8,12 @@ value's shape (`passes/pinta/shapes.py`). Unless the pipeline tiled the step by 
 tiles it (`tile-points`) where the loops' exact sums fit in the ACC, with tiles whose values
 stay on chip where possible, and when a tile of points does not fit on chip, each point's
 Stein streams too (`tile-streams`; `_choose_tiling`); tiles whose values would still go
-through DRAM are taken only when the whole step does not fit in it. Then `passes/pinta/lowering.py` gives every
-value a home, in the SPM where it fits or in DRAM (`passes/pinta/memory.py`), and tiles each
-op through the SPM and ACC, and `passes/pinta/schedule.py` orders the instructions for the
-load, compute and store queues with their dependency tokens. `@train_step` is replaced by a
+through DRAM are taken only when the whole step does not fit in it. Then
+`passes/pinta/lowering.py` gives every value a home, in the SPM where it fits (in 80 % of it,
+or in half where the ops of a whole step then lack room to stage) or in DRAM
+(`passes/pinta/memory.py`), and tiles each op through the SPM and ACC, and
+`passes/pinta/schedule.py` orders the instructions for the load, compute and store queues and
+the compute queue's units, with their dependency tokens. `@train_step` is replaced by a
 `pinta.program` of the same name; other functions stay.
 
 Options: `config`, a hardware TOML (default: the bundled defaults); `set`, overrides
@@ -34,7 +36,7 @@ from xdsl.passes import ModulePass
 
 from pintac.core.errors import PassError
 from pintac.dialects import pinn, pinta, tile
-from pintac.passes.pinta.lowering import StepLowering
+from pintac.passes.pinta.lowering import HALF_SHARE, StepLowering
 from pintac.passes.pinta.schedule import schedule
 from pintac.passes.tile_points import TilePointsPass
 from pintac.passes.tile_streams import TileStreamsPass
@@ -165,6 +167,18 @@ def _tile_streams(
         budget //= 2
 
 
+def _lower_whole(lowering: StepLowering):
+    """(lowering, its instructions) of the step as it is: its values in the SPM's share for
+    values, or where its ops then lack room to stage, in half of the SPM."""
+    try:
+        return lowering, lowering.run()
+    except PassError:
+        if not lowering.onchip or lowering.share <= HALF_SHARE:
+            raise
+    half = StepLowering(lowering.f, lowering.batch, lowering.cfg, share=HALF_SHARE)
+    return half, half.run()
+
+
 def _run_if_fits(lowering: StepLowering | None):
     """The instructions of `lowering` (`StepLowering.run`), or None when there is none or a
     tile's ops do not fit in the memories beside the loops' sums."""
@@ -218,7 +232,9 @@ class LowerToPintaPass(ModulePass):
                 step.detach()
                 step.erase()
                 step, lowering = tiled.f, tiled
-        _, dram_words, code = lowered or lowering.run()
+        if lowered is None:
+            lowering, lowered = _lower_whole(lowering)
+        _, dram_words, code = lowered
         code = schedule(code, cfg)
         program = program_op(STEP, lowering, code, dram_words)
         tiles = tile.tiles_by_term(step)

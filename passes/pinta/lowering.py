@@ -71,9 +71,11 @@ MAX_UPDATE = _top("UPDATE.count")
 MAX_GEMM_MK = _top("GEMM.m", "GEMM.k", "ACCRD.m")
 MAX_GEMM_N = _top("GEMM.n", "ACCRD.n")
 
-# The share of the SPM values may take as their homes; the rest stages the ops (which need
-# little where their operands are on chip; a loop over streams keeps two blocks of values).
+# The shares of the SPM values may take as their homes, the rest staging the ops: most of it
+# (ops whose operands are on chip stage little; a loop over streams keeps two blocks of its
+# values), else half, where ops of a step whose values take that much need more room to stage.
 ONCHIP_SHARE = 0.8
+HALF_SHARE = 0.5
 
 
 @dataclass
@@ -123,11 +125,18 @@ class StepLowering:
     the DRAM size and the instructions in a sequential order."""
 
     def __init__(
-        self, f: func.FuncOp, batch: dict[str, int], cfg: HardwareConfig, onchip: bool = True
+        self,
+        f: func.FuncOp,
+        batch: dict[str, int],
+        cfg: HardwareConfig,
+        onchip: bool = True,
+        share: float = ONCHIP_SHARE,
     ):
-        """`onchip` False: every value in DRAM (the streaming lowering, for comparison)."""
-        self.f = f
+        """`onchip` False: every value in DRAM (the streaming lowering, for comparison);
+        `share`: of the SPM, what values may take as their homes."""
+        self.f, self.batch, self.cfg = f, batch, cfg
         self.onchip = onchip
+        self.share = share
         self.plan = build_plan(f)
         self.shapes = concrete_shapes(f, batch)
         self.roles = train.arg_roles(f)
@@ -156,7 +165,8 @@ class StepLowering:
         self.acc_alloc = FirstFit(0)
         self.storage: dict[int, int] = {}
         self.loop_blocks: dict[int, BodyPlacement] = {}  # by loop step
-        self.stream_blocks: dict[int, StreamBlock] = {}  # by loop-over-streams step
+        # by (loop over points, loop over streams in its body): their steps' indices
+        self.stream_blocks: dict[tuple[int, int], StreamBlock] = {}
         self.point_step: Step | None = None  # the loop over points being lowered
         self.stream_parity: int | None = None  # of the tile of streams being lowered
         self.spm_reserved = 0  # SPM words [0, n) hold the body values of the loop lowered
@@ -290,7 +300,7 @@ class StepLowering:
     @property
     def onchip_words(self) -> int:
         """The SPM words values may take as their homes."""
-        return int(self.memories["spm"].words * ONCHIP_SHARE) if self.onchip else 0
+        return int(self.memories["spm"].words * self.share) if self.onchip else 0
 
     def _members(self) -> dict[int, list[int]]:
         """The values of the function's block by storage root."""
@@ -355,7 +365,7 @@ class StepLowering:
 
     def _place_body(self, step: Step) -> BodyPlacement:
         """The body's own values by first fit over its steps, at the largest tile: on chip
-        in the SPM's first `ONCHIP_SHARE` where they fit, else in DRAM. A loop over streams
+        in the SPM's first `share` where they fit, else in DRAM. A loop over streams
         in it keeps its values in one block of two halves, which its tiles alternate: a tile
         writes nothing the previous one reads, so the compute units can overlap them."""
         local, _ = self._local_roots(step)
@@ -372,7 +382,7 @@ class StepLowering:
                 stream_tile_lifetimes(inner.body), self.storage, own, words.__getitem__, 1 << 62
             )
             key = -1 - inner.index  # the block, a storage root of no value
-            self.stream_blocks[inner.index] = StreamBlock(key, tile.spm, tile.spm_words)
+            self.stream_blocks[step.index, inner.index] = StreamBlock(key, tile.spm, tile.spm_words)
             storage[key] = key
             words[key] = 2 * tile.spm_words
             local = (local - own) | {key}
@@ -404,7 +414,7 @@ class StepLowering:
         """Homes of a loop over streams' own values for its tile from stream `first`: the
         half of its block of the tile's parity."""
         loop = step.body
-        block = self.stream_blocks[step.index]
+        block = self.stream_blocks[self.point_step.index, step.index]
         outer = self.loop_blocks[self.point_step.index]
         parity = (first // loop.tile) % 2
         if block.key in outer.spm:

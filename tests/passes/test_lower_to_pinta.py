@@ -100,6 +100,26 @@ def test_a_step_too_large_for_the_dram_whole_is_tiled_by_points_to_fit():
     run_both(program, LoweredStep.of(op), steps=2, config=load_config(None, [setting]))
 
 
+def test_a_whole_step_whose_ops_lack_room_to_stage_keeps_its_values_in_half_the_spm():
+    """A 32 KiB SPM and a 4 KiB ACC (too small for the loops' exact sums: the step stays
+    whole): with its values in 80 % of the SPM, an op has too little left to stage its tiles;
+    with them in half of it the step lowers, and trains bit for bit like the runtime's."""
+    from pintac.core.errors import PassError
+    from pintac.passes.lower_to_pinta import _problem_batch, _step_of
+    from pintac.passes.pinta.lowering import StepLowering
+
+    program = pt.load(SMALL).compile("smx-diff", target="numpy-exact")
+    setting = ["memory.spm_bytes=32768", "memory.acc_bytes=4096"]
+    cfg = load_config(None, setting)
+    module = program.module.clone()
+    with pytest.raises(PassError, match="one tile needs"):
+        StepLowering(_step_of(module), _problem_batch(module), cfg).run()
+    LowerToPintaPass(set=",".join(setting)).apply(make_context(), module)
+    op = next(o for o in module.ops if isinstance(o, pinta.ProgramOp))
+    assert "tiles" not in op.attributes
+    run_both(program, LoweredStep.of(op), steps=2, config=cfg)
+
+
 def test_a_loop_whose_exact_sums_do_not_fit_in_the_acc_names_the_key():
     problem = pt.load(SMALL)
     tiled = problem.compile(PIPELINES["smx-diff"][0] + ",tile-points{points=8}")
