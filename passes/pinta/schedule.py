@@ -12,11 +12,11 @@
 3. Tokens, in the final order. Each queue issues in order and the compute queue retires in
    order (its tokens are sent when every earlier compute instruction has completed), so an
    instruction knows, of every queue, the last instruction certainly complete when it
-   starts (through its queue's previous instruction and the tokens it pops). A dependency not covered so becomes a token
-   from the producer to the consumer when their queues are neighbours (load-compute,
-   compute-store), and otherwise is relayed by a compute-queue NOP placed just before the
-   consumer. A producer pushes at most one token per neighbour and tokens are consumed in
-   order, so the k-th push of a channel always meets its k-th pop.
+   starts (through its queue's previous instruction and the tokens it pops). A dependency
+   not covered so becomes a token from the producer to the consumer when their queues are
+   neighbours (load-compute, compute-store), and otherwise is relayed by a compute-queue NOP
+   placed just before the consumer. A producer pushes at most one token per neighbour and
+   tokens are consumed in order, so the k-th push of a channel always meets its k-th pop.
 """
 
 from __future__ import annotations
