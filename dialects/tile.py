@@ -690,26 +690,26 @@ def tile_of(t: Attribute, axis: int, size: int) -> Attribute:
     return TensorType(t.element_type, shape)
 
 
-def tiles_by_term(f: Operation) -> dict[str, int]:
-    """The points per tile of each loss term's loop in a step (a func.func), by term name."""
+def _point_loops(f: Operation):
+    """(loss term, loop) of each loop over a loss term's points in a step (a func.func)."""
     roles = arg_roles(f)
     args = list(f.body.block.args)
-    return {
-        roles[args.index(op.points)].partition(":")[2]: op.tile_points
-        for op in f.walk()
-        if isinstance(op, LoopOp) and op.points in args and not op.axis_index
-    }
+    for op in f.walk():
+        if isinstance(op, LoopOp) and op.points in args and not op.axis_index:
+            yield roles[args.index(op.points)].partition(":")[2], op
+
+
+def tiles_by_term(f: Operation) -> dict[str, int]:
+    """The points per tile of each loss term's loop in a step (a func.func), by term name."""
+    return {term: op.tile_points for term, op in _point_loops(f)}
 
 
 def stream_tiles_by_term(f: Operation) -> dict[str, int]:
     """The streams per tile of the loops over streams inside each loss term's loop over
     points in a step (a func.func), by term name."""
-    roles = arg_roles(f)
-    args = list(f.body.block.args)
     return {
-        roles[args.index(op.points)].partition(":")[2]: inner.tile_points
-        for op in f.walk()
-        if isinstance(op, LoopOp) and op.points in args and not op.axis_index
+        term: inner.tile_points
+        for term, op in _point_loops(f)
         for inner in op.body.walk()
         if isinstance(inner, LoopOp) and inner.axis_index
     }

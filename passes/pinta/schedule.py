@@ -149,8 +149,6 @@ def list_schedule(code: list[Emitted], graph: nx.DiGraph, cfg: HardwareConfig) -
             free[q] = start + 1  # in-order issue, one instruction per cycle
             for u in units:
                 free[u] = finish
-            if not units:
-                free[q] = finish
         else:
             free[q] = finish
         order.append(node)

@@ -28,10 +28,19 @@ def lowered(program: pt.Program, **options) -> LoweredStep:
 
 
 def lowered_module(module, **options) -> LoweredStep:
+    return LoweredStep.of(program_op(module, **options))
+
+
+def program_op(module, **options) -> pinta.ProgramOp:
+    """The `pinta.program` `lower-to-pinta` makes of a copy of `module`."""
     module = module.clone()
     LowerToPintaPass(**options).apply(make_context(), module)
-    op = next(o for o in module.ops if isinstance(o, pinta.ProgramOp))
-    return LoweredStep.of(op)
+    return next(o for o in module.ops if isinstance(o, pinta.ProgramOp))
+
+
+def tiles_of(op: pinta.ProgramOp, key: str = "tiles") -> dict[str, int]:
+    """A program's points (or streams, key "stream_tiles") a tile, by loss term."""
+    return {k: v.value.data for k, v in op.attributes[key].data.items()}
 
 
 def same_bits(a, b) -> bool:
@@ -93,10 +102,8 @@ def test_a_step_too_large_for_the_dram_whole_is_tiled_by_points_to_fit():
     runtime's step."""
     program = pt.load(SMALL).compile("smx-diff", target="numpy-exact")
     setting = "memory.dram_bytes=600000"
-    module = program.module.clone()
-    LowerToPintaPass(set=setting).apply(make_context(), module)
-    op = next(o for o in module.ops if isinstance(o, pinta.ProgramOp))
-    assert {k: v.value.data for k, v in op.attributes["tiles"].data.items()}["pde"] < 32
+    op = program_op(program.module, set=setting)
+    assert tiles_of(op)["pde"] < 32
     run_both(program, LoweredStep.of(op), steps=2, config=load_config(None, [setting]))
 
 
@@ -114,8 +121,7 @@ def test_a_whole_step_whose_ops_lack_room_to_stage_keeps_its_values_in_half_the_
     module = program.module.clone()
     with pytest.raises(PassError, match="one tile needs"):
         StepLowering(_step_of(module), _problem_batch(module), cfg).run()
-    LowerToPintaPass(set=",".join(setting)).apply(make_context(), module)
-    op = next(o for o in module.ops if isinstance(o, pinta.ProgramOp))
+    op = program_op(module, set=",".join(setting))
     assert "tiles" not in op.attributes
     run_both(program, LoweredStep.of(op), steps=2, config=cfg)
 

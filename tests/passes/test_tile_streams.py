@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_lower_to_pinta import check_module_on_both, lowered, run_both
+from test_lower_to_pinta import (
+    SMALL,
+    check_module_on_both,
+    lowered,
+    program_op,
+    run_both,
+    tiles_of,
+)
 from test_tile_points import _assert_same_bits, _problem, _run, _steps
 
 import pintac.api as pt
@@ -104,18 +111,11 @@ def test_pinta_tiles_the_streams_when_a_tile_of_points_does_not_fit_on_chip():
     (by 16, the largest tiles whose values for a point take at most the SPM's size; the
     tiles alternate two blocks of their values) and the program trains bit for bit like the
     runtime's step."""
-    from test_lower_to_pinta import SMALL
-
-    from pintac.dialects import pinta
-    from pintac.passes.lower_to_pinta import LowerToPintaPass
-    from pintac.registry import make_context
     from pintac.runtime.pinta.config import load_config
     from pintac.runtime.pinta.lowered import LoweredStep
 
     program = pt.load(SMALL).compile("smx-diff", target="numpy-exact")
     setting = "memory.spm_bytes=131072"
-    module = program.module.clone()
-    LowerToPintaPass(set=setting).apply(make_context(), module)
-    op = next(o for o in module.ops if isinstance(o, pinta.ProgramOp))
-    assert {k: v.value.data for k, v in op.attributes["stream_tiles"].data.items()} == {"pde": 16}
+    op = program_op(program.module, set=setting)
+    assert tiles_of(op, "stream_tiles") == {"pde": 16}
     run_both(program, LoweredStep.of(op), steps=2, config=load_config(None, [setting]))
