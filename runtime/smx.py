@@ -1126,6 +1126,8 @@ def _matrix_values(
     in one piece."""
     m, n = x.shape
     chunk = parallel.chunk_rows(n, align=rows)
+    if rows == edge and rounding != "stochastic":
+        return _compiled_matrix_values(x, edge, bits, rounding, name, step, chunk)
     if m <= chunk or rounding == "stochastic":
         t = _tile(x, edge, rows=rows)
         values, e, zero = _values(t, bits, rounding, key, name, step, offset)
@@ -1151,6 +1153,29 @@ def _matrix_values(
         parallel.for_row_chunks(m, chunk, run)
     except UserError:  # non-finite input: name its index in the whole tensor
         raise non_finite_error(x, name, step) from None
+    return values, e, zero
+
+
+def _compiled_matrix_values(x, edge: int, bits: int, rounding: str, name, step, chunk: int):
+    """`_matrix_values` of square tiles rounded rne or away, by the compiled quantizer
+    (`pintac.runtime.smx_tiles`, the same bits): row chunks on the thread pool."""
+    from pintac.runtime import smx_tiles  # imports Numba: only where a matrix is quantized
+
+    m, n = x.shape
+    values = np.empty(x.shape, dtype=np.float32)
+    e = np.empty((-(-m // edge), -(-n // edge)), dtype=np.int32)
+    zero = np.empty(e.shape, dtype=bool)
+    tables = (_POW2, _GRID_MAGIC, _HALF_GRID, EXP_MIN, _MAGIC_EXP_MAX)
+    finite = []
+
+    def run(start: int, stop: int) -> None:
+        tiles = slice(start // edge, -(-stop // edge))
+        part = (values[start:stop], e[tiles], zero[tiles])
+        finite.append(smx_tiles.quantize_rows(x[start:stop], bits, edge, rounding, tables, *part))
+
+    parallel.for_row_chunks(m, chunk, run)
+    if not all(finite):
+        raise non_finite_error(x, name, step)
     return values, e, zero
 
 
