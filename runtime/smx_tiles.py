@@ -75,7 +75,8 @@ def _quantize_rows(
     m, n = x.shape
     nb = e.shape[1]
     limit = (1 << (bits - 1)) - 1
-    top = np.empty(n, np.uint32)  # the tile row's column maxima, then its tile maxima
+    bias = 127 + bits - 2  # of the exponent field, less the code's bits below its top
+    top = np.empty(n, np.uint32)  # the tile row's maxima down each column
     # per column of the tile row: its tile's rounding constant, half step and bound
     grid = np.empty(n, np.float32)
     step_half = np.empty(n, np.float32)
@@ -83,8 +84,8 @@ def _quantize_rows(
     for tile_row in range(e.shape[0]):
         r0 = tile_row * edge
         r1 = min(r0 + edge, m)
-        # down the rows along whole rows (a loop NumPy-like code vectorizes), then across
-        # each tile's columns
+        # maxima down the columns along whole rows (a loop the compiler vectorizes), then
+        # across each tile's columns
         for c in range(n):
             top[c] = bits_view[r0, c] & _MAGNITUDE
         for r in range(r0 + 1, r1):
@@ -92,33 +93,31 @@ def _quantize_rows(
             for c in range(n):
                 mag = row[c] & _MAGNITUDE
                 top[c] = mag if mag > top[c] else top[c]
-        for j in range(nb):
-            t = top[j * edge]
-            for c in range(j * edge + 1, min(j * edge + edge, n)):
-                t = top[c] if top[c] > t else t
-            top[j] = t
         huge = False
         for j in range(nb):
-            amax = top[j]
+            c0 = j * edge
+            c1 = min(c0 + edge, n)
+            amax = top[c0]
+            for c in range(c0 + 1, c1):
+                amax = top[c] if top[c] > amax else amax
             if amax >= _INFINITY:
                 return False
-            if amax >= _SMALLEST_NORMAL:
-                ej = np.int64(amax >> np.uint32(23)) - 127 - (bits - 2)
-            elif amax == 0:
-                ej = exp_min
-            else:  # subnormal: amax * 2^-149, with floor(log2) = bit length - 150
-                ej = math.frexp(float(amax))[1] - 150 - (bits - 2)
+            ej = np.int64(amax >> np.uint32(23)) - bias
+            if amax < _SMALLEST_NORMAL:  # zero, or subnormal: amax * 2^-149
+                ej = exp_min if amax == 0 else math.frexp(float(amax))[1] - 150 - (bits - 2)
             ej = max(ej, exp_min)
             e[tile_row, j] = ej
             zero[tile_row, j] = amax == 0
-            huge = huge or ej > magic_exp_max
-            idx = ej - exp_min
+            huge |= ej > magic_exp_max
             # a tile below its saturation threshold rounds within the bound: clipping every
-            # tile clips only those that reach it
-            for c in range(j * edge, min(j * edge + edge, n)):
-                grid[c] = magic[idx]
-                step_half[c] = half[idx]
-                bound[c] = np.float32(limit) * pow2[idx]
+            # tile changes only the tiles that reach it
+            idx = ej - exp_min
+            tile_grid, tile_half = magic[idx], half[idx]
+            tile_bound = np.float32(limit) * pow2[idx]
+            for c in range(c0, c1):
+                grid[c] = tile_grid
+                step_half[c] = tile_half
+                bound[c] = tile_bound
         for r in range(r0, r1):
             if away:
                 _round_row_away(x[r], values[r], grid, step_half, bound)
