@@ -16,7 +16,7 @@ def small_program(pipeline: str = "fp32"):
     return pt.load(ROOT / "examples" / "poisson2d_small.mlir").compile(pipeline)
 
 
-@pytest.mark.parametrize("pipeline", ["fp32", "smx-diff"])
+@pytest.mark.parametrize("pipeline", ["fp32", "smx-diff", "full"])
 def test_compiled_step_equals_the_reference_interpreter_bit_for_bit(pipeline):
     """The generated code, including what it arranges beyond the plan (smx-diff: each
     difference activation keeps the value its VJP reads), runs the reference's arithmetic."""
