@@ -34,6 +34,8 @@ commands:
   import   write a problem in the PDE language (.pde) as pinn IR
   plot     draw a run's losses and error, and with its checkpoint the solution
   predict  evaluate a trained model (a checkpoint) at given points or on a grid
+  sweep    run a grid or random search of settings (pipelines, seeds, hardware keys) into
+           one CSV, resumably (pintac sweep examples/sweep_small.toml --jobs 2)
 
 Run `pintac <command> --help` for the options of a command.
 """
@@ -87,6 +89,12 @@ def _import(argv: Sequence[str]) -> int:
     return run(argv)
 
 
+def _sweep(argv: Sequence[str]) -> int:
+    from pintac.sweep import run
+
+    return run(argv)
+
+
 def _disasm(argv: Sequence[str]) -> int:
     from pintac.asm import disasm
 
@@ -103,6 +111,7 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "import": _import,
     "plot": _plot,
     "predict": _predict,
+    "sweep": _sweep,
 }
 
 

@@ -1,0 +1,94 @@
+"""One point of a sweep, run headless: its settings in, its measurements out.
+
+`run_point` is what a sweep's executor calls in a worker process; it never raises for a
+point that fails (a bad setting, a program that does not fit, training that diverges): the
+error is part of the result, and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from pintac.core.errors import UserError
+from pintac.sweep_spec import hardware_overrides
+
+#: Result columns by run kind, after the swept settings.
+COST_COLUMNS = (
+    "cycles",
+    "pe_utilization",
+    "energy_pj",
+    "energy_mac_pj",
+    "energy_sram_pj",
+    "energy_dram_pj",
+    "energy_vector_sfu_pj",
+    "energy_rng_pj",
+    "dram_bytes",
+    "instructions",
+)
+TRAIN_COLUMNS = ("steps", "loss", "rel_l2", "s_per_step")
+COMMON_COLUMNS = ("peak_rss_mb", "wall_s", "error")
+
+
+def result_columns(run: str) -> tuple[str, ...]:
+    return (*(COST_COLUMNS if run == "cost" else TRAIN_COLUMNS), *COMMON_COLUMNS)
+
+
+def run_point(run: str, problem: str, point: dict[str, Any]) -> dict[str, Any]:
+    """Measure one point; its error (a message, never a traceback for a user mistake) in
+    `error` when it fails."""
+    start = time.perf_counter()
+    try:
+        result = _cost(problem, point) if run == "cost" else _train(problem, point)
+        result["error"] = ""
+    except UserError as e:
+        result = {"error": str(e)}
+    except MemoryError:
+        result = {"error": "out of memory"}
+    except Exception as e:  # a bug: keep its trace in the results, go on with the sweep
+        print(traceback.format_exc(), file=sys.stderr)
+        result = {"error": f"internal error: {type(e).__name__}: {e}"}
+    result["wall_s"] = round(time.perf_counter() - start, 3)
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return result
+
+
+def _cost(problem: str, point: dict[str, Any]) -> dict[str, Any]:
+    import pintac.api as pt
+    from pintac.runtime.pinta.target import HardwareOptions
+
+    hw = HardwareOptions(None, hardware_overrides(point))
+    program = pt.load(Path(problem)).compile(point["pipeline"], target="pinta", hw=hw)
+    executable = program.executable
+    report = executable.report
+    energy = report.energy_by_category()
+    dram = report.bytes.get("dram", {})
+    return {
+        "cycles": report.cycles,
+        "pe_utilization": round(report.pe_utilization, 6),
+        "energy_pj": round(report.total_energy_pj, 3),
+        **{f"energy_{c}_pj": round(v, 3) for c, v in energy.items()},
+        "dram_bytes": int(dram.get("read", 0) + dram.get("write", 0)),
+        "instructions": len(executable.step.instructions),
+    }
+
+
+def _train(problem: str, point: dict[str, Any]) -> dict[str, Any]:
+    import pintac.api as pt
+
+    steps = point["steps"]
+    program = pt.load(Path(problem)).compile(point["pipeline"], target=point["target"], steps=steps)
+    trainer = pt.Trainer(program, seed=point["seed"])
+    metrics = trainer.train(steps)
+    rel_l2 = trainer.evaluate().rel_l2 if program.exact is not None else ""
+    seconds = sorted(trainer.step_seconds)
+    return {
+        "steps": steps,
+        "loss": metrics.get("loss", ""),
+        "rel_l2": rel_l2,
+        "s_per_step": round(seconds[len(seconds) // 2], 6) if seconds else "",
+    }
