@@ -49,25 +49,48 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs",
         type=int_option(1, 256),
         default=1,
-        help="points run at once, each in its own process (default 1)",
+        help="points run at once, each in its own process (default 1; with Ray, the CPUs "
+        "of a local instance)",
+    )
+    ap.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local: processes on this machine (default); ray: tasks on a Ray cluster "
+        "(pip install -e '.[ray]'), one CPU each",
+    )
+    ap.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="with --executor ray: the cluster to join (default: start a local instance of "
+        "--jobs CPUs)",
     )
     return ap
 
 
 def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
+    if args.address and args.executor != "ray":
+        raise UserError("error: --address is for --executor ray")
     spec = load(args.spec)
     out = Path(args.output or f"{Path(args.spec).stem}-results")
     points = spec.points()
     columns = ["index", "point", *spec.swept, *result_columns(spec.run)]
     done = _prepare(out, spec, columns)
     todo = [(i, p) for i, p in enumerate(points) if point_id(p) not in done]
+    on = f"{args.jobs} process(es)" if args.executor == "local" else "Ray"
     print(
         f"pintac sweep: {len(points)} points ({spec.run}), {len(points) - len(todo)} already "
-        f"in {out / RESULTS}, {len(todo)} to run on {args.jobs} process(es)",
+        f"in {out / RESULTS}, {len(todo)} to run on {on}",
         file=sys.stderr,
     )
-    failed = _execute(spec, todo, columns, out / RESULTS, args.jobs)
+    if args.executor == "ray":
+        from pintac.sweep_ray import execute
+    else:
+        execute = _execute_local
+    finished = Finished(columns, out / RESULTS, len(todo))
+    execute(spec, todo, finished, jobs=args.jobs, address=args.address)
+    failed = finished.failed
     print(
         f"pintac sweep: done: {out / RESULTS}"
         + (f" ({failed} failed point(s): see their error column)" if failed else ""),
@@ -103,13 +126,35 @@ def _prepare(out: Path, spec: SweepSpec, columns: list[str]) -> set[str]:
     return {row[1] for row in rows[1:] if len(row) > 1}
 
 
-def _execute(spec: SweepSpec, todo, columns: list[str], results: Path, jobs: int) -> int:
-    """Run the points `todo` ((index, settings) pairs), appending each row as it finishes;
-    the number of failed points."""
+class Finished:
+    """Where finished points go: their rows appended to the results, progress on stderr."""
+
+    def __init__(self, columns: list[str], results: Path, total: int):
+        self.columns, self.results, self.total = columns, results, total
+        self.count = self.failed = 0
+        self.start = time.monotonic()
+
+    def __call__(self, index: int, point: dict, result: dict) -> None:
+        row = {"index": index, "point": point_id(point), **point, **result}
+        _append(self.results, _csv_line([row.get(c, "") for c in self.columns]))
+        self.count += 1
+        self.failed += bool(result["error"])
+        elapsed = time.monotonic() - self.start
+        eta = elapsed / self.count * (self.total - self.count)
+        status = "failed: " + result["error"].splitlines()[0] if result["error"] else "ok"
+        print(
+            f"[{self.count}/{self.total}] point {index} ({row['point']}) {status} in "
+            f"{result['wall_s']} s, ETA {_clock(eta)}",
+            file=sys.stderr,
+        )
+
+
+def _execute_local(spec: SweepSpec, todo, finished: Finished, *, jobs: int, address=None):
+    """Run the points `todo` ((index, settings) pairs) in processes of this machine, `jobs`
+    at a time, each in a fresh process."""
     if not todo:
-        return 0
+        return
     context = multiprocessing.get_context("spawn")
-    start, finished, failed = time.monotonic(), 0, 0
     with ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
         pending = {
             pool.submit(run_point, spec.run, str(spec.problem), point): (index, point)
@@ -120,28 +165,11 @@ def _execute(spec: SweepSpec, todo, columns: list[str], results: Path, jobs: int
                 ready, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in ready:
                     index, point = pending.pop(future)
-                    result = future.result()
-                    row = {"index": index, "point": point_id(point), **point, **result}
-                    _append(results, _csv_line([row.get(c, "") for c in columns]))
-                    finished += 1
-                    failed += bool(result["error"])
-                    _report(finished, len(todo), start, index, row)
+                    finished(index, point, future.result())
         except BaseException:
             for future in pending:
                 future.cancel()
             raise
-    return failed
-
-
-def _report(finished: int, total: int, start: float, index: int, row: dict) -> None:
-    elapsed = time.monotonic() - start
-    eta = elapsed / finished * (total - finished)
-    status = "failed: " + row["error"].splitlines()[0] if row["error"] else "ok"
-    print(
-        f"[{finished}/{total}] point {index} ({row['point']}) {status} in {row['wall_s']} s, "
-        f"ETA {_clock(eta)}",
-        file=sys.stderr,
-    )
 
 
 def _clock(seconds: float) -> str:

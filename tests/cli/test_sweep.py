@@ -114,6 +114,22 @@ def test_same_table_with_one_or_two_processes(tmp_path, capsys):
     assert by[("0", "4")] == by[("1", "4")] > by[("0", "16")] == by[("1", "16")]
 
 
+def test_same_table_on_a_local_ray_instance(tmp_path, capsys):
+    spec = write_spec(tmp_path, SMALL)
+    assert sweep(spec, tmp_path / "local", "--jobs", "2", capsys=capsys)[0] == 0
+    code, err = sweep(spec, tmp_path / "ray", "--executor", "ray", "--jobs", "2", capsys=capsys)
+    assert code == 0, err
+    assert "4 to run on Ray" in err
+    assert table(tmp_path / "ray") == table(tmp_path / "local")
+
+
+def test_address_without_ray_is_refused(tmp_path, capsys):
+    spec = write_spec(tmp_path, SMALL)
+    code, err = sweep(spec, tmp_path / "out", "--address", "auto", capsys=capsys)
+    assert code == 1 and "--address is for --executor ray" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_resume_runs_only_the_points_without_a_row(tmp_path, capsys):
     spec = write_spec(tmp_path, SMALL)
     out = tmp_path / "out"
