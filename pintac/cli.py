@@ -36,6 +36,7 @@ commands:
   predict  evaluate a trained model (a checkpoint) at given points or on a grid
   sweep    run a grid or random search of settings (pipelines, seeds, hardware keys) into
            one CSV, resumably (pintac sweep examples/sweep_small.toml --jobs 2)
+  sweep-report  the Pareto fronts of a sweep's results, as tables and plots
 
 Run `pintac <command> --help` for the options of a command.
 """
@@ -95,6 +96,12 @@ def _sweep(argv: Sequence[str]) -> int:
     return run(argv)
 
 
+def _sweep_report(argv: Sequence[str]) -> int:
+    from pintac.sweep_report import run
+
+    return run(argv)
+
+
 def _disasm(argv: Sequence[str]) -> int:
     from pintac.asm import disasm
 
@@ -112,6 +119,7 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "plot": _plot,
     "predict": _predict,
     "sweep": _sweep,
+    "sweep-report": _sweep_report,
 }
 
 

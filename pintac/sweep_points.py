@@ -35,7 +35,12 @@ COMMON_COLUMNS = ("peak_rss_mb", "wall_s", "error")
 
 
 def result_columns(run: str) -> tuple[str, ...]:
-    return (*(COST_COLUMNS if run == "cost" else TRAIN_COLUMNS), *COMMON_COLUMNS)
+    measured = {
+        "cost": COST_COLUMNS,
+        "train": TRAIN_COLUMNS,
+        "simulate": (*TRAIN_COLUMNS, *COST_COLUMNS),
+    }[run]
+    return (*measured, *COMMON_COLUMNS)
 
 
 def run_point(run: str, problem: str, point: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +48,7 @@ def run_point(run: str, problem: str, point: dict[str, Any]) -> dict[str, Any]:
     `error` when it fails."""
     start = time.perf_counter()
     try:
-        result = _cost(problem, point) if run == "cost" else _train(problem, point)
+        result = {"cost": _cost, "train": _train, "simulate": _simulate}[run](problem, point)
         result["error"] = ""
     except UserError as e:
         result = {"error": str(e)}
@@ -59,11 +64,19 @@ def run_point(run: str, problem: str, point: dict[str, Any]) -> dict[str, Any]:
 
 def _cost(problem: str, point: dict[str, Any]) -> dict[str, Any]:
     import pintac.api as pt
+
+    program = pt.load(Path(problem)).compile(point["pipeline"], target="pinta", hw=_hw(point))
+    return _step_cost(program.executable)
+
+
+def _hw(point: dict[str, Any]):
     from pintac.runtime.pinta.target import HardwareOptions
 
-    hw = HardwareOptions(None, hardware_overrides(point))
-    program = pt.load(Path(problem)).compile(point["pipeline"], target="pinta", hw=hw)
-    executable = program.executable
+    return HardwareOptions(None, hardware_overrides(point))
+
+
+def _step_cost(executable) -> dict[str, Any]:
+    """The per-step cost of a PINTA program: a function of the program and hardware alone."""
     report = executable.report
     energy = report.energy_by_category()
     dram = report.bytes.get("dram", {})
@@ -77,18 +90,27 @@ def _cost(problem: str, point: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _train(problem: str, point: dict[str, Any]) -> dict[str, Any]:
+def _simulate(problem: str, point: dict[str, Any]) -> dict[str, Any]:
+    result = _train(problem, {**point, "target": "pinta-sim"}, hw=_hw(point))
+    cost = _step_cost(result.pop("executable"))
+    return {**result, **cost}
+
+
+def _train(problem: str, point: dict[str, Any], hw=None) -> dict[str, Any]:
     import pintac.api as pt
 
     steps = point["steps"]
-    program = pt.load(Path(problem)).compile(point["pipeline"], target=point["target"], steps=steps)
+    program = pt.load(Path(problem)).compile(
+        point["pipeline"], target=point["target"], steps=steps, hw=hw
+    )
     trainer = pt.Trainer(program, seed=point["seed"])
     metrics = trainer.train(steps)
     rel_l2 = trainer.evaluate().rel_l2 if program.exact is not None else ""
     seconds = sorted(trainer.step_seconds)
-    return {
+    result = {
         "steps": steps,
         "loss": metrics.get("loss", ""),
         "rel_l2": rel_l2,
         "s_per_step": round(seconds[len(seconds) // 2], 6) if seconds else "",
     }
+    return {**result, "executable": program.executable} if hw is not None else result

@@ -4,7 +4,8 @@ A spec is TOML (docs/sweep.md):
 
     problem = "poisson2d_small.mlir"   # relative to the spec's directory
     run = "cost"                       # "cost": a compiled PINTA step's cycles, energy and
-                                       # traffic; "train": NumPy training steps
+                                       # traffic; "train": NumPy training steps; "simulate":
+                                       # training steps on the PINTA simulator
     [fixed]                            # settings every point shares
     pipeline = "smx-diff"
     [grid]                             # every combination of these lists
@@ -36,17 +37,21 @@ from typing import Any
 
 from pintac.core.errors import UserError
 
-RUNS = ("cost", "train")
+RUNS = ("cost", "train", "simulate")
 TARGETS = ("numpy", "numpy-exact", "numpy-fast")
 #: Settings (besides hardware keys) by run kind, with their types.
 SETTINGS: dict[str, dict[str, type]] = {
     "cost": {"pipeline": str, "seed": int},
     "train": {"pipeline": str, "seed": int, "steps": int, "target": str},
+    "simulate": {"pipeline": str, "seed": int, "steps": int},
 }
 DEFAULTS: dict[str, dict[str, Any]] = {
     "cost": {"pipeline": "fp32", "seed": 0},
     "train": {"pipeline": "fp32", "seed": 0, "steps": 10, "target": "numpy"},
+    "simulate": {"pipeline": "fp32", "seed": 0, "steps": 2},
 }
+#: Run kinds that run on PINTA, and so take hardware keys.
+ON_PINTA = ("cost", "simulate")
 MAX_POINTS = 100_000
 
 
@@ -211,9 +216,10 @@ def _table(data: dict, name: str, at: _Locator) -> dict[str, Any]:
 def _check_setting(run: str, key: str, value: Any, table: str, at: _Locator) -> None:
     values = value if table != "fixed" else [value]
     if "." in key:
-        if run != "cost":
+        if run not in ON_PINTA:
             raise at.error(
-                f"hardware key '{key}' in a sweep of {run} points (only cost points run on PINTA)",
+                f"hardware key '{key}' in a sweep of {run} points (cost and simulate points "
+                "run on PINTA)",
                 table,
                 key,
             )
@@ -254,7 +260,7 @@ def _check_points(spec: SweepSpec, at: _Locator) -> None:
             except UserError as e:
                 message = str(e).removeprefix("error: ")
                 raise at.error(message, locate[key], key) from None
-    if spec.run == "cost":
+    if spec.run in ON_PINTA:
         from pintac.runtime.pinta.target import HardwareOptions
 
         hardware = {hardware_overrides(p) for p in spec.points()}

@@ -20,7 +20,7 @@ from pintac.sweep_spec import load, point_id
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 #: columns that measure the machine, not the point
-MACHINE = ("wall_s", "peak_rss_mb")
+MACHINE = ("wall_s", "peak_rss_mb", "s_per_step")
 
 SMALL = f"""\
 problem = "{EXAMPLES / "poisson2d_small.mlir"}"
@@ -212,3 +212,22 @@ pipeline = ["fp32", "smx-diff"]
     assert [r["pipeline"] for r in rows] == ["fp32", "smx-diff"]
     assert all(r["error"] == "" and r["steps"] == "3" for r in rows)
     assert all(float(r["loss"]) > 0 and 0 < float(r["rel_l2"]) < 10 for r in rows)
+
+
+def test_simulate_points(tmp_path, capsys):
+    text = f"""\
+problem = "{EXAMPLES / "poisson2d_small.mlir"}"
+run = "simulate"
+[fixed]
+steps = 2
+pipeline = "smx-diff"
+[grid]
+"gemm.pes" = [4, 16]
+"""
+    code, err = sweep(write_spec(tmp_path, text), tmp_path / "out", "--jobs", "2", capsys=capsys)
+    assert code == 0, err
+    rows = table(tmp_path / "out")
+    assert all(r["error"] == "" and r["steps"] == "2" for r in rows)
+    # the same training on either array; its cost differs
+    assert rows[0]["loss"] == rows[1]["loss"] and rows[0]["rel_l2"] == rows[1]["rel_l2"]
+    assert int(rows[0]["cycles"]) > int(rows[1]["cycles"]) > 0
