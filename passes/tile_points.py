@@ -274,6 +274,8 @@ class _Tiler:
             return op
         for old, result in zip(op.results, new.results, strict=True):
             result.name_hint = old.name_hint
+            if old in self.rows_per_point:  # a later op of the tile may ask (a quantization)
+                self.rows_per_point[result] = self.rows_per_point[old]
             old.replace_all_uses_with(result)
         op.erase()
         return new

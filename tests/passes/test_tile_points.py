@@ -39,7 +39,7 @@ def _problem(example: str, batch: int, pairs: int = 4) -> pt.Problem:
 def _run(problem: pt.Problem, pipeline: str, target: str, tile: int | None):
     """`STEPS` steps of the pipeline's step tiled by `tile` points, or untiled (None: the
     step as the pipeline leaves it, without the NumPy target's own tiling)."""
-    spec = PIPELINES[pipeline][0]
+    spec = PIPELINES[pipeline][0] if pipeline in PIPELINES else pipeline
     if tile is not None:
         spec += f",tile-points{{points={tile}}}"
     program = problem.compile(spec, target=target)
@@ -74,8 +74,14 @@ def _assert_same_bits(untiled, tiled) -> None:
         assert not differ, f"step {step}: {differ}"
 
 
+#: smx-diff with stochastic rounding: the residual's gradient, which a tile rescales by the
+#: batch's count, is quantized with draws by its rows' index
+SMX_DIFF_STOCHASTIC = PIPELINES["smx-diff"][0].replace(
+    "smx-quantize", 'smx-quantize{rounding="stochastic"}'
+)
 CASES = [
     ("poisson2d_small", "fp32", "numpy-exact"),
+    ("poisson2d_small", SMX_DIFF_STOCHASTIC, "numpy"),
     ("poisson2d_small", "smx-diff", "numpy"),
     ("poisson2d_small", "full", "numpy"),
     ("poisson2d_small", "fp32-taylor", "numpy-exact"),
