@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pintac.core.errors import UserError
-from pintac.sweep_spec import hardware_overrides
+from pintac.sweep_spec import hardware_overrides, pipeline_of
 
 #: Result columns by run kind, after the swept settings.
 COST_COLUMNS = (
@@ -65,7 +65,7 @@ def run_point(run: str, problem: str, point: dict[str, Any]) -> dict[str, Any]:
 def _cost(problem: str, point: dict[str, Any]) -> dict[str, Any]:
     import pintac.api as pt
 
-    program = pt.load(Path(problem)).compile(point["pipeline"], target="pinta", hw=_hw(point))
+    program = pt.load(Path(problem)).compile(pipeline_of(point), target="pinta", hw=_hw(point))
     return _step_cost(program.executable)
 
 
@@ -101,7 +101,7 @@ def _train(problem: str, point: dict[str, Any], hw=None) -> dict[str, Any]:
 
     steps = point["steps"]
     program = pt.load(Path(problem)).compile(
-        point["pipeline"], target=point["target"], steps=steps, hw=hw
+        pipeline_of(point), target=point["target"], steps=steps, hw=hw
     )
     trainer = pt.Trainer(program, seed=point["seed"])
     metrics = trainer.train(steps)

@@ -95,9 +95,47 @@ def point_id(point: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def is_pass_option(key: str) -> bool:
+    """Whether a dotted key is a pass option (`smx-quantize.act`) rather than a hardware key
+    (`gemm.pes`): its first part names a pass."""
+    from pintac.registry import available_passes
+
+    return "." in key and key.split(".", 1)[0] in available_passes()
+
+
 def hardware_overrides(point: dict[str, Any]) -> tuple[str, ...]:
     """The point's hardware keys as `section.key=value` overrides."""
-    return tuple(f"{k}={_toml_value(v)}" for k, v in point.items() if "." in k)
+    return tuple(
+        f"{k}={_toml_value(v)}" for k, v in point.items() if "." in k and not is_pass_option(k)
+    )
+
+
+def pipeline_of(point: dict[str, Any]) -> str:
+    """The point's pipeline with its pass options set (`smx-quantize.act = 6` sets option
+    `act` of every `smx-quantize` pass in it); a `UserError` for a pass it lacks or a value
+    the pass refuses."""
+    from xdsl.utils.arg_spec import ArgSpec
+
+    from pintac.pass_manager import parse_pipeline_spec
+    from pintac.pipelines import pipeline_spec
+    from pintac.registry import available_passes
+
+    options = {k: v for k, v in point.items() if is_pass_option(k)}
+    if not options:
+        return point["pipeline"]
+    passes = parse_pipeline_spec(pipeline_spec(point["pipeline"]), available_passes())
+    specs = [p.pipeline_pass_spec() for p in passes]
+    for key, value in options.items():
+        name, option = key.split(".", 1)
+        if not any(s.name == name for s in specs):
+            raise UserError(f"error: pipeline {point['pipeline']} has no pass '{name}'")
+        specs = [
+            ArgSpec(s.name, {**s.parameters, option: (value,)}) if s.name == name else s
+            for s in specs
+        ]
+    text = ",".join(str(s) for s in specs)
+    parse_pipeline_spec(text, available_passes())  # the passes' own checks of the values
+    return text
 
 
 def _toml_value(value: Any) -> str:
@@ -215,6 +253,11 @@ def _table(data: dict, name: str, at: _Locator) -> dict[str, Any]:
 
 def _check_setting(run: str, key: str, value: Any, table: str, at: _Locator) -> None:
     values = value if table != "fixed" else [value]
+    if is_pass_option(key):
+        for v in values:
+            if not isinstance(v, int | float | bool | str):
+                raise at.error(f"{key} takes a number, true/false or a string", table, key)
+        return
     if "." in key:
         if run not in ON_PINTA:
             raise at.error(
@@ -253,13 +296,25 @@ def _check_points(spec: SweepSpec, at: _Locator) -> None:
 
     pt.load(spec.problem)
     locate = {key: table for table, keys in _tables(spec) for key in keys}
-    for key in ("pipeline",):
-        for value in {p[key] for p in spec.points()} if key in locate else ():
-            try:
-                pipeline_spec(value)
-            except UserError as e:
-                message = str(e).removeprefix("error: ")
-                raise at.error(message, locate[key], key) from None
+    options = [k for k in locate if is_pass_option(k)]
+    checked = set()
+    for point in spec.points():
+        settings = (point["pipeline"], *(point[k] for k in options))
+        if settings in checked:
+            continue
+        checked.add(settings)
+        try:
+            pipeline_spec(point["pipeline"])
+        except UserError as e:
+            key = "pipeline" if "pipeline" in locate else None
+            message = str(e).removeprefix("error: ")
+            raise at.error(message, locate.get("pipeline", ""), key) from None
+        try:
+            pipeline_of(point)
+        except UserError as e:
+            key = next((k for k in options if k.split(".")[0] in str(e)), None)
+            message = str(e).removeprefix("error: ").splitlines()[0]
+            raise at.error(message, locate.get(key, ""), key) from None
     if spec.run in ON_PINTA:
         from pintac.runtime.pinta.target import HardwareOptions
 

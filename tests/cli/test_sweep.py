@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
+import pintac.api as pt
 from pintac.cli import main
+from pintac.pipelines import PIPELINES
 from pintac.runtime.pinta.report import CATEGORIES
 from pintac.sweep_points import COST_COLUMNS
-from pintac.sweep_spec import load, point_id
+from pintac.sweep_spec import load, pipeline_of, point_id
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 #: columns that measure the machine, not the point
@@ -71,6 +73,17 @@ def _index(row: dict[str, str]) -> int:
         (SMALL.replace('run = "cost"', 'run = "train"'), 7, "hardware key 'gemm.pes'"),
         (SMALL.replace("[grid]", "[grid"), 5, "not valid TOML"),
         (SMALL + "[random]\nsamples = 0\n", 9, "random.samples must be a positive integer"),
+        (SMALL + '"smx-quantize.act" = [8]\n', 8, "pipeline fp32 has no pass 'smx-quantize'"),
+        (
+            SMALL.replace('"fp32"', '"smx-diff"') + '"smx-quantize.act" = [1]\n',
+            8,
+            "act must be a bit width from 2 to 16, got 1",
+        ),
+        (
+            SMALL.replace('"fp32"', '"smx-diff"') + '"smx-quantize.acts" = [4]\n',
+            8,
+            "pass 'smx-quantize' has no option 'acts'",
+        ),
     ],
 )
 def test_a_bad_spec_is_a_located_error_before_any_point_runs(tmp_path, capsys, text, line, message):
@@ -231,3 +244,31 @@ pipeline = "smx-diff"
     # the same training on either array; its cost differs
     assert rows[0]["loss"] == rows[1]["loss"] and rows[0]["rel_l2"] == rows[1]["rel_l2"]
     assert int(rows[0]["cycles"]) > int(rows[1]["cycles"]) > 0
+
+
+def test_pass_options(tmp_path, capsys):
+    """`pass.option` settings change the pipeline: INT4 activations train otherwise than
+    INT8 ones; the pipeline with the option given by hand trains as the sweep's point."""
+    text = f"""\
+problem = "{EXAMPLES / "poisson2d_small.mlir"}"
+run = "train"
+[fixed]
+steps = 2
+pipeline = "smx-diff"
+[grid]
+"smx-quantize.act" = [4, 8]
+"""
+    spec = write_spec(tmp_path, text)
+    assert pipeline_of(spec_points(spec)[0]).count("smx-quantize{act=4}") == 1
+    code, err = sweep(spec, tmp_path / "out", capsys=capsys)
+    assert code == 0, err
+    int4, int8 = table(tmp_path / "out")
+    assert int4["error"] == int8["error"] == "" and int4["loss"] != int8["loss"]
+    by_hand = PIPELINES["smx-diff"][0].replace("smx-quantize", "smx-quantize{act=4}")
+    program = pt.load(EXAMPLES / "poisson2d_small.mlir").compile(by_hand, steps=2)
+    trainer = pt.Trainer(program, seed=0)
+    assert str(trainer.train(2)["loss"]) == int4["loss"]
+
+
+def spec_points(spec: Path):
+    return load(spec).points()
