@@ -4,9 +4,9 @@ Each point runs in a process of its own (`--jobs N` at a time), so a crash or a 
 blow-up ends that point only and its peak memory is its own. Rows are appended to
 `results.csv` as points finish, each in one write, then flushed to disk: a sweep killed at any
 moment leaves whole rows, and running the same command again runs only the points without a
-row (a failed point has one, with its error). The output directory also keeps a copy of the
-spec; a directory holding another sweep's results is refused rather than mixed. The format of
-a spec is in docs/sweep.md.
+row (a failed point has one, with its error; `--retry-failed` runs those again). The output
+directory also keeps a copy of the spec; a directory holding another sweep's results is
+refused rather than mixed. The format of a spec is in docs/sweep.md.
 """
 
 from __future__ import annotations
@@ -53,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
         "of a local instance)",
     )
     ap.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="also run again the points whose row holds an error (their rows are replaced)",
+    )
+    ap.add_argument(
         "--executor",
         choices=("local", "ray"),
         default="local",
@@ -76,7 +81,7 @@ def run(argv: Sequence[str]) -> int:
     out = Path(args.output or f"{Path(args.spec).stem}-results")
     points = spec.points()
     columns = ["index", "point", *spec.swept, *result_columns(spec.run)]
-    done = _prepare(out, spec, columns)
+    done = _prepare(out, spec, columns, args.retry_failed)
     todo = [(i, p) for i, p in enumerate(points) if point_id(p) not in done]
     on = f"{args.jobs} process(es)" if args.executor == "local" else "Ray"
     print(
@@ -99,8 +104,9 @@ def run(argv: Sequence[str]) -> int:
     return 0
 
 
-def _prepare(out: Path, spec: SweepSpec, columns: list[str]) -> set[str]:
-    """The output directory made or checked; the ids of the points it already holds."""
+def _prepare(out: Path, spec: SweepSpec, columns: list[str], retry_failed: bool) -> set[str]:
+    """The output directory made or checked; the ids of the points it already holds (with
+    `retry_failed`, the failed points' rows are dropped first)."""
     spec_text = spec.path.read_text(encoding="utf-8")
     results = out / RESULTS
     if out.exists() and not out.is_dir():
@@ -123,6 +129,12 @@ def _prepare(out: Path, spec: SweepSpec, columns: list[str]) -> set[str]:
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or rows[0] != columns:
         raise UserError(f"{results}: error: its columns are not those of {spec.path}")
+    error = columns.index("error")
+    if retry_failed and any(row[error] for row in rows[1:]):
+        rows = [rows[0], *(row for row in rows[1:] if not row[error])]
+        kept = results.with_name(results.name + ".tmp")
+        kept.write_text("".join(_csv_line(row) for row in rows), encoding="utf-8")
+        os.replace(kept, results)  # all the rows or none: never a half-written table
     return {row[1] for row in rows[1:] if len(row) > 1}
 
 

@@ -200,6 +200,11 @@ def test_a_failing_point_records_its_error_and_the_sweep_goes_on(tmp_path, capsy
     assert all("larger DRAM" in r["error"] and r["cycles"] == "" for r in failed)
     assert all(int(r["cycles"]) > 0 for r in rows if not r["error"])
     assert "2 failed point(s)" in err
+    # run again, the failed points only, their rows replaced
+    code, err = sweep(spec, tmp_path / "out", "--retry-failed", capsys=capsys)
+    assert code == 0 and "2 already in" in err and "2 to run" in err
+    again = table(tmp_path / "out")
+    assert again == rows and len({r["point"] for r in again}) == 4
 
 
 def test_another_specs_directory_is_refused(tmp_path, capsys):
