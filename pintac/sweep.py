@@ -125,17 +125,22 @@ def _prepare(out: Path, spec: SweepSpec, columns: list[str], retry_failed: bool)
     text = results.read_text(encoding="utf-8")
     if not text.endswith("\n"):  # a row cut short by a crash of the machine: drop it
         text = text[: text.rfind("\n") + 1]
-        results.write_text(text, encoding="utf-8")
+        _replace(results, text)
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or rows[0] != columns:
         raise UserError(f"{results}: error: its columns are not those of {spec.path}")
     error = columns.index("error")
     if retry_failed and any(row[error] for row in rows[1:]):
         rows = [rows[0], *(row for row in rows[1:] if not row[error])]
-        kept = results.with_name(results.name + ".tmp")
-        kept.write_text("".join(_csv_line(row) for row in rows), encoding="utf-8")
-        os.replace(kept, results)  # all the rows or none: never a half-written table
+        _replace(results, "".join(_csv_line(row) for row in rows))
     return {row[1] for row in rows[1:] if len(row) > 1}
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write `path` anew, all of `text` or nothing: never a half-written table."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
 
 
 class Finished:
