@@ -38,6 +38,7 @@ and `non_finite_error` (the error both SMX and MX raise).
 from __future__ import annotations
 
 import functools
+import importlib.util
 from typing import NamedTuple
 
 import numpy as np
@@ -1126,7 +1127,7 @@ def _matrix_values(
     in one piece."""
     m, n = x.shape
     chunk = parallel.chunk_rows(n, align=rows)
-    if rows == edge and rounding != "stochastic":
+    if rows == edge and rounding != "stochastic" and compiled_quantizer():
         return _compiled_matrix_values(x, edge, bits, rounding, name, step, chunk)
     if m <= chunk or rounding == "stochastic":
         t = _tile(x, edge, rows=rows)
@@ -1156,10 +1157,18 @@ def _matrix_values(
     return values, e, zero
 
 
+@functools.cache
+def compiled_quantizer() -> bool:
+    """Whether the compiled quantizer (`pintac.runtime.smx_tiles`) can run: Numba is
+    installed (`pip install -e '.[fast]'`). Without it the NumPy passes give the same bits,
+    more slowly."""
+    return importlib.util.find_spec("numba") is not None
+
+
 def _compiled_matrix_values(x, edge: int, bits: int, rounding: str, name, step, chunk: int):
     """`_matrix_values` of square tiles rounded rne or away, by the compiled quantizer
     (`pintac.runtime.smx_tiles`, the same bits): row chunks on the thread pool."""
-    from pintac.runtime import smx_tiles  # imports Numba: only where a matrix is quantized
+    from pintac.runtime import smx_tiles  # imports Numba: only once a matrix is quantized
 
     m, n = x.shape
     values = np.empty(x.shape, dtype=np.float32)

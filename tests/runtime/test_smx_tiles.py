@@ -98,3 +98,16 @@ def test_non_finite_input_names_the_tensor_and_the_index(monkeypatch, bad):
     x[250, 7] = bad
     with pytest.raises(UserError, match=r"dW1 holds a non-finite value .* at step 3.*\[250, 7\]"):
         smx.quantize_matrix(x, 8, (4, 4), name="dW1", step=3)
+
+
+def test_without_numba_the_numpy_quantizer_gives_the_same_bits(monkeypatch):
+    x = np.random.default_rng(5).standard_normal((203, 37)).astype(np.float32)
+    compiled = smx.quantize_matrix(x, 8, (4, 4), "away")
+    assert smx.compiled_quantizer()
+    monkeypatch.setattr(smx, "compiled_quantizer", lambda: False)
+    monkeypatch.setattr(smx, "_compiled_matrix_values", None)  # never called
+    numpy_only = smx.quantize_matrix(x, 8, (4, 4), "away")
+    np.testing.assert_array_equal(
+        numpy_only.values.view(np.uint32), compiled.values.view(np.uint32)
+    )
+    np.testing.assert_array_equal(numpy_only.exponents, compiled.exponents)
