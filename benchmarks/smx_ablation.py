@@ -4,6 +4,7 @@
     python benchmarks/smx_ablation.py laplacian     # naive vs difference quantization of Δu
     python benchmarks/smx_ablation.py step-time     # s/step of each pipeline, same process
     python benchmarks/smx_ablation.py step-time --pipelines fp32,smx-diff,full
+    python benchmarks/smx_ablation.py step-time --pipelines fp32,smx-diff@numpy-fast  # a target
     python benchmarks/smx_ablation.py gemm-cost     # exact quantized GEMM vs float32 BLAS
     python benchmarks/smx_ablation.py table         # the tables of docs/benchmarks.md
 
@@ -192,7 +193,10 @@ def step_time(repeats: int, pairs: int, pipelines: str = STEP_TIME_PIPELINES) ->
     )
     problem = pt.loads(text, "examples/poisson2d.mlir")
     names = pipelines.split(",")
-    trainers = {name: pt.Trainer(problem.compile(name), seed=0) for name in names}
+    trainers = {}
+    for name in names:  # PIPELINE or PIPELINE@TARGET
+        pipeline, _, target = name.partition("@")
+        trainers[name] = pt.Trainer(problem.compile(pipeline, target=target or "numpy"), seed=0)
     for trainer in trainers.values():
         trainer.train(1)  # warm-up: buffers, BLAS threads
     load_before = os.getloadavg()[0]
@@ -279,7 +283,8 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--pipelines",
         default=STEP_TIME_PIPELINES,
-        help="step-time: comma-separated pipelines, the first the reference for the ratios",
+        help="step-time: comma-separated pipelines (PIPELINE or PIPELINE@TARGET, target numpy "
+        "by default), the first the reference for the ratios",
     )
     args = ap.parse_args(argv)
     if args.what == "accuracy":
