@@ -32,8 +32,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp, TensorType, i64
+from xdsl.dialects.builtin import (
+    DictionaryAttr,
+    FloatAttr,
+    IntegerAttr,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+    f64,
+    i64,
+)
 from xdsl.printer import Printer
+from xdsl.rewriter import Rewriter
 
 from pintac.core.errors import UserError
 from pintac.core.limits import MAX_EVAL_POINTS, MAX_SEED, MAX_STEPS
@@ -128,6 +138,38 @@ class Problem:
     def config(self, key: str, default: Any = None) -> Any:
         train = self.train
         return default if train is None else train.get(key, default)
+
+    def with_config(self, **options: Any) -> Problem:
+        """A copy of the problem with these `pinn.train` options set (`pairs=64`,
+        `lr=3e-3`, `derivatives="taylor"`), verified: a bad value is an error located at the
+        problem's `pinn.train` (or at the problem, when it has none)."""
+        module = self.parsed.module.clone()
+        offsets = {
+            new: self.parsed.op_offsets[old]
+            for new, old in zip(module.walk(), self.parsed.module.walk(), strict=True)
+            if old in self.parsed.op_offsets
+        }
+        problem = next(op for op in module.ops if isinstance(op, pinn.ProblemOp))
+        old = problem.train
+        config = dict(old.config.data) if old is not None else {}
+        for key, value in options.items():
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise UserError(f"error: training option '{key}' takes a number or a string")
+            if isinstance(value, str):
+                config[key] = StringAttr(value)
+            elif isinstance(value, int):
+                config[key] = IntegerAttr(value, i64)
+            else:
+                config[key] = FloatAttr(value, f64)
+        train = pinn.TrainOp(config)
+        if old is not None:
+            offsets[train] = offsets.get(old, offsets.get(problem, 0))
+            Rewriter.replace_op(old, train)
+        else:
+            problem.body.block.add_op(train)
+        parsed = ParsedModule(module, self.parsed.source, offsets, self.parsed.line_offset)
+        verify(parsed)
+        return Problem(parsed)
 
     def identity(self) -> dict[str, str]:
         """The problem's name and the SHA-256 of its canonical IR (`canonical_text`)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pintac.core.errors import UserError
-from pintac.sweep_spec import hardware_overrides, pipeline_of
+from pintac.sweep_spec import hardware_overrides, pipeline_of, problem_options
 
 #: Result columns by run kind, after the swept settings.
 COST_COLUMNS = (
@@ -63,10 +63,18 @@ def run_point(run: str, problem: str, point: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cost(problem: str, point: dict[str, Any]) -> dict[str, Any]:
+
+    program = _problem(problem, point).compile(pipeline_of(point), target="pinta", hw=_hw(point))
+    return _step_cost(program.executable)
+
+
+def _problem(path: str, point: dict[str, Any]):
+    """The problem with the point's settings of its training configuration."""
     import pintac.api as pt
 
-    program = pt.load(Path(problem)).compile(pipeline_of(point), target="pinta", hw=_hw(point))
-    return _step_cost(program.executable)
+    problem = pt.load(Path(path))
+    options = problem_options(point)
+    return problem.with_config(**options) if options else problem
 
 
 def _hw(point: dict[str, Any]):
@@ -100,7 +108,7 @@ def _train(problem: str, point: dict[str, Any], hw=None) -> dict[str, Any]:
     import pintac.api as pt
 
     steps = point["steps"]
-    program = pt.load(Path(problem)).compile(
+    program = _problem(problem, point).compile(
         pipeline_of(point), target=point["target"], steps=steps, hw=hw
     )
     trainer = pt.Trainer(program, seed=point["seed"])

@@ -50,6 +50,20 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "train": {"pipeline": "fp32", "seed": 0, "steps": 10, "target": "numpy"},
     "simulate": {"pipeline": "fp32", "seed": 0, "steps": 2},
 }
+#: Settings of the problem's training configuration (`pinn.train`), for every run kind.
+PROBLEM_SETTINGS: dict[str, type | tuple[type, ...]] = {
+    "pairs": int,
+    "sigma": (int, float),
+    "sigma_t": (int, float),
+    "lr": (int, float),
+    "derivatives": str,
+    "samples": int,
+    "optimizer": str,
+    "schedule": str,
+    "beta1": float,
+    "beta2": float,
+    "eps": (int, float),
+}
 #: Run kinds that run on PINTA, and so take hardware keys.
 ON_PINTA = ("cost", "simulate")
 MAX_POINTS = 100_000
@@ -108,6 +122,11 @@ def hardware_overrides(point: dict[str, Any]) -> tuple[str, ...]:
     return tuple(
         f"{k}={_toml_value(v)}" for k, v in point.items() if "." in k and not is_pass_option(k)
     )
+
+
+def problem_options(point: dict[str, Any]) -> dict[str, Any]:
+    """The point's settings of the problem's training configuration."""
+    return {k: v for k, v in point.items() if k in PROBLEM_SETTINGS}
 
 
 def pipeline_of(point: dict[str, Any]) -> str:
@@ -270,7 +289,7 @@ def _check_setting(run: str, key: str, value: Any, table: str, at: _Locator) -> 
             if not isinstance(v, int | float | bool | str):
                 raise at.error(f"{key} takes a number, true/false or a string", table, key)
         return
-    kinds = SETTINGS[run]
+    kinds = {**SETTINGS[run], **PROBLEM_SETTINGS}
     if key not in kinds:
         known = ", ".join(kinds)
         raise at.error(
@@ -280,8 +299,10 @@ def _check_setting(run: str, key: str, value: Any, table: str, at: _Locator) -> 
             key,
         )
     for v in values:
-        if not isinstance(v, kinds[key]) or isinstance(v, bool):
-            raise at.error(f"{key} takes {kinds[key].__name__} values, got {v!r}", table, key)
+        kind = kinds[key]
+        if not isinstance(v, kind) or isinstance(v, bool):
+            name = "number" if isinstance(kind, tuple) else kind.__name__
+            raise at.error(f"{key} takes {name} values, got {v!r}", table, key)
         if key == "target" and v not in TARGETS:
             raise at.error(f"target must be one of {', '.join(TARGETS)}, got {v!r}", table, key)
         if key in ("steps", "seed") and v < (1 if key == "steps" else 0):
@@ -294,8 +315,16 @@ def _check_points(spec: SweepSpec, at: _Locator) -> None:
     import pintac.api as pt
     from pintac.pipelines import pipeline_spec
 
-    pt.load(spec.problem)
+    problem = pt.load(spec.problem)
     locate = {key: table for table, keys in _tables(spec) for key in keys}
+    configs = {tuple(problem_options(p).items()) for p in spec.points()}
+    for config in sorted(configs, key=str):
+        try:
+            problem.with_config(**dict(config))
+        except UserError as e:
+            key = next((k for k, _ in config if f"'{k}'" in str(e)), config[0][0])
+            message = str(e).splitlines()[0].split(" error: ", 1)[-1]
+            raise at.error(message, locate.get(key, ""), key) from None
     options = [k for k in locate if is_pass_option(k)]
     checked = set()
     for point in spec.points():

@@ -74,6 +74,8 @@ def _index(row: dict[str, str]) -> int:
         (SMALL.replace("[grid]", "[grid"), 5, "not valid TOML"),
         (SMALL + "[random]\nsamples = 0\n", 9, "random.samples must be a positive integer"),
         (SMALL + '"smx-quantize.act" = [8]\n', 8, "pipeline fp32 has no pass 'smx-quantize'"),
+        (SMALL + "pairs = [0]\n", 8, "training option 'pairs' (Stein antithetic pairs K) must"),
+        (SMALL + 'lr = ["fast"]\n', 8, "lr takes number values"),
         (
             SMALL.replace('"fp32"', '"smx-diff"') + '"smx-quantize.act" = [1]\n',
             8,
@@ -277,3 +279,26 @@ pipeline = "smx-diff"
 
 def spec_points(spec: Path):
     return load(spec).points()
+
+
+def test_training_options_of_the_problem(tmp_path, capsys):
+    """`pairs` and `lr` set the problem's pinn.train: the point trains as the problem with
+    those options written in does."""
+    text = f"""\
+problem = "{EXAMPLES / "poisson2d_small.mlir"}"
+run = "train"
+[fixed]
+steps = 2
+lr = 0.003
+[grid]
+pairs = [4, 16]
+"""
+    code, err = sweep(write_spec(tmp_path, text), tmp_path / "out", capsys=capsys)
+    assert code == 0, err
+    rows = table(tmp_path / "out")
+    assert [r["pairs"] for r in rows] == ["4", "16"] and rows[0]["loss"] != rows[1]["loss"]
+    source = (EXAMPLES / "poisson2d_small.mlir").read_text()
+    edited = source.replace("pairs = 64", "pairs = 4").replace("lr = 1.0e-3", "lr = 3.0e-3")
+    assert edited.count("pairs = 4") == 1 and "lr = 3.0e-3" in edited
+    program = pt.loads(edited, "edited.mlir").compile("fp32", steps=2)
+    assert str(pt.Trainer(program, seed=0).train(2)["loss"]) == rows[0]["loss"]
