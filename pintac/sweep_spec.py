@@ -293,8 +293,8 @@ def _check_setting(run: str, key: str, value: Any, table: str, at: _Locator) -> 
     if key not in kinds:
         known = ", ".join(kinds)
         raise at.error(
-            f"unknown setting '{key}' for {run} points (settings: {known}; hardware keys "
-            "'section.key')",
+            f"unknown setting '{key}' for {run} points (settings: {known}; pass options "
+            "'pass.option'" + ("; hardware keys 'section.key')" if run in ON_PINTA else ")"),
             table,
             key,
         )
