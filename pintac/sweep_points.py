@@ -8,6 +8,7 @@ error is part of the result, and the sweep goes on.
 from __future__ import annotations
 
 import resource
+import statistics
 import sys
 import time
 import traceback
@@ -63,7 +64,6 @@ def run_point(run: str, problem: str, point: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cost(problem: str, point: dict[str, Any]) -> dict[str, Any]:
-
     program = _problem(problem, point).compile(pipeline_of(point), target="pinta", hw=_hw(point))
     return _step_cost(program.executable)
 
@@ -99,26 +99,28 @@ def _step_cost(executable) -> dict[str, Any]:
 
 
 def _simulate(problem: str, point: dict[str, Any]) -> dict[str, Any]:
-    result = _train(problem, {**point, "target": "pinta-sim"}, hw=_hw(point))
-    cost = _step_cost(result.pop("executable"))
-    return {**result, **cost}
+    result, program = _trained(problem, point, "pinta-sim", _hw(point))
+    return {**result, **_step_cost(program.executable)}
 
 
-def _train(problem: str, point: dict[str, Any], hw=None) -> dict[str, Any]:
+def _train(problem: str, point: dict[str, Any]) -> dict[str, Any]:
+    return _trained(problem, point, point["target"])[0]
+
+
+def _trained(problem: str, point: dict[str, Any], target: str, hw=None):
+    """(what training the point measures, the program it trained)."""
     import pintac.api as pt
 
     steps = point["steps"]
     program = _problem(problem, point).compile(
-        pipeline_of(point), target=point["target"], steps=steps, hw=hw
+        pipeline_of(point), target=target, steps=steps, hw=hw
     )
     trainer = pt.Trainer(program, seed=point["seed"])
     metrics = trainer.train(steps)
-    rel_l2 = trainer.evaluate().rel_l2 if program.exact is not None else ""
-    seconds = sorted(trainer.step_seconds)
     result = {
         "steps": steps,
         "loss": metrics.get("loss", ""),
-        "rel_l2": rel_l2,
-        "s_per_step": round(seconds[len(seconds) // 2], 6) if seconds else "",
+        "rel_l2": trainer.evaluate().rel_l2 if program.exact is not None else "",
+        "s_per_step": round(statistics.median(trainer.step_seconds), 6),
     }
-    return {**result, "executable": program.executable} if hw is not None else result
+    return result, program
