@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import random
 import re
 import tomllib
@@ -247,16 +248,15 @@ def load(path: str | Path) -> SweepSpec:
                 raise at.error(
                     f"random.choices.{key} must be a non-empty list", "random.choices", key
                 )
-    tables = (("fixed", fixed), ("grid", grid), ("random.choices", choices))
+    spec = SweepSpec(path, problem, run, fixed, grid, samples, random_seed, choices)
     seen: dict[str, str] = {}
-    for table, settings in tables:
+    for table, settings in _tables(spec):
         for key in settings:
             if key in seen:
                 raise at.error(f"'{key}' is set in both [{seen[key]}] and [{table}]", table, key)
             seen[key] = table
             _check_setting(run, key, settings[key], table, at)
-    spec = SweepSpec(path, problem, run, fixed, grid, samples, random_seed, choices)
-    count = len(list(itertools.product(*grid.values()))) * max(1, samples)
+    count = math.prod(len(values) for values in grid.values()) * max(1, samples)
     if count > MAX_POINTS:
         raise at.error(f"{count} points: more than {MAX_POINTS:,}", "grid")
     _check_points(spec, at)
@@ -272,13 +272,8 @@ def _table(data: dict, name: str, at: _Locator) -> dict[str, Any]:
 
 def _check_setting(run: str, key: str, value: Any, table: str, at: _Locator) -> None:
     values = value if table != "fixed" else [value]
-    if is_pass_option(key):
-        for v in values:
-            if not isinstance(v, int | float | bool | str):
-                raise at.error(f"{key} takes a number, true/false or a string", table, key)
-        return
-    if "." in key:
-        if run not in ON_PINTA:
+    if "." in key:  # a pass option, or a hardware key
+        if run not in ON_PINTA and not is_pass_option(key):
             raise at.error(
                 f"hardware key '{key}' in a sweep of {run} points (cost and simulate points "
                 "run on PINTA)",
@@ -310,14 +305,16 @@ def _check_setting(run: str, key: str, value: Any, table: str, at: _Locator) -> 
 
 
 def _check_points(spec: SweepSpec, at: _Locator) -> None:
-    """What only the problem and the hardware model can tell: the problem parses, each
-    pipeline exists, each hardware setting is a valid configuration."""
+    """What only the problem, the passes and the hardware model can tell: the problem
+    parses and takes each point's training options, each pipeline exists and takes its pass
+    options, each hardware setting is a valid configuration."""
     import pintac.api as pt
     from pintac.pipelines import pipeline_spec
 
     problem = pt.load(spec.problem)
+    points = spec.points()
     locate = {key: table for table, keys in _tables(spec) for key in keys}
-    configs = {tuple(problem_options(p).items()) for p in spec.points()}
+    configs = {tuple(problem_options(p).items()) for p in points}
     for config in sorted(configs, key=str):
         try:
             problem.with_config(**dict(config))
@@ -327,7 +324,7 @@ def _check_points(spec: SweepSpec, at: _Locator) -> None:
             raise at.error(message, locate.get(key, ""), key) from None
     options = [k for k in locate if is_pass_option(k)]
     checked = set()
-    for point in spec.points():
+    for point in points:
         settings = (point["pipeline"], *(point[k] for k in options))
         if settings in checked:
             continue
@@ -347,7 +344,7 @@ def _check_points(spec: SweepSpec, at: _Locator) -> None:
     if spec.run in ON_PINTA:
         from pintac.runtime.pinta.target import HardwareOptions
 
-        hardware = {hardware_overrides(p) for p in spec.points()}
+        hardware = {hardware_overrides(p) for p in points}
         for overrides in sorted(hardware):
             try:
                 HardwareOptions(None, overrides).load()

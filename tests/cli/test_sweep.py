@@ -24,15 +24,22 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 #: columns that measure the machine, not the point
 MACHINE = ("wall_s", "peak_rss_mb", "s_per_step")
 
-SMALL = f"""\
-problem = "{EXAMPLES / "poisson2d_small.mlir"}"
-run = "cost"
+
+def spec_text(run: str, body: str) -> str:
+    """A spec of poisson2d_small's points of kind `run`, its tables `body`."""
+    return f'problem = "{EXAMPLES / "poisson2d_small.mlir"}"\nrun = "{run}"\n' + body
+
+
+SMALL = spec_text(
+    "cost",
+    """\
 [fixed]
 pipeline = "fp32"
 [grid]
 seed = [0, 1]
 "gemm.pes" = [4, 16]
-"""
+""",
+)
 
 
 def write_spec(tmp_path: Path, text: str, name: str = "spec.toml") -> Path:
@@ -218,14 +225,15 @@ def test_another_specs_directory_is_refused(tmp_path, capsys):
 
 
 def test_train_points(tmp_path, capsys):
-    text = f"""\
-problem = "{EXAMPLES / "poisson2d_small.mlir"}"
-run = "train"
+    text = spec_text(
+        "train",
+        """\
 [fixed]
 steps = 3
 [grid]
 pipeline = ["fp32", "smx-diff"]
-"""
+""",
+    )
     code, err = sweep(write_spec(tmp_path, text), tmp_path / "out", capsys=capsys)
     assert code == 0, err
     rows = table(tmp_path / "out")
@@ -235,15 +243,16 @@ pipeline = ["fp32", "smx-diff"]
 
 
 def test_simulate_points(tmp_path, capsys):
-    text = f"""\
-problem = "{EXAMPLES / "poisson2d_small.mlir"}"
-run = "simulate"
+    text = spec_text(
+        "simulate",
+        """\
 [fixed]
 steps = 2
 pipeline = "smx-diff"
 [grid]
 "gemm.pes" = [4, 16]
-"""
+""",
+    )
     code, err = sweep(write_spec(tmp_path, text), tmp_path / "out", "--jobs", "2", capsys=capsys)
     assert code == 0, err
     rows = table(tmp_path / "out")
@@ -256,17 +265,18 @@ pipeline = "smx-diff"
 def test_pass_options(tmp_path, capsys):
     """`pass.option` settings change the pipeline: INT4 activations train otherwise than
     INT8 ones; the pipeline with the option given by hand trains as the sweep's point."""
-    text = f"""\
-problem = "{EXAMPLES / "poisson2d_small.mlir"}"
-run = "train"
+    text = spec_text(
+        "train",
+        """\
 [fixed]
 steps = 2
 pipeline = "smx-diff"
 [grid]
 "smx-quantize.act" = [4, 8]
-"""
+""",
+    )
     spec = write_spec(tmp_path, text)
-    assert pipeline_of(spec_points(spec)[0]).count("smx-quantize{act=4}") == 1
+    assert pipeline_of(load(spec).points()[0]).count("smx-quantize{act=4}") == 1
     code, err = sweep(spec, tmp_path / "out", capsys=capsys)
     assert code == 0, err
     int4, int8 = table(tmp_path / "out")
@@ -277,22 +287,19 @@ pipeline = "smx-diff"
     assert str(trainer.train(2)["loss"]) == int4["loss"]
 
 
-def spec_points(spec: Path):
-    return load(spec).points()
-
-
 def test_training_options_of_the_problem(tmp_path, capsys):
     """`pairs` and `lr` set the problem's pinn.train: the point trains as the problem with
     those options written in does."""
-    text = f"""\
-problem = "{EXAMPLES / "poisson2d_small.mlir"}"
-run = "train"
+    text = spec_text(
+        "train",
+        """\
 [fixed]
 steps = 2
 lr = 0.003
 [grid]
 pairs = [4, 16]
-"""
+""",
+    )
     code, err = sweep(write_spec(tmp_path, text), tmp_path / "out", capsys=capsys)
     assert code == 0, err
     rows = table(tmp_path / "out")
